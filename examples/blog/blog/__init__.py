@@ -1,0 +1,31 @@
+"""A small blog API: users, posts, comments and tags, on PostgreSQL."""
+
+import os
+
+from flask import Flask
+
+from .models import db
+
+__all__ = ["create_app", "db"]
+
+
+def create_app(config=None):
+    """Application factory.
+
+    ``config`` is a mapping applied on top of the defaults, before the
+    database is set up: the test framework passes its test database URL here.
+    """
+    app = Flask(__name__)
+    app.config.from_mapping(
+        SQLALCHEMY_DATABASE_URI=os.environ.get(
+            "DATABASE_URL", "postgresql+psycopg2://localhost/blog"
+        ),
+    )
+    app.config.update(config or {})
+
+    db.init_app(app)
+
+    from .views import bp
+
+    app.register_blueprint(bp)
+    return app
