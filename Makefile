@@ -1,0 +1,77 @@
+# Everyday commands. `make test` and `make example` do all the set-up:
+# a virtualenv with the package installed, and PostgreSQL's server binaries.
+
+VENV ?= .venv
+PYTHON ?= python3
+ARGS ?=
+
+VENV_PY := $(abspath $(VENV))/bin/python
+STAMP := $(VENV)/.installed
+# Install the "test" extra too when pyproject.toml declares one.
+EXTRAS_CMD := import tomllib; d = tomllib.load(open('pyproject.toml', 'rb')); \
+	print('[test]' if 'test' in d.get('project', {}).get('optional-dependencies', {}) else '')
+
+.PHONY: help venv postgres test example clean distclean
+
+help:
+	@echo "make test      run the project's own tests (runtests.py); ARGS=... passes options"
+	@echo "make example   run the example app's suite in examples/blog"
+	@echo "make venv      create $(VENV) and install the package (done by test/example)"
+	@echo "make postgres  check for PostgreSQL's server binaries, install them if root"
+	@echo "make clean     remove caches and build files; distclean also removes $(VENV)"
+
+venv: $(STAMP)
+
+# Re-installs only when pyproject.toml changes (or the venv is gone).
+$(STAMP): pyproject.toml
+	@if ! "$(VENV_PY)" -m pip --version >/dev/null 2>&1; then \
+		echo "Creating virtualenv $(VENV) with $(PYTHON)"; \
+		$(PYTHON) -m venv "$(VENV)" || { \
+			echo >&2 "Could not create a virtualenv with '$(PYTHON) -m venv'."; \
+			echo >&2 "On Debian/Ubuntu: apt-get install python3-venv. Or pass PYTHON=/path/to/python3."; \
+			exit 1; }; \
+	fi
+	extras=$$("$(VENV_PY)" -c "$(EXTRAS_CMD)" 2>/dev/null || true); \
+	"$(VENV_PY)" -m pip install --quiet --disable-pip-version-check -e ".$$extras"
+	@touch "$@"
+
+# testing.postgresql needs initdb and postgres, from PATH or /usr/lib/postgresql/*/bin.
+# Not needed when the tests are pointed at an existing server.
+postgres:
+	@if [ -n "$${TEST_DATABASE_URL:-}$${FLASK_DBTESTCASE_DATABASE_URL:-}" ] \
+		|| echo " $(ARGS) " | grep -q -- ' --database-url'; then \
+		echo "Using an existing PostgreSQL server: not checking for local binaries."; exit 0; \
+	fi; \
+	if command -v initdb >/dev/null 2>&1 && command -v postgres >/dev/null 2>&1; then exit 0; fi; \
+	for dir in /usr/lib/postgresql/*/bin; do \
+		if [ -x "$$dir/initdb" ] && [ -x "$$dir/postgres" ]; then exit 0; fi; \
+	done; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "PostgreSQL server binaries not found: installing them with apt-get."; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -q && apt-get install -y -q --no-install-recommends postgresql; \
+	else \
+		echo >&2 "PostgreSQL's server binaries (initdb, postgres) were not found in PATH or"; \
+		echo >&2 "/usr/lib/postgresql/*/bin. Install them, then re-run make:"; \
+		echo >&2 "  Debian/Ubuntu: sudo apt-get install postgresql"; \
+		echo >&2 "  Fedora/RHEL:   sudo dnf install postgresql-server"; \
+		echo >&2 "  macOS:         brew install postgresql"; \
+		echo >&2 "or use an existing server: make test ARGS='--database-url postgresql://user@host/name'"; \
+		exit 1; \
+	fi
+
+test: venv postgres
+	"$(VENV_PY)" runtests.py $(ARGS)
+
+# Run from examples/blog, as a user runs their suite: discovery starts in the
+# current directory, which puts the `blog` package on sys.path.
+example: venv postgres
+	cd examples/blog && "$(VENV_PY)" -m flask_dbtestcase $(ARGS)
+
+clean:
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
+	rm -rf build dist *.egg-info
+	rm -f "$(STAMP)"
+
+distclean: clean
+	rm -rf "$(VENV)"
