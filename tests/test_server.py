@@ -1,0 +1,316 @@
+"""The throwaway server, started for real: no mocks of PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import unittest
+from unittest import mock
+
+import psycopg2
+
+from flask_dbtestcase import server
+from flask_dbtestcase.errors import ConfigurationError
+from flask_dbtestcase.errors import PostgreSQLNotFound
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def pid_running(pid: int) -> bool:
+    """Alive and not a zombie waiting to be reaped."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def wait_until(predicate, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
+
+
+def query(srv: server.ThrowawayServer, statement: str):
+    conn = psycopg2.connect(host=srv.socket_dir, user="postgres", dbname="postgres")
+    try:
+        with conn.cursor() as cur:
+            cur.execute(statement)
+            return cur.fetchone()[0]
+    finally:
+        conn.close()
+
+
+class ServerTests(unittest.TestCase):
+    def start(self) -> server.ThrowawayServer:
+        srv = server.ThrowawayServer.start()
+        self.addCleanup(srv.stop)
+        return srv
+
+    def test_start_then_stop_leaves_nothing(self):
+        srv = self.start()
+        pid = srv.child_process.pid
+        self.assertEqual(query(srv, "SELECT 1"), 1)
+        self.assertTrue(pid_running(pid))
+        srv.stop()
+        self.assertFalse(pid_running(pid))
+        self.assertFalse(os.path.exists(srv.base_dir))
+        srv.stop()  # idempotent
+
+    def test_stop_after_the_server_died_removes_the_directory(self):
+        srv = self.start()
+        os.kill(srv.child_process.pid, signal.SIGKILL)
+        srv.child_process.wait()
+        srv.stop()
+        self.assertFalse(os.path.exists(srv.base_dir))
+
+    def test_url(self):
+        srv = self.start()
+        self.assertEqual(
+            srv.url("app"), f"postgresql+psycopg2://postgres@/app?host={srv.socket_dir}"
+        )
+        self.assertTrue(srv.url().endswith(f"/postgres?host={srv.socket_dir}"))
+
+    @unittest.skipUnless(os.geteuid() == 0, "only root must switch users")
+    def test_runs_as_an_unprivileged_user_when_root(self):
+        srv = self.start()
+        with open(f"/proc/{srv.child_process.pid}/status") as f:
+            uids = next(line for line in f if line.startswith("Uid:")).split()[1:]
+        expected = server._server_user().pw_uid
+        self.assertNotEqual(expected, 0)
+        self.assertEqual(set(uids), {str(expected)})
+        owner = os.stat(os.path.join(srv.base_dir, "data")).st_uid
+        self.assertEqual(owner, expected)
+
+    def test_private_socket_and_no_tcp(self):
+        srv = self.start()
+        mode = stat.S_IMODE(os.stat(srv.socket_dir).st_mode)
+        self.assertEqual(mode, 0o700)
+        self.assertTrue(os.path.exists(os.path.join(srv.socket_dir, ".s.PGSQL.5432")))
+        self.assertEqual(query(srv, "SHOW listen_addresses"), "")
+        pid = srv.child_process.pid
+        inodes = {
+            os.readlink(f"/proc/{pid}/fd/{fd}")[8:-1]
+            for fd in os.listdir(f"/proc/{pid}/fd")
+            if os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:[")
+        }
+        self.assertTrue(inodes)  # it does have its unix socket
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            if os.path.exists(table):
+                with open(table) as f:
+                    tcp = {line.split()[9] for line in list(f)[1:]}
+                self.assertFalse(inodes & tcp, f"postgres has a TCP socket ({table})")
+
+    def test_settings_for_speed(self):
+        srv = self.start()
+        for name in ("fsync", "full_page_writes", "synchronous_commit"):
+            self.assertEqual(query(srv, f"SHOW {name}"), "off", name)
+
+    def test_is_throwaway_url(self):
+        srv = self.start()
+        self.assertTrue(server.is_throwaway_url(srv.url("anything")))
+        self.assertFalse(server.is_throwaway_url("postgresql://postgres@127.0.0.1/x"))
+        self.assertFalse(server.is_throwaway_url("postgresql://postgres@/x?host=/tmp"))
+        self.assertFalse(server.is_throwaway_url("not a url"))
+        # A look-alike outside the runtime directory is not ours.
+        fake = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, fake)
+        os.mkdir(os.path.join(fake, "sock"))
+        with open(os.path.join(fake, "sock", server._MARKER), "w") as f:
+            f.write(fake)
+        self.assertFalse(server.is_throwaway_url(f"postgresql://postgres@/x?host={fake}/sock"))
+        srv.stop()
+        self.assertFalse(server.is_throwaway_url(srv.url("anything")))
+
+    def test_process_server_is_one_per_process_and_stopped_at_exit(self):
+        code = textwrap.dedent(
+            """
+            import os
+            from flask_dbtestcase import server
+            srv = server.process_server()
+            assert server.process_server() is srv
+            if os.fork() == 0:  # a forked child must not stop its parent's server
+                srv.stop()
+                os._exit(0)
+            os.wait()
+            assert srv.is_server_available()
+            print(srv.base_dir, srv.child_process.pid, flush=True)
+            """
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+            timeout=60,
+        )  # fmt: skip
+        self.assertEqual(out.returncode, 0, out.stderr)
+        base_dir, pid = out.stdout.split()
+        self.assertFalse(os.path.exists(base_dir))
+        self.assertTrue(wait_until(lambda: not pid_running(int(pid)), 5))
+
+
+class CacheTests(unittest.TestCase):
+    """initdb runs once; a broken cache entry is rebuilt, never used."""
+
+    def setUp(self):
+        self.cache = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.cache, True)
+        patcher = mock.patch.dict(os.environ, {"FLASK_DBTESTCASE_CACHE_DIR": self.cache})
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def start(self) -> tuple[server.ThrowawayServer, float]:
+        started = time.perf_counter()
+        srv = server.ThrowawayServer.start()
+        elapsed = time.perf_counter() - started
+        self.addCleanup(srv.stop)
+        self.assertEqual(query(srv, "SELECT 1"), 1)
+        return srv, elapsed
+
+    def entry(self) -> str:
+        (name,) = os.listdir(self.cache)
+        self.assertTrue(name.startswith("initdb-"), name)
+        return os.path.join(self.cache, name)
+
+    def test_second_start_reuses_the_cache(self):
+        self.start()
+        entry = self.entry()
+        before = os.stat(os.path.join(entry, "complete"))
+        _, warm = self.start()
+        after = os.stat(os.path.join(entry, "complete"))
+        self.assertEqual((before.st_ino, before.st_mtime_ns), (after.st_ino, after.st_mtime_ns))
+        self.assertEqual(os.listdir(self.cache), [os.path.basename(entry)])
+        self.assertLess(warm, 1.0)
+
+    def test_half_written_entry_is_rebuilt(self):
+        self.start()
+        entry = self.entry()
+        os.remove(os.path.join(entry, "complete"))
+        shutil.rmtree(os.path.join(entry, "data", "base"))  # would not boot
+        self.start()
+        self.assertTrue(os.path.exists(os.path.join(entry, "complete")))
+        self.assertTrue(os.path.isdir(os.path.join(entry, "data", "base")))
+
+    def test_entry_without_pg_version_is_rebuilt(self):
+        self.start()
+        entry = self.entry()
+        os.remove(os.path.join(entry, "data", "PG_VERSION"))
+        self.start()
+        self.assertTrue(os.path.exists(os.path.join(entry, "data", "PG_VERSION")))
+
+    def test_boot_failure_reports_the_log(self):
+        fake = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, fake)
+        os.chmod(fake, 0o755)
+        real = server.find_postgres_bin()
+        os.symlink(os.path.join(real, "initdb"), os.path.join(fake, "initdb"))
+        with open(os.path.join(fake, "postgres"), "w") as f:
+            f.write('#!/bin/sh\necho "FATAL:  pretend boot failure" >&2\nexit 1\n')
+        os.chmod(os.path.join(fake, "postgres"), 0o755)
+        before = set(os.listdir(server.runtime_dir()))
+        with mock.patch.dict(os.environ, {"FLASK_DBTESTCASE_PG_BIN": fake}):
+            with self.assertRaises(ConfigurationError) as cm:
+                server.ThrowawayServer.start()
+        self.assertIn("pretend boot failure", str(cm.exception))
+        self.assertNotIn("\n", str(cm.exception))
+        leftovers = {
+            n for n in set(os.listdir(server.runtime_dir())) - before
+            if n.startswith(f"srv-{os.getpid()}-")
+        }  # fmt: skip
+        self.assertEqual(leftovers, set())
+
+
+class NotFoundTests(unittest.TestCase):
+    def test_empty_bin_dir(self):
+        empty = tempfile.mkdtemp()
+        self.addCleanup(os.rmdir, empty)
+        with mock.patch.dict(os.environ, {"FLASK_DBTESTCASE_PG_BIN": empty}):
+            with self.assertRaises(PostgreSQLNotFound) as cm:
+                server.find_postgres_bin()
+            with self.assertRaises(PostgreSQLNotFound):
+                server.ThrowawayServer.start()
+        message = str(cm.exception)
+        self.assertNotIn("\n", message)
+        for hint in (empty, "apt-get install postgresql", "brew install", "--database-url",
+                     "TEST_DATABASE_URL"):  # fmt: skip
+            self.assertIn(hint, message)
+
+    def test_found_on_this_machine(self):
+        bin_dir = server.find_postgres_bin()
+        self.assertTrue(os.access(os.path.join(bin_dir, "postgres"), os.X_OK))
+
+
+KILLED_CHILD = """
+import sys, threading, time
+from flask_dbtestcase import server
+box = []
+if sys.argv[1] == "thread":  # spawned off the main thread: no death signal
+    t = threading.Thread(target=lambda: box.append(server.ThrowawayServer.start()))
+    t.start(); t.join()
+else:
+    box.append(server.ThrowawayServer.start())
+print(box[0].base_dir, box[0].child_process.pid, flush=True)
+time.sleep(60)
+"""
+
+
+class ReapTests(unittest.TestCase):
+    def start_and_kill_owner(self, mode: str) -> tuple[str, int]:
+        child = subprocess.Popen(
+            [sys.executable, "-c", KILLED_CHILD, mode], cwd=ROOT, stdout=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        self.addCleanup(child.stdout.close)
+        self.addCleanup(child.wait)
+        self.addCleanup(child.kill)
+        base_dir, pid = child.stdout.readline().split()
+        self.assertTrue(os.path.isdir(base_dir))
+        child.kill()
+        child.wait()
+        return base_dir, int(pid)
+
+    def test_postmaster_dies_with_its_owner_and_the_dir_is_reaped(self):
+        base_dir, pid = self.start_and_kill_owner("main")
+        self.assertTrue(wait_until(lambda: not pid_running(pid), 5), "PDEATHSIG")
+        server.reap_stale()
+        self.assertFalse(os.path.exists(base_dir))
+
+    def test_reap_stops_a_postmaster_left_running(self):
+        base_dir, pid = self.start_and_kill_owner("thread")
+        time.sleep(0.2)
+        self.assertTrue(pid_running(pid), "expected no death signal off the main thread")
+        server.reap_stale()
+        self.assertFalse(pid_running(pid))
+        self.assertFalse(os.path.exists(base_dir))
+
+    def test_live_servers_are_left_alone(self):
+        srv = server.ThrowawayServer.start()
+        self.addCleanup(srv.stop)
+        server.reap_stale()
+        self.assertTrue(os.path.isdir(srv.base_dir))
+        self.assertEqual(query(srv, "SELECT 1"), 1)
+
+
+@unittest.skipUnless(os.geteuid() == 0, "only root has an unprivileged server user")
+class UserTests(unittest.TestCase):
+    def test_server_user(self):
+        try:
+            expected = pwd.getpwnam("postgres")
+        except KeyError:
+            expected = pwd.getpwnam("nobody")
+        self.assertEqual(server._server_user().pw_uid, expected.pw_uid)
+        mode = stat.S_IMODE(os.stat(server.runtime_dir()).st_mode)
+        self.assertEqual(mode, 0o711)
+
+
+if __name__ == "__main__":
+    unittest.main()
