@@ -1,0 +1,166 @@
+"""Finding and calling the application factory of the project under test."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+import sys
+import typing as t
+from pathlib import Path
+
+from flask import Flask
+
+from .errors import ConfigurationError
+
+Factory = t.Callable[..., Flask]
+
+#: Set by ``flask test`` to the app that ``flask --app`` / FLASK_APP names.
+FACTORY_ENV = "FLASK_DBTESTCASE_APP_FACTORY"
+
+
+def read_project_settings(start: str | os.PathLike[str] | None = None) -> dict[str, t.Any]:
+    """``[tool.flask-dbtestcase]`` of the nearest pyproject.toml above ``start`` (cwd)."""
+    try:
+        import tomllib
+    except ImportError:  # Python < 3.11
+        try:
+            import tomli as tomllib  # type: ignore[no-redef]
+        except ImportError:
+            return {}
+    here = Path(start or os.getcwd()).resolve()
+    for directory in (here, *here.parents):
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            try:
+                with candidate.open("rb") as f:
+                    data = tomllib.load(f)
+            except (OSError, tomllib.TOMLDecodeError) as exc:
+                raise ConfigurationError(f"Could not read {candidate}: {exc}.") from None
+            settings = data.get("tool", {}).get("flask-dbtestcase")
+            if settings is not None:
+                return dict(settings, _path=str(candidate))
+    return {}
+
+
+def default_factory_spec() -> str | None:
+    """The factory named by pyproject.toml, ``flask test`` or FLASK_APP, in that order."""
+    spec = read_project_settings().get("app_factory")
+    return spec or os.environ.get(FACTORY_ENV) or os.environ.get("FLASK_APP") or None
+
+
+def resolve_factory(spec: t.Any) -> Factory:
+    """Turn a callable or a ``"module:callable"`` / ``"module"`` string into a callable."""
+    if spec is None:
+        raise ConfigurationError(
+            "No app factory is configured, so flask-dbtestcase does not know how to "
+            "create your Flask app. Set 'app_factory = \"myapp:create_app\"' on your "
+            "test class, or under [tool.flask-dbtestcase] in pyproject.toml, or set "
+            "the FLASK_APP environment variable."
+        )
+    if not isinstance(spec, str):
+        if callable(spec):
+            return t.cast(Factory, spec)
+        raise ConfigurationError(
+            f"app_factory must be a callable or a 'module:callable' string, not {spec!r}."
+        )
+    module_name, _, attr = spec.strip().partition(":")
+    if module_name.endswith(".py"):  # FLASK_APP=app.py, as Flask accepts it
+        module_name = module_name[:-3].replace(os.sep, ".")
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())  # as `python -m` and `flask` do
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            raise ConfigurationError(
+                f"Could not import the app factory module '{module_name}' (from "
+                f"app_factory '{spec}'): {exc}. Run the tests from your project's "
+                "root directory, or install the project into this environment "
+                "(pip install -e .)."
+            ) from None
+        raise _import_failed(spec, exc) from None
+    except Exception as exc:
+        raise _import_failed(spec, exc) from None
+    if attr:
+        attr = attr.split("(", 1)[0].strip()  # "create_app()" as FLASK_APP allows
+        obj = getattr(module, attr, None)
+        if obj is None:
+            raise ConfigurationError(
+                f"Module '{module_name}' has no attribute '{attr}' (from app_factory "
+                f"'{spec}'). Check the name of your application factory."
+            )
+    else:
+        obj = getattr(module, "create_app", None) or getattr(module, "make_app", None)
+        if obj is None:
+            raise ConfigurationError(
+                f"Module '{module_name}' has no 'create_app' or 'make_app' factory. Name "
+                "the factory explicitly: app_factory = \"module:function\"."
+            )
+    if isinstance(obj, Flask):
+        raise ConfigurationError(
+            f"'{spec}' is a Flask app that already exists, not an application factory. "
+            "flask-dbtestcase must create the app itself so that it uses the test "
+            "database: point app_factory at a function that creates the app and "
+            "accepts a config mapping (the application factory pattern)."
+        )
+    if not callable(obj):
+        raise ConfigurationError(f"'{spec}' is not callable, so it cannot be an app factory.")
+    return t.cast(Factory, obj)
+
+
+def _import_failed(spec: str, exc: BaseException) -> ConfigurationError:
+    return ConfigurationError(
+        f"Importing the app factory '{spec}' failed with {type(exc).__name__}: {exc}"
+        f"{_where(exc)}. Fix that error in your application code; "
+        f"`python -c \"import {spec.partition(':')[0]}\"` shows the full traceback."
+    )
+
+
+def _where(exc: BaseException) -> str:
+    tb = exc.__traceback__
+    last = None
+    while tb is not None:
+        last = tb
+        tb = tb.tb_next
+    if last is None:
+        return ""
+    return f" (at {last.tb_frame.f_code.co_filename}:{last.tb_lineno})"
+
+
+def factory_name(factory: Factory) -> str:
+    module = getattr(factory, "__module__", None)
+    name = getattr(factory, "__qualname__", None) or repr(factory)
+    return f"{module}:{name}" if module else name
+
+
+def accepts_config(factory: Factory) -> bool:
+    """Whether the factory takes a positional argument (the config mapping)."""
+    try:
+        params = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(
+        p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
+        for p in params
+    )
+
+
+def call_factory(factory: Factory, config: t.Mapping[str, t.Any]) -> Flask:
+    """Call the factory with the test config when it accepts one; check the result."""
+    name = factory_name(factory)
+    try:
+        app = factory(dict(config)) if accepts_config(factory) else factory()
+    except Exception as exc:
+        raise ConfigurationError(
+            f"The app factory '{name}' raised {type(exc).__name__}: {exc}{_where(exc)}. "
+            "It was called with the test configuration (TESTING, "
+            "SQLALCHEMY_DATABASE_URI pointing at the test database, and your "
+            "class's config); fix the factory so it can build the app with it."
+        ) from None
+    if not isinstance(app, Flask):
+        raise ConfigurationError(
+            f"The app factory '{name}' returned {type(app).__name__}, not a Flask app. "
+            "Make it end with 'return app'."
+        )
+    return app

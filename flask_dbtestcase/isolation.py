@@ -1,0 +1,400 @@
+"""Binding an app's engines to the test transaction.
+
+Every engine of the app under test is *pinned*: its pool hands out one
+shared psycopg2 connection, opened once per database for the whole process
+and kept inside one transaction per test class. Whatever the application
+does through SQLAlchemy — ORM sessions in and out of requests, ``commit()``,
+``rollback()``, ``begin_nested()``, ``engine.connect()``/``engine.begin()``,
+DDL — runs on that connection, and each *logical* transaction the app opens
+becomes a SAVEPOINT of its own. So the app behaves as in production (every
+request still has its own session, ``with db.session.begin():`` works, the
+app's session class and options are untouched, ``db.engine`` stays a real
+``Engine``), but nothing ever really commits.
+
+The plumbing is lazy: a SAVEPOINT is sent only when a statement needs it,
+prepended to that statement in the same round trip, and a RELEASE or
+ROLLBACK TO waits for the next statement. A test that never touches the
+database sends no SQL at all; a test that does pays one extra round trip,
+the ``ROLLBACK TO SAVEPOINT`` that ends it.
+
+Why not ``Session(bind=connection, join_transaction_mode=...)``, the
+SQLAlchemy recipe? Flask-SQLAlchemy 3's ``get_bind`` ignores a session-level
+bind whenever a default engine exists, and SQLAlchemy 2.1 ignores
+``join_transaction_mode`` for sessions bound to an ``Engine``; pinning below
+the Engine works whatever the session class, the options or the version.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import typing as t
+
+import psycopg2.extensions
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import StaticPool
+
+from .errors import IsolationError
+
+#: The savepoint that brackets one test. ``ROLLBACK TO`` keeps it
+#: established, so the next test of the class reuses it for free.
+TEST_SAVEPOINT = "fdt_test"
+
+
+@dataclasses.dataclass(eq=False)
+class _Frame:
+    """One logical transaction opened on the shared connection."""
+
+    owner: object  # the SQLAlchemy Connection, or the test itself
+    name: str
+    sent: bool = False  # has its SAVEPOINT reached the server?
+    committed: bool = False  # committed while frames above it were open
+
+
+class PinnedCursor(psycopg2.extensions.cursor):
+    """A cursor that sends the connection's pending plumbing with its statement."""
+
+    connection: PinnedConnection
+
+    def execute(self, query: t.Any, vars: t.Any = None) -> None:  # noqa: A002
+        prefix = self.connection._take_plumbing()
+        if prefix:
+            if self.name is not None:  # DECLARE ... CURSOR cannot carry a prefix
+                self.connection._send(prefix)
+            elif isinstance(query, bytes):
+                query = prefix.encode() + query
+            else:
+                if not isinstance(query, str):  # psycopg2.sql.Composable
+                    query = query.as_string(self)
+                query = prefix + query
+        return super().execute(query, vars)
+
+    def executemany(self, query: t.Any, vars_list: t.Any) -> None:
+        self.connection._flush_plumbing()
+        return super().executemany(query, vars_list)
+
+    def callproc(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
+        self.connection._flush_plumbing()
+        return super().callproc(*args, **kwargs)
+
+    def copy_expert(self, *args: t.Any, **kwargs: t.Any) -> None:
+        self.connection._flush_plumbing()
+        return super().copy_expert(*args, **kwargs)
+
+    def copy_from(self, *args: t.Any, **kwargs: t.Any) -> None:
+        self.connection._flush_plumbing()
+        return super().copy_from(*args, **kwargs)
+
+    def copy_to(self, *args: t.Any, **kwargs: t.Any) -> None:
+        self.connection._flush_plumbing()
+        return super().copy_to(*args, **kwargs)
+
+
+class PinnedConnection(psycopg2.extensions.connection):
+    """The one psycopg2 connection all of a test database's engines share.
+
+    ``commit()``, ``rollback()``, ``close()`` and switching to autocommit are
+    no-ops: transaction boundaries are driven by the engine events in
+    :func:`pin_engine`, which turn them into savepoints.
+    """
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.cursor_factory = PinnedCursor
+        self._frames: list[_Frame] = []
+        self._plumbing: list[str] = []
+        self._counter = 0
+        self._test_frame: _Frame | None = None
+        self._test_savepoint_established = False
+        self._lock = threading.RLock()
+
+    # -- DBAPI surface the application (through SQLAlchemy) sees ----------
+
+    def cursor(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
+        factory = kwargs.get("cursor_factory")
+        if factory is not None and not issubclass(factory, PinnedCursor):
+            self._flush_plumbing()
+        return super().cursor(*args, **kwargs)
+
+    def commit(self) -> None:
+        """Ignored: the engine's ``commit`` event released the savepoint."""
+
+    def rollback(self) -> None:
+        """Ignored: the engine's ``rollback`` event rolled the savepoint back."""
+
+    def close(self) -> None:
+        """Ignored: the connection lives as long as the test run."""
+
+    def set_session(self, *args: t.Any, **kwargs: t.Any) -> None:
+        """Ignored: isolation level and read-only mode belong to the test transaction."""
+
+    def set_isolation_level(self, level: int) -> None:
+        """Ignored, as :meth:`set_session`."""
+
+    @property  # type: ignore[override]
+    def autocommit(self) -> bool:
+        return False
+
+    @autocommit.setter
+    def autocommit(self, value: bool) -> None:
+        """Ignored: autocommit would make the app's writes permanent."""
+
+    @property  # type: ignore[override]
+    def readonly(self) -> None:
+        return None
+
+    @readonly.setter
+    def readonly(self, value: t.Any) -> None:
+        """Ignored, as :meth:`set_session`."""
+
+    @property  # type: ignore[override]
+    def deferrable(self) -> None:
+        return None
+
+    @deferrable.setter
+    def deferrable(self, value: t.Any) -> None:
+        """Ignored, as :meth:`set_session`."""
+
+    # -- plumbing ----------------------------------------------------------
+
+    def _take_plumbing(self) -> str:
+        with self._lock:
+            if not self._plumbing:
+                return ""
+            prefix = ";\n".join(self._plumbing) + ";\n"
+            self._plumbing.clear()
+            for frame in self._frames:
+                frame.sent = True
+            return prefix
+
+    def _send(self, sql: str) -> None:
+        with super().cursor() as cur:
+            cur.execute(sql)
+
+    def _flush_plumbing(self) -> None:
+        prefix = self._take_plumbing()
+        if prefix:
+            self._send(prefix)
+
+    def _new_name(self) -> str:
+        self._counter += 1
+        return f"fdt_{self._counter}"
+
+    def _push(self, owner: object, name: str | None = None) -> _Frame:
+        frame = _Frame(owner, name or self._new_name())
+        self._frames.append(frame)
+        self._plumbing.append(f"SAVEPOINT {frame.name}")
+        return frame
+
+    def _find(self, owner: object) -> int | None:
+        for index in range(len(self._frames) - 1, -1, -1):
+            if self._frames[index].owner is owner:
+                return index
+        return None
+
+    def _pop_top(self, release: bool) -> None:
+        frame = self._frames.pop()
+        if frame.sent:
+            if release:
+                self._plumbing.append(f"RELEASE SAVEPOINT {frame.name}")
+            else:
+                self._plumbing.append(
+                    f"ROLLBACK TO SAVEPOINT {frame.name}; RELEASE SAVEPOINT {frame.name}"
+                )
+        else:
+            self._plumbing.remove(f"SAVEPOINT {frame.name}")
+
+    def _pop_committed(self) -> None:
+        while self._frames and self._frames[-1].committed:
+            self._pop_top(release=True)
+
+    # -- driven by engine events -------------------------------------------
+
+    def begin(self, owner: Connection) -> None:
+        """A SQLAlchemy connection began a transaction: give it a savepoint."""
+        with self._lock:
+            self._push(owner)
+
+    def end(self, owner: Connection, commit: bool) -> None:
+        """A SQLAlchemy connection committed or rolled back its transaction."""
+        with self._lock:
+            index = self._find(owner)
+            if index is None:  # its savepoint was already destroyed by an outer rollback
+                return
+            if index == len(self._frames) - 1:
+                self._pop_top(release=commit)
+                self._pop_committed()
+            elif commit:
+                # RELEASE would also destroy the savepoints opened above it.
+                self._frames[index].committed = True
+            else:
+                # ROLLBACK TO undoes what the frames above it did as well: on
+                # one connection savepoints nest strictly.
+                del self._frames[index + 1 :]
+                self._pop_top(release=False)
+                self._pop_committed()
+
+    # -- driven by the test case ---------------------------------------------
+
+    def begin_test(self, test: object) -> None:
+        """Open the savepoint that brackets one test (sent with its first statement)."""
+        with self._lock:
+            if self._frames:
+                raise IsolationError(
+                    "A transaction opened before this test is still open on the test "
+                    "connection. Close connections and sessions you open in "
+                    "setUpTestData or setUpClass."
+                )
+            if self._test_savepoint_established:
+                self._test_frame = _Frame(test, TEST_SAVEPOINT, sent=True)
+                self._frames.append(self._test_frame)
+            else:
+                self._test_frame = self._push(test, TEST_SAVEPOINT)
+
+    def end_test(self, check_constraints: bool = False) -> None:
+        """Undo everything the test did. Raises IsolationError if it escaped."""
+        with self._lock:
+            frame, self._test_frame = self._test_frame, None
+            self._frames.clear()
+            self._plumbing.clear()
+            if frame is None or not frame.sent:
+                return
+            status = self.info.transaction_status
+            if status == psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+                self._test_savepoint_established = False
+                raise IsolationError(
+                    "The test ended the test transaction itself, with a raw COMMIT, "
+                    "ROLLBACK or END statement, so what it wrote may have been "
+                    "committed to the test database and later tests may see it. Use "
+                    "the session or connection API (db.session.commit(), "
+                    "connection.commit()), which flask-dbtestcase turns into "
+                    "savepoints, or use FlaskDBTransactionTestCase for code that "
+                    "must really commit."
+                )
+            self._test_savepoint_established = True
+            error: Exception | None = None
+            if (
+                check_constraints
+                and status != psycopg2.extensions.TRANSACTION_STATUS_INERROR
+            ):
+                try:
+                    self._send("SET CONSTRAINTS ALL IMMEDIATE")
+                except psycopg2.Error as exc:
+                    error = exc
+            self._send(f"ROLLBACK TO SAVEPOINT {TEST_SAVEPOINT}")
+            if error is not None:
+                raise IsolationError(
+                    f"A deferred constraint was violated by this test's data: {error}"
+                ) from None
+
+    def end_class(self) -> None:
+        """Roll back the class's data: a real ROLLBACK of the outer transaction."""
+        with self._lock:
+            self._frames.clear()
+            self._plumbing.clear()
+            self._test_frame = None
+            self._test_savepoint_established = False
+            if not self.closed:
+                psycopg2.extensions.connection.rollback(self)
+
+    def close_for_real(self) -> None:
+        """Close the connection (end of the run)."""
+        if not self.closed:
+            psycopg2.extensions.connection.close(self)
+
+
+class _PinnedPool(StaticPool):
+    """A StaticPool that never resets, disposes of or recreates its connection."""
+
+    def dispose(self) -> None:
+        pass
+
+    def recreate(self) -> _PinnedPool:
+        return self
+
+
+_pins: dict[tuple[str, ...], PinnedConnection] = {}
+_pins_lock = threading.Lock()
+
+
+def _pin_key(cargs: t.Sequence[t.Any], cparams: t.Mapping[str, t.Any]) -> tuple[str, ...]:
+    return (repr(tuple(cargs)), repr(sorted(cparams.items(), key=lambda kv: kv[0])))
+
+
+def _connect_pinned(dialect: t.Any, conn_rec: t.Any, cargs: t.Any, cparams: t.Any) -> PinnedConnection:
+    """``do_connect`` hook: hand out the shared connection for these arguments."""
+    key = _pin_key(cargs, cparams)
+    with _pins_lock:
+        conn = _pins.get(key)
+        if conn is None or conn.closed:
+            conn = dialect.loaded_dbapi.connect(
+                *cargs, connection_factory=PinnedConnection, **cparams
+            )
+            _pins[key] = conn
+        return conn
+
+
+@dataclasses.dataclass
+class PinnedEngine:
+    """What :func:`pin_engine` changed on one engine, to undo it."""
+
+    engine: Engine
+    original_pool: t.Any
+    listeners: list[tuple[str, t.Callable[..., t.Any]]]
+
+    @property
+    def connection(self) -> PinnedConnection:
+        """The shared connection (opened on first use)."""
+        record = self.engine.pool.connection  # type: ignore[attr-defined]
+        return t.cast(PinnedConnection, record.dbapi_connection)
+
+    def unpin(self) -> None:
+        for name, fn in self.listeners:
+            event.remove(self.engine, name, fn)
+        self.engine.pool = self.original_pool
+
+
+def pin_engine(engine: Engine) -> PinnedEngine:
+    """Route every connection of ``engine`` to the shared test connection."""
+    original = engine.pool
+    original.dispose()
+
+    def on_begin(conn: Connection) -> None:
+        _dbapi(conn).begin(conn)
+
+    def on_commit(conn: Connection) -> None:
+        _dbapi(conn).end(conn, commit=True)
+
+    def on_rollback(conn: Connection) -> None:
+        _dbapi(conn).end(conn, commit=False)
+
+    listeners: list[tuple[str, t.Callable[..., t.Any]]] = [
+        ("do_connect", _connect_pinned),
+        ("begin", on_begin),
+        ("commit", on_commit),
+        ("rollback", on_rollback),
+    ]
+    for name, fn in listeners:
+        event.listen(engine, name, fn)
+    engine.pool = _PinnedPool(
+        creator=original._creator,
+        reset_on_return=None,
+        pre_ping=False,
+        echo=original.echo,
+        _dispatch=original.dispatch,
+        dialect=original._dialect,
+    )
+    return PinnedEngine(engine, original, listeners)
+
+
+def _dbapi(conn: Connection) -> PinnedConnection:
+    return t.cast(PinnedConnection, conn.connection.dbapi_connection)
+
+
+def close_pinned_connections() -> None:
+    """Close every shared connection (before the test databases are dropped)."""
+    with _pins_lock:
+        for conn in _pins.values():
+            conn.close_for_real()
+        _pins.clear()

@@ -1,0 +1,61 @@
+"""Capturing and counting the SQL statements a test issues.
+
+Statements are taken from SQLAlchemy's ``before_cursor_execute`` event on
+every engine of the app, so they span test-client requests (each of which
+has its own app context, where Flask-SQLAlchemy's own recorder would lose
+them). The savepoint plumbing of :mod:`.isolation` never goes through that
+event, so it is never counted; a ``begin_nested()`` in the test is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import typing as t
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+
+@dataclasses.dataclass
+class CapturedQuery:
+    """One statement as the application sent it."""
+
+    statement: str
+    parameters: t.Any
+
+    def __str__(self) -> str:
+        return self.statement
+
+
+class QueryLog(list):  # type: ignore[type-arg]
+    """The statements captured so far: a list of :class:`CapturedQuery`."""
+
+    def format(self) -> str:
+        return "\n".join(f"{n}. {q.statement}" for n, q in enumerate(self, start=1))
+
+
+@contextlib.contextmanager
+def capture_queries(engines: t.Iterable[Engine]) -> t.Iterator[QueryLog]:
+    """Record every statement sent through ``engines`` while the block runs."""
+    log = QueryLog()
+
+    def record(conn: t.Any, cursor: t.Any, statement: str, parameters: t.Any, context: t.Any, executemany: bool) -> None:
+        log.append(CapturedQuery(statement, parameters))
+
+    engines = list(dict.fromkeys(engines))  # one listener per engine
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield log
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)
+
+
+def num_queries_message(log: QueryLog, expected: int) -> str:
+    """Django's failure message for ``assertNumQueries``."""
+    return (
+        f"{len(log)} queries executed, {expected} expected\n"
+        f"Captured queries were:\n{log.format()}"
+    )
