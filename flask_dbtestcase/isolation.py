@@ -367,7 +367,8 @@ def pin_engine(engine: Engine) -> PinnedEngine:
         _dbapi(conn).end(conn, commit=True)
 
     def on_rollback(conn: Connection) -> None:
-        _dbapi(conn).end(conn, commit=False)
+        # Under AUTOCOMMIT every statement was final: a rollback undoes nothing.
+        _dbapi(conn).end(conn, commit=_autocommit(conn))
 
     listeners: list[tuple[str, t.Callable[..., t.Any]]] = [
         ("do_connect", _connect_pinned),
@@ -386,6 +387,13 @@ def pin_engine(engine: Engine) -> PinnedEngine:
         dialect=original._dialect,
     )
     return PinnedEngine(engine, original, listeners)
+
+
+def _autocommit(conn: Connection) -> bool:
+    level = conn.get_execution_options().get("isolation_level") or getattr(
+        conn.dialect, "_on_connect_isolation_level", None
+    )
+    return level == "AUTOCOMMIT"
 
 
 def _dbapi(conn: Connection) -> PinnedConnection:
