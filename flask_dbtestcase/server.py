@@ -148,16 +148,29 @@ def _server_user() -> pwd.struct_passwd:
     )
 
 
-def _runtime_path() -> str:
+def _runtime_paths() -> list[str]:
+    """Where server directories may live: RAM first, then the temp dir."""
+    name = f"flask-dbtestcase-{os.geteuid()}"
     base = tempfile.gettempdir()
     if len(base) > 40:  # unix socket paths are limited to ~100 bytes
         base = "/tmp"
-    return os.path.join(base, f"flask-dbtestcase-{os.geteuid()}")
+    return [os.path.join("/dev/shm", name), os.path.join(base, name)]
+
+
+def _shm_usable() -> bool:
+    # tmpfs makes the copy ~20x faster than a disk, but Docker's default
+    # /dev/shm is 64 MB, which PostgreSQL itself needs: demand room.
+    try:
+        st = os.statvfs("/dev/shm")
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize >= 1 << 30 and os.access("/dev/shm", os.W_OK)
 
 
 def runtime_dir() -> str:
     """This user's directory holding one subdirectory per running server."""
-    path = _runtime_path()
+    shm, tmp = _runtime_paths()
+    path = shm if _shm_usable() else tmp
     mode = 0o711 if os.geteuid() == 0 else 0o700
     try:
         os.mkdir(path, mode)
@@ -168,7 +181,7 @@ def runtime_dir() -> str:
         raise ConfigurationError(
             f"The directory {path!r} is not a directory owned by the current"
             " user, so it cannot safely hold the throwaway PostgreSQL server."
-            " Remove it, or set TMPDIR to another directory."
+            " Remove it and run the tests again."
         )
     os.chmod(path, mode)
     return path
@@ -502,9 +515,8 @@ def is_throwaway_url(url: t.Any) -> bool:
         return False
     sock = os.path.realpath(host)
     base = os.path.dirname(sock)
-    if os.path.basename(sock) != "sock" or os.path.dirname(base) != os.path.realpath(
-        _runtime_path()
-    ):
+    roots = {os.path.realpath(p) for p in _runtime_paths()}
+    if os.path.basename(sock) != "sock" or os.path.dirname(base) not in roots:
         return False
     try:
         with open(os.path.join(sock, _MARKER)) as f:
@@ -521,9 +533,16 @@ def reap_stale() -> int:
 
     Returns how many directories were removed.
     """
-    root = runtime_dir()
     reaped = 0
-    for name in os.listdir(root):
+    runtime_dir()  # fails loudly on a runtime dir that is not ours
+    roots = [
+        root
+        for root in _runtime_paths()
+        if os.path.isdir(root)
+        and not os.path.islink(root)
+        and os.stat(root).st_uid == os.geteuid()
+    ]
+    for root, name in [(root, name) for root in roots for name in os.listdir(root)]:
         match = re.match(r"(?:srv|initdb)-(\d+)-", name)
         if not match:
             continue
