@@ -1,0 +1,8 @@
+"""``python -m flask_dbtestcase [labels…] [options]``: run the tests."""
+
+import sys
+
+from .runner import main
+
+if __name__ == "__main__":
+    sys.exit(main())

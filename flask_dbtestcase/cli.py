@@ -1,0 +1,48 @@
+"""``flask test``: the runner as a Flask CLI command.
+
+Registered through the ``flask.commands`` entry point. The command does not
+load the application itself (test classes create their own apps against the
+test database); it only hands ``--app``/``FLASK_APP`` on as the default app
+factory, then passes every argument to the same argparse runner as
+``python -m flask_dbtestcase``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+APP_FACTORY_ENV = "FLASK_DBTESTCASE_APP_FACTORY"
+
+
+@click.command(
+    "test",
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
+                      "help_option_names": []},
+    add_help_option=False,
+    short_help="Run the tests against a throwaway test database.",
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def test_command(ctx, args):
+    """Run the tests (unittest discovery and labels) against a test database
+    created for the run and destroyed after it. Run `flask test --help` for
+    the options."""
+    from .runner import main
+
+    app_import_path = None
+    try:
+        from flask.cli import ScriptInfo
+
+        info = ctx.find_object(ScriptInfo)
+        if info is not None:
+            app_import_path = info.app_import_path
+    except Exception:  # pragma: no cover - flask always provides ScriptInfo
+        app_import_path = None
+    if app_import_path and not os.environ.get(APP_FACTORY_ENV):
+        os.environ[APP_FACTORY_ENV] = app_import_path
+    code = main(list(args), prog="flask test")
+    sys.stdout.flush()
+    ctx.exit(code)

@@ -1,0 +1,30 @@
+#!/usr/bin/env python
+"""Run the project's own tests (tests/) with the package's runner.
+
+    python runtests.py [labels…] [options]     # same options as python -m flask_dbtestcase
+
+With no labels it discovers tests/ from the repository root.
+"""
+
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+
+
+def run(argv=None):
+    sys.path.insert(0, ROOT)
+    os.chdir(ROOT)
+    from flask_dbtestcase.runner import build_parser, main
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    options = build_parser().parse_known_args(argv)[0]
+    if not options.labels:
+        argv = ["tests", *argv]
+    if options.top_level is None:
+        argv += ["--top-level-directory", ROOT]
+    return main(argv, prog="runtests.py")
+
+
+if __name__ == "__main__":
+    sys.exit(run())
