@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import atexit
 import ctypes
+import functools
 import glob
 import hashlib
 import os
@@ -119,6 +120,7 @@ def _version_key(path: str) -> tuple[int, ...]:
     return tuple(int(n) for n in re.findall(r"\d+", path)) or (0,)
 
 
+@functools.lru_cache(maxsize=None)
 def _server_version(bin_dir: str) -> str:
     out = subprocess.run(
         [os.path.join(bin_dir, "postgres"), "--version"],
@@ -284,8 +286,7 @@ def _initdb_cached(bin_dir: str, user: pwd.struct_passwd) -> str:
     data = os.path.join(entry, "data")
     if _cache_complete(entry):
         return data
-    if os.path.isdir(entry):  # left half-written, or tampered with: rebuild
-        shutil.rmtree(entry, ignore_errors=True)
+    _clear_cache_debris(entry)
 
     # initdb runs as the server user, so it must work in a directory that
     # user can reach: the runtime dir (the cache may live under /root).
@@ -314,16 +315,48 @@ def _initdb_cached(bin_dir: str, user: pwd.struct_passwd) -> str:
         if os.stat(work).st_dev != os.stat(_cache_dir()).st_dev:
             staging = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=_cache_dir())
             os.rmdir(staging)
-            subprocess.run(["cp", "-a", work, staging], check=True)
+            _copy_tree(work, staging)
         try:
             os.rename(staging, entry)
         except OSError:  # another process won the race: use theirs
+            shutil.rmtree(staging, ignore_errors=True)
             if not _cache_complete(entry):
                 raise
-            shutil.rmtree(staging, ignore_errors=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return data
+
+
+def _clear_cache_debris(entry: str) -> None:
+    """Remove a broken entry, and copies abandoned by killed runs."""
+    if os.path.isdir(entry) and not _cache_complete(entry):
+        # Complete entries only appear by rename: this one is broken for good.
+        trash = f"{entry}.broken-{os.getpid()}"
+        try:
+            os.rename(entry, trash)
+        except OSError:
+            pass
+        shutil.rmtree(trash, ignore_errors=True)
+    parent = os.path.dirname(entry)
+    for name in os.listdir(parent):
+        path = os.path.join(parent, name)
+        if ".tmp-" in name or ".broken-" in name:
+            try:
+                if time.time() - os.stat(path).st_mtime > 600:
+                    shutil.rmtree(path, ignore_errors=True)
+            except OSError:
+                pass
+
+
+def _copy_tree(source: str, target: str) -> None:
+    """``cp -a``: fast, and keeps the server user's ownership."""
+    copy = subprocess.run(["cp", "-a", source, target], capture_output=True, text=True)
+    if copy.returncode != 0:
+        raise ConfigurationError(
+            f"Could not copy the PostgreSQL data directory {source!r} to"
+            f" {target!r} ({copy.stderr.strip()}). Check that there is free"
+            " space there, or delete flask-dbtestcase's cache directory."
+        )
 
 
 def _cache_complete(entry: str) -> bool:
@@ -385,7 +418,7 @@ class ThrowawayServer(testing.postgresql.Postgresql):
 
     def setup(self, cached: str, user: pwd.struct_passwd) -> None:  # type: ignore[override]
         """Copy the cached data directory and make the socket directory."""
-        subprocess.run(["cp", "-a", cached, self.get_data_directory()], check=True)
+        _copy_tree(cached, self.get_data_directory())
         os.mkdir(self.socket_dir, 0o700)
         with open(os.path.join(self.socket_dir, _MARKER), "w") as f:
             f.write(self.base_dir + "\n")

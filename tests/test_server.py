@@ -112,6 +112,15 @@ class ServerTests(unittest.TestCase):
                     tcp = {line.split()[9] for line in list(f)[1:]}
                 self.assertFalse(inodes & tcp, f"postgres has a TCP socket ({table})")
 
+    def test_falls_back_to_the_temp_dir(self):
+        with mock.patch.object(server, "_shm_usable", return_value=False):
+            srv = self.start()
+        self.assertEqual(os.path.dirname(srv.base_dir), server._runtime_paths()[1])
+        self.assertTrue(server.is_throwaway_url(srv.url()))
+        self.assertEqual(query(srv, "SELECT 1"), 1)
+        srv.stop()
+        self.assertFalse(os.path.exists(srv.base_dir))
+
     def test_settings_for_speed(self):
         srv = self.start()
         for name in ("fsync", "full_page_writes", "synchronous_commit"):
