@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import atexit
 import ctypes
+import fcntl
 import functools
 import glob
 import hashlib
@@ -286,8 +287,21 @@ def _initdb_cached(bin_dir: str, user: pwd.struct_passwd) -> str:
     data = os.path.join(entry, "data")
     if _cache_complete(entry):
         return data
-    _clear_cache_debris(entry)
+    # One initdb at a time (parallel workers on a cold cache wait for it);
+    # the atomic rename below keeps it safe where flock does not work.
+    with open(os.path.join(_cache_dir(), f".{name}.lock"), "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        except OSError:
+            pass
+        if not _cache_complete(entry):
+            _clear_cache_debris(entry)
+            _build_cache_entry(bin_dir, user, entry)
+    return data
 
+
+def _build_cache_entry(bin_dir: str, user: pwd.struct_passwd, entry: str) -> None:
+    name = os.path.basename(entry)
     # initdb runs as the server user, so it must work in a directory that
     # user can reach: the runtime dir (the cache may live under /root).
     work = tempfile.mkdtemp(prefix=f"initdb-{os.getpid()}-", dir=runtime_dir())
@@ -324,7 +338,6 @@ def _initdb_cached(bin_dir: str, user: pwd.struct_passwd) -> str:
                 raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return data
 
 
 def _clear_cache_debris(entry: str) -> None:
@@ -340,7 +353,7 @@ def _clear_cache_debris(entry: str) -> None:
     parent = os.path.dirname(entry)
     for name in os.listdir(parent):
         path = os.path.join(parent, name)
-        if ".tmp-" in name or ".broken-" in name:
+        if ".tmp-" in name or ".broken-" in name:  # not .lock: others hold it
             try:
                 if time.time() - os.stat(path).st_mtime > 600:
                     shutil.rmtree(path, ignore_errors=True)
