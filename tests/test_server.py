@@ -185,8 +185,11 @@ class CacheTests(unittest.TestCase):
         self.assertEqual(query(srv, "SELECT 1"), 1)
         return srv, elapsed
 
+    def entries(self) -> list[str]:
+        return [name for name in os.listdir(self.cache) if not name.endswith(".lock")]
+
     def entry(self) -> str:
-        (name,) = os.listdir(self.cache)
+        (name,) = self.entries()
         self.assertTrue(name.startswith("initdb-"), name)
         return os.path.join(self.cache, name)
 
@@ -197,7 +200,7 @@ class CacheTests(unittest.TestCase):
         _, warm = self.start()
         after = os.stat(os.path.join(entry, "complete"))
         self.assertEqual((before.st_ino, before.st_mtime_ns), (after.st_ino, after.st_mtime_ns))
-        self.assertEqual(os.listdir(self.cache), [os.path.basename(entry)])
+        self.assertEqual(self.entries(), [os.path.basename(entry)])
         self.assertLess(warm, 1.0)
 
     def test_half_written_entry_is_rebuilt(self):
