@@ -18,8 +18,12 @@ def run(argv=None):
     from flask_dbtestcase.runner import build_parser, main
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    options = build_parser().parse_known_args(argv)[0]
-    if not options.labels:
+    parser = build_parser(add_help=False)
+    try:
+        options = parser.parse_known_intermixed_args(argv)[0]
+    except SystemExit:  # let main() report the usage error
+        return main(argv, prog="runtests.py")
+    if not options.labels and "-h" not in argv and "--help" not in argv:
         argv = ["tests", *argv]
     if options.top_level is None:
         argv += ["--top-level-directory", ROOT]

@@ -1119,6 +1119,9 @@ def _load_runner_class(spec):
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
         raise ConfigurationError("--runner takes module:Class, e.g. myproject.testing:MyRunner; got %r." % spec)
+    cwd = os.getcwd()
+    if cwd not in {os.path.abspath(p or os.curdir) for p in sys.path}:
+        sys.path.insert(0, cwd)
     try:
         module = importlib.import_module(module_name)
         runner_class = getattr(module, attr)
@@ -1137,9 +1140,10 @@ def _pick_runner_spec(argv):
     return options.runner or os.environ.get("FLASK_DBTESTCASE_RUNNER")
 
 
-def build_parser(runner_class=DBTestRunner, prog=None):
+def build_parser(runner_class=DBTestRunner, prog=None, add_help=True):
+    """The command line parser: labels, --runner and the runner's options."""
     parser = argparse.ArgumentParser(
-        prog=prog or "python -m flask_dbtestcase",
+        prog=prog or "python -m flask_dbtestcase", add_help=add_help,
         description="Run tests against a test database created for the run and destroyed after it.")
     parser.add_argument("labels", nargs="*", metavar="label",
                         help="Module paths, dotted names (module, module.Class, module.Class.test_method) "
