@@ -258,7 +258,7 @@ class PinnedConnection(psycopg2.extensions.connection):
             frame, self._test_frame = self._test_frame, None
             self._frames.clear()
             self._plumbing.clear()
-            if frame is None or not frame.sent:
+            if frame is None or not frame.sent or self.closed:
                 return
             status = self.info.transaction_status
             if status == psycopg2.extensions.TRANSACTION_STATUS_IDLE:
@@ -345,9 +345,14 @@ class PinnedEngine:
 
     @property
     def connection(self) -> PinnedConnection:
-        """The shared connection (opened on first use)."""
+        """The shared connection: opened on first use, reopened if it was lost."""
         record = self.engine.pool.connection  # type: ignore[attr-defined]
-        return t.cast(PinnedConnection, record.dbapi_connection)
+        conn = record.dbapi_connection
+        if conn is None or conn.closed:
+            record.invalidate()
+            with self.engine.connect() as sa_conn:
+                conn = sa_conn.connection.dbapi_connection
+        return t.cast(PinnedConnection, conn)
 
     def unpin(self) -> None:
         for name, fn in self.listeners:
@@ -397,7 +402,26 @@ def _autocommit(conn: Connection) -> bool:
 
 
 def _dbapi(conn: Connection) -> PinnedConnection:
+    if conn.invalidated:  # its DBAPI connection is out of reach: find the frame
+        with _pins_lock:
+            for pinned in _pins.values():
+                if pinned._find(conn) is not None:
+                    return pinned
+        return _NOWHERE
     return t.cast(PinnedConnection, conn.connection.dbapi_connection)
+
+
+class _Nowhere:
+    """Stands in for a connection that is gone: nothing left to release or roll back."""
+
+    def begin(self, owner: object) -> None:
+        pass
+
+    def end(self, owner: object, commit: bool) -> None:
+        pass
+
+
+_NOWHERE = t.cast(PinnedConnection, _Nowhere())
 
 
 def close_pinned_connections() -> None:

@@ -369,7 +369,7 @@ class FlaskDBTestCase(_AppTestCase):
         cls.addClassCleanup(cls._unpin)
         for engine in cls._engines.values():
             cls._pinned.append(pin_engine(engine))
-        cls._connections = list({id(p.connection): p.connection for p in cls._pinned}.values())
+        cls._connections = cls._current_connections()
         cls.addClassCleanup(cls._end_class)
         cls._check_constraints = any(
             getattr(constraint, "deferrable", None)
@@ -377,10 +377,18 @@ class FlaskDBTestCase(_AppTestCase):
             for table in metadata.tables.values()
             for constraint in table.constraints
         )
+        cls._set_up_class_data()
+
+    @classmethod
+    def _set_up_class_data(cls) -> None:
         before = dict(cls.__dict__)
         cls._load_fixtures()
         cls.setUpTestData()
         cls._keep_test_data(before)
+
+    @classmethod
+    def _current_connections(cls) -> list[PinnedConnection]:
+        return list({id(p.connection): p.connection for p in cls._pinned}.values())
 
     @classmethod
     def _keep_test_data(cls, before: dict[str, t.Any]) -> None:
@@ -427,27 +435,54 @@ class FlaskDBTestCase(_AppTestCase):
                 conn.end_test(check_constraints=self._check_constraints)
             except Exception as exc:  # roll every connection back, report the first
                 first_error = first_error or exc
+        self._recover_lost_connections()
         if first_error is not None:
             raise first_error
+
+    @classmethod
+    def _recover_lost_connections(cls) -> None:
+        """After a test closed or killed its connection: roll back, rebuild the class data.
+
+        Whatever ran after the loss went to a new connection outside the test's
+        savepoint; a real ROLLBACK undoes it, and the class's fixtures and
+        setUpTestData run again so the next test starts from the same state.
+        """
+        if all(not conn.closed for conn in cls._connections):
+            return
+        current = cls._current_connections()
+        for conn in current:
+            conn.end_class()
+        cls._connections = current
+        cls._set_up_class_data()
 
 
 class FlaskDBTransactionTestCase(_AppTestCase):
     """Tests that really commit, Django's TransactionTestCase.
 
     No wrapping transaction: use it for code that needs real commits (several
-    connections, threads, LISTEN/NOTIFY, after-commit hooks). After each test
-    every table is emptied and its sequences reset. ``fixtures`` are loaded
-    before each test; ``setUpTestData`` is not used (as in Django).
+    connections, threads, LISTEN/NOTIFY, after-commit hooks). Before the first
+    test and after each test every table is emptied and its sequences reset,
+    so every test starts from the same state. ``fixtures`` are loaded before
+    each test; ``setUpTestData`` is not used (as in Django).
     """
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        super().setUpClass()
+        cls._empty_tables()  # earlier classes moved the sequences on
 
     def _pre_setup(self) -> None:
         self._load_fixtures()
 
     def _post_teardown(self) -> None:
         self._remove_session()
-        assert self.db is not None
-        for key, metadata in self.db.metadatas.items():
-            engine = self._engines.get(key)
+        self._empty_tables()
+
+    @classmethod
+    def _empty_tables(cls) -> None:
+        assert cls.db is not None
+        for key, metadata in cls.db.metadatas.items():
+            engine = cls._engines.get(key)
             if engine is None or not metadata.tables:
                 continue
             check_test_database(engine.url, "empty the tables")

@@ -310,3 +310,29 @@ def _dsn(url: sa.URL) -> dict:
     args = url.translate_connect_args(username="user", database="dbname")
     args.update({k: v for k, v in url.query.items()})
     return args
+
+
+class LostConnectionTests(IsolatedCase):
+    """A test that kills or closes its connection: the next tests still run isolated."""
+
+    def test_kill_own_backend(self):
+        db.session.add(Item(name="before-kill"))
+        db.session.flush()
+        with self.assertRaises(sa.exc.OperationalError):
+            db.session.execute(sa.text("SELECT pg_terminate_backend(pg_backend_pid())"))
+        db.session.rollback()
+        db.session.add(Item(name="after-kill"))  # goes to a fresh connection
+        db.session.commit()
+        self.assertRowCount(Item, 1, name="after-kill")
+
+    def test_invalidate_connection(self):
+        with db.engine.connect() as conn:
+            conn.execute(sa.insert(Item).values(name="invalidated"))
+            conn.invalidate()
+        db.session.add(Item(name="after-invalidate"))
+        db.session.commit()
+
+    def test_class_data_still_there(self):
+        self.assertEqual(self.alice.name, "alice")
+        self.client.post("/items", json={"name": "still-works"})
+        self.assertRowCount(Item, 3)
