@@ -152,8 +152,13 @@ def _server_user() -> pwd.struct_passwd:
 
 
 def _runtime_paths() -> list[str]:
-    """Where server directories may live: RAM first, then the temp dir."""
+    """Where server directories may live: RAM first, then the temp dir.
+
+    ``FLASK_DBTESTCASE_RUNTIME_DIR`` names one parent directory instead.
+    """
     name = f"flask-dbtestcase-{os.geteuid()}"
+    if os.environ.get("FLASK_DBTESTCASE_RUNTIME_DIR"):
+        return [os.path.join(os.environ["FLASK_DBTESTCASE_RUNTIME_DIR"], name)]
     base = tempfile.gettempdir()
     if len(base) > 40:  # unix socket paths are limited to ~100 bytes
         base = "/tmp"
@@ -172,8 +177,8 @@ def _shm_usable() -> bool:
 
 def runtime_dir() -> str:
     """This user's directory holding one subdirectory per running server."""
-    shm, tmp = _runtime_paths()
-    path = shm if _shm_usable() else tmp
+    paths = _runtime_paths()
+    path = paths[0] if len(paths) == 1 or _shm_usable() else paths[1]
     mode = 0o711 if os.geteuid() == 0 else 0o700
     try:
         os.mkdir(path, mode)

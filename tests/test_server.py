@@ -276,6 +276,16 @@ time.sleep(60)
 
 
 class ReapTests(unittest.TestCase):
+    def setUp(self):
+        # A private runtime dir: other runs on this machine reap stale
+        # servers too, and must not do this test's work for it.
+        parent = tempfile.mkdtemp()
+        os.chmod(parent, 0o755)
+        self.addCleanup(shutil.rmtree, parent, True)
+        patcher = mock.patch.dict(os.environ, {"FLASK_DBTESTCASE_RUNTIME_DIR": parent})
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
     def start_and_kill_owner(self, mode: str) -> tuple[str, int]:
         child = subprocess.Popen(
             [sys.executable, "-c", KILLED_CHILD, mode], cwd=ROOT, stdout=subprocess.PIPE,
@@ -285,6 +295,8 @@ class ReapTests(unittest.TestCase):
         self.addCleanup(child.wait)
         self.addCleanup(child.kill)
         base_dir, pid = child.stdout.readline().split()
+        self.addCleanup(server._kill_and_wait, int(pid), 2.0)  # even if a test fails
+        self.assertTrue(base_dir.startswith(os.environ["FLASK_DBTESTCASE_RUNTIME_DIR"]))
         self.assertTrue(os.path.isdir(base_dir))
         child.kill()
         child.wait()
@@ -292,22 +304,23 @@ class ReapTests(unittest.TestCase):
 
     def test_postmaster_dies_with_its_owner_and_the_dir_is_reaped(self):
         base_dir, pid = self.start_and_kill_owner("main")
-        self.assertTrue(wait_until(lambda: not pid_running(pid), 5), "PDEATHSIG")
-        server.reap_stale()
+        self.assertTrue(wait_until(lambda: not pid_running(pid), 2), "PDEATHSIG")
+        self.assertTrue(os.path.isdir(base_dir))  # nobody reaped it yet
+        self.assertEqual(server.reap_stale(), 1)
         self.assertFalse(os.path.exists(base_dir))
 
     def test_reap_stops_a_postmaster_left_running(self):
         base_dir, pid = self.start_and_kill_owner("thread")
         time.sleep(0.2)
         self.assertTrue(pid_running(pid), "expected no death signal off the main thread")
-        server.reap_stale()
+        self.assertEqual(server.reap_stale(), 1)
         self.assertFalse(pid_running(pid))
         self.assertFalse(os.path.exists(base_dir))
 
     def test_live_servers_are_left_alone(self):
         srv = server.ThrowawayServer.start()
         self.addCleanup(srv.stop)
-        server.reap_stale()
+        self.assertEqual(server.reap_stale(), 0)
         self.assertTrue(os.path.isdir(srv.base_dir))
         self.assertEqual(query(srv, "SELECT 1"), 1)
 
