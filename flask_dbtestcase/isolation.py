@@ -107,6 +107,7 @@ class PinnedConnection(psycopg2.extensions.connection):
         self._counter = 0
         self._test_frame: _Frame | None = None
         self._test_savepoint_established = False
+        self._used = False  # has a statement run since the test began?
         self._lock = threading.RLock()
 
     # -- DBAPI surface the application (through SQLAlchemy) sees ----------
@@ -159,7 +160,9 @@ class PinnedConnection(psycopg2.extensions.connection):
     # -- plumbing ----------------------------------------------------------
 
     def _take_plumbing(self) -> str:
+        """Called before every statement: the plumbing to send with it."""
         with self._lock:
+            self._used = True
             if not self._plumbing:
                 return ""
             prefix = ";\n".join(self._plumbing) + ";\n"
@@ -246,6 +249,7 @@ class PinnedConnection(psycopg2.extensions.connection):
                     "connection. Close connections and sessions you open in "
                     "setUpTestData or setUpClass."
                 )
+            self._used = False
             if self._test_savepoint_established:
                 self._test_frame = _Frame(test, TEST_SAVEPOINT, sent=True)
                 self._frames.append(self._test_frame)
@@ -258,7 +262,7 @@ class PinnedConnection(psycopg2.extensions.connection):
             frame, self._test_frame = self._test_frame, None
             self._frames.clear()
             self._plumbing.clear()
-            if frame is None or not frame.sent or self.closed:
+            if frame is None or not self._used or self.closed:
                 return
             status = self.info.transaction_status
             if status == psycopg2.extensions.TRANSACTION_STATUS_IDLE:

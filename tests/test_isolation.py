@@ -336,3 +336,36 @@ class LostConnectionTests(IsolatedCase):
         self.assertEqual(self.alice.name, "alice")
         self.client.post("/items", json={"name": "still-works"})
         self.assertRowCount(Item, 3)
+
+
+class RoundTripTests(IsolatedCase):
+    """The plumbing's cost: an empty test sends nothing, savepoints ride along."""
+
+    def setUp(self):
+        pass  # no clean-start check: it would send statements
+
+    def test_empty_test_sends_nothing(self):
+        from flask_dbtestcase.isolation import PinnedConnection
+        conn = db.engine.pool.connection.dbapi_connection
+        self.assertIsInstance(conn, PinnedConnection)
+        self.assertFalse(conn._used, "something ran SQL in an empty test")
+
+    def test_savepoint_travels_with_the_first_statement(self):
+        conn = db.engine.pool.connection.dbapi_connection
+        sent = []
+        original = conn._take_plumbing
+
+        def spy():
+            prefix = original()
+            sent.append(prefix)
+            return prefix
+
+        conn._take_plumbing = spy
+        try:
+            self.assertRowCount(Item, 2)
+            db.session.add(Item(name="x"))
+            db.session.commit()
+        finally:
+            del conn._take_plumbing
+        self.assertIn("SAVEPOINT", sent[0])  # test (if new) and session savepoints, one trip
+        self.assertEqual(len(sent), 2)  # the COUNT and the INSERT: no separate plumbing trips
