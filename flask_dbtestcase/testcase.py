@@ -45,7 +45,7 @@ _schemas_ready: set[tuple[str, int]] = set()
 _bind_urls: dict[object, dict[str, t.Any]] = {}
 
 
-def test_database_url() -> sa.URL:
+def current_database_url() -> sa.URL:
     """The run's test database: the runner's, or this process's throwaway one."""
     global _process_database
     given = os.environ.get(DATABASE_ENV)
@@ -139,7 +139,7 @@ class _AppTestCase(unittest.TestCase):
     def setUpClass(cls) -> None:
         super().setUpClass()
         _use_psycopg2_for_plain_urls()
-        main = test_database_url()
+        main = current_database_url()
         key = cls._factory_key()
         app, db = cls._build_app(main, _bind_urls.get(key))
         if _bind_urls.get(key) is None and cls._stray_binds(app, db, main):

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from flask_dbtestcase import FlaskDBTestCase
-from flask_dbtestcase.testcase import test_database_url
+from flask_dbtestcase.testcase import current_database_url
 
 from tests.sampleapp import AppSession, Audit, Item, Note, create_app, db
 
@@ -129,7 +129,7 @@ class SessionIsolationTests(IsolatedCase):
         audit = db.engines["audit"].url.database
         self.assertNotEqual(main, audit)
         self.assertTrue(audit.startswith("test_"), audit)
-        self.assertEqual(str(db.engines[None].url), str(test_database_url()))
+        self.assertEqual(str(db.engines[None].url), str(current_database_url()))
 
 
 class TestDataTests(IsolatedCase):
@@ -296,7 +296,7 @@ class NothingPersistsTests(IsolatedCase):
     """What the other classes did is invisible to a separate, real connection."""
 
     def test_other_connection_sees_no_rows(self):
-        url = test_database_url()
+        url = current_database_url()
         conn = psycopg2.connect(**_dsn(url))
         try:
             with conn.cursor() as cur:

@@ -8,14 +8,14 @@ import psycopg2
 import sqlalchemy as sa
 
 from flask_dbtestcase import FlaskDBTransactionTestCase
-from flask_dbtestcase.testcase import test_database_url
+from flask_dbtestcase.testcase import current_database_url
 
 from tests.sampleapp import Audit, Item, create_app, db
 
 
 def committed_names() -> list[str]:
     """What a separate, independent connection sees."""
-    url = test_database_url()
+    url = current_database_url()
     args = url.translate_connect_args(username="user", database="dbname")
     args.update(dict(url.query))
     conn = psycopg2.connect(**args)
