@@ -398,6 +398,20 @@ def pin_engine(engine: Engine) -> PinnedEngine:
     return PinnedEngine(engine, original, listeners)
 
 
+def deny_engine(engine: Engine, name: str, test_class: str) -> None:
+    """Make ``engine`` refuse to connect: the test class did not ask for it."""
+
+    def refuse(*args: t.Any) -> t.NoReturn:
+        raise IsolationError(
+            f"Database queries to {name!r} are not allowed in {test_class}: it is not "
+            f"in {test_class}.databases, so nothing would isolate them. Add {name!r} "
+            f"to {test_class}.databases."
+        )
+
+    engine.pool.dispose()
+    event.listen(engine, "do_connect", refuse)
+
+
 def _autocommit(conn: Connection) -> bool:
     level = conn.get_execution_options().get("isolation_level") or getattr(
         conn.dialect, "_on_connect_isolation_level", None

@@ -34,7 +34,7 @@ from .database import (
 )
 from .errors import ConfigurationError, UnsafeDatabaseError
 from .fixtures import find_fixture, load_fixture
-from .isolation import PinnedConnection, PinnedEngine, pin_engine
+from .isolation import PinnedConnection, PinnedEngine, deny_engine, pin_engine
 from .queries import QueryLog, capture_queries, num_queries_message
 
 #: The runner hands the test database to the test classes through this variable.
@@ -124,6 +124,9 @@ class _AppTestCase(unittest.TestCase):
     config: t.ClassVar[dict[str, t.Any]] = {}
     db: t.ClassVar[SQLAlchemy | None] = None
     fixtures: t.ClassVar[list[str]] = []
+    #: The databases this class may use: "__all__", or names from "default"
+    #: (SQLALCHEMY_DATABASE_URI) and the SQLALCHEMY_BINDS keys, as Django's.
+    databases: t.ClassVar[str | t.Collection[str]] = "__all__"
 
     app: t.ClassVar[Flask]
     _app_context: t.ClassVar[t.Any]
@@ -149,7 +152,27 @@ class _AppTestCase(unittest.TestCase):
             _bind_urls[key] = cls._test_binds(app, main)
             app, db = cls._build_app(main, _bind_urls[key])
         cls._check_engines(db, main)
+        cls._engines = cls._limit_to_databases(cls._engines)
         cls._create_tables(db)
+
+    @classmethod
+    def _limit_to_databases(cls, engines: dict[t.Any, sa.Engine]) -> dict[t.Any, sa.Engine]:
+        """Keep the engines ``databases`` names; make the others refuse to connect."""
+        if cls.databases == "__all__":
+            return engines
+        wanted = {cls.databases} if isinstance(cls.databases, str) else set(cls.databases)
+        names = {("default" if key is None else key): key for key in engines}
+        unknown = wanted - set(names)
+        if unknown:
+            raise ConfigurationError(
+                f"{cls.__qualname__}.databases names {', '.join(sorted(map(repr, unknown)))}, "
+                f"but the app's databases are {', '.join(sorted(map(repr, names)))} "
+                "('default' is SQLALCHEMY_DATABASE_URI, the others are SQLALCHEMY_BINDS keys)."
+            )
+        for name, key in names.items():
+            if name not in wanted:
+                deny_engine(engines[key], name, cls.__qualname__)
+        return {key: engine for name, key in names.items() if name in wanted for engine in [engines[key]]}
 
     @classmethod
     def _factory_key(cls) -> object:

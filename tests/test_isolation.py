@@ -369,3 +369,33 @@ class RoundTripTests(IsolatedCase):
             del conn._take_plumbing
         self.assertIn("SAVEPOINT", sent[0])  # test (if new) and session savepoints, one trip
         self.assertEqual(len(sent), 2)  # the COUNT and the INSERT: no separate plumbing trips
+
+
+class DatabasesAttributeTests(FlaskDBTestCase):
+    """``databases`` limits a class to some of the app's databases, as in Django."""
+
+    app_factory = create_app
+    databases = {"default"}
+
+    def test_listed_database_works(self):
+        db.session.add(Item(name="main only"))
+        db.session.commit()
+        self.assertRowCount(Item, 1)
+
+    def test_unlisted_bind_refuses(self):
+        from flask_dbtestcase import IsolationError
+
+        with self.assertRaises(IsolationError) as caught:
+            db.session.execute(sa.select(Audit)).all()
+        self.assertIn("Add 'audit' to DatabasesAttributeTests.databases", str(caught.exception))
+
+    def test_unknown_name_is_a_clear_error(self):
+        class Wrong(FlaskDBTestCase):
+            databases = {"default", "nope"}
+
+        from flask_dbtestcase import ConfigurationError
+
+        with self.assertRaises(ConfigurationError) as caught:
+            Wrong._limit_to_databases(dict(db.engines))
+        self.assertIn("'nope'", str(caught.exception))
+        self.assertIn("'audit'", str(caught.exception))
