@@ -5,9 +5,16 @@ from __future__ import annotations
 import threading
 import typing as t
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from .testcase import FlaskDBTransactionTestCase
+
+
+class QuietRequestHandler(WSGIRequestHandler):
+    """Don't log every request to stderr in the middle of the test output."""
+
+    def log_request(self, *args: t.Any, **kwargs: t.Any) -> None:
+        pass
 
 
 class FlaskDBLiveServerTestCase(FlaskDBTransactionTestCase):
@@ -28,7 +35,9 @@ class FlaskDBLiveServerTestCase(FlaskDBTransactionTestCase):
     @classmethod
     def setUpClass(cls) -> None:
         super().setUpClass()
-        cls._server = make_server(cls.host, cls.port, cls.app, threaded=True)
+        cls._server = make_server(
+            cls.host, cls.port, cls.app, threaded=True, request_handler=QuietRequestHandler
+        )
         cls.live_server_url = f"http://{cls.host}:{cls._server.server_port}"
         thread = threading.Thread(
             target=cls._server.serve_forever,
