@@ -756,6 +756,7 @@ class DBTestRunner:
         if self.debug_sql:
             self._sql_capture = _SQLCapture()
             logger = logging.getLogger(_SQL_LOGGER)
+            self._sql_logger_state = (logger.level, logger.propagate)
             logger.setLevel(logging.INFO)
             logger.addHandler(self._sql_capture)
             logger.propagate = False
@@ -775,6 +776,7 @@ class DBTestRunner:
         if self._sql_capture is not None:
             logger = logging.getLogger(_SQL_LOGGER)
             logger.removeHandler(self._sql_capture)
+            logger.level, logger.propagate = self._sql_logger_state
             self._sql_capture = None
 
     # -- suite ---------------------------------------------------------------
