@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import os
@@ -21,6 +22,11 @@ FACTORY_ENV = "FLASK_DBTESTCASE_APP_FACTORY"
 
 def read_project_settings(start: str | os.PathLike[str] | None = None) -> dict[str, t.Any]:
     """``[tool.flask-dbtestcase]`` of the nearest pyproject.toml above ``start`` (cwd)."""
+    return _read_project_settings(str(Path(start or os.getcwd()).resolve()))
+
+
+@functools.lru_cache(maxsize=8)
+def _read_project_settings(start: str) -> dict[str, t.Any]:
     try:
         import tomllib
     except ImportError:  # Python < 3.11
@@ -28,7 +34,7 @@ def read_project_settings(start: str | os.PathLike[str] | None = None) -> dict[s
             import tomli as tomllib  # type: ignore[no-redef]
         except ImportError:
             return {}
-    here = Path(start or os.getcwd()).resolve()
+    here = Path(start)
     for directory in (here, *here.parents):
         candidate = directory / "pyproject.toml"
         if candidate.is_file():

@@ -22,7 +22,7 @@ from flask.testing import FlaskClient
 from flask_sqlalchemy import SQLAlchemy
 
 from . import clients
-from .appfactory import call_factory, default_factory_spec, resolve_factory
+from .appfactory import call_factory, default_factory_spec, read_project_settings, resolve_factory
 from .database import (
     bind_database_url,
     check_test_database,
@@ -35,13 +35,14 @@ from .database import (
 from .errors import ConfigurationError, UnsafeDatabaseError
 from .fixtures import find_fixture, load_fixture
 from .isolation import PinnedConnection, PinnedEngine, deny_engine, pin_engine
+from .migrations import check_migrations, run_migrations
 from .queries import QueryLog, capture_queries, num_queries_message
 
 #: The runner hands the test database to the test classes through this variable.
 DATABASE_ENV = "FLASK_DBTESTCASE_DATABASE_URL"
 
 _process_database: sa.URL | None = None
-_schemas_ready: set[tuple[str, int]] = set()
+_schemas_ready: set[tuple[t.Any, t.Any]] = set()
 _bind_urls: dict[object, dict[str, t.Any]] = {}
 
 
@@ -127,6 +128,11 @@ class _AppTestCase(unittest.TestCase):
     #: The databases this class may use: "__all__", or names from "default"
     #: (SQLALCHEMY_DATABASE_URI) and the SQLALCHEMY_BINDS keys, as Django's.
     databases: t.ClassVar[str | t.Collection[str]] = "__all__"
+    #: Where the schema comes from: "create_all" (default) or "migrations".
+    schema: t.ClassVar[str | None] = None
+    migrations_directory: t.ClassVar[str | None] = None
+    #: With schema = "migrations": fail when the models have unmigrated changes.
+    check_migrations: t.ClassVar[bool] = False
 
     app: t.ClassVar[Flask]
     _app_context: t.ClassVar[t.Any]
@@ -247,6 +253,17 @@ class _AppTestCase(unittest.TestCase):
 
     @classmethod
     def _create_tables(cls, db: SQLAlchemy) -> None:
+        settings = read_project_settings()
+        schema = cls.schema or settings.get("schema") or "create_all"
+        if schema == "migrations":
+            cls._migrate(settings.get("migrations_directory"))
+            return
+        if schema != "create_all":
+            raise ConfigurationError(
+                f"schema = {schema!r} is not a schema source: use 'create_all' (the "
+                "default: create the models' tables) or 'migrations' (run the "
+                "Flask-Migrate migrations)."
+            )
         for key, metadata in db.metadatas.items():
             engine = cls._engines.get(key)
             if engine is None:
@@ -256,6 +273,20 @@ class _AppTestCase(unittest.TestCase):
                 check_test_database(engine.url, "create tables")
                 metadata.create_all(engine)
                 _schemas_ready.add(mark)
+
+    @classmethod
+    def _migrate(cls, default_directory: str | None) -> None:
+        """Run the migrations once per set of test databases."""
+        directory = cls.migrations_directory or default_directory
+        mark = (tuple(sorted(render_url(e.url) for e in cls._engines.values())), f"migrations:{directory}")
+        if mark in _schemas_ready:
+            return
+        for engine in cls._engines.values():
+            check_test_database(engine.url, "run the migrations")
+        run_migrations(cls.app, directory)
+        if cls.check_migrations:
+            check_migrations(cls.app, directory)
+        _schemas_ready.add(mark)
 
     @classmethod
     def _tables(cls) -> dict[str, tuple[sa.Table, t.Any]]:
