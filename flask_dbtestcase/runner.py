@@ -648,6 +648,7 @@ class DatabaseState:
         self.created = False  # we created the test database (drop it unless keepdb)
         self.clones = []  # URL strings of the per-worker clones
         self.previous_env = _MISSING
+        self.restore_env = True
 
 
 # ---------------------------------------------------------------------------
@@ -691,6 +692,7 @@ class DBTestRunner:
         self.result = None
         self._shuffler = None if shuffle is False else Shuffler(shuffle)
         self._subsuites = None
+        self._test_count = None
         self._worker_urls = []
         self._sql_capture = None
         self._previous_sigterm = None
@@ -840,6 +842,7 @@ class DBTestRunner:
             self.log("Using shuffle seed: %s" % self._shuffler.seed_display)
         tests = list(reorder_tests(tests, self.reorder_by, reverse=self.reverse, shuffler=self._shuffler))
         self.log("Found %d test(s)." % len(tests), 2)
+        self._test_count = len(tests)
         suite = self.test_suite(tests)
         if self.parallel > 1:
             self._subsuites = partition_by_class(tests)
@@ -855,6 +858,10 @@ class DBTestRunner:
         """
         state = DatabaseState()
         state.previous_env = os.environ.get(DATABASE_URL_ENV, _MISSING)
+        if self._test_count == 0:
+            self.log("No tests: skipping the test database.", 2)
+            state.restore_env = False
+            return state
         started = time.perf_counter()
         try:
             self._setup_main_database(state)
@@ -951,7 +958,9 @@ class DBTestRunner:
                 attempt("stop the throwaway server", state.server.stop)
                 state.server = None
         finally:
-            if state.previous_env is _MISSING:
+            if not state.restore_env:
+                pass
+            elif state.previous_env is _MISSING:
                 os.environ.pop(DATABASE_URL_ENV, None)
             else:
                 os.environ[DATABASE_URL_ENV] = state.previous_env

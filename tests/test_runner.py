@@ -132,6 +132,13 @@ class RunnerOutputTests(unittest.TestCase):
         self.assertEqual(test_lines(verbose.stderr), ["test_a", "test_b", "test_c"])
         self.assertRegex(verbose.stderr, r"Database setup took \d+\.\d+s")
 
+    def test_no_tests_needs_no_database(self):
+        env = clean_env(FLASK_DBTESTCASE_PG_BIN=os.path.join(SUITES, "no-such-dir"))
+        result = run(PATTERN + ["-k", "no_test_matches_this"], env=env)
+        self.assertCode(result, 0)
+        self.assertIn("Ran 0 tests", result.stderr)
+        self.assertEqual(result.last_line, "0 passed, 0 failed")
+
     def test_k_patterns(self):
         result = run(PATTERN + ["-v", "2", "-k", "test_a", "-k", "*_c"])
         self.assertCode(result, 0)
