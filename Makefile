@@ -75,3 +75,26 @@ clean:
 
 distclean: clean
 	rm -rf "$(VENV)"
+
+# Benchmarks (bench/, see bench/README.md): one throwaway PostgreSQL server,
+# every contender on it, both CPU placements. Django is installed only into
+# bench's own virtualenv, never into $(VENV).
+BENCH_VENV ?= bench/.venv-django
+BENCH_PY := $(abspath $(BENCH_VENV))/bin/python
+BENCH_STAMP := $(BENCH_VENV)/.installed
+
+.PHONY: bench bench-quick
+
+$(BENCH_STAMP): pyproject.toml
+	@if ! "$(BENCH_PY)" -m pip --version >/dev/null 2>&1; then \
+		echo "Creating the benchmark virtualenv $(BENCH_VENV) with $(PYTHON)"; \
+		$(PYTHON) -m venv "$(BENCH_VENV)" || exit 1; \
+	fi
+	"$(BENCH_PY)" -m pip install --quiet --disable-pip-version-check -e . django
+	@touch "$@"
+
+bench: $(BENCH_STAMP) postgres
+	"$(BENCH_PY)" bench/run.py --profile full $(ARGS)
+
+bench-quick: $(BENCH_STAMP) postgres
+	"$(BENCH_PY)" bench/run.py --profile quick $(ARGS)
