@@ -20,7 +20,6 @@ import argparse
 import hashlib
 import importlib
 import importlib.util
-import io
 import logging
 import os
 import random
@@ -473,7 +472,8 @@ class DBTestResult(_ResultMixin, unittest.TextTestResult):
                 child = ET.SubElement(case, detail["kind"], attrs)
                 if detail["text"]:
                     child.text = detail["text"]
-        ET.indent(root) if hasattr(ET, "indent") else None
+        if hasattr(ET, "indent"):  # Python 3.9+
+            ET.indent(root)
         directory = os.path.dirname(os.path.abspath(path))
         os.makedirs(directory, exist_ok=True)
         ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
@@ -933,10 +933,10 @@ class DBTestRunner:
         def attempt(what, func, *args):
             try:
                 func(*args)
-            except Exception as exc:  # keep cleaning up
-                errors.append(exc)
-                if not quiet:
+            except Exception as exc:  # keep cleaning up; the first error is raised at the end
+                if errors and not quiet:
                     self.stream.write("warning: could not %s: %s\n" % (what, exc))
+                errors.append(exc)
 
         try:
             database = None
@@ -967,10 +967,7 @@ class DBTestRunner:
             if previous_sigint is not None:
                 signal.signal(signal.SIGINT, previous_sigint)
         if errors and not quiet:
-            first = errors[0]
-            if isinstance(first, DBTestCaseError):
-                raise first
-            raise first
+            raise errors[0]
 
     # -- running -------------------------------------------------------------
     def get_test_runner_kwargs(self):
