@@ -4,30 +4,28 @@ Built on :mod:`testing.postgresql`, with what a test run needs on top:
 
 - no TCP at all: a unix socket in a private ``0700`` directory, so parallel
   runs never fight over a port;
-- ``initdb`` runs once and its result is cached across runs; each server
-  copies the cached data directory (``cp -a``) and starts in a few
-  milliseconds;
+- ``initdb`` runs once and its result is cached across runs
+  (:mod:`._initdb_cache`); each server copies the cached data directory
+  (``cp -a``) and starts in a few milliseconds;
 - it works as root (Docker, CI) by running PostgreSQL as an unprivileged
-  user;
+  user (:mod:`._pgprocess`);
 - the server dies with the process that started it (``PR_SET_PDEATHSIG``),
-  and :func:`reap_stale` removes whatever a killed run left behind.
+  and :func:`reap_stale` removes whatever a killed run left behind: every
+  server directory records its owner's pid and start time;
+- a lock wait cannot hang a test run: ``lock_timeout`` is 10 s unless
+  ``FLASK_DBTESTCASE_LOCK_TIMEOUT`` says otherwise (``0`` turns it off;
+  ``FLASK_DBTESTCASE_STATEMENT_TIMEOUT`` bounds every statement, off by
+  default).
 """
 
 from __future__ import annotations
 
 import atexit
-import ctypes
-import fcntl
-import functools
-import glob
-import hashlib
 import os
 import pwd
 import re
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -35,16 +33,30 @@ import typing as t
 
 import testing.postgresql
 
+from ._initdb_cache import copy_tree as _copy_tree
+from ._initdb_cache import initdb_cached
+from ._initdb_cache import tail as _tail
+from ._pgprocess import chown as _chown
+from ._pgprocess import find_postgres_bin
+from ._pgprocess import kill_and_wait as _kill_and_wait
+from ._pgprocess import open_private
+from ._pgprocess import pid_alive as _pid_alive
+from ._pgprocess import process_start_time as _process_start_time
+from ._pgprocess import server_user as _server_user
+from ._pgprocess import spawn as _spawn
+from ._pgprocess import write_private
 from .errors import ConfigurationError
-from .errors import PostgreSQLNotFound
 
-#: Bumped when the cached data directory's layout or initdb options change.
-_CACHE_FORMAT = "1"
+__all__ = [
+    "ThrowawayServer",
+    "find_postgres_bin",
+    "is_throwaway_url",
+    "process_server",
+    "reap_stale",
+    "runtime_dir",
+]
+
 _MARKER = "flask-dbtestcase-server"
-_INITDB_ARGS = [
-    "-U", "postgres", "-A", "trust", "--no-sync", "--lc-messages=C",
-    "-E", "UTF8", "--locale=C", "--wal-segsize=1",
-]  # fmt: skip
 _SERVER_SETTINGS = [
     "-F",
     "-c", "listen_addresses=",
@@ -52,103 +64,23 @@ _SERVER_SETTINGS = [
     "-c", "full_page_writes=off",
     "-c", "synchronous_commit=off",
 ]  # fmt: skip
+#: Settings a user may change through the environment, and their defaults.
+_TIMEOUTS = {
+    "lock_timeout": ("FLASK_DBTESTCASE_LOCK_TIMEOUT", "10s"),
+    "statement_timeout": ("FLASK_DBTESTCASE_STATEMENT_TIMEOUT", "0"),
+}
 _BOOT_TIMEOUT = 30.0
-_STOP_TIMEOUT = 10.0
-_PR_SET_PDEATHSIG = 1
-
-_INSTALL_HINT = (
-    "Install PostgreSQL (for example 'apt-get install postgresql' or"
-    " 'brew install postgresql'), set FLASK_DBTESTCASE_PG_BIN to the directory"
-    " that holds its 'initdb' and 'postgres' programs, or use an existing server"
-    " instead with --database-url or the TEST_DATABASE_URL environment variable."
-)
 
 
-def find_postgres_bin() -> str:
-    """Return the directory holding PostgreSQL's ``initdb`` and ``postgres``.
-
-    ``FLASK_DBTESTCASE_PG_BIN`` wins, then ``PATH``, then the usual install
-    locations, the highest version first.
-    """
-    forced = os.environ.get("FLASK_DBTESTCASE_PG_BIN")
-    if forced:
-        if _has_server_programs(forced):
-            return os.path.abspath(forced)
-        raise PostgreSQLNotFound(
-            f"FLASK_DBTESTCASE_PG_BIN is set to {forced!r}, but that directory"
-            " does not contain PostgreSQL's 'initdb' and 'postgres' programs."
-            f" Fix or unset it. {_INSTALL_HINT}"
-        )
-
-    found = shutil.which("initdb")
-    if found:
-        for path in (os.path.realpath(found), found):
-            if _has_server_programs(os.path.dirname(path)):
-                return os.path.dirname(path)
-
-    candidates = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin")
-        + glob.glob("/usr/pgsql-*/bin")
-        + glob.glob("/opt/homebrew/opt/postgresql*/bin")
-        + glob.glob("/usr/local/opt/postgresql*/bin")
-        + glob.glob("/opt/local/lib/postgresql*/bin"),
-        key=_version_key,
-        reverse=True,
-    ) + [
-        "/usr/local/pgsql/bin",
-        "/opt/homebrew/bin",
-        "/usr/local/bin",
-        "/Applications/Postgres.app/Contents/Versions/latest/bin",
-    ]
-    for candidate in candidates:
-        if _has_server_programs(candidate):
-            return candidate
-
-    raise PostgreSQLNotFound(
-        "PostgreSQL's server programs ('initdb' and 'postgres') were not found,"
-        f" so no throwaway test server can be started. {_INSTALL_HINT}"
-    )
+def _timeout_settings() -> list[str]:
+    args = []
+    for name, (env, default) in _TIMEOUTS.items():
+        value = os.environ.get(env, "").strip() or default
+        args += ["-c", f"{name}={value}"]
+    return args
 
 
-def _has_server_programs(directory: str) -> bool:
-    return all(
-        os.access(os.path.join(directory, name), os.X_OK)
-        for name in ("initdb", "postgres")
-    )
-
-
-def _version_key(path: str) -> tuple[int, ...]:
-    return tuple(int(n) for n in re.findall(r"\d+", path)) or (0,)
-
-
-@functools.lru_cache(maxsize=None)
-def _server_version(bin_dir: str) -> str:
-    out = subprocess.run(
-        [os.path.join(bin_dir, "postgres"), "--version"],
-        capture_output=True, text=True, check=False,
-    ).stdout  # fmt: skip
-    match = re.search(r"(\d+(?:\.\d+)*)", out)
-    return match.group(1) if match else "unknown"
-
-
-# -- users, directories and processes ----------------------------------------
-
-
-def _server_user() -> pwd.struct_passwd:
-    """The user PostgreSQL runs as: ourselves, or an unprivileged one as root."""
-    if os.geteuid() != 0:
-        return pwd.getpwuid(os.geteuid())
-    for name in ("postgres", "nobody"):
-        try:
-            return pwd.getpwnam(name)
-        except KeyError:
-            pass
-    raise ConfigurationError(
-        "PostgreSQL refuses to run as root, and neither a 'postgres' nor a"
-        " 'nobody' user exists to run it as. Create a 'postgres' user, run the"
-        " tests as an ordinary user, or use an existing server with"
-        " --database-url or TEST_DATABASE_URL."
-    )
+# -- the runtime directory -------------------------------------------------------
 
 
 def _runtime_paths() -> list[str]:
@@ -195,202 +127,6 @@ def runtime_dir() -> str:
     return path
 
 
-def _cache_dir() -> str:
-    path = os.environ.get("FLASK_DBTESTCASE_CACHE_DIR")
-    if not path:
-        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
-        path = os.path.join(xdg, "flask-dbtestcase")
-    os.makedirs(path, exist_ok=True)
-    return path
-
-
-def _process_start_time(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return ""
-
-
-def _pid_alive(pid: int, start_time: str = "") -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    # A recycled pid has another start time; "" means unknown (not Linux).
-    return not start_time or _process_start_time(pid) in ("", start_time)
-
-
-_libc: t.Any = None
-
-
-def _preexec(user: pwd.struct_passwd | None, parent: int, pdeathsig: bool):
-    """Build the ``preexec_fn`` dropping root and tying the child to us."""
-    global _libc
-    if _libc is None and sys.platform.startswith("linux"):
-        _libc = ctypes.CDLL(None, use_errno=True)
-    libc = _libc
-
-    def preexec() -> None:
-        os.setsid()  # Ctrl-C in the terminal goes to us, not to postgres
-        if user is not None:
-            os.setgroups([])
-            os.setgid(user.pw_gid)
-            os.setuid(user.pw_uid)
-        # After setuid: a credential change clears the death signal.
-        if pdeathsig and libc is not None:
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGQUIT, 0, 0, 0)
-            if os.getppid() != parent:  # we died before prctl took effect
-                os._exit(1)
-
-    return preexec
-
-
-def _spawn(args: list[str], **kwargs: t.Any) -> subprocess.Popen:
-    user = _server_user() if os.geteuid() == 0 else None
-    # The death signal fires when the spawning *thread* exits: only rely on
-    # it from the main thread; reap_stale() covers the rest.
-    pdeathsig = threading.current_thread() is threading.main_thread()
-    preexec = _preexec(user, os.getpid(), pdeathsig)
-    return subprocess.Popen(args, preexec_fn=preexec, close_fds=True, **kwargs)
-
-
-def _chown(path: str, user: pwd.struct_passwd) -> None:
-    if os.geteuid() == 0:
-        os.chown(path, user.pw_uid, user.pw_gid)
-
-
-def _kill_and_wait(pid: int, timeout: float = _STOP_TIMEOUT) -> None:
-    """SIGQUIT a process we may not be the parent of, SIGKILL if it lingers."""
-    for sig, wait in ((signal.SIGQUIT, timeout), (signal.SIGKILL, 2.0)):
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            try:
-                if os.waitpid(pid, os.WNOHANG)[0]:
-                    return
-            except ChildProcessError:
-                if not _pid_alive(pid):
-                    return
-            time.sleep(0.005)
-
-
-# -- the initdb cache ----------------------------------------------------------
-
-
-def _initdb_cached(bin_dir: str, user: pwd.struct_passwd) -> str:
-    """Return a cached, complete data directory, running initdb if needed."""
-    real_bin = os.path.realpath(bin_dir)
-    digest = hashlib.sha1(f"{_CACHE_FORMAT}:{real_bin}".encode()).hexdigest()[:10]
-    name = f"initdb-{_server_version(bin_dir)}-{digest}-{user.pw_name}"
-    entry = os.path.join(_cache_dir(), name)
-    data = os.path.join(entry, "data")
-    if _cache_complete(entry):
-        return data
-    # One initdb at a time (parallel workers on a cold cache wait for it);
-    # the atomic rename below keeps it safe where flock does not work.
-    with open(os.path.join(_cache_dir(), f".{name}.lock"), "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        except OSError:
-            pass
-        if not _cache_complete(entry):
-            _clear_cache_debris(entry)
-            _build_cache_entry(bin_dir, user, entry)
-    return data
-
-
-def _build_cache_entry(bin_dir: str, user: pwd.struct_passwd, entry: str) -> None:
-    name = os.path.basename(entry)
-    # initdb runs as the server user, so it must work in a directory that
-    # user can reach: the runtime dir (the cache may live under /root).
-    work = tempfile.mkdtemp(prefix=f"initdb-{os.getpid()}-", dir=runtime_dir())
-    try:
-        _chown(work, user)
-        target = os.path.join(work, "data")
-        log_path = os.path.join(work, "initdb.log")
-        with open(log_path, "wb") as log:
-            proc = _spawn(
-                [os.path.join(bin_dir, "initdb"), "-D", target, *_INITDB_ARGS],
-                stdout=log, stderr=subprocess.STDOUT, cwd=work,
-            )  # fmt: skip
-            proc.wait()
-        if proc.returncode != 0:
-            raise ConfigurationError(
-                f"PostgreSQL's initdb ({bin_dir}) failed with exit code"
-                f" {proc.returncode}, so no throwaway server can be started."
-                f" Its output ends with: {_tail(log_path)} Check the PostgreSQL"
-                " installation, or use an existing server with --database-url."
-            )
-        with open(os.path.join(work, "complete"), "w") as f:
-            f.write(f"{_server_version(bin_dir)}\n")
-        os.remove(log_path)
-        staging = work
-        if os.stat(work).st_dev != os.stat(_cache_dir()).st_dev:
-            staging = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=_cache_dir())
-            os.rmdir(staging)
-            _copy_tree(work, staging)
-        try:
-            os.rename(staging, entry)
-        except OSError:  # another process won the race: use theirs
-            shutil.rmtree(staging, ignore_errors=True)
-            if not _cache_complete(entry):
-                raise
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-
-
-def _clear_cache_debris(entry: str) -> None:
-    """Remove a broken entry, and copies abandoned by killed runs."""
-    if os.path.isdir(entry) and not _cache_complete(entry):
-        # Complete entries only appear by rename: this one is broken for good.
-        trash = f"{entry}.broken-{os.getpid()}"
-        try:
-            os.rename(entry, trash)
-        except OSError:
-            pass
-        shutil.rmtree(trash, ignore_errors=True)
-    parent = os.path.dirname(entry)
-    for name in os.listdir(parent):
-        path = os.path.join(parent, name)
-        if ".tmp-" in name or ".broken-" in name:  # not .lock: others hold it
-            try:
-                if time.time() - os.stat(path).st_mtime > 600:
-                    shutil.rmtree(path, ignore_errors=True)
-            except OSError:
-                pass
-
-
-def _copy_tree(source: str, target: str) -> None:
-    """``cp -a``: fast, and keeps the server user's ownership."""
-    copy = subprocess.run(["cp", "-a", source, target], capture_output=True, text=True)
-    if copy.returncode != 0:
-        raise ConfigurationError(
-            f"Could not copy the PostgreSQL data directory {source!r} to"
-            f" {target!r} ({copy.stderr.strip()}). Check that there is free"
-            " space there, or delete flask-dbtestcase's cache directory."
-        )
-
-
-def _cache_complete(entry: str) -> bool:
-    return os.path.isfile(os.path.join(entry, "complete")) and os.path.isfile(
-        os.path.join(entry, "data", "PG_VERSION")
-    )
-
-
-def _tail(path: str, lines: int = 15) -> str:
-    try:
-        with open(path, errors="replace") as f:
-            return " | ".join(f.read().strip().splitlines()[-lines:]) or "(empty)"
-    except OSError:
-        return "(no log)"
-
-
 # -- the server ----------------------------------------------------------------
 
 
@@ -416,10 +152,10 @@ class ThrowawayServer(testing.postgresql.Postgresql):
         reap_stale()
         bin_dir = find_postgres_bin()
         user = _server_user()
-        cached = _initdb_cached(bin_dir, user)
+        cached = initdb_cached(bin_dir, user, runtime_dir())
         base = tempfile.mkdtemp(prefix=f"srv-{os.getpid()}-", dir=runtime_dir())
-        with open(os.path.join(base, "owner"), "w") as f:
-            f.write(f"{os.getpid()} {_process_start_time(os.getpid())}\n")
+        pid = os.getpid()
+        write_private(os.path.join(base, "owner"), f"{pid} {_process_start_time(pid)}\n")
         _chown(base, user)
         server = cls(base, bin_dir)
         try:
@@ -438,8 +174,7 @@ class ThrowawayServer(testing.postgresql.Postgresql):
         """Copy the cached data directory and make the socket directory."""
         _copy_tree(cached, self.get_data_directory())
         os.mkdir(self.socket_dir, 0o700)
-        with open(os.path.join(self.socket_dir, _MARKER), "w") as f:
-            f.write(self.base_dir + "\n")
+        write_private(os.path.join(self.socket_dir, _MARKER), self.base_dir + "\n")
         _chown(self.socket_dir, user)
 
     def initialize_database(self) -> None:
@@ -452,6 +187,7 @@ class ThrowawayServer(testing.postgresql.Postgresql):
             "-k", self.socket_dir,
             "-p", str(self.settings["port"]),
             *_SERVER_SETTINGS,
+            *_timeout_settings(),
         ]  # fmt: skip
 
     @property
@@ -459,7 +195,7 @@ class ThrowawayServer(testing.postgresql.Postgresql):
         return os.path.join(self.base_dir, "postgres.log")
 
     def _launch(self) -> None:
-        with open(self.log_path, "wb") as log:
+        with open_private(self.log_path) as log:
             self.child_process = _spawn(
                 self.get_server_commandline(), stdout=log, stderr=subprocess.STDOUT
             )

@@ -1,0 +1,168 @@
+"""The initdb cache: ``initdb`` runs once per PostgreSQL version and user.
+
+A cache entry is a directory holding ``data/`` (an initialised data
+directory) and a ``complete`` marker. Entries only appear under their final
+name by an atomic ``rename``, so a run killed half way leaves either nothing
+or a complete entry; anything else found there (a half-written entry from an
+older version of this package, a directory someone tampered with) is
+detected by the missing marker and rebuilt. One ``initdb`` runs at a time
+per entry (``flock``): parallel cold starts wait for it instead of racing.
+
+Everything written here is private to the user (``0700`` directories,
+``0600`` files), whatever the umask.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+import time
+
+from ._pgprocess import chown
+from ._pgprocess import open_private
+from ._pgprocess import server_version
+from ._pgprocess import spawn
+from ._pgprocess import write_private
+from .errors import ConfigurationError
+
+#: Bumped when the cached data directory's layout or initdb options change.
+CACHE_FORMAT = "1"
+INITDB_ARGS = [
+    "-U", "postgres", "-A", "trust", "--no-sync", "--lc-messages=C",
+    "-E", "UTF8", "--locale=C", "--wal-segsize=1",
+]  # fmt: skip
+#: Debris (staging copies, broken entries) older than this is removed.
+DEBRIS_AGE = 600.0
+
+
+def cache_dir() -> str:
+    """``$FLASK_DBTESTCASE_CACHE_DIR``, else ``~/.cache/flask-dbtestcase``."""
+    path = os.environ.get("FLASK_DBTESTCASE_CACHE_DIR")
+    if not path:
+        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+        path = os.path.join(xdg, "flask-dbtestcase")
+    if not os.path.isdir(path):
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        os.chmod(path, 0o700)  # makedirs' mode is subject to the umask
+    return path
+
+
+def entry_name(bin_dir: str, user: pwd.struct_passwd) -> str:
+    real_bin = os.path.realpath(bin_dir)
+    digest = hashlib.sha1(f"{CACHE_FORMAT}:{real_bin}".encode()).hexdigest()[:10]
+    return f"initdb-{server_version(bin_dir)}-{digest}-{user.pw_name}"
+
+
+def initdb_cached(bin_dir: str, user: pwd.struct_passwd, work_parent: str) -> str:
+    """Return a cached, complete data directory, running initdb if needed.
+
+    ``initdb`` runs in a fresh directory under ``work_parent``, which the
+    server user must be able to reach (the cache may live under ``/root``).
+    """
+    name = entry_name(bin_dir, user)
+    entry = os.path.join(cache_dir(), name)
+    data = os.path.join(entry, "data")
+    if cache_complete(entry):
+        return data
+    # One initdb at a time (parallel workers on a cold cache wait for it);
+    # the atomic rename below keeps it safe where flock does not work.
+    with open_private(os.path.join(cache_dir(), f".{name}.lock"), "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        except OSError:
+            pass
+        if not cache_complete(entry):
+            clear_cache_debris(entry)
+            _build_cache_entry(bin_dir, user, entry, work_parent)
+    return data
+
+
+def _build_cache_entry(
+    bin_dir: str, user: pwd.struct_passwd, entry: str, work_parent: str
+) -> None:
+    name = os.path.basename(entry)
+    work = tempfile.mkdtemp(prefix=f"initdb-{os.getpid()}-", dir=work_parent)
+    try:
+        chown(work, user)
+        target = os.path.join(work, "data")
+        log_path = os.path.join(work, "initdb.log")
+        with open_private(log_path) as log:
+            proc = spawn(
+                [os.path.join(bin_dir, "initdb"), "-D", target, *INITDB_ARGS],
+                stdout=log, stderr=subprocess.STDOUT, cwd=work,
+            )  # fmt: skip
+            proc.wait()
+        if proc.returncode != 0:
+            raise ConfigurationError(
+                f"PostgreSQL's initdb ({bin_dir}) failed with exit code"
+                f" {proc.returncode}, so no throwaway server can be started."
+                f" Its output ends with: {tail(log_path)} Check the PostgreSQL"
+                " installation, or use an existing server with --database-url."
+            )
+        write_private(os.path.join(work, "complete"), f"{server_version(bin_dir)}\n")
+        os.remove(log_path)
+        staging = work
+        if os.stat(work).st_dev != os.stat(cache_dir()).st_dev:
+            staging = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=cache_dir())
+            os.rmdir(staging)
+            copy_tree(work, staging)
+        try:
+            os.rename(staging, entry)
+        except OSError:  # another process won the race: use theirs
+            shutil.rmtree(staging, ignore_errors=True)
+            if not cache_complete(entry):
+                raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def clear_cache_debris(entry: str) -> None:
+    """Remove a broken entry, and copies abandoned by killed runs."""
+    if os.path.isdir(entry) and not cache_complete(entry):
+        # Complete entries only appear by rename: this one is broken for good.
+        trash = f"{entry}.broken-{os.getpid()}"
+        try:
+            os.rename(entry, trash)
+        except OSError:
+            pass
+        shutil.rmtree(trash, ignore_errors=True)
+    parent = os.path.dirname(entry)
+    for name in os.listdir(parent):
+        path = os.path.join(parent, name)
+        if ".tmp-" in name or ".broken-" in name:  # not .lock: others hold it
+            try:
+                if time.time() - os.stat(path).st_mtime > DEBRIS_AGE:
+                    shutil.rmtree(path, ignore_errors=True)
+            except OSError:
+                pass
+
+
+def copy_tree(source: str, target: str) -> None:
+    """``cp -a``: fast, and keeps the server user's ownership and modes."""
+    copy = subprocess.run(["cp", "-a", source, target], capture_output=True, text=True)
+    if copy.returncode != 0:
+        raise ConfigurationError(
+            f"Could not copy the PostgreSQL data directory {source!r} to"
+            f" {target!r} ({copy.stderr.strip()}). Check that there is free"
+            " space there, or delete flask-dbtestcase's cache directory."
+        )
+
+
+def cache_complete(entry: str) -> bool:
+    return os.path.isfile(os.path.join(entry, "complete")) and os.path.isfile(
+        os.path.join(entry, "data", "PG_VERSION")
+    )
+
+
+def tail(path: str, lines: int = 15) -> str:
+    """The last lines of a log, on one line."""
+    try:
+        with open(path, errors="replace") as f:
+            return " | ".join(f.read().strip().splitlines()[-lines:]) or "(empty)"
+    except OSError:
+        return "(no log)"
