@@ -1,0 +1,231 @@
+"""FlaskDBTestCase classes under pytest (and pytest-xdist), run as a user would.
+
+Each test writes a small project to a temporary directory and runs pytest on
+it in a subprocess. The project's tests append one JSON line per test to a
+record file: which process ran it, which throwaway server and database it
+used, and how many server directories that process had. From those lines
+the tests here check that:
+
+- pytest collects and runs the unittest-style classes, with the same
+  isolation as unittest (a test that commits, through the session and
+  through a request, and a test that must see only the class's data), in
+  file order and reversed;
+- one pytest session starts one throwaway server, shared by every class;
+- with ``-n 2`` each xdist worker has its own server and database;
+- nothing is left behind: no server directory, no postgres process.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import unittest
+
+from flask_dbtestcase.server import runtime_dir
+
+HAVE_PYTEST = importlib.util.find_spec("pytest") is not None
+HAVE_XDIST = importlib.util.find_spec("xdist") is not None
+
+APP = '''
+import sqlalchemy as sa
+from flask import Flask, jsonify, request
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+class Base(DeclarativeBase):
+    pass
+
+db = SQLAlchemy(model_class=Base)
+
+class Thing(db.Model):
+    __tablename__ = "fdt_pytest_thing"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(40), unique=True)
+
+def create_app(config=None):
+    app = Flask(__name__)
+    app.config.update(config or {})
+    db.init_app(app)
+
+    @app.post("/things")
+    def add_thing():
+        db.session.add(Thing(name=request.json["name"]))
+        db.session.commit()
+        return jsonify(ok=True), 201
+
+    return app
+'''
+
+# Reverses the collected order when REVERSE=1: pytest has no --reverse.
+CONFTEST = '''
+import os
+
+def pytest_collection_modifyitems(items):
+    if os.environ.get("REVERSE") == "1":
+        items.reverse()
+'''
+
+# One module of the user's suite; {n} makes several distinct classes.
+TESTS = '''
+import json
+import os
+
+import sqlalchemy as sa
+
+from flask_dbtestcase import FlaskDBTestCase
+from flask_dbtestcase.server import process_server, runtime_dir
+from flask_dbtestcase.testcase import current_database_url
+from myapp import Thing, db
+
+
+class ThingTests{n}(FlaskDBTestCase):
+    app_factory = "myapp:create_app"
+
+    @classmethod
+    def setUpTestData(cls):
+        db.session.add(Thing(name="class-{n}"))
+        db.session.commit()
+
+    def record(self, **fields):
+        pid = os.getpid()
+        fields.update(
+            test=self.id(),
+            pid=pid,
+            worker=os.environ.get("PYTEST_XDIST_WORKER"),
+            base_dir=process_server().base_dir,
+            database=current_database_url().render_as_string(hide_password=False),
+            data_directory=self.session.execute(sa.text("SHOW data_directory")).scalar(),
+            server_dirs=len([d for d in os.listdir(runtime_dir()) if d.startswith(f"srv-{{pid}}-")]),
+        )
+        with open(os.environ["RECORD_FILE"], "a") as f:
+            f.write(json.dumps(fields) + "\\n")
+
+    def names(self):
+        return sorted(self.session.scalars(sa.select(Thing.name)))
+
+    def test_a_commits(self):
+        db.session.add(Thing(name="committed-{n}"))
+        db.session.commit()
+        resp = self.client.post("/things", json={{"name": "posted-{n}"}})
+        self.assertEqual(resp.status_code, 201)
+        self.assertEqual(self.names(), ["class-{n}", "committed-{n}", "posted-{n}"])
+        self.record(names=self.names())
+
+    def test_b_sees_only_the_class_data(self):
+        self.assertEqual(self.names(), ["class-{n}"])
+        self.record(names=self.names())
+'''
+
+
+@unittest.skipUnless(HAVE_PYTEST, "pytest is not installed (pip install -e '.[test]')")
+class PytestTests(unittest.TestCase):
+    maxDiff = None
+
+    def setUp(self):
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        self.dir = tmp.name
+        self.record_file = os.path.join(self.dir, "records.jsonl")
+
+    def write_project(self, classes: int = 2) -> None:
+        files = {"myapp.py": APP, "conftest.py": CONFTEST, "pytest.ini": "[pytest]\n"}
+        for n in range(1, classes + 1):
+            files[f"test_things_{n}.py"] = textwrap.dedent(TESTS.format(n=n))
+        for name, text in files.items():
+            with open(os.path.join(self.dir, name), "w") as f:
+                f.write(text)
+
+    def run_pytest(self, *args: str, reverse: bool = False) -> tuple[subprocess.CompletedProcess, list[dict]]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_DBTESTCASE", "FLASK_APP", "TEST_DATABASE", "PYTEST_"))}
+        env.update(RECORD_FILE=self.record_file, REVERSE="1" if reverse else "0")
+        if os.path.exists(self.record_file):
+            os.remove(self.record_file)
+        with subprocess.Popen(
+            [sys.executable, "-m", "pytest", "-p", "no:randomly", "-p", "no:cacheprovider", "-v", *args],
+            cwd=self.dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        ) as proc:
+            output, _ = proc.communicate(timeout=300)
+        result = subprocess.CompletedProcess(proc.args, proc.returncode, output)
+        result.pid = proc.pid  # type: ignore[attr-defined]
+        records = []
+        if os.path.exists(self.record_file):
+            with open(self.record_file) as f:
+                records = [json.loads(line) for line in f]
+        return result, records
+
+    def assertNothingLeft(self, pids) -> None:
+        for pid in pids:
+            left = [name for name in os.listdir(runtime_dir()) if name.startswith(f"srv-{pid}-")]
+            self.assertEqual(left, [], f"process {pid} left a server directory behind")
+            for proc in os.listdir("/proc"):
+                if proc.isdigit():
+                    try:
+                        with open(f"/proc/{proc}/cmdline", "rb") as f:
+                            cmdline = f.read()
+                    except OSError:
+                        continue
+                    self.assertNotIn(f"srv-{pid}-".encode(), cmdline, "a postgres process was left running")
+
+    def test_isolation_in_file_order_and_reversed(self):
+        self.write_project(classes=2)
+        for reverse in (False, True):
+            with self.subTest(reverse=reverse):
+                result, records = self.run_pytest(reverse=reverse)
+                self.assertEqual(result.returncode, 0, result.stdout)
+                self.assertIn("4 passed", result.stdout)
+                order = [r["test"].rsplit(".", 1)[1] for r in records]
+                first, second = ("test_b", "test_a") if reverse else ("test_a", "test_b")
+                self.assertTrue(order[0].startswith(first), order)
+                self.assertTrue(order[1].startswith(second), order)
+                self.assertEqual(len(records), 4)
+                for r in records:
+                    n = r["test"].split("ThingTests")[1][0]
+                    if "test_a_commits" in r["test"]:
+                        self.assertEqual(r["names"], [f"class-{n}", f"committed-{n}", f"posted-{n}"])
+                    else:
+                        self.assertEqual(r["names"], [f"class-{n}"], "a commit leaked between tests")
+                self.assertNothingLeft({r["pid"] for r in records})
+
+    def test_one_server_for_the_whole_session(self):
+        self.write_project(classes=3)
+        result, records = self.run_pytest()
+        self.assertEqual(result.returncode, 0, result.stdout)
+        self.assertIn("6 passed", result.stdout)
+        self.assertEqual(len(records), 6)
+        self.assertEqual({r["pid"] for r in records}, {result.pid}, "the tests did not all run in pytest's process")
+        self.assertEqual(len({r["base_dir"] for r in records}), 1, "more than one server was started")
+        self.assertEqual(len({r["data_directory"] for r in records}), 1)
+        self.assertEqual(len({r["database"] for r in records}), 1)
+        self.assertEqual({r["server_dirs"] for r in records}, {1}, "the process had more than one server directory")
+        self.assertTrue(records[0]["data_directory"].startswith(records[0]["base_dir"]))
+        self.assertNothingLeft({r["pid"] for r in records})
+
+    @unittest.skipUnless(HAVE_XDIST, "pytest-xdist is not installed (pip install -e '.[test]')")
+    def test_xdist_workers_get_their_own_server(self):
+        self.write_project(classes=4)
+        result, records = self.run_pytest("-n", "2")
+        self.assertEqual(result.returncode, 0, result.stdout)
+        self.assertIn("8 passed", result.stdout)
+        self.assertEqual(len(records), 8)
+        workers = {r["worker"] for r in records}
+        self.assertEqual(workers, {"gw0", "gw1"}, "both workers should have run tests")
+        by_worker = {w: [r for r in records if r["worker"] == w] for w in workers}
+        for worker, rows in by_worker.items():
+            self.assertEqual(len({r["pid"] for r in rows}), 1, worker)
+            self.assertEqual(len({r["base_dir"] for r in rows}), 1, f"{worker} started more than one server")
+            self.assertEqual({r["server_dirs"] for r in rows}, {1})
+        servers = [by_worker[w][0] for w in sorted(workers)]
+        self.assertNotEqual(servers[0]["pid"], servers[1]["pid"])
+        self.assertNotEqual(servers[0]["base_dir"], servers[1]["base_dir"], "the workers shared a server")
+        self.assertNotEqual(servers[0]["data_directory"], servers[1]["data_directory"])
+        self.assertNotEqual(servers[0]["database"], servers[1]["database"])
+        self.assertNothingLeft({r["pid"] for r in records})
+
+
+if __name__ == "__main__":
+    unittest.main()
