@@ -1110,6 +1110,8 @@ class DBTestRunner:
         if self.junit_xml and hasattr(result, "write_junit_xml"):
             result.write_junit_xml(self.junit_xml)
             self.log("JUnit XML report written to %s" % self.junit_xml, 2)
+        if self._shuffler is not None:
+            self.log("Used shuffle seed: %s" % self._shuffler.seed_display)
         self.stream.write(self.summary_line(result) + "\n")
         self.stream.flush()
         return self.suite_result(suite, result)
@@ -1152,7 +1154,11 @@ def build_parser(runner_class=DBTestRunner, prog=None, add_help=True):
     """The command line parser: labels, --runner and the runner's options."""
     parser = argparse.ArgumentParser(
         prog=prog or "python -m flask_dbtestcase", add_help=add_help,
-        description="Run tests against a test database created for the run and destroyed after it.")
+        description="Run tests against a test database created for the run and destroyed after it.",
+        epilog="The database: $%s if set (used as is); else test_<name> on --database-url / "
+               "$%s (dropped at the end unless --keepdb); else a throwaway local PostgreSQL. "
+               "Exit status: 0 all passed, 1 some failed, 2 usage or set-up error, 130 "
+               "interrupted." % (DATABASE_URL_ENV, TEST_DATABASE_URL_ENV))
     parser.add_argument("labels", nargs="*", metavar="label",
                         help="Module paths, dotted names (module, module.Class, module.Class.test_method) "
                              "or directories to run tests from. Default: discover from the current "

@@ -163,6 +163,7 @@ class RunnerOutputTests(unittest.TestCase):
         self.assertTrue(match, first.stderr)
         again = run(PATTERN + ["-v", "2", "--shuffle", match.group(1)])
         self.assertIn("Using shuffle seed: %s (given)" % match.group(1), again.stderr)
+        self.assertIn("Used shuffle seed: %s (given)\n" % match.group(1), again.stderr)
         self.assertEqual(test_lines(again.stderr), test_lines(first.stderr))
         order = test_lines(first.stderr)
         # Tests of one class stay together.
