@@ -113,9 +113,9 @@ def embedded_bin_dir(required: bool = False) -> str | None:
         return None
     if os.geteuid() != 0:
         return os.path.join(root, "bin")
-    from .server import _server_user
+    from ._pgprocess import server_user
 
-    user = _server_user()
+    user = server_user()
     top = os.path.dirname(os.path.dirname(root))  # site-packages
     if _reachable(top, user):
         return os.path.join(root, "bin")

