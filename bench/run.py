@@ -3,7 +3,8 @@
 Starts ONE throwaway PostgreSQL server (fsync off), then for each CPU
 placement (client on CPU 0 and server on CPU 1; both on CPU 0) runs every
 contender in its own worker process (bench/worker.py), each against a fresh
-test database on that server. Then start-up (cold initdb, warm start, clone
+test database on that server, interleaved round by round so that load from
+other processes on the machine hits every contender alike. Then start-up (cold initdb, warm start, clone
 by CREATE DATABASE ... TEMPLATE) and end-to-end wall times of
 ``python -m flask_dbtestcase`` and ``python manage.py test``. Prints a table of
 medians, spreads and ratios, and writes it to bench/last-run.md.
@@ -30,8 +31,8 @@ from common import PLACEMENTS, pin, pin_server  # noqa: E402
 PROFILES = {
     "quick": dict(repeats=3, suite_repeats=2, micro_tests=300, suite_tests=300,
                   floor_iters=1000, startup_repeats=3, e2e_repeats=1),
-    "full": dict(repeats=7, suite_repeats=5, micro_tests=1000, suite_tests=300,
-                 floor_iters=3000, startup_repeats=7, e2e_repeats=3),
+    "full": dict(repeats=9, suite_repeats=5, micro_tests=600, suite_tests=300,
+                 floor_iters=2000, startup_repeats=7, e2e_repeats=3),
 }
 FLASK = ["fdt", "noiso", "recipe", "truncate", "dropall"]
 NAMES = {
@@ -57,35 +58,85 @@ def med(xs):
 # -- per-test workloads ----------------------------------------------------------
 
 
-def run_worker(server, contender, placement, prof, db_counter=[0]):  # noqa: B006
-    from flask_dbtestcase.database import create_test_database, destroy_test_database, make_url
+class Worker:
+    """One contender's worker process (see worker.py), driven one round at a time."""
 
-    client_cpus, server_cpus = PLACEMENTS[placement]
+    def __init__(self, server, contender, placement, prof, number):
+        from flask_dbtestcase.database import create_test_database, make_url
+
+        self.contender = contender
+        _, server_cpus = PLACEMENTS[placement]
+        self.url = server.url(f"test_bench_{contender}_{number}")
+        if contender != "django":  # Django's runner creates test_<NAME> itself
+            create_test_database(make_url(self.url), interactive=False, autoclobber=True)
+        micro = max(20, prof["micro_tests"] // MICRO_DIVISOR.get(contender, 1))
+        env = dict(os.environ, BENCH_PG_HOST=server.socket_dir,
+                   BENCH_DJANGO_DB=f"bench_django_{number}")
+        for var in ("FLASK_DBTESTCASE_DATABASE_URL", "TEST_DATABASE_URL"):
+            env.pop(var, None)
+        cmd = [sys.executable, os.path.join(HERE, "worker.py"), contender,
+               "--data-dir", server.get_data_directory(), "--url", self.url,
+               "--server-cpus", ",".join(map(str, sorted(server_cpus))),
+               "--micro-tests", str(micro), "--suite-tests", str(prof["suite_tests"]),
+               "--floor-iters", str(prof["floor_iters"])]
+        self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True)
+        self._expect("ready")
+
+    def _expect(self, what=None):
+        line = self.proc.stdout.readline()
+        if not line or (what and line.strip() != what):
+            self.proc.kill()
+            raise SystemExit(f"worker {self.contender} failed (see its output above)")
+        return line
+
+    def run(self, workload: str) -> float:
+        self.proc.stdin.write(workload + "\n")
+        self.proc.stdin.flush()
+        return json.loads(self._expect())
+
+    def close(self) -> None:
+        from flask_dbtestcase.database import destroy_test_database, make_url
+
+        try:
+            if self.proc.poll() is None:
+                self.proc.stdin.write("quit\n")
+                self.proc.stdin.close()
+                self.proc.wait(60)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+            if self.contender != "django":
+                destroy_test_database(make_url(self.url))
+
+
+def run_placement(server, contenders, placement, prof):
+    """Every contender, interleaved round by round (rotating the order)."""
+    _, server_cpus = PLACEMENTS[placement]
     pin_server(server.get_data_directory(), server_cpus)
-    db_counter[0] += 1
-    url = server.url(f"test_bench_{contender}_{db_counter[0]}")
-    if contender != "django":
-        create_test_database(make_url(url), interactive=False, autoclobber=True)
-    micro = max(20, prof["micro_tests"] // MICRO_DIVISOR.get(contender, 1))
-    env = dict(os.environ, BENCH_PG_HOST=server.socket_dir, BENCH_DJANGO_DB="bench_django")
-    for var in ("FLASK_DBTESTCASE_DATABASE_URL", "TEST_DATABASE_URL"):
-        env.pop(var, None)
-    cmd = [sys.executable, os.path.join(HERE, "worker.py"), contender,
-           "--data-dir", server.get_data_directory(), "--url", url,
-           "--server-cpus", ",".join(map(str, sorted(server_cpus))),
-           "--repeats", str(prof["repeats"]), "--suite-repeats", str(prof["suite_repeats"]),
-           "--micro-tests", str(micro), "--suite-tests", str(prof["suite_tests"]),
-           "--floor-iters", str(prof["floor_iters"])]
-    started = time.perf_counter()
+    workers = []
     try:
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        for i, c in enumerate(contenders):
+            workers.append(Worker(server, c, placement, prof, f"{placement}_{i}"))
+        pin_server(server.get_data_directory(), server_cpus)
+        res = {c: {} for c in contenders}
+        plan = [(w, prof["repeats"]) for w in ("empty", "onequery")] + [("suite", prof["suite_repeats"])]
+        for workload, rounds in plan:
+            started = time.perf_counter()
+            for rnd in range(rounds):
+                order = workers[rnd % len(workers):] + workers[:rnd % len(workers)]
+                for w in order:
+                    names = ("rt", "savepoint", "begin") if w.contender == "raw" else (workload,)
+                    if w.contender == "raw" and workload != "empty":
+                        continue  # the floor runs alongside (a) only
+                    for name in names:
+                        res[w.contender].setdefault(name, []).append(w.run(name))
+            log(f"  {placement:6s} {workload:9s} {rounds} rounds, {time.perf_counter() - started:5.1f} s")
     finally:
-        if contender != "django":
-            destroy_test_database(make_url(url))
-    if proc.returncode != 0:
-        raise SystemExit(f"worker {contender} failed:\n{proc.stderr[-4000:]}")
-    log(f"  {contender:9s} {placement:6s} {time.perf_counter() - started:5.1f} s")
-    return json.loads(proc.stdout)
+        for w in workers:
+            w.close()
+    return res
 
 
 # -- start-up ------------------------------------------------------------------------
@@ -241,7 +292,10 @@ def report(res, prof, profile, contenders) -> str:
         w("| target | measured | verdict |")
         w("|---|---|---|")
         w(f"| empty test ≤ 0.5x SAVEPOINT floor | {med(f['empty']) * 1e6:.0f} µs = {med(f['empty']) / sp:.2f}x | {ok(med(f['empty']) <= 0.5 * sp)} |")
-        w(f"| isolation cost (one-query FDT − no isolation) ≤ 1.5x SAVEPOINT floor | {iso * 1e6:+.0f} µs = {iso / sp:+.2f}x | {ok(iso <= 1.5 * sp)} |")
+        paired = med([x - y for x, y in zip(f["onequery"], n["onequery"])])
+        best = min(f["onequery"]) - min(n["onequery"])
+        w(f"| isolation cost (one-query FDT − no isolation) ≤ 1.5x SAVEPOINT floor | {iso * 1e6:+.0f} µs = {iso / sp:+.2f}x "
+          f"(paired by round: {paired * 1e6:+.0f} µs = {paired / sp:+.2f}x; best rounds: {best * 1e6:+.0f} µs = {best / sp:+.2f}x) | {ok(iso <= 1.5 * sp)} |")
         for c in ("recipe", "truncate", "dropall", "django"):
             if c in r and c != "django":
                 ic = med(r[c]["onequery"]) - med(n["onequery"])
@@ -287,7 +341,13 @@ def report(res, prof, profile, contenders) -> str:
 def versions() -> str:
     from importlib.metadata import version
 
-    from flask_dbtestcase.server import _server_version, find_postgres_bin
+    from flask_dbtestcase.server import find_postgres_bin
+
+    try:
+        pg = subprocess.run([os.path.join(find_postgres_bin(), "postgres"), "--version"],
+                            capture_output=True, text=True).stdout.split()[-1]
+    except Exception:  # noqa: BLE001 - the version is only informative
+        pg = "?"
     try:
         import django
         dj = django.get_version()
@@ -296,7 +356,7 @@ def versions() -> str:
     with open("/proc/cpuinfo") as f:
         model = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "?")
     return (f"{platform.platform()}, {os.cpu_count()} vCPU ({model}); Python {platform.python_version()}; "
-            f"PostgreSQL {_server_version(find_postgres_bin())}; Flask {version('flask')}, "
+            f"PostgreSQL {pg}; Flask {version('flask')}, "
             f"Flask-SQLAlchemy {version('flask-sqlalchemy')}, SQLAlchemy {version('sqlalchemy')}, "
             f"psycopg2 {version('psycopg2-binary')}, Django {dj}")
 
@@ -317,6 +377,7 @@ def main() -> None:
     if os.cpu_count() < 2:
         log("warning: fewer than 2 CPUs: the 'split' placement is not meaningful")
     started = time.perf_counter()
+    load_before = os.getloadavg()
     t0 = time.perf_counter()
     server = ThrowawayServer.start()
     log(f"bench server started in {time.perf_counter() - t0:.3f} s: {server!r}")
@@ -324,9 +385,7 @@ def main() -> None:
     try:
         for placement in a.placements.split(","):
             log(f"placement {placement}:")
-            res["placements"][placement] = {
-                c: run_worker(server, c, placement, prof) for c in contenders
-            }
+            res["placements"][placement] = run_placement(server, contenders, placement, prof)
             if "e2e" not in skip:
                 res["e2e"][placement] = measure_e2e(server, placement, prof)
                 log(f"  e2e       {placement:6s} done")
@@ -338,7 +397,11 @@ def main() -> None:
     text = report(res, prof, a.profile, contenders)
     header = (f"Run: `{' '.join(['python', 'bench/run.py'] + sys.argv[1:])}` ({a.profile} profile: "
               f"{prof}), {time.perf_counter() - started:.0f} s, {time.strftime('%Y-%m-%d %H:%M')}\n\n"
-              f"Machine: {versions()}\n")
+              f"Machine: {versions()}\n\n"
+              f"Load average (1, 5, 15 min) before: {load_before[0]:.2f} {load_before[1]:.2f} "
+              f"{load_before[2]:.2f}; after: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
+              "(other work on the machine shows up here: the contenders are interleaved "
+              "round by round, so it affects them alike, but the spreads widen)\n")
     print(header + text)
     with open(os.path.join(HERE, "last-run.md"), "w") as f:
         f.write(header + text)

@@ -1,10 +1,15 @@
-"""One contender, every workload, in one process pinned to CPU 0.
+"""One contender in one process pinned to CPU 0, driven round by round.
 
     python bench/worker.py CONTENDER --data-dir D --url URL --server-cpus 1 \
-        --repeats R --micro-tests N --suite-tests M --floor-iters K
+        --micro-tests N --suite-tests M --floor-iters K
 
-Prints one JSON object: {workload: [per-test seconds, one per repeat]}.
-The test database named by --url exists and is empty; the driver drops it.
+Prints "ready", then reads one workload name a line (empty, onequery, suite;
+for the raw floor: rt, savepoint, begin) and answers each with one JSON
+number: the per-test (per-pair) seconds of one timed round. The first
+request for a workload runs an untimed warm-up round first. "quit" ends it.
+The driver interleaves the contenders round by round, so load from other
+processes on the machine hits them all alike. The test database named by
+--url exists and is empty; the driver drops it.
 """
 
 from __future__ import annotations
@@ -43,136 +48,133 @@ def _check(result: unittest.TestResult, what: str) -> None:
         raise SystemExit(f"{what}: the benchmark's own tests failed")
 
 
-def time_micro(classes, repeats: int) -> list[float]:
-    """Per-test time of one class's tests, class set-up and tear-down excluded."""
-    (cls,) = classes
-    loader = unittest.TestLoader()
-    samples = []
-    for rep in range(repeats + 1):  # the first round is the warm-up
-        tests = list(loader.loadTestsFromTestCase(cls))
-        result = unittest.TestResult()
-        cls.setUpClass()
-        try:
-            if rep == 0:
-                repin()
-            gc.collect()
-            start = time.perf_counter()
-            for test in tests:
-                test(result)
-            elapsed = time.perf_counter() - start
-        finally:
-            cls.tearDownClass()
-            cls.doClassCleanups()
-        _check(result, cls.__name__)
-        if rep:
-            samples.append(elapsed / len(tests))
-    return samples
-
-
-def time_suite(classes, repeats: int) -> list[float]:
-    """Per-test time of the whole suite run as unittest runs it (class fixtures included)."""
-    loader = unittest.TestLoader()
-    samples = []
-    for rep in range(repeats + 1):
-        suite = unittest.TestSuite(loader.loadTestsFromTestCase(c) for c in classes)
-        n = suite.countTestCases()
-        result = unittest.TestResult()
+def time_micro(cls) -> float:
+    """One round: per-test time of one class's tests, class set-up and tear-down excluded."""
+    tests = list(unittest.TestLoader().loadTestsFromTestCase(cls))
+    result = unittest.TestResult()
+    cls.setUpClass()
+    try:
         gc.collect()
         start = time.perf_counter()
-        suite(result)
+        for test in tests:
+            test(result)
         elapsed = time.perf_counter() - start
-        _check(result, "suite")
-        if rep == 0:
-            repin()
-        else:
-            samples.append(elapsed / n)
-    return samples
+    finally:
+        cls.tearDownClass()
+        cls.doClassCleanups()
+    _check(result, cls.__name__)
+    return elapsed / len(tests)
 
 
-def run_floor(url: str, iters: int, repeats: int) -> dict[str, list[float]]:
-    import psycopg2
-    from flask_dbtestcase.database import _connect_args, make_url
+def time_suite(classes) -> float:
+    """One round: per-test time of the whole suite as unittest runs it (class fixtures included)."""
+    loader = unittest.TestLoader()
+    suite = unittest.TestSuite(loader.loadTestsFromTestCase(c) for c in classes)
+    n = suite.countTestCases()
+    result = unittest.TestResult()
+    gc.collect()
+    start = time.perf_counter()
+    suite(result)
+    elapsed = time.perf_counter() - start
+    _check(result, "suite")
+    return elapsed / n
 
-    u = make_url(url)
-    conn = psycopg2.connect(**_connect_args(u, u.database))
-    conn.autocommit = True
-    cur = conn.cursor()
-    cur.execute("SELECT pg_backend_pid()")
-    pin(cur.fetchone()[0], ARGS.server_cpus)
-    repin()
 
-    def loop(stmts, n):
+class Floor:
+    """The raw floor: psycopg2, no ORM, on a backend pinned via pg_backend_pid()."""
+
+    def __init__(self, a) -> None:
+        import psycopg2
+        from sqlalchemy.engine import make_url
+
+        u = make_url(a.url)
+        self.conn = psycopg2.connect(host=u.query["host"], dbname=u.database, user=u.username)
+        self.conn.autocommit = True
+        self.cur = self.conn.cursor()
+        self.iters = a.floor_iters
+
+    def pin_backend(self) -> None:
+        self.cur.execute("SELECT pg_backend_pid()")
+        pin(self.cur.fetchone()[0], ARGS.server_cpus)
+
+    def _loop(self, stmts) -> float:
+        cur = self.cur
         gc.collect()
         start = time.perf_counter()
-        for _ in range(n):
+        for _ in range(self.iters):
             for s in stmts:
                 cur.execute(s)
-        return (time.perf_counter() - start) / n
+        return (time.perf_counter() - start) / self.iters
 
-    out: dict[str, list[float]] = {"rt": [], "savepoint": [], "begin": []}
-    cur.execute("BEGIN")
-    for rep in range(repeats + 1):
-        sp = loop(("SAVEPOINT s", "ROLLBACK TO SAVEPOINT s"), iters)
-        rt = loop(("SELECT 1",), iters)
-        if rep:
-            out["savepoint"].append(sp)
-            out["rt"].append(rt)
-    cur.execute("ROLLBACK")
-    for rep in range(repeats + 1):
-        b = loop(("BEGIN", "ROLLBACK"), iters)
-        if rep:
-            out["begin"].append(b)
-    conn.close()
-    return out
+    def run(self, workload: str) -> float:
+        if workload == "begin":
+            return self._loop(("BEGIN", "ROLLBACK"))
+        self.cur.execute("BEGIN")
+        try:
+            if workload == "rt":
+                return self._loop(("SELECT 1",))
+            return self._loop(("SAVEPOINT s", "ROLLBACK TO SAVEPOINT s"))
+        finally:
+            self.cur.execute("ROLLBACK")
+
+    def close(self) -> None:
+        self.conn.close()
 
 
-def run_flask(contender: str, a) -> dict[str, list[float]]:
+class Cases:
+    """A test-case contender: one class per micro workload, the suite's classes."""
+
+    def __init__(self, module, base, a) -> None:
+        self.classes = {
+            w: module.make_classes(base, w, a.micro_tests, a.micro_tests) for w in ("empty", "onequery")
+        }
+        self.classes["suite"] = module.make_classes(base, "suite", a.suite_tests, 30)
+
+    def run(self, workload: str) -> float:
+        if workload == "suite":
+            return time_suite(self.classes["suite"])
+        (cls,) = self.classes[workload]
+        return time_micro(cls)
+
+    def close(self) -> None:
+        pass
+
+
+def make_contender(a):
+    if a.contender == "raw":
+        floor = Floor(a)
+        floor.pin_backend()
+        return floor
+    if a.contender == "django":
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "djbench.settings")
+        import django
+
+        django.setup()
+        from django.db import connection
+        from django.test.runner import DiscoverRunner
+
+        from djbench import cases
+
+        runner = DiscoverRunner(verbosity=0, interactive=False)
+        runner.setup_test_environment()
+        old = runner.setup_databases()
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_backend_pid()")
+            pin(cur.fetchone()[0], ARGS.server_cpus)
+        contender = Cases(cases, cases.DjangoTC, a)
+
+        def close() -> None:
+            connection.close()
+            runner.teardown_databases(old)
+            runner.teardown_test_environment()
+
+        contender.close = close  # type: ignore[method-assign]
+        return contender
     os.environ["BENCH_FLASK_DATABASE_URL"] = a.url
     os.environ["FLASK_DBTESTCASE_DATABASE_URL"] = a.url
     from flaskbench import cases
 
-    base = cases.CONTENDERS[contender]
-    out = {}
-    for workload in ("empty", "onequery"):
-        if workload in a.workloads:
-            classes = cases.make_classes(base, workload, a.micro_tests, a.micro_tests)
-            out[workload] = time_micro(classes, a.repeats)
-    if "suite" in a.workloads:
-        classes = cases.make_classes(base, "suite", a.suite_tests, 30)
-        out["suite"] = time_suite(classes, a.suite_repeats)
-    return out
-
-
-def run_django(a) -> dict[str, list[float]]:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "djbench.settings")
-    import django
-
-    django.setup()
-    from django.db import connection
-    from django.test.runner import DiscoverRunner
-
-    from djbench import cases
-
-    runner = DiscoverRunner(verbosity=0, interactive=False)
-    runner.setup_test_environment()
-    old = runner.setup_databases()
-    try:
-        with connection.cursor() as cur:
-            cur.execute("SELECT pg_backend_pid()")
-            pin(cur.fetchone()[0], ARGS.server_cpus)
-        out = {}
-        for workload in ("empty", "onequery"):
-            if workload in a.workloads:
-                classes = cases.make_classes(cases.DjangoTC, workload, a.micro_tests, a.micro_tests)
-                out[workload] = time_micro(classes, a.repeats)
-        if "suite" in a.workloads:
-            classes = cases.make_classes(cases.DjangoTC, "suite", a.suite_tests, 30)
-            out["suite"] = time_suite(classes, a.suite_repeats)
-    finally:
-        connection.close()
-        runner.teardown_databases(old)
-        runner.teardown_test_environment()
-    return out
+    return Cases(cases, cases.CONTENDERS[a.contender], a)
 
 
 def main() -> None:
@@ -181,24 +183,29 @@ def main() -> None:
     p.add_argument("--data-dir", required=True)
     p.add_argument("--url", required=True)
     p.add_argument("--server-cpus", required=True)
-    p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--suite-repeats", type=int, default=3)
     p.add_argument("--micro-tests", type=int, default=500)
     p.add_argument("--suite-tests", type=int, default=300)
     p.add_argument("--floor-iters", type=int, default=2000)
-    p.add_argument("--workloads", default="empty,onequery,suite")
     a = p.parse_args()
-    a.workloads = set(a.workloads.split(","))
     ARGS.data_dir = a.data_dir
     ARGS.server_cpus = {int(c) for c in a.server_cpus.split(",")}
     pin(0, {CLIENT_CPU})
-    if a.contender == "raw":
-        out = run_floor(a.url, a.floor_iters, a.repeats)
-    elif a.contender == "django":
-        out = run_django(a)
-    else:
-        out = run_flask(a.contender, a)
-    json.dump(out, sys.stdout)
+    out, sys.stdout = sys.stdout, sys.stderr  # stdout is the protocol's alone
+    contender = make_contender(a)
+    warmed: set[str] = set()
+    print("ready", file=out, flush=True)
+    try:
+        for line in sys.stdin:
+            workload = line.strip()
+            if workload == "quit":
+                break
+            if workload not in warmed:  # one untimed warm-up round per workload
+                contender.run(workload)
+                repin()  # the backends this round opened
+                warmed.add(workload)
+            print(json.dumps(contender.run(workload)), file=out, flush=True)
+    finally:
+        contender.close()
 
 
 if __name__ == "__main__":
