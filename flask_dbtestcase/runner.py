@@ -767,8 +767,15 @@ class DBTestRunner:
                 self._previous_sigterm = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
             except ValueError:  # not the main thread
                 self._previous_sigterm = None
+        # Ctrl-C/SIGTERM must also stop a test blocked in a query or lock wait.
+        from ._interrupt import QueryCanceller
+        self._canceller = QueryCanceller()
+        self._canceller.install()
 
     def teardown_test_environment(self, **kwargs):
+        if getattr(self, "_canceller", None) is not None:
+            self._canceller.uninstall()
+            self._canceller = None
         if self._previous_sigterm is not None:
             try:
                 signal.signal(signal.SIGTERM, self._previous_sigterm)

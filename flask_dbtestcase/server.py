@@ -25,6 +25,7 @@ import os
 import pwd
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -270,12 +271,17 @@ class ThrowawayServer(testing.postgresql.Postgresql):
 
 _process_server: ThrowawayServer | None = None
 _process_lock = threading.Lock()
+_signals_installed = False
 
 
 def process_server() -> ThrowawayServer:
     """This process's server, started on first use and stopped at exit.
 
     A forked child shares its parent's server; only the parent stops it.
+    Outside the runner (``python -m unittest``), SIGTERM then stops the run
+    like Ctrl-C does (a ``KeyboardInterrupt``, so the server is stopped at
+    exit), and either stops a test blocked in a query: see
+    :mod:`._interrupt`.
     """
     global _process_server
     with _process_lock:
@@ -284,7 +290,24 @@ def process_server() -> ThrowawayServer:
                 _process_server.stop()
             _process_server = ThrowawayServer.start()
             atexit.register(_process_server.stop)
+            _install_signal_handling()
         return _process_server
+
+
+def _install_signal_handling() -> None:
+    global _signals_installed
+    if _signals_installed or threading.current_thread() is not threading.main_thread():
+        return
+    _signals_installed = True
+    from ._interrupt import QueryCanceller
+
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _sigterm_to_keyboard_interrupt)
+    QueryCanceller().install()  # does nothing if the wakeup fd is taken
+
+
+def _sigterm_to_keyboard_interrupt(signum: int, frame: t.Any) -> None:
+    raise KeyboardInterrupt("SIGTERM")
 
 
 def is_throwaway_url(url: t.Any) -> bool:

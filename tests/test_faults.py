@@ -1,0 +1,447 @@
+"""Faults survived, nothing left behind (issue #5).
+
+Every case writes a tiny project to a temporary directory and runs it the
+way a user would, in a subprocess: ``python -m flask_dbtestcase`` (the
+runner) or ``python -m unittest``. Each run gets a private runtime directory
+(``FLASK_DBTESTCASE_RUNTIME_DIR``), so "nothing left behind" is exact: that
+directory must be empty afterwards and no postgres process may still run
+from it. Every subprocess has a timeout: a hang is a failure, not a stuck CI.
+
+Already covered elsewhere, not repeated here: a test killing its own backend
+and invalidating the connection (test_isolation.LostConnectionTests);
+SIGINT/SIGTERM while a test sleeps, unknown options, a non-PostgreSQL
+``--database-url``, an existing test database (test_runner); bad app
+factories, no Flask-SQLAlchemy, PostgreSQL missing (test_errors).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import stat
+import struct
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+import unittest
+
+import psycopg2
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+TIMEOUT = 60  # no single run may take longer: a hang fails the test
+SYSTEM_SERVER = os.environ.get("RUNNER_TEST_SERVER_URL", "postgresql://postgres@127.0.0.1:5432")
+
+APP = '''
+import sqlalchemy as sa
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+class Base(DeclarativeBase):
+    pass
+
+db = SQLAlchemy(model_class=Base)
+
+class Thing(db.Model):
+    __tablename__ = "fault_thing"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(40), unique=True)
+
+def create_app(config=None):
+    app = Flask(__name__)
+    app.config.update(config or {})
+    db.init_app(app)
+    return app
+
+def connect_separately():
+    """A psycopg2 connection of the test's own, outside the framework."""
+    import psycopg2
+    url = db.engine.url
+    args = dict(url.query)
+    args.update(url.translate_connect_args(username="user", database="dbname"))
+    return psycopg2.connect(**args)
+'''
+
+HEADER = '''
+import os, sys, time
+import sqlalchemy as sa
+from flask_dbtestcase import FlaskDBTestCase, FlaskDBTransactionTestCase
+from myapp import db, Thing, connect_separately
+'''
+
+
+def system_server_available() -> bool:
+    try:
+        psycopg2.connect(SYSTEM_SERVER + "/postgres", connect_timeout=3).close()
+    except psycopg2.Error:
+        return False
+    return True
+
+
+def system_sql(statement: str):
+    conn = psycopg2.connect(SYSTEM_SERVER + "/postgres", connect_timeout=5)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(statement)
+            return cur.fetchall() if cur.description else None
+    finally:
+        conn.close()
+
+
+def pid_running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def wait_until(predicate, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return bool(predicate())
+
+
+class Result:
+    def __init__(self, proc: subprocess.Popen, stdout: str, stderr: str, elapsed: float):
+        self.pid = proc.pid
+        self.returncode = proc.returncode
+        self.stdout, self.stderr = stdout, stderr
+        self.output = stdout + stderr
+        self.elapsed = elapsed
+
+    def __str__(self) -> str:
+        return f"exit {self.returncode} after {self.elapsed:.1f}s\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
+
+
+class Project:
+    """A throwaway project directory with a private runtime directory."""
+
+    def __init__(self, case: unittest.TestCase, tests: dict[str, str], app: str = APP,
+                 env: dict[str, str] | None = None, cache: str | None = None):
+        self.case = case
+        self.dir = tempfile.mkdtemp(prefix="fdt-fault-")
+        case.addCleanup(shutil.rmtree, self.dir, True)
+        # Short: the socket path inside it must fit in ~100 bytes.
+        self.runtime_parent = tempfile.mkdtemp(prefix="fdtrt-", dir="/tmp")
+        os.chmod(self.runtime_parent, 0o755)  # the server user must get through
+        case.addCleanup(shutil.rmtree, self.runtime_parent, True)
+        case.addCleanup(self.kill_servers)
+        files = {"myapp.py": app}
+        files.update({name: HEADER + textwrap.dedent(text) for name, text in tests.items()})
+        for name, text in files.items():
+            with open(os.path.join(self.dir, name), "w") as f:
+                f.write(text)
+        self.env = {k: v for k, v in os.environ.items()
+                    if not k.startswith(("FLASK_DBTESTCASE", "FLASK_APP", "TEST_DATABASE"))}
+        self.env.update(PYTHONPATH=ROOT, PYTHONUNBUFFERED="1",
+                        FLASK_DBTESTCASE_RUNTIME_DIR=self.runtime_parent)
+        if cache:
+            self.env["FLASK_DBTESTCASE_CACHE_DIR"] = cache
+        self.env.update(env or {})
+
+    @property
+    def runtime_dir(self) -> str:
+        return os.path.join(self.runtime_parent, f"flask-dbtestcase-{os.geteuid()}")
+
+    def command(self, args: list[str], unittest_mode: bool = False) -> list[str]:
+        module = "unittest" if unittest_mode else "flask_dbtestcase"
+        return [sys.executable, "-m", module, *args]
+
+    def popen(self, args: list[str], unittest_mode: bool = False, env: dict | None = None,
+              preexec_fn=None) -> subprocess.Popen:
+        proc = subprocess.Popen(
+            self.command(args, unittest_mode), cwd=self.dir, env={**self.env, **(env or {})},
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            preexec_fn=preexec_fn)
+        self.case.addCleanup(self._reap, proc)
+        return proc
+
+    @staticmethod
+    def _reap(proc: subprocess.Popen) -> None:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+
+    def finish(self, proc: subprocess.Popen, started: float, timeout: float = TIMEOUT) -> Result:
+        try:
+            stdout, stderr = proc.communicate(timeout=max(1.0, started + timeout - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            stdout, stderr = proc.communicate()
+            self.case.fail(f"the run hung (killed after {timeout}s)\n{stdout}\n{stderr}")
+        return Result(proc, stdout, stderr, time.monotonic() - started)
+
+    def run(self, args: list[str], unittest_mode: bool = False, timeout: float = TIMEOUT,
+            env: dict | None = None, clean: bool = True, preexec_fn=None) -> Result:
+        started = time.monotonic()
+        proc = self.popen(args, unittest_mode, env=env, preexec_fn=preexec_fn)
+        result = self.finish(proc, started, timeout)
+        if clean:
+            self.assertNothingLeft(result)
+        return result
+
+    def leftovers(self) -> list[str]:
+        found = []
+        if os.path.isdir(self.runtime_dir):
+            found += [os.path.join(self.runtime_dir, n) for n in os.listdir(self.runtime_dir)]
+        found += [f"process {pid}: {cmd}" for pid, cmd in self.postgres_processes()]
+        return found
+
+    def postgres_processes(self) -> list[tuple[int, str]]:
+        found = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if self.runtime_parent in cmd and pid_running(int(entry)):
+                found.append((int(entry), cmd))
+        return found
+
+    def assertNothingLeft(self, result: Result | None = None) -> None:
+        # PDEATHSIG'd postmasters take a moment to go.
+        wait_until(lambda: not self.leftovers(), 5)
+        self.case.assertEqual(self.leftovers(), [], f"left behind\n{result or ''}")
+
+    def kill_servers(self) -> None:
+        for pid, _ in self.postgres_processes():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def line_for(output: str, fragment: str) -> str:
+    return next((line for line in output.splitlines() if fragment in line), "")
+
+
+# ---------------------------------------------------------------------------
+# A killed run
+# ---------------------------------------------------------------------------
+
+SLEEPER = '''
+class Sleeper(FlaskDBTestCase):
+    app_factory = "myapp:create_app"
+    def test_sleeps(self):
+        db.session.add(Thing(name="before the kill"))
+        db.session.flush()
+        print("READY", os.getpid(), flush=True)
+        time.sleep(float(os.environ.get("SLEEP", "60")))
+'''
+
+QUICK = '''
+class Quick(FlaskDBTestCase):
+    app_factory = "myapp:create_app"
+    def test_quick(self):
+        self.assertEqual(Thing.query.count(), 0)
+        print("QUICK RAN", flush=True)
+'''
+
+
+class KilledRunTests(unittest.TestCase):
+    """SIGKILL mid-run: the server goes with it; the next run removes the rest."""
+
+    def kill_mid_run(self, project: Project, unittest_mode: bool) -> str:
+        args = ["test_sleeper"] if unittest_mode else ["-p", "test_sleeper.py"]
+        proc = project.popen(args, unittest_mode)
+        line = proc.stdout.readline()
+        self.assertTrue(line.startswith("READY"), line + proc.stderr.read() if not line else line)
+        (server_dir,) = os.listdir(project.runtime_dir)
+        self.assertTrue(server_dir.startswith(f"srv-{proc.pid}-"), server_dir)
+        with open(os.path.join(project.runtime_dir, server_dir, "owner")) as f:
+            self.assertEqual(int(f.read().split()[0]), proc.pid)  # the pid record
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(TIMEOUT)
+        # The postmaster dies with its owner (PR_SET_PDEATHSIG) ...
+        self.assertTrue(wait_until(lambda: not project.postgres_processes(), 10),
+                        project.postgres_processes())
+        # ... but nothing could remove the directory: the next run must.
+        self.assertEqual(os.listdir(project.runtime_dir), [server_dir])
+        return server_dir
+
+    def check(self, unittest_mode: bool) -> None:
+        project = Project(self, {"test_sleeper.py": SLEEPER, "test_quick.py": QUICK})
+        self.kill_mid_run(project, unittest_mode)
+        args = ["test_quick"] if unittest_mode else ["-p", "test_quick.py"]
+        result = project.run(args, unittest_mode)
+        self.assertEqual(result.returncode, 0, result)
+        self.assertIn("QUICK RAN", result.stdout)
+
+    def test_runner_killed(self):
+        self.check(unittest_mode=False)
+
+    def test_unittest_killed(self):
+        self.check(unittest_mode=True)
+
+    def test_left_running_postmaster_is_stopped_by_the_next_run(self):
+        # A postmaster that outlived its owner (no death signal: started off
+        # the main thread, or a platform without PDEATHSIG) is stopped too.
+        project = Project(self, {"test_sleeper.py": SLEEPER, "test_quick.py": QUICK})
+        code = textwrap.dedent('''
+            import threading, time
+            from flask_dbtestcase import server
+            box = []
+            t = threading.Thread(target=lambda: box.append(server.ThrowawayServer.start()))
+            t.start(); t.join()
+            print(box[0].child_process.pid, flush=True)
+            time.sleep(60)
+        ''')
+        proc = subprocess.Popen([sys.executable, "-c", code], env=project.env, cwd=project.dir,
+                                stdout=subprocess.PIPE, text=True)
+        self.addCleanup(Project._reap, proc)
+        postmaster = int(proc.stdout.readline())
+        proc.kill()
+        proc.wait(TIMEOUT)
+        time.sleep(0.2)
+        self.assertTrue(pid_running(postmaster))
+        result = project.run(["-p", "test_quick.py"])
+        self.assertEqual(result.returncode, 0, result)
+        self.assertFalse(pid_running(postmaster))
+
+
+class ColdCacheTests(unittest.TestCase):
+    """The initdb cache under faults: killed while it is built, half written,
+    and two runs building it at once."""
+
+    def setUp(self):
+        self.cache = tempfile.mkdtemp(prefix="fdt-cache-")
+        self.addCleanup(shutil.rmtree, self.cache, True)
+
+    def entries(self) -> list[str]:
+        return sorted(n for n in os.listdir(self.cache) if not n.endswith(".lock"))
+
+    def test_killed_during_initdb_then_half_written_entry_is_rebuilt(self):
+        project = Project(self, {"test_quick.py": QUICK}, cache=self.cache)
+        proc = project.popen(["-p", "test_quick.py"])
+        started = time.monotonic()
+        initdb_dir = f"initdb-{proc.pid}-"
+        self.assertTrue(wait_until(lambda: os.path.isdir(project.runtime_dir) and any(
+            n.startswith(initdb_dir) for n in os.listdir(project.runtime_dir)), 20),
+            "initdb never started")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(TIMEOUT)
+        self.assertEqual(self.entries(), [], "a half-built cache entry appeared under its final name")
+        result = project.run(["-p", "test_quick.py"])
+        self.assertEqual(result.returncode, 0, result)
+        (entry,) = self.entries()
+        self.assertTrue(os.path.isfile(os.path.join(self.cache, entry, "complete")))
+        # Half written (as an interrupted non-atomic writer would leave it):
+        os.remove(os.path.join(self.cache, entry, "complete"))
+        shutil.rmtree(os.path.join(self.cache, entry, "data", "global"))
+        result = project.run(["-p", "test_quick.py"])
+        self.assertEqual(result.returncode, 0, result)
+        self.assertEqual(self.entries(), [entry])
+        self.assertTrue(os.path.isdir(os.path.join(self.cache, entry, "data", "global")))
+        self.assertLess(time.monotonic() - started, 45)
+
+    def test_two_runs_at_once_share_nothing_but_the_cache(self):
+        test = '''
+            class Concurrent(FlaskDBTestCase):
+                app_factory = "myapp:create_app"
+                def test_alone(self):
+                    db.session.add(Thing(name="run %d" % os.getpid()))
+                    db.session.commit()
+                    time.sleep(1.5)  # overlap with the other run
+                    print("NAMES", [t.name for t in Thing.query.all()])
+                    print("SOCKET", db.engine.url.query.get("host"))
+                    self.assertEqual(Thing.query.count(), 1)
+
+            class Committed(FlaskDBTransactionTestCase):
+                app_factory = "myapp:create_app"
+                def test_commits_for_real(self):
+                    db.session.add(Thing(name="committed %d" % os.getpid()))
+                    db.session.commit()
+                    time.sleep(1.0)
+                    self.assertEqual(Thing.query.count(), 1)
+        '''
+        first = Project(self, {"test_concurrent.py": test}, cache=self.cache)
+        second = Project(self, {"test_concurrent.py": test}, cache=self.cache)
+        # The same runtime directory too: one user, one machine.
+        second.runtime_parent = first.runtime_parent
+        second.env["FLASK_DBTESTCASE_RUNTIME_DIR"] = first.runtime_parent
+        started = time.monotonic()
+        procs = [p.popen(["-v", "2", "-p", "test_concurrent.py"]) for p in (first, second)]
+        results = [p.finish(proc, started) for p, proc in zip((first, second), procs)]
+        for result in results:
+            self.assertEqual(result.returncode, 0, result)
+        sockets = {line_for(r.stdout, "SOCKET") for r in results}
+        self.assertEqual(len(sockets), 2, sockets)
+        self.assertEqual(len(self.entries()), 1, self.entries())  # one initdb
+        first.assertNothingLeft()
+
+
+# ---------------------------------------------------------------------------
+# Interrupted runs
+# ---------------------------------------------------------------------------
+
+IN_QUERY = '''
+class InQuery(FlaskDBTestCase):
+    app_factory = "myapp:create_app"
+    def test_1_quick(self):
+        pass
+    def test_2_long_query(self):
+        print("QUERYING", flush=True)
+        db.session.execute(sa.text("SELECT pg_sleep(30)"))
+    def test_3_never(self):
+        print("TEST 3 RAN", flush=True)
+'''
+
+
+class InterruptTests(unittest.TestCase):
+    """Ctrl-C / SIGTERM while a test waits on the database: prompt stop."""
+
+    def interrupt(self, signum: int, unittest_mode: bool = False) -> Result:
+        project = Project(self, {"test_query.py": IN_QUERY})
+        args = ["test_query"] if unittest_mode else ["-p", "test_query.py"]
+        started = time.monotonic()
+        proc = project.popen(args, unittest_mode)
+        self.assertEqual(proc.stdout.readline().strip(), "QUERYING")
+        time.sleep(0.3)  # well inside pg_sleep
+        interrupted = time.monotonic()
+        proc.send_signal(signum)
+        result = project.finish(proc, started)
+        self.assertLess(time.monotonic() - interrupted, 8, f"not a prompt stop\n{result}")
+        self.assertNotEqual(result.returncode, 0, result)
+        self.assertNotIn("TEST 3 RAN", result.stdout)
+        project.assertNothingLeft(result)
+        return result
+
+    def test_sigint_during_a_query(self):
+        result = self.interrupt(signal.SIGINT)
+        self.assertEqual(result.returncode, 130, result)
+        self.assertIn("Interrupted: 2 tests ran", result.stderr)
+
+    def test_sigterm_during_a_query(self):
+        result = self.interrupt(signal.SIGTERM)
+        self.assertEqual(result.returncode, 130, result)
+        self.assertIn("Interrupted: 2 tests ran", result.stderr)
+
+    def test_sigint_under_unittest(self):
+        result = self.interrupt(signal.SIGINT, unittest_mode=True)
+        self.assertIn("KeyboardInterrupt", result.stderr)
+
+    def test_sigterm_under_unittest(self):
+        # Outside the runner SIGTERM becomes a KeyboardInterrupt too, so the
+        # server is stopped and its directory removed at exit.
+        result = self.interrupt(signal.SIGTERM, unittest_mode=True)
+        self.assertIn("KeyboardInterrupt: SIGTERM", result.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
