@@ -1,11 +1,19 @@
 """Django-style TestCase classes and test runner for Flask + Flask-SQLAlchemy on PostgreSQL."""
 
+from __future__ import annotations
+
+import typing as t
+
 from .errors import ConfigurationError, DBTestCaseError, IsolationError, PostgreSQLNotFound, UnsafeDatabaseError
-from .testcase import FlaskDBTestCase, FlaskDBTransactionTestCase
+
+if t.TYPE_CHECKING:
+    from .liveserver import FlaskDBLiveServerTestCase
+    from .testcase import FlaskDBTestCase, FlaskDBTransactionTestCase
 
 __all__ = [
     "ConfigurationError",
     "DBTestCaseError",
+    "FlaskDBLiveServerTestCase",
     "FlaskDBTestCase",
     "FlaskDBTransactionTestCase",
     "IsolationError",
@@ -13,3 +21,18 @@ __all__ = [
     "UnsafeDatabaseError",
 ]
 __version__ = "0.1.0"
+
+_LAZY = {
+    "FlaskDBTestCase": "testcase",
+    "FlaskDBTransactionTestCase": "testcase",
+    "FlaskDBLiveServerTestCase": "liveserver",
+}
+
+
+def __getattr__(name: str) -> t.Any:
+    """Import the test case classes on first use, so the runner's --help is fast."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

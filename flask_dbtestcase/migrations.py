@@ -13,6 +13,7 @@ import contextlib
 import io
 import logging
 import typing as t
+from unittest import mock
 
 from flask import Flask
 
@@ -49,7 +50,18 @@ def _alembic_quiet() -> t.Iterator[io.StringIO]:
     saved = {lg: (lg.disabled, lg.level, list(lg.handlers)) for lg in loggers}
     captured = io.StringIO()
     try:
-        with contextlib.redirect_stderr(captured), contextlib.redirect_stdout(captured):
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(contextlib.redirect_stderr(captured))
+            stack.enter_context(contextlib.redirect_stdout(captured))
+            with contextlib.suppress(ImportError):
+                from alembic.config import Config
+
+                # Config binds sys.stdout as a default argument at import time.
+                stack.enter_context(
+                    mock.patch.object(
+                        Config, "print_stdout", lambda self, text, *arg: captured.write(text % arg + "\n")
+                    )
+                )
             yield captured
     finally:
         for lg, (disabled, level, handlers) in saved.items():
