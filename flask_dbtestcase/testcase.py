@@ -36,6 +36,7 @@ from .errors import ConfigurationError, UnsafeDatabaseError
 from .fixtures import find_fixture, load_fixture
 from .isolation import PinnedConnection, PinnedEngine, deny_engine, pin_engine
 from .migrations import check_migrations, run_migrations
+from .schema import ensure_tables
 from .queries import QueryLog, capture_queries, num_queries_message
 
 #: The runner hands the test database to the test classes through this variable.
@@ -270,8 +271,7 @@ class _AppTestCase(unittest.TestCase):
                 continue
             mark = (render_url(engine.url), id(metadata))
             if mark not in _schemas_ready:
-                check_test_database(engine.url, "create tables")
-                metadata.create_all(engine)
+                ensure_tables(engine, metadata)
                 _schemas_ready.add(mark)
 
     @classmethod

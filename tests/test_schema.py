@@ -1,0 +1,56 @@
+"""Tables are reused from a kept database only while the models are unchanged."""
+
+from __future__ import annotations
+
+import unittest
+
+import sqlalchemy as sa
+
+from flask_dbtestcase.schema import RECORD_TABLE, ensure_tables, fingerprint
+from flask_dbtestcase.testcase import current_database_url
+
+
+def probe_metadata(*extra_columns: sa.Column) -> sa.MetaData:
+    metadata = sa.MetaData()
+    sa.Table("fdt_schema_probe", metadata, sa.Column("id", sa.Integer, primary_key=True), *extra_columns)
+    return metadata
+
+
+class EnsureTablesTests(unittest.TestCase):
+    def setUp(self):
+        self.engine = sa.create_engine(current_database_url())
+        self.addCleanup(self.engine.dispose)
+        self.addCleanup(self.drop_probe)
+
+    def drop_probe(self):
+        with self.engine.begin() as conn:
+            conn.execute(sa.text("DROP TABLE IF EXISTS fdt_schema_probe"))
+            conn.execute(sa.text(f"DELETE FROM {RECORD_TABLE} WHERE tables = 'fdt_schema_probe'"))
+
+    def columns(self):
+        return {c["name"] for c in sa.inspect(self.engine).get_columns("fdt_schema_probe")}
+
+    def test_unchanged_models_reuse_tables_and_data(self):
+        self.assertTrue(ensure_tables(self.engine, probe_metadata()))
+        with self.engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO fdt_schema_probe (id) VALUES (1)"))
+        self.assertFalse(ensure_tables(self.engine, probe_metadata()))
+        with self.engine.connect() as conn:
+            self.assertEqual(conn.execute(sa.text("SELECT count(*) FROM fdt_schema_probe")).scalar(), 1)
+
+    def test_changed_models_rebuild_the_tables(self):
+        ensure_tables(self.engine, probe_metadata())
+        self.assertTrue(ensure_tables(self.engine, probe_metadata(sa.Column("name", sa.String(20)))))
+        self.assertEqual(self.columns(), {"id", "name"})
+        self.assertTrue(ensure_tables(self.engine, probe_metadata()))
+        self.assertEqual(self.columns(), {"id"})
+
+    def test_fingerprint_sees_types_indexes_and_enum_values(self):
+        dialect = self.engine.dialect
+        base = fingerprint(probe_metadata(sa.Column("n", sa.Integer)), dialect)
+        self.assertEqual(base, fingerprint(probe_metadata(sa.Column("n", sa.Integer)), dialect))
+        self.assertNotEqual(base, fingerprint(probe_metadata(sa.Column("n", sa.BigInteger)), dialect))
+        self.assertNotEqual(base, fingerprint(probe_metadata(sa.Column("n", sa.Integer, index=True)), dialect))
+        first = fingerprint(probe_metadata(sa.Column("e", sa.Enum("a", "b", name="fdt_e"))), dialect)
+        second = fingerprint(probe_metadata(sa.Column("e", sa.Enum("a", "c", name="fdt_e"))), dialect)
+        self.assertNotEqual(first, second)
