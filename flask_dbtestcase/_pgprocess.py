@@ -159,23 +159,33 @@ def open_private(path: str, mode: str = "wb") -> t.IO:
 # -- processes -----------------------------------------------------------------
 
 
-def process_start_time(pid: int) -> str:
+def _proc_stat(pid: int) -> list[str]:
     try:
         with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[19]
+            return f.read().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
-        return ""
+        return []
+
+
+def process_start_time(pid: int) -> str:
+    fields = _proc_stat(pid)
+    return fields[19] if len(fields) > 19 else ""
 
 
 def pid_alive(pid: int, start_time: str = "") -> bool:
+    """Whether ``pid`` runs (a zombie does not: a dead server awaiting its
+    parent's ``wait``), and is the process that started at ``start_time``."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         pass
+    fields = _proc_stat(pid)
+    if fields and fields[0] in ("Z", "X"):
+        return False
     # A recycled pid has another start time; "" means unknown (not Linux).
-    return not start_time or process_start_time(pid) in ("", start_time)
+    return not start_time or (fields[19] if len(fields) > 19 else "") in ("", start_time)
 
 
 _libc: t.Any = None

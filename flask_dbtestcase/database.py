@@ -337,7 +337,9 @@ def destroy_created_databases() -> None:
     first_error: Exception | None = None
     for url in reversed(list(created_databases)):
         host = _host(url)
-        if host.startswith("/") and not os.path.isdir(host):
+        gone = not os.path.isdir(host) or (  # or it died during the run
+            os.path.exists(os.path.join(host, server._MARKER)) and not server.is_throwaway_url(url))
+        if host.startswith("/") and gone:
             _forget(url)
             continue
         try:

@@ -123,7 +123,8 @@ class Result:
         self.elapsed = elapsed
 
     def __str__(self) -> str:
-        return f"exit {self.returncode} after {self.elapsed:.1f}s\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
+        return (f"exit {self.returncode} after {self.elapsed:.1f}s\n--- stdout\n{self.stdout[-2000:]}"
+                f"\n--- stderr\n{self.stderr[-4000:]}")
 
 
 class Project:
@@ -441,6 +442,153 @@ class InterruptTests(unittest.TestCase):
         # server is stopped and its directory removed at exit.
         result = self.interrupt(signal.SIGTERM, unittest_mode=True)
         self.assertIn("KeyboardInterrupt: SIGTERM", result.stderr)
+
+
+
+# ---------------------------------------------------------------------------
+# Tests that hang, leave transactions open, break their connection
+# ---------------------------------------------------------------------------
+
+class HangingTests(unittest.TestCase):
+    def test_lock_wait_fails_with_a_clear_error_instead_of_hanging(self):
+        project = Project(self, {"test_lock.py": """
+            class Locks(FlaskDBTestCase):
+                app_factory = "myapp:create_app"
+                def test_0_default_lock_timeout(self):
+                    print("LOCK_TIMEOUT", db.session.execute(sa.text("SHOW lock_timeout")).scalar())
+                def test_1_waits_on_its_own_transaction(self):
+                    db.session.add(Thing(name="taken"))
+                    db.session.flush()  # row locked by the test's transaction
+                    other = connect_separately()
+                    try:
+                        with other.cursor() as cur:  # waits for the test's transaction: forever
+                            cur.execute("INSERT INTO fault_thing (name) VALUES ('taken')")
+                    finally:
+                        other.close()
+                def test_2_next_test_runs(self):
+                    db.session.add(Thing(name="taken"))
+                    db.session.commit()
+                    self.assertEqual(Thing.query.count(), 1)
+                    print("NEXT TEST RAN", flush=True)
+        """})
+        default = project.run(["-p", "test_lock.py", "-k", "test_0"])
+        self.assertEqual(default.returncode, 0, default)
+        self.assertIn("LOCK_TIMEOUT 10s", default.stdout)  # the default bound
+        result = project.run(["-p", "test_lock.py", "-v", "2"],
+                             env={"FLASK_DBTESTCASE_LOCK_TIMEOUT": "1s"}, timeout=30)
+        self.assertEqual(result.returncode, 1, result)
+        self.assertIn("LOCK_TIMEOUT 1s", result.stdout)
+        self.assertIn("canceling statement due to lock timeout", result.stderr)
+        self.assertIn("NEXT TEST RAN", result.stdout)
+        self.assertEqual(result.stderr.strip().splitlines()[-1], "2 passed, 1 failed")
+        self.assertLess(result.elapsed, 20)
+
+    def test_transactions_left_open(self):
+        project = Project(self, {"test_open.py": """
+            LEAKED = []
+            class Open(FlaskDBTestCase):
+                app_factory = "myapp:create_app"
+                def test_1_app_connection_left_in_a_transaction(self):
+                    conn = db.engine.connect()
+                    conn.begin()
+                    conn.execute(sa.text("INSERT INTO fault_thing (name) VALUES ('leak')"))
+                    db.session.begin_nested()
+                    db.session.add(Thing(name="nested leak"))
+                    db.session.flush()
+                    LEAKED.append(conn)  # neither committed nor closed
+                def test_2_does_not_see_it(self):
+                    self.assertEqual(Thing.query.count(), 0)
+                def test_3_separate_connection_left_holding_a_lock(self):
+                    other = connect_separately()
+                    other.cursor().execute("LOCK TABLE fault_thing IN ACCESS EXCLUSIVE MODE")
+                    LEAKED.append(other)  # idle in transaction, lock held, never closed
+                def test_4_blocked_table_is_an_error_not_a_hang(self):
+                    Thing.query.count()
+                def test_5_other_tables_still_work(self):
+                    self.assertEqual(db.session.execute(sa.text("SELECT 1")).scalar(), 1)
+        """})
+        for mode, args in ((False, ["-p", "test_open.py", "-v", "2"]), (True, ["-v", "test_open"])):
+            with self.subTest(unittest_mode=mode):
+                result = project.run(args, mode, env={"FLASK_DBTESTCASE_LOCK_TIMEOUT": "1s"},
+                                     timeout=30)
+                self.assertEqual(result.returncode, 1, result)
+                self.assertRegex(result.stderr, r"test_2_does_not_see_it .*\.\.\. ok")
+                self.assertRegex(result.stderr, r"test_5_other_tables_still_work .*\.\.\. ok")
+                self.assertIn("lock timeout", result.stderr)
+                self.assertRegex(result.stderr, r"FAILED \(errors=1\)")
+
+    def test_closing_the_connection(self):
+        project = Project(self, {"test_close.py": """
+            class Closes(FlaskDBTestCase):
+                app_factory = "myapp:create_app"
+                @classmethod
+                def setUpTestData(cls):
+                    db.session.add(Thing(name="class data"))
+                    db.session.commit()
+                def test_1_closes_the_driver_connection(self):
+                    db.session.add(Thing(name="doomed"))
+                    db.session.flush()
+                    db.session.connection().connection.driver_connection.close()
+                def test_2_session_close_and_engine_dispose(self):
+                    db.session.add(Thing(name="doomed too"))
+                    db.session.flush()
+                    db.session.close()
+                    db.engine.dispose()
+                def test_3_still_isolated(self):
+                    names = sorted(t.name for t in Thing.query.all())
+                    print("NAMES", names, flush=True)
+                    db.session.add(Thing(name="fresh"))
+                    db.session.commit()
+            class Later(FlaskDBTestCase):
+                app_factory = "myapp:create_app"
+                def test_nothing_leaked(self):
+                    names = sorted(t.name for t in Thing.query.all())
+                    print("LATER", names, flush=True)
+                    self.assertEqual(names, [])
+        """})
+        result = project.run(["-p", "test_close.py", "-v", "2"])
+        self.assertIn("LATER []", result.stdout)
+        names = line_for(result.stdout, "NAMES")
+        self.assertEqual(names, "NAMES ['class data']", result)
+        self.assertEqual(result.returncode, 0, result)
+
+
+SERVER_DIES = """
+import signal
+def kill_the_server():
+    data = db.session.execute(sa.text("SHOW data_directory")).scalar()
+    with open(os.path.join(data, "postmaster.pid")) as f:
+        os.kill(int(f.readline()), signal.SIGKILL)
+    time.sleep(0.5)
+
+class Dies(FlaskDBTestCase):
+    app_factory = "myapp:create_app"
+    def test_1_kills_the_server(self):
+        kill_the_server()
+    def test_2_needs_the_database(self):
+        self.assertEqual(Thing.query.count(), 0)
+    def test_3_needs_it_too(self):
+        db.session.add(Thing(name="x"))
+        db.session.commit()
+"""
+
+
+class ServerDeathTests(unittest.TestCase):
+    def test_server_dies_mid_run(self):
+        project = Project(self, {"test_dies.py": SERVER_DIES})
+        result = project.run(["-p", "test_dies.py"], timeout=30)
+        self.assertEqual(result.returncode, 1, result)
+        self.assertIn("Is the server running", result.stderr)
+        self.assertNotIn("error: ", result.stderr)  # no clean-up error on top
+        self.assertRegex(result.stderr.strip().splitlines()[-1], r"^0 passed, \d+ failed$")
+        self.assertLess(result.elapsed, 20)
+
+    def test_server_dies_under_unittest(self):
+        project = Project(self, {"test_dies.py": SERVER_DIES})
+        result = project.run(["test_dies"], unittest_mode=True, timeout=30)
+        self.assertNotEqual(result.returncode, 0, result)
+        self.assertRegex(result.stderr, r"FAILED \((failures|errors)=")
+        self.assertLess(result.elapsed, 20)
 
 
 if __name__ == "__main__":
