@@ -234,6 +234,9 @@ class PinnedConnection(psycopg2.extensions.connection):
             else:
                 # ROLLBACK TO undoes what the frames above it did as well: on
                 # one connection savepoints nest strictly.
+                for frame in self._frames[index + 1 :]:
+                    if not frame.sent:
+                        self._plumbing.remove(f"SAVEPOINT {frame.name}")
                 del self._frames[index + 1 :]
                 self._pop_top(release=False)
                 self._pop_committed()

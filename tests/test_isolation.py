@@ -399,3 +399,48 @@ class DatabasesAttributeTests(FlaskDBTestCase):
             Wrong._limit_to_databases(dict(db.engines))
         self.assertIn("'nope'", str(caught.exception))
         self.assertIn("'audit'", str(caught.exception))
+
+
+class InterleavedTransactionTests(IsolatedCase):
+    """Transactions that don't nest the way one connection's savepoints do."""
+
+    def test_outer_commits_while_inner_is_open(self):
+        db.session.close()  # setUp's queries began a transaction; end it
+        outer = db.engine.connect()
+        outer.execute(sa.insert(Item).values(name="outer"))
+        db.session.add(Item(name="inner"))
+        db.session.flush()  # the session's savepoint sits above outer's
+        outer.commit()  # not the newest savepoint: kept until the inner one ends
+        db.session.rollback()  # undoes the session's work only
+        outer.close()
+        names = set(db.session.scalars(sa.select(Item.name)))
+        self.assertEqual(names, {"alice", "bob", "outer"})
+
+    def test_documented_limit_older_session_rollback_undoes_newer_commit(self):
+        # The session's transaction (begun in setUp) is older than the
+        # connection's: on one connection its rollback undoes the newer commit.
+        outer = db.engine.connect()
+        outer.execute(sa.insert(Item).values(name="outer"))
+        outer.commit()
+        outer.close()
+        db.session.rollback()
+        self.assertRowCount(Item, 0, name="outer")
+
+    def test_outer_rolls_back_while_inner_is_open(self):
+        db.session.close()
+        outer = db.engine.connect()
+        outer.execute(sa.insert(Item).values(name="outer"))
+        db.session.add(Item(name="inner"))
+        db.session.flush()
+        outer.rollback()  # on one connection this also undoes the inner work
+        db.session.commit()  # its savepoint is gone: nothing to release, no error
+        outer.close()
+        self.assertRowCount(Item, 0, name="outer")
+
+    def test_unused_connections_send_nothing(self):
+        conn = db.engine.pool.connection.dbapi_connection
+        with db.engine.connect() as a, db.engine.connect() as b:
+            a.begin()
+            b.begin()
+            a.rollback()
+        self.assertEqual(conn._plumbing, [], "savepoints of unused transactions were queued")
