@@ -345,7 +345,7 @@ def versions() -> str:
 
     try:
         pg = subprocess.run([os.path.join(find_postgres_bin(), "postgres"), "--version"],
-                            capture_output=True, text=True).stdout.split()[-1]
+                            capture_output=True, text=True).stdout.split()[2]
     except Exception:  # noqa: BLE001 - the version is only informative
         pg = "?"
     try:
