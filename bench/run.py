@@ -29,7 +29,7 @@ sys.path.insert(0, HERE)
 from common import PLACEMENTS, pin, pin_server  # noqa: E402
 
 PROFILES = {
-    "quick": dict(repeats=3, suite_repeats=2, micro_tests=300, suite_tests=300,
+    "quick": dict(repeats=3, suite_repeats=2, micro_tests=200, suite_tests=150,
                   floor_iters=1000, startup_repeats=3, e2e_repeats=1),
     "full": dict(repeats=9, suite_repeats=5, micro_tests=600, suite_tests=300,
                  floor_iters=2000, startup_repeats=7, e2e_repeats=3),
