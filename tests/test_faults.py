@@ -97,6 +97,11 @@ def system_sql(statement: str):
         conn.close()
 
 
+def with_password(url: str, password: str) -> str:
+    """``url`` with ``password`` added (the system server trusts, so it is accepted)."""
+    return re.sub(r"://([^:@/]*)@", lambda m: f"://{m.group(1)}:{password}@", url, count=1)
+
+
 def pid_running(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as f:
@@ -589,6 +594,248 @@ class ServerDeathTests(unittest.TestCase):
         self.assertNotEqual(result.returncode, 0, result)
         self.assertRegex(result.stderr, r"FAILED \((failures|errors)=")
         self.assertLess(result.elapsed, 20)
+
+
+
+# ---------------------------------------------------------------------------
+# Bad input, through the runner: one paragraph, non-zero, nothing executed
+# ---------------------------------------------------------------------------
+
+class FakeAuthServer:
+    """Speaks just enough PostgreSQL to ask for a password and refuse it."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.passwords: list[bytes] = []
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                try:
+                    self.handle(conn)
+                except OSError:
+                    pass
+
+    def handle(self, conn):
+        conn.settimeout(5)
+        while True:
+            (length,) = struct.unpack("!i", conn.recv(4))
+            body = conn.recv(length - 4)
+            if struct.unpack("!i", body[:4])[0] in (80877103, 80877104):  # SSL/GSS request
+                conn.sendall(b"N")
+                continue
+            break
+        conn.sendall(b"R" + struct.pack("!ii", 8, 3))  # cleartext password, please
+        kind = conn.recv(1)
+        (length,) = struct.unpack("!i", conn.recv(4))
+        if kind == b"p":
+            self.passwords.append(conn.recv(length - 4).rstrip(b"\0"))
+        fields = b"SFATAL\0VFATAL\0C28P01\0Mpassword authentication failed for user \"app\"\0\0"
+        conn.sendall(b"E" + struct.pack("!i", len(fields) + 4) + fields)
+
+    def close(self):
+        self.sock.close()
+
+
+class BadInputTests(unittest.TestCase):
+    SECRET = "s3cr3t-Pa55"
+
+    def assertOneParagraph(self, result: Result, *fragments: str) -> None:
+        self.assertEqual(result.returncode, 2, result)
+        lines = result.stderr.strip().splitlines()  # -v 3: progress lines, then the error
+        self.assertTrue(lines[-1].startswith("error: "), result)
+        self.assertEqual([line for line in lines if "error" in line.lower()], lines[-1:], result)
+        self.assertNotIn("Traceback", result.output)
+        self.assertNotIn(self.SECRET, result.output)
+        for fragment in fragments:
+            self.assertIn(fragment, result.stderr)
+
+    def test_unreachable_server(self):
+        project = Project(self, {"test_quick.py": QUICK})
+        url = f"postgresql://app:{self.SECRET}@127.0.0.1:1/app"
+        result = project.run(["--database-url", url, "-p", "test_quick.py", "-v", "3"], timeout=30)
+        self.assertOneParagraph(result, "Could not connect", "127.0.0.1:1", "Check that the server is running")
+        self.assertNotIn("QUICK RAN", result.stdout)
+
+    def test_wrong_password(self):
+        fake = FakeAuthServer()
+        self.addCleanup(fake.close)
+        project = Project(self, {"test_quick.py": QUICK})
+        url = f"postgresql://app:{self.SECRET}@127.0.0.1:{fake.port}/app"
+        result = project.run(["--database-url", url, "-p", "test_quick.py", "-v", "3"], timeout=30)
+        self.assertOneParagraph(result, "password authentication failed", "password in the URL")
+        self.assertIn(self.SECRET.encode(), fake.passwords)  # it was really sent, never printed
+
+    @unittest.skipUnless(system_server_available(), "needs the PostgreSQL server at " + SYSTEM_SERVER)
+    def test_given_database_without_the_test_prefix(self):
+        name = f"fdt_fault_{os.getpid()}"
+        system_sql(f'DROP DATABASE IF EXISTS "{name}"')
+        system_sql(f'CREATE DATABASE "{name}"')
+        self.addCleanup(system_sql, f'DROP DATABASE IF EXISTS "{name}"')
+        project = Project(self, {"test_quick.py": QUICK})
+        url = with_password(SYSTEM_SERVER, self.SECRET) + "/" + name
+        result = project.run(["-p", "test_quick.py"], env={"FLASK_DBTESTCASE_DATABASE_URL": url})
+        self.assertNotEqual(result.returncode, 0, result)
+        self.assertIn("not a test database", result.stderr)
+        self.assertNotIn(self.SECRET, result.output)
+        self.assertNotIn("QUICK RAN", result.stdout)
+        tables = psycopg2.connect(SYSTEM_SERVER + "/" + name, connect_timeout=5)
+        try:
+            with tables.cursor() as cur:
+                cur.execute("SELECT to_regclass('fault_thing')")
+                self.assertIsNone(cur.fetchone()[0], "a table was created on a non-test database")
+        finally:
+            tables.close()
+
+    @unittest.skipUnless(system_server_available(), "needs the PostgreSQL server at " + SYSTEM_SERVER)
+    def test_factory_pointing_elsewhere_with_a_password(self):
+        elsewhere = with_password(SYSTEM_SERVER, self.SECRET) + "/postgres"
+        app = APP + textwrap.dedent(f"""
+            def stubborn(config=None):
+                return create_app({{"SQLALCHEMY_DATABASE_URI": {elsewhere!r}}})
+        """)
+        project = Project(self, {"test_quick.py": QUICK.replace("myapp:create_app", "myapp:stubborn")}, app=app)
+        result = project.run(["-p", "test_quick.py", "--debug-sql", "-v", "3"])
+        self.assertEqual(result.returncode, 1, result)
+        self.assertIn("ignored the test configuration", result.stderr)
+        self.assertNotIn(self.SECRET, result.output)
+        self.assertFalse(system_sql("SELECT to_regclass('fault_thing')")[0][0])
+
+    def test_malformed_fixture(self):
+        project = Project(self, {"test_fix.py": """
+            class WithFixture(FlaskDBTestCase):
+                app_factory = "myapp:create_app"
+                fixtures = ["broken.json"]
+                def test_x(self):
+                    print("TEST RAN")
+        """})
+        with open(os.path.join(project.dir, "broken.json"), "w") as f:
+            f.write('{"fault_thing": [{"name": "a"},')
+        result = project.run(["-p", "test_fix.py"])
+        self.assertEqual(result.returncode, 1, result)
+        self.assertIn("broken.json", result.stderr)
+        self.assertNotIn("TEST RAN", result.stdout)
+        self.assertEqual(result.stderr.strip().splitlines()[-1], "0 passed, 1 failed")
+
+
+# ---------------------------------------------------------------------------
+# Security: private socket and directories, nothing world-writable
+# ---------------------------------------------------------------------------
+
+class SecurityTests(unittest.TestCase):
+    def test_private_even_with_umask_000(self):
+        cache = tempfile.mkdtemp(prefix="fdt-cache-")
+        shutil.rmtree(cache)  # the framework makes it
+        self.addCleanup(shutil.rmtree, cache, True)
+        project = Project(self, {"test_sec.py": """
+            import json, stat, socket
+            class Looks(FlaskDBTestCase):
+                app_factory = "myapp:create_app"
+                def test_walk(self):
+                    found = {"world_writable": [], "modes": {}}
+                    host = db.engine.url.query["host"]
+                    found["modes"]["sock"] = oct(stat.S_IMODE(os.stat(host).st_mode))
+                    data = db.session.execute(sa.text("SHOW data_directory")).scalar()
+                    found["modes"]["data"] = oct(stat.S_IMODE(os.stat(data).st_mode))
+                    found["listen"] = db.session.execute(sa.text("SHOW listen_addresses")).scalar()
+                    for top in (os.environ["FLASK_DBTESTCASE_RUNTIME_DIR"], os.environ["FLASK_DBTESTCASE_CACHE_DIR"]):
+                        for base, dirs, files in os.walk(top):
+                            for name in [base] + [os.path.join(base, n) for n in dirs + files]:
+                                st = os.lstat(name)
+                                if stat.S_ISSOCK(st.st_mode) or stat.S_ISLNK(st.st_mode):
+                                    continue
+                                if st.st_mode & stat.S_IWOTH and name != os.environ["FLASK_DBTESTCASE_RUNTIME_DIR"]:
+                                    found["world_writable"].append(name)
+                    tcp = socket.socket()
+                    try:
+                        tcp.connect(("127.0.0.1", 5432)); found["tcp"] = "connected"
+                    except OSError:
+                        found["tcp"] = "refused"
+                    finally:
+                        tcp.close()
+                    print("FOUND " + json.dumps(found), flush=True)
+        """}, cache=cache)
+        result = project.run(["-p", "test_sec.py"], preexec_fn=lambda: os.umask(0))
+        self.assertEqual(result.returncode, 0, result)
+        found = json.loads(line_for(result.stdout, "FOUND ")[len("FOUND "):])
+        self.assertEqual(found["world_writable"], [])
+        self.assertEqual(found["modes"]["sock"], "0o700")
+        self.assertIn(found["modes"]["data"], ("0o700", "0o750"))
+        self.assertEqual(found["listen"], "")
+        self.assertEqual(stat.S_IMODE(os.stat(cache).st_mode), 0o700)
+        runtime_mode = stat.S_IMODE(os.stat(project.runtime_dir).st_mode)
+        self.assertEqual(runtime_mode, 0o711 if os.geteuid() == 0 else 0o700)
+
+
+# ---------------------------------------------------------------------------
+# Load: no growth per test in memory or connections
+# ---------------------------------------------------------------------------
+
+LOAD_CLASSES = int(os.environ.get("FAULTS_LOAD_CLASSES", "100"))
+LOAD_TESTS = int(os.environ.get("FAULTS_LOAD_TESTS_PER_CLASS", "4"))
+
+LOAD = """
+import resource
+def probe(tag):
+    with open("/proc/self/statm") as f:
+        rss = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+    backends = db.session.execute(sa.text(
+        "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'")).scalar()
+    print("PROBE %s %d %d %d" % (tag, rss, backends, len(os.listdir("/proc/self/fd"))), flush=True)
+
+class Base(FlaskDBTestCase):
+    app_factory = "myapp:create_app"
+    @classmethod
+    def setUpTestData(cls):
+        db.session.add(Thing(name="class"))
+        db.session.commit()
+
+def make(n):
+    def test(self):
+        db.session.add(Thing(name="t%d" % n))
+        db.session.commit()
+        self.assertEqual(Thing.query.count(), 2)
+        with self.app.test_request_context():
+            db.session.execute(sa.text("SELECT 1"))
+    return test
+
+for c in range(CLASSES):
+    attrs = {"test_%03d" % n: make(n) for n in range(TESTS)}
+    attrs["test_zz_probe"] = lambda self, c=c: probe(c)
+    globals()["Load%03d" % c] = type("Load%03d" % c, (Base,), attrs)
+"""
+
+
+class LoadTests(unittest.TestCase):
+    def test_constant_memory_and_connections(self):
+        project = Project(self, {"test_load.py": LOAD.replace("CLASSES", str(LOAD_CLASSES))
+                                 .replace("TESTS", str(LOAD_TESTS))})
+        result = project.run(["-p", "test_load.py"], timeout=max(TIMEOUT, LOAD_CLASSES * LOAD_TESTS / 20))
+        self.assertEqual(result.returncode, 0, result)
+        probes = [tuple(map(int, m)) for m in re.findall(r"^PROBE (\d+) (\d+) (\d+) (\d+)$", result.stdout, re.M)]
+        self.assertEqual(len(probes), LOAD_CLASSES)
+        warm = probes[len(probes) // 10]
+        last = probes[-1]
+        backends = {p[2] for p in probes}
+        fds = {p[3] for p in probes[len(probes) // 10:]}
+        summary = (f"{LOAD_CLASSES * (LOAD_TESTS + 1)} tests in {result.elapsed:.1f}s; RSS {probes[0][1]} kB "
+                   f"first class, {warm[1]} kB at 10%, {last[1]} kB last; backends {sorted(backends)}; "
+                   f"open fds {sorted(fds)}")
+        if os.environ.get("FAULTS_LOAD_REPORT"):
+            print("\nLOAD:", summary, file=sys.stderr)
+        self.assertEqual(len(backends), 1, summary)  # no connection growth
+        self.assertLessEqual(max(fds) - min(fds), 2, summary)
+        # Memory: what a hundred classes add after warm-up stays small.
+        self.assertLess(last[1] - warm[1], 20 * 1024, summary)
 
 
 if __name__ == "__main__":
