@@ -148,6 +148,9 @@ class _AppTestCase(unittest.TestCase):
     @classmethod
     def setUpClass(cls) -> None:
         super().setUpClass()
+        # Registered first, so it runs last: drop what setUpClass hangs on the
+        # class, or every finished class would keep its app and engines alive.
+        cls.addClassCleanup(cls._forget_class_state, set(cls.__dict__))
         _use_psycopg2_for_plain_urls()
         main = current_database_url()
         key = cls._factory_key()
@@ -209,6 +212,12 @@ class _AppTestCase(unittest.TestCase):
         cls.addClassCleanup(cls._pop_context)
         cls._engines = dict(db.engines)
         return app, db
+
+    @classmethod
+    def _forget_class_state(cls, before: set[str]) -> None:
+        for name in ("app", "db", "_engines", "_pinned", "_connections", "_app_context"):
+            if name not in before and name in cls.__dict__:
+                delattr(cls, name)
 
     @classmethod
     def _pop_context(cls) -> None:
