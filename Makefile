@@ -11,12 +11,13 @@ STAMP := $(VENV)/.installed
 EXTRAS_CMD := import tomllib; d = tomllib.load(open('pyproject.toml', 'rb')); \
 	print('[test]' if 'test' in d.get('project', {}).get('optional-dependencies', {}) else '')
 
-.PHONY: help venv postgres test example coverage clean distclean
+.PHONY: help venv postgres test example coverage compat clean distclean
 
 help:
 	@echo "make test      run the project's own tests (runtests.py); ARGS=... passes options"
 	@echo "make example   run the example app's suite in examples/blog"
 	@echo "make coverage  run the tests under coverage.py; HTML report in htmlcov/"
+	@echo "make compat    run the isolation suites on SQLAlchemy 2.0.x too"
 	@echo "make venv      create $(VENV) and install the package (done by test/example)"
 	@echo "make postgres  check for PostgreSQL's server binaries, install them if root"
 	@echo "make clean     remove caches and build files; distclean also removes $(VENV)"
@@ -100,13 +101,24 @@ coverage: venv postgres
 	|| status=1; \
 	exit $$status
 
+# The isolation suites on the oldest supported SQLAlchemy (2.0.x), whose
+# session/engine semantics differ from 2.1's, in a venv of their own.
+COMPAT_VENV ?= .venv-sqlalchemy20
+COMPAT_TESTS := tests.test_isolation tests.test_fixtures tests.test_transaction_case tests.test_lifecycle tests.test_schema
+compat: postgres
+	@if ! "$(COMPAT_VENV)/bin/python" -c "import sqlalchemy, sys; sys.exit(not sqlalchemy.__version__.startswith('2.0.'))" 2>/dev/null; then \
+		$(PYTHON) -m venv "$(COMPAT_VENV)" && \
+		"$(COMPAT_VENV)/bin/python" -m pip install --quiet --disable-pip-version-check -e . "sqlalchemy>=2.0,<2.1"; \
+	fi
+	"$(COMPAT_VENV)/bin/python" runtests.py $(COMPAT_TESTS) $(ARGS)
+
 clean:
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
 	rm -rf build dist *.egg-info
 	rm -f "$(STAMP)"
 
 distclean: clean
-	rm -rf "$(VENV)"
+	rm -rf "$(VENV)" "$(COMPAT_VENV)"
 
 # Benchmarks (bench/, see bench/README.md): one throwaway PostgreSQL server,
 # every contender on it, both CPU placements. Django is installed only into
