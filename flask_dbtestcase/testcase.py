@@ -11,7 +11,6 @@ lets the test really commit and empties the tables afterwards.
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 import typing as t
 import unittest
@@ -22,101 +21,29 @@ from flask.testing import FlaskClient
 from flask_sqlalchemy import SQLAlchemy
 
 from . import clients
-from .appfactory import call_factory, default_factory_spec, read_project_settings, resolve_factory
-from .database import (
-    bind_database_url,
-    check_test_database,
-    create_test_database,
-    database_exists,
-    make_url,
-    render_url,
-    same_database,
+from ._appsetup import (
+    DATABASE_ENV,
+    bind_test_databases,
+    build_config,
+    check_engines,
+    create_schema,
+    current_database_url,
+    find_db,
+    limit_to_databases,
+    stray_binds,
+    use_psycopg2_for_plain_urls,
 )
-from .errors import ConfigurationError, UnsafeDatabaseError
+from ._testdata import keep_test_data
+from .appfactory import call_factory, default_factory_spec, read_project_settings, resolve_factory
+from .database import check_test_database
 from .fixtures import find_fixture, load_fixture
-from .isolation import PinnedConnection, PinnedEngine, deny_engine, pin_engine
-from .migrations import check_migrations, run_migrations
-from .schema import ensure_tables
+from .isolation import PinnedConnection, PinnedEngine, pin_engine
 from .queries import QueryLog, capture_queries, num_queries_message
 
-#: The runner hands the test database to the test classes through this variable.
-DATABASE_ENV = "FLASK_DBTESTCASE_DATABASE_URL"
+__all__ = ["DATABASE_ENV", "FlaskDBTestCase", "FlaskDBTransactionTestCase", "current_database_url"]
 
-_process_database: sa.URL | None = None
-_schemas_ready: set[tuple[t.Any, t.Any]] = set()
+#: The test binds of each app factory, found on its first class (see setUpClass).
 _bind_urls: dict[object, dict[str, t.Any]] = {}
-
-
-def current_database_url() -> sa.URL:
-    """The run's test database: the runner's, or this process's throwaway one."""
-    global _process_database
-    given = os.environ.get(DATABASE_ENV)
-    if given:
-        return make_url(given)
-    if _process_database is None:
-        from .server import process_server
-
-        url = make_url(process_server().url("test_db"))
-        create_test_database(url, interactive=False, autoclobber=True)
-        _process_database = url
-    return _process_database
-
-
-def _use_psycopg2_for_plain_urls() -> None:
-    """Let an app's ``postgresql://`` URLs load psycopg2, as SQLAlchemy 2.0 did.
-
-    SQLAlchemy 2.1 maps the plain scheme to psycopg 3; only when that is not
-    installed do we map it back, so an app's own config keeps working.
-    """
-    try:
-        import psycopg  # noqa: F401
-    except ImportError:
-        from sqlalchemy.dialects import registry
-
-        registry.register("postgresql", "sqlalchemy.dialects.postgresql.psycopg2", "PGDialect_psycopg2")
-
-
-class _TestData:
-    """A class attribute set by setUpTestData: each test gets its own attached copy.
-
-    Django deep-copies such attributes per test; for SQLAlchemy objects the
-    equivalent is ``session.merge(obj, load=False)`` into the test's session:
-    a fresh persistent instance, built without a query.
-    """
-
-    def __init__(self, name: str, value: t.Any) -> None:
-        self.name, self.value = name, value
-
-    def __get__(self, instance: t.Any, owner: type) -> t.Any:
-        if instance is None:
-            return self.value
-        memo = instance.__dict__.setdefault("_testdata_memo", {})
-        if self.name not in memo:
-            memo[self.name] = _attach(self.value, instance.session)
-        return memo[self.name]
-
-
-def _instances(value: t.Any) -> t.Iterator[t.Any]:
-    if isinstance(value, (list, tuple, set, frozenset)):
-        for item in value:
-            yield from _instances(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _instances(item)
-    else:
-        state = sa.inspect(value, raiseerr=False)
-        if state is not None and getattr(state, "mapper", None) is not None and state.key:
-            yield value
-
-
-def _attach(value: t.Any, session: t.Any) -> t.Any:
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return type(value)(_attach(item, session) for item in value)
-    if isinstance(value, dict):
-        return {key: _attach(item, session) for key, item in value.items()}
-    if next(_instances(value), None) is not None:
-        return session.merge(value, load=False)
-    return value
 
 
 class _AppTestCase(unittest.TestCase):
@@ -151,38 +78,27 @@ class _AppTestCase(unittest.TestCase):
         # Registered first, so it runs last: drop what setUpClass hangs on the
         # class, or every finished class would keep its app and engines alive.
         cls.addClassCleanup(cls._forget_class_state, set(cls.__dict__))
-        _use_psycopg2_for_plain_urls()
+        use_psycopg2_for_plain_urls()
         main = current_database_url()
         key = cls._factory_key()
         app, db = cls._build_app(main, _bind_urls.get(key))
-        if _bind_urls.get(key) is None and cls._stray_binds(app, db, main):
+        if _bind_urls.get(key) is None and stray_binds(cls._engines, main):
             # The app's binds still point at its own databases: rebuild it with a
             # test database for each, as the factory can only take them up front.
             cls._pop_context()
-            _bind_urls[key] = cls._test_binds(app, main)
+            _bind_urls[key] = bind_test_databases(app, main)
             app, db = cls._build_app(main, _bind_urls[key])
-        cls._check_engines(db, main)
-        cls._engines = cls._limit_to_databases(cls._engines)
-        cls._create_tables(db)
-
-    @classmethod
-    def _limit_to_databases(cls, engines: dict[t.Any, sa.Engine]) -> dict[t.Any, sa.Engine]:
-        """Keep the engines ``databases`` names; make the others refuse to connect."""
-        if cls.databases == "__all__":
-            return engines
-        wanted = {cls.databases} if isinstance(cls.databases, str) else set(cls.databases)
-        names = {("default" if key is None else key): key for key in engines}
-        unknown = wanted - set(names)
-        if unknown:
-            raise ConfigurationError(
-                f"{cls.__qualname__}.databases names {', '.join(sorted(map(repr, unknown)))}, "
-                f"but the app's databases are {', '.join(sorted(map(repr, names)))} "
-                "('default' is SQLALCHEMY_DATABASE_URI, the others are SQLALCHEMY_BINDS keys)."
-            )
-        for name, key in names.items():
-            if name not in wanted:
-                deny_engine(engines[key], name, cls.__qualname__)
-        return {key: engine for name, key in names.items() if name in wanted for engine in [engines[key]]}
+        check_engines(cls._engines, main, cls.__qualname__)
+        cls._engines = limit_to_databases(cls._engines, cls.databases, cls.__qualname__)
+        settings = read_project_settings()
+        create_schema(
+            app,
+            db,
+            cls._engines,
+            schema=cls.schema or settings.get("schema") or "create_all",
+            migrations_directory=cls.migrations_directory or settings.get("migrations_directory"),
+            check=cls.check_migrations,
+        )
 
     @classmethod
     def _factory_key(cls) -> object:
@@ -190,21 +106,8 @@ class _AppTestCase(unittest.TestCase):
 
     @classmethod
     def _build_app(cls, main: sa.URL, binds: dict[str, t.Any] | None) -> tuple[Flask, SQLAlchemy]:
-        config: dict[str, t.Any] = {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": main.render_as_string(hide_password=False),
-        }
-        if binds:
-            config["SQLALCHEMY_BINDS"] = binds
-        config.update(cls.config or {})
-        app = cls.create_app(config)
-        db = cls.db or app.extensions.get("sqlalchemy")
-        if not isinstance(db, SQLAlchemy):
-            raise ConfigurationError(
-                f"The app built for {cls.__qualname__} has no Flask-SQLAlchemy "
-                "extension. Did you forget to call 'db.init_app(app)' in the app "
-                "factory? (Or set 'db = ...' on the test class.)"
-            )
+        app = cls.create_app(build_config(main, binds, cls.config or {}))
+        db = find_db(app, cls.db, cls.__qualname__)
         clients.install(app)
         cls.app, cls.db = app, db
         cls._app_context = app.app_context()
@@ -226,76 +129,6 @@ class _AppTestCase(unittest.TestCase):
             del cls._app_context
             with contextlib.suppress(Exception):
                 ctx.pop()
-
-    @classmethod
-    def _stray_binds(cls, app: Flask, db: SQLAlchemy, main: sa.URL) -> bool:
-        return any(
-            key is not None and not same_database(engine.url, bind_database_url(main, key))
-            for key, engine in cls._engines.items()
-        )
-
-    @classmethod
-    def _test_binds(cls, app: Flask, main: sa.URL) -> dict[str, t.Any]:
-        binds: dict[str, t.Any] = {}
-        for key, value in (app.config.get("SQLALCHEMY_BINDS") or {}).items():
-            url = bind_database_url(main, key)
-            if not database_exists(url):
-                create_test_database(url, interactive=False)
-            rendered = url.render_as_string(hide_password=False)
-            binds[key] = dict(value, url=rendered) if isinstance(value, dict) else rendered
-        return binds
-
-    @classmethod
-    def _check_engines(cls, db: SQLAlchemy, main: sa.URL) -> None:
-        for key, engine in cls._engines.items():
-            expected = main if key is None else bind_database_url(main, key)
-            if engine.dialect.driver != "psycopg2" or not same_database(engine.url, expected):
-                what = "its database" if key is None else f"its bind {key!r}"
-                raise UnsafeDatabaseError(
-                    f"The app built for {cls.__qualname__} ignored the test "
-                    f"configuration: {what} points at {render_url(engine.url)}, not at "
-                    f"the test database {render_url(expected)}. Nothing was run "
-                    "against it. Make the app factory apply the config mapping it "
-                    "is given (app.config.update(config)) after loading its own "
-                    "settings, and before calling db.init_app(app)."
-                )
-            check_test_database(engine.url, "run tests")
-
-    @classmethod
-    def _create_tables(cls, db: SQLAlchemy) -> None:
-        settings = read_project_settings()
-        schema = cls.schema or settings.get("schema") or "create_all"
-        if schema == "migrations":
-            cls._migrate(settings.get("migrations_directory"))
-            return
-        if schema != "create_all":
-            raise ConfigurationError(
-                f"schema = {schema!r} is not a schema source: use 'create_all' (the "
-                "default: create the models' tables) or 'migrations' (run the "
-                "Flask-Migrate migrations)."
-            )
-        for key, metadata in db.metadatas.items():
-            engine = cls._engines.get(key)
-            if engine is None:
-                continue
-            mark = (render_url(engine.url), id(metadata))
-            if mark not in _schemas_ready:
-                ensure_tables(engine, metadata)
-                _schemas_ready.add(mark)
-
-    @classmethod
-    def _migrate(cls, default_directory: str | None) -> None:
-        """Run the migrations once per set of test databases."""
-        directory = cls.migrations_directory or default_directory
-        mark = (tuple(sorted(render_url(e.url) for e in cls._engines.values())), f"migrations:{directory}")
-        if mark in _schemas_ready:
-            return
-        for engine in cls._engines.values():
-            check_test_database(engine.url, "run the migrations")
-        run_migrations(cls.app, directory)
-        if cls.check_migrations:
-            check_migrations(cls.app, directory)
-        _schemas_ready.add(mark)
 
     @classmethod
     def _tables(cls) -> dict[str, tuple[sa.Table, t.Any]]:
@@ -447,32 +280,11 @@ class FlaskDBTestCase(_AppTestCase):
         before = dict(cls.__dict__)
         cls._load_fixtures()
         cls.setUpTestData()
-        cls._keep_test_data(before)
+        keep_test_data(cls, cls.db.session, before)  # type: ignore[union-attr]
 
     @classmethod
     def _current_connections(cls) -> list[PinnedConnection]:
         return list({id(p.connection): p.connection for p in cls._pinned}.values())
-
-    @classmethod
-    def _keep_test_data(cls, before: dict[str, t.Any]) -> None:
-        """Make setUpTestData's objects usable by every test (see :class:`_TestData`)."""
-        assert cls.db is not None
-        session = cls.db.session
-        if session.new or session.dirty or session.deleted:
-            session.commit()
-        for name, value in list(cls.__dict__.items()):
-            if name in before and before[name] is value:
-                continue
-            objects = list(_instances(value))
-            if not objects:
-                continue
-            for obj in objects:
-                state = sa.inspect(obj)
-                if state.session is not None and state.expired_attributes:
-                    session.refresh(obj)
-            setattr(cls, name, _TestData(name, value))
-        session.expunge_all()
-        session.remove()
 
     @classmethod
     def _unpin(cls) -> None:

@@ -390,13 +390,11 @@ class DatabasesAttributeTests(FlaskDBTestCase):
         self.assertIn("Add 'audit' to DatabasesAttributeTests.databases", str(caught.exception))
 
     def test_unknown_name_is_a_clear_error(self):
-        class Wrong(FlaskDBTestCase):
-            databases = {"default", "nope"}
-
         from flask_dbtestcase import ConfigurationError
+        from flask_dbtestcase._appsetup import limit_to_databases
 
         with self.assertRaises(ConfigurationError) as caught:
-            Wrong._limit_to_databases(dict(db.engines))
+            limit_to_databases(dict(db.engines), {"default", "nope"}, "Wrong")
         self.assertIn("'nope'", str(caught.exception))
         self.assertIn("'audit'", str(caught.exception))
 

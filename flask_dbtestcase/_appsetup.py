@@ -1,0 +1,179 @@
+"""Building a test class's app against the test database, and checking it does.
+
+The test database comes from the runner (``FLASK_DBTESTCASE_DATABASE_URL``)
+or from this process's throwaway server. The app factory gets the test
+config; afterwards every engine must point at the test database it was given
+(and binds at test databases of their own) before anything is run on it.
+"""
+
+from __future__ import annotations
+
+import os
+import typing as t
+
+import sqlalchemy as sa
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+
+from .database import (
+    bind_database_url,
+    check_test_database,
+    create_test_database,
+    database_exists,
+    make_url,
+    render_url,
+    same_database,
+)
+from .errors import ConfigurationError, UnsafeDatabaseError
+from .isolation import deny_engine
+from .migrations import check_migrations, run_migrations
+from .schema import ensure_tables
+
+#: The runner hands the test database to the test classes through this variable.
+DATABASE_ENV = "FLASK_DBTESTCASE_DATABASE_URL"
+
+_process_database: sa.URL | None = None
+#: Databases whose schema this process already built: (urls, metadata or migrations).
+_schemas_ready: set[tuple[t.Any, t.Any]] = set()
+
+
+def current_database_url() -> sa.URL:
+    """The run's test database: the runner's, or this process's throwaway one."""
+    global _process_database
+    given = os.environ.get(DATABASE_ENV)
+    if given:
+        return make_url(given)
+    if _process_database is None:
+        from .server import process_server
+
+        url = make_url(process_server().url("test_db"))
+        create_test_database(url, interactive=False, autoclobber=True)
+        _process_database = url
+    return _process_database
+
+
+def use_psycopg2_for_plain_urls() -> None:
+    """Let an app's ``postgresql://`` URLs load psycopg2, as SQLAlchemy 2.0 did.
+
+    SQLAlchemy 2.1 maps the plain scheme to psycopg 3; only when that is not
+    installed do we map it back, so an app's own config keeps working.
+    """
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        from sqlalchemy.dialects import registry
+
+        registry.register("postgresql", "sqlalchemy.dialects.postgresql.psycopg2", "PGDialect_psycopg2")
+
+
+def build_config(main: sa.URL, binds: dict[str, t.Any] | None, extra: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """The config mapping the app factory is called with."""
+    config: dict[str, t.Any] = {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": main.render_as_string(hide_password=False),
+    }
+    if binds:
+        config["SQLALCHEMY_BINDS"] = binds
+    config.update(extra)
+    return config
+
+
+def find_db(app: Flask, given: SQLAlchemy | None, owner: str) -> SQLAlchemy:
+    db = given or app.extensions.get("sqlalchemy")
+    if not isinstance(db, SQLAlchemy):
+        raise ConfigurationError(
+            f"The app built for {owner} has no Flask-SQLAlchemy extension. Did you "
+            "forget to call 'db.init_app(app)' in the app factory? (Or set "
+            "'db = ...' on the test class.)"
+        )
+    return db
+
+
+def stray_binds(engines: t.Mapping[t.Any, sa.Engine], main: sa.URL) -> bool:
+    """Whether some bind still points at a database of the app's own."""
+    return any(
+        key is not None and not same_database(engine.url, bind_database_url(main, key))
+        for key, engine in engines.items()
+    )
+
+
+def bind_test_databases(app: Flask, main: sa.URL) -> dict[str, t.Any]:
+    """SQLALCHEMY_BINDS with a test database (created if needed) for each key."""
+    binds: dict[str, t.Any] = {}
+    for key, value in (app.config.get("SQLALCHEMY_BINDS") or {}).items():
+        url = bind_database_url(main, key)
+        if not database_exists(url):
+            create_test_database(url, interactive=False)
+        rendered = url.render_as_string(hide_password=False)
+        binds[key] = dict(value, url=rendered) if isinstance(value, dict) else rendered
+    return binds
+
+
+def check_engines(engines: t.Mapping[t.Any, sa.Engine], main: sa.URL, owner: str) -> None:
+    """Refuse to go on unless every engine points at its test database."""
+    for key, engine in engines.items():
+        expected = main if key is None else bind_database_url(main, key)
+        if engine.dialect.driver != "psycopg2" or not same_database(engine.url, expected):
+            what = "its database" if key is None else f"its bind {key!r}"
+            raise UnsafeDatabaseError(
+                f"The app built for {owner} ignored the test configuration: {what} "
+                f"points at {render_url(engine.url)}, not at the test database "
+                f"{render_url(expected)}. Nothing was run against it. Make the app "
+                "factory apply the config mapping it is given (app.config.update(config)) "
+                "after loading its own settings, and before calling db.init_app(app)."
+            )
+        check_test_database(engine.url, "run tests")
+
+
+def limit_to_databases(
+    engines: dict[t.Any, sa.Engine], databases: str | t.Collection[str], owner: str
+) -> dict[t.Any, sa.Engine]:
+    """Keep the engines ``databases`` names; make the others refuse to connect."""
+    if databases == "__all__":
+        return engines
+    wanted = {databases} if isinstance(databases, str) else set(databases)
+    names = {("default" if key is None else key): key for key in engines}
+    unknown = wanted - set(names)
+    if unknown:
+        raise ConfigurationError(
+            f"{owner}.databases names {', '.join(sorted(map(repr, unknown)))}, but the "
+            f"app's databases are {', '.join(sorted(map(repr, names)))} ('default' is "
+            "SQLALCHEMY_DATABASE_URI, the others are SQLALCHEMY_BINDS keys)."
+        )
+    for name, key in names.items():
+        if name not in wanted:
+            deny_engine(engines[key], name, owner)
+    return {names[name]: engines[names[name]] for name in names if name in wanted}
+
+
+def create_schema(
+    app: Flask,
+    db: SQLAlchemy,
+    engines: t.Mapping[t.Any, sa.Engine],
+    schema: str,
+    migrations_directory: str | None,
+    check: bool,
+) -> None:
+    """Build the tables once per database: ``create_all`` or the migrations."""
+    if schema == "migrations":
+        mark = (tuple(sorted(render_url(e.url) for e in engines.values())), f"migrations:{migrations_directory}")
+        if mark not in _schemas_ready:
+            for engine in engines.values():
+                check_test_database(engine.url, "run the migrations")
+            run_migrations(app, migrations_directory)
+            if check:
+                check_migrations(app, migrations_directory)
+            _schemas_ready.add(mark)
+        return
+    if schema != "create_all":
+        raise ConfigurationError(
+            f"schema = {schema!r} is not a schema source: use 'create_all' (the "
+            "default: create the models' tables) or 'migrations' (run the "
+            "Flask-Migrate migrations)."
+        )
+    for key, metadata in db.metadatas.items():
+        engine = engines.get(key)
+        mark = (render_url(engine.url), id(metadata)) if engine is not None else None
+        if mark is not None and mark not in _schemas_ready:
+            ensure_tables(engine, metadata)
+            _schemas_ready.add(mark)
