@@ -1,0 +1,220 @@
+"""``--parallel``: the test classes spread over forked worker processes,
+each on its own clone of the test database; every worker records what
+happened as picklable events and the parent replays them into its result.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+import traceback
+import unittest
+
+from ._databases import DATABASE_URL_ENV
+from ._results import RemoteError, _exception_message, _exception_type, _ResultMixin
+
+_SUBSUITES = []  # set in the parent before forking; read by the workers
+_WORKER = {}
+
+
+class _Holder:
+    """Stands for a non-test (e.g. ``setUpClass (module.Class)``) in a result."""
+
+    failureException = None
+
+    def __init__(self, description):
+        self.description = description
+
+    def id(self):
+        return self.description
+
+    def shortDescription(self):
+        return None
+
+    def __str__(self):
+        return self.description
+
+    def countTestCases(self):
+        return 0
+
+
+class _RemoteSubTest(_Holder):
+    """Stands for a worker's subtest: its description and id."""
+
+    def __init__(self, test, description, sub_id):
+        super().__init__(description)
+        self.test_case = test
+        self.failureException = test.failureException
+        self._id = sub_id
+
+    def id(self):
+        return self._id
+
+
+class RemoteTestResult(_ResultMixin, unittest.TestResult):
+    """Records what happened in a worker as picklable events."""
+
+    def __init__(self, index_of, failfast=False, buffer=False, sql_capture=None):
+        super().__init__()
+        self.failfast = failfast
+        self.buffer = buffer
+        self.sql_capture = sql_capture
+        self.index_of = index_of
+        self.events = []
+        self._started = {}
+
+    def _ref(self, test):
+        index = self.index_of.get(id(test))
+        return ("test", index) if index is not None else ("holder", str(test))
+
+    def _err(self, err, test):
+        text = self._exc_info_to_string(err, test)
+        is_failure = isinstance(test, unittest.TestCase) and issubclass(err[0], test.failureException)
+        return (text, _exception_message(err), _exception_type(err), is_failure)
+
+    def startTest(self, test):
+        super().startTest(test)
+        self._started[id(test)] = time.perf_counter()
+        self._start_sql()
+        self.events.append(("startTest", self._ref(test)))
+
+    def stopTest(self, test):
+        super().stopTest(test)
+        self._stop_sql()
+        started = self._started.pop(id(test), None)
+        elapsed = time.perf_counter() - started if started is not None else 0.0
+        self.events.append(("stopTest", self._ref(test), elapsed))
+
+    def addSuccess(self, test):
+        super().addSuccess(test)
+        self.events.append(("addSuccess", self._ref(test)))
+
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        self.events.append(("addFailure", self._ref(test), self._err(err, test)))
+
+    def addError(self, test, err):
+        super().addError(test, err)
+        self.events.append(("addError", self._ref(test), self._err(err, test)))
+
+    def addSkip(self, test, reason):
+        super().addSkip(test, reason)
+        self.events.append(("addSkip", self._ref(test), reason))
+
+    def addExpectedFailure(self, test, err):
+        super().addExpectedFailure(test, err)
+        self.events.append(("addExpectedFailure", self._ref(test), self._err(err, test)))
+
+    def addUnexpectedSuccess(self, test):
+        super().addUnexpectedSuccess(test)
+        self.events.append(("addUnexpectedSuccess", self._ref(test)))
+
+    def addSubTest(self, test, subtest, err):
+        super().addSubTest(test, subtest, err)
+        if err is not None:
+            error = self._err(err, test)
+            error = (error[0], error[1], error[2], issubclass(err[0], test.failureException))
+            self.events.append(("addSubTest", self._ref(test), str(subtest), subtest.id(), error))
+
+
+def _init_worker(counter, urls, config):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    with counter.get_lock():
+        counter.value += 1
+        worker_id = counter.value
+    _WORKER["id"] = worker_id
+    _WORKER["config"] = config
+    os.environ[DATABASE_URL_ENV] = urls[(worker_id - 1) % len(urls)]
+    os.environ["FLASK_DBTESTCASE_WORKER_ID"] = str(worker_id)
+
+
+def _run_subsuite(index):
+    tests = _SUBSUITES[index]
+    config = _WORKER.get("config", {})
+    index_of = {id(test): i for i, test in enumerate(tests)}
+    result = RemoteTestResult(index_of, failfast=config.get("failfast", False),
+                              buffer=config.get("buffer", False),
+                              sql_capture=config.get("sql_capture"))
+    try:
+        unittest.TestSuite(tests).run(result)
+    except BaseException:  # pragma: no cover - a test that kills its worker's loop
+        result.events.append(("addError", ("holder", "worker (subsuite %d)" % index),
+                              (traceback.format_exc(), "worker crashed", "builtins.Exception", False)))
+    return index, result.events
+
+
+def _replay(result, tests, events):
+    """Feed a worker's events into the parent's result."""
+
+    def resolve(ref):
+        kind, value = ref
+        return tests[value] if kind == "test" else _Holder(value)
+
+    def error(test, data, failure):
+        text, message, exc_type, _ = data
+        cls = test.failureException if failure and getattr(test, "failureException", None) else RemoteError
+        return (cls, RemoteError(text, message, exc_type), None)
+
+    for event in events:
+        name, ref = event[0], event[1]
+        test = resolve(ref)
+        if name == "startTest":
+            result.startTest(test)
+        elif name == "stopTest":
+            if hasattr(result, "set_remote_elapsed"):
+                result.set_remote_elapsed(test, event[2])
+            result.stopTest(test)
+        elif name in ("addSuccess", "addUnexpectedSuccess"):
+            getattr(result, name)(test)
+        elif name == "addSkip":
+            result.addSkip(test, event[2])
+        elif name in ("addFailure", "addError", "addExpectedFailure"):
+            data = event[2]
+            result_method = getattr(result, name)
+            result_method(test, error(test, data, name == "addFailure" or data[3]))
+        elif name == "addSubTest":
+            description, sub_id, data = event[2], event[3], event[4]
+            result.addSubTest(test, _RemoteSubTest(test, description, sub_id), error(test, data, data[3]))
+
+
+class ParallelTestSuite(unittest.TestSuite):
+    """Runs groups of tests (one class each) in ``processes`` forked workers.
+
+    ``urls`` are the workers' databases (worker N gets ``urls[N-1]``). Its
+    ``run(result)`` replays every worker's events into ``result``, so a
+    ``TextTestRunner`` prints and times it like any suite.
+    """
+
+    def __init__(self, subsuites, processes, urls, failfast=False, buffer=False, sql_capture=None):
+        super().__init__([test for group in subsuites for test in group])
+        self.subsuites = subsuites
+        self.processes = processes
+        self.urls = list(urls)
+        self.config = {"failfast": failfast, "buffer": buffer, "sql_capture": sql_capture}
+
+    def run(self, result, debug=False):
+        import multiprocessing
+
+        global _SUBSUITES
+        _SUBSUITES = self.subsuites
+        context = multiprocessing.get_context("fork")
+        counter = context.Value("i", 0)
+        pool = context.Pool(self.processes, initializer=_init_worker,
+                            initargs=(counter, self.urls, self.config))
+        try:
+            for index, events in pool.imap_unordered(_run_subsuite, range(len(self.subsuites))):
+                _replay(result, self.subsuites[index], events)
+                if result.shouldStop:
+                    break
+            pool.close()
+        except BaseException:
+            pool.terminate()
+            raise
+        finally:
+            if result.shouldStop:
+                pool.terminate()
+            pool.join()
+            _SUBSUITES = []
+        return result
