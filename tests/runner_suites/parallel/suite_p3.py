@@ -1,20 +1,11 @@
-import os
-import time
 import unittest
 
-from suite_dbhelper import connect
+from suite_dbhelper import report_worker_database
 
 
 class Worker3(unittest.TestCase):
     def test_writes_own_database(self):
-        conn = connect()
-        try:
-            with conn, conn.cursor() as cur:
-                cur.execute("SELECT current_database()")
-                print("WORKER %s DB %s" % (os.environ.get("FLASK_DBTESTCASE_WORKER_ID"), cur.fetchone()[0]), flush=True)
-                time.sleep(0.2)
-        finally:
-            conn.close()
+        report_worker_database()
 
     def test_fails_3(self):
         self.assertEqual("worker 3", "expected", "failure from class 3")
