@@ -123,3 +123,44 @@ def partition_by_class(tests):
             groups.append([test])
     return groups
 
+
+
+def parse_shard(value):
+    """``"K/N"`` (or ``(K, N)``) as ``(K, N)``, checking ``1 <= K <= N``;
+    ValueError says what is wrong."""
+    if isinstance(value, str):
+        index, sep, total = value.partition("/")
+        try:
+            if not sep:
+                raise ValueError
+            value = (int(index), int(total))
+        except ValueError:
+            raise ValueError("%r is not K/N, e.g. 2/4 for the second of four shards" % value) from None
+    index, total = value
+    if not 1 <= index <= total:
+        raise ValueError("shard %d/%d: K/N needs 1 <= K <= N" % (index, total))
+    return index, total
+
+
+def shard_tests(tests, index, total):
+    """The tests of shard ``index`` (1-based) of ``total``.
+
+    Whole classes are dealt out, so class fixtures run in one shard: the
+    largest classes first (ties by dotted name) each to the shard with the
+    fewest tests so far (ties to the lowest number). The result depends only
+    on the classes' names and sizes, never on the discovery order or the
+    machine, so every shard of one suite sees the same split: together they
+    run every test exactly once.
+    """
+    sizes = OrderedDict()
+    for test in tests:
+        key = class_key(test)
+        sizes[key] = sizes.get(key, 0) + 1
+    loads = [0] * total
+    chosen = set()
+    for key in sorted(sizes, key=lambda k: (-sizes[k], k)):
+        target = loads.index(min(loads))
+        loads[target] += sizes[key]
+        if target == index - 1:
+            chosen.add(key)
+    return [test for test in tests if class_key(test) in chosen]

@@ -27,8 +27,8 @@ import unittest
 from ._databases import (DATABASE_URL_ENV, TEST_DATABASE_URL_ENV, THROWAWAY_DATABASE,  # noqa: F401
                          DatabaseState, setup_databases, teardown_databases)
 from ._loading import load_tests_for_label
-from ._ordering import (Shuffler, iter_test_cases, partition_by_class,  # noqa: F401
-                        reorder_tests, shuffle_tests)
+from ._ordering import (Shuffler, iter_test_cases, parse_shard, partition_by_class,  # noqa: F401
+                        reorder_tests, shard_tests, shuffle_tests)
 from ._results import DBTestResult, DBTextTestRunner, _SQLCapture
 from .errors import ConfigurationError, DBTestCaseError
 
@@ -47,6 +47,13 @@ def _parallel_type(value):
     return number
 
 
+def _shard_type(value):
+    try:
+        return parse_shard(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc))
+
+
 class DBTestRunner:
     """Discover and run tests against one test database for the whole run."""
 
@@ -60,7 +67,8 @@ class DBTestRunner:
     def __init__(self, pattern=None, top_level=None, verbosity=1, interactive=True,
                  failfast=False, keepdb=False, reverse=False, debug_sql=False,
                  parallel=0, buffer=False, test_name_patterns=None, shuffle=False,
-                 durations=None, database_url=None, junit_xml=None, stream=None, **kwargs):
+                 durations=None, database_url=None, junit_xml=None, shard=None, stream=None,
+                 **kwargs):
         self.pattern = pattern or "test*.py"
         self.top_level = top_level
         self.verbosity = verbosity
@@ -80,6 +88,10 @@ class DBTestRunner:
         self.durations = durations
         self.database_url = database_url
         self.junit_xml = junit_xml
+        try:
+            self.shard = parse_shard(shard) if shard else None
+        except ValueError as exc:
+            raise ConfigurationError("--shard: %s." % exc)
         self.stream = stream if stream is not None else sys.stderr
         self.result = None
         self._shuffler = None if shuffle is False else Shuffler(shuffle)
@@ -132,6 +144,11 @@ class DBTestRunner:
                                  "server." % TEST_DATABASE_URL_ENV)
         parser.add_argument("--junit-xml", metavar="PATH", default=None,
                             help="Write a JUnit XML report to PATH.")
+        parser.add_argument("--shard", metavar="K/N", default=None, type=_shard_type,
+                            help="Run only the K-th of N slices of the suite (1 <= K <= N), for "
+                                 "spreading one suite over N CI jobs: whole test classes, dealt "
+                                 "out the same way on every machine; the N shards together run "
+                                 "every test once.")
 
     # -- output --------------------------------------------------------------
     def log(self, message, level=1):
@@ -191,6 +208,10 @@ class DBTestRunner:
         tests = []
         for label in labels:
             tests.extend(iter_test_cases(self.load_tests_for_label(label)))
+        if self.shard is not None:
+            found = len(tests)
+            tests = shard_tests(tests, *self.shard)
+            self.log("Shard %d/%d: %d of %d test(s)." % (self.shard + (len(tests), found)), 2)
         if self._shuffler is not None:
             self.log("Using shuffle seed: %s" % self._shuffler.seed_display)
         tests = list(reorder_tests(tests, self.reorder_by, reverse=self.reverse, shuffler=self._shuffler))

@@ -92,6 +92,11 @@ def test_lines(text):
     return re.findall(r"^(test_\w+) \([\w.]+\) \.\.\.", text, re.M)
 
 
+def ran_test_ids(text):
+    """The test ids (module.Class.name) of a -v 2 run, in order."""
+    return re.findall(r"^test_\w+ \(([\w.]+)\) \.\.\.", text, re.M)
+
+
 class RunnerOutputTests(unittest.TestCase):
     def assertCode(self, result, code):
         self.assertEqual(result.returncode, code,
@@ -103,7 +108,8 @@ class RunnerOutputTests(unittest.TestCase):
         self.assertCode(result, 0)
         for option in ("--verbosity", "--failfast", "-k", "--keepdb", "--parallel", "--reverse",
                        "--shuffle", "--debug-sql", "--durations", "--buffer", "--noinput",
-                       "--database-url", "--junit-xml", "--pattern", "--top-level-directory"):
+                       "--database-url", "--junit-xml", "--pattern", "--top-level-directory",
+                       "--shard"):
             self.assertIn(option, result.stdout)
 
     def test_unknown_option_is_a_usage_error(self):
@@ -281,6 +287,61 @@ class InProcessTests(unittest.TestCase):
         self.assertEqual(first, again)
         self.assertEqual(sorted(first[:2]), ["test_d1", "test_d2"])
         self.assertEqual(first[2], "test_t1")
+
+
+class ShardTests(unittest.TestCase):
+    """--shard K/N: whole classes, the same split everywhere, each test once."""
+
+    def run_ok(self, args):
+        result = run(PATTERN + ["-v", "2"] + args, suite="shard")
+        self.assertEqual(result.returncode, 0, result.output)
+        return ran_test_ids(result.stderr)
+
+    def test_shards_cover_the_suite_once_by_class(self):
+        everything = self.run_ok([])
+        self.assertEqual(len(everything), 21)
+        shards = [self.run_ok(["--shard", "%d/3" % k]) for k in (1, 2, 3)]
+        self.assertTrue(all(shards), shards)
+        self.assertEqual(sorted(sum(shards, [])), sorted(everything))  # disjoint and complete
+        classes = [{test_id.rsplit(".", 1)[0] for test_id in ids} for ids in shards]
+        for i, j in ((0, 1), (0, 2), (1, 2)):
+            self.assertFalse(classes[i] & classes[j], "a class is split across shards")
+        # The order options change the order within a shard, never its tests.
+        reordered = self.run_ok(["--shard", "2/3", "--reverse", "--shuffle", "5"])
+        self.assertEqual(sorted(reordered), sorted(shards[1]))
+        # Balanced by test count (21 tests: 7 each here).
+        self.assertEqual([len(ids) for ids in shards], [7, 7, 7])
+
+    def test_more_shards_than_classes(self):
+        self.assertEqual(self.run_ok(["--shard", "12/12"]), [])
+
+    def test_bad_shard_is_a_usage_error(self):
+        for value in ("0/3", "4/3", "two/3", "3"):
+            result = run(["--shard", value], suite="shard")
+            self.assertEqual(result.returncode, 2, result.output)
+            self.assertIn("usage:", result.stderr)
+            self.assertIn("argument --shard:", result.stderr)
+
+    def test_runner_argument(self):
+        from flask_dbtestcase.errors import ConfigurationError
+        from flask_dbtestcase.runner import DBTestRunner
+
+        self.assertEqual(DBTestRunner(shard="2/3").shard, (2, 3))
+        self.assertEqual(DBTestRunner(shard=(1, 1)).shard, (1, 1))
+        self.assertIsNone(DBTestRunner().shard)
+        with self.assertRaisesRegex(ConfigurationError, "1 <= K <= N"):
+            DBTestRunner(shard="3/2")
+
+    def test_split_ignores_discovery_order(self):
+        from flask_dbtestcase.runner import shard_tests
+
+        loader = unittest.TestLoader()
+        tests = [loader.loadTestsFromTestCase(c) for c in (RunnerOutputTests, InProcessTests, ShardTests)]
+        tests = [t for suite in tests for t in suite]
+        for k in (1, 2):
+            forward = [t.id() for t in shard_tests(tests, k, 2)]
+            backward = [t.id() for t in shard_tests(tests[::-1], k, 2)]
+            self.assertEqual(sorted(forward), sorted(backward))
 
 
 class ThrowawayServerTests(unittest.TestCase):
