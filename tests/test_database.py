@@ -21,6 +21,9 @@ from flask_dbtestcase import server
 from flask_dbtestcase.errors import ConfigurationError
 from flask_dbtestcase.errors import UnsafeDatabaseError
 
+from tests.support import run_sql
+
+# Not support.SYSTEM_SERVER: the expected messages below name 127.0.0.1:5432.
 SYSTEM_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
@@ -33,13 +36,7 @@ def system_server_up() -> bool:
 
 
 def system_databases() -> list[str]:
-    conn = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT datname FROM pg_database ORDER BY datname")
-            return [row[0] for row in cur.fetchall()]
-    finally:
-        conn.close()
+    return [row[0] for row in run_sql(SYSTEM_URL, "SELECT datname FROM pg_database ORDER BY datname")]
 
 
 class UrlTests(unittest.TestCase):
@@ -214,19 +211,11 @@ class ThrowawayTests(unittest.TestCase):
         self.assertEqual(database.created_databases, [])
 
     def make_table(self, url) -> None:
-        conn = psycopg2.connect(host=self.server.socket_dir, user="postgres", dbname=url.database)
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute("CREATE TABLE t (id int)")
-        conn.close()
+        run_sql(url, "CREATE TABLE t (id int)")
 
     def tables(self, url) -> list[str]:
-        conn = psycopg2.connect(host=self.server.socket_dir, user="postgres", dbname=url.database)
-        with conn.cursor() as cur:
-            cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-            names = [row[0] for row in cur.fetchall()]
-        conn.close()
-        return names
+        rows = run_sql(url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        return [row[0] for row in rows]
 
 
 @unittest.skipUnless(system_server_up(), "no PostgreSQL server on 127.0.0.1:5432")
@@ -239,11 +228,7 @@ class ExistingServerTests(unittest.TestCase):
         self.addCleanup(self.drop)
 
     def drop(self) -> None:
-        conn = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute("DROP DATABASE IF EXISTS test_postgres")
-        conn.close()
+        run_sql(SYSTEM_URL, "DROP DATABASE IF EXISTS test_postgres")
 
     def test_refuses_a_non_test_database_and_runs_nothing(self):
         before = system_databases()

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 import unittest
 from unittest import mock
@@ -23,9 +24,8 @@ from flask_dbtestcase import _embedded, server
 from flask_dbtestcase._pgprocess import server_version
 from flask_dbtestcase.errors import ConfigurationError, PostgreSQLNotFound
 
-from tests.test_errors import ProjectRun
+from tests.support import ROOT, Project, app_source, assert_nothing_left, clean_env
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 INSTALLED = _embedded.installed_root()
 
 
@@ -142,7 +142,7 @@ class EmbeddedServerTests(unittest.TestCase):
 
     def test_suite_on_the_embedded_server(self):
         wheel_major = major(server_version(os.path.join(INSTALLED, "bin")))
-        run = ProjectRun(f'''
+        tests = textwrap.dedent(f'''
             import sqlalchemy as sa
             from flask_dbtestcase import FlaskDBTestCase
             from myapp import Thing, db
@@ -167,11 +167,13 @@ class EmbeddedServerTests(unittest.TestCase):
                 def test_sees_only_class_data(self):
                     names = self.session.scalars(sa.select(Thing.name)).all()
                     self.assertEqual(names, ["class"])
-        ''', env={"FLASK_DBTESTCASE_POSTGRES": "embedded"})
-        self.assertEqual(run.proc.returncode, 0, run.output)
+        ''')
+        project = Project(self, {"myapp.py": app_source("fdt_embedded_thing"), "test_it.py": tests},
+                          module="unittest", env={"FLASK_DBTESTCASE_POSTGRES": "embedded"}, timeout=120)
+        run = project.run(["test_it"])
+        self.assertEqual(run.returncode, 0, run.output)
         self.assertIn("Ran 3 tests", run.output)
-        left = [n for n in os.listdir(server.runtime_dir()) if n.startswith(f"srv-{run.proc.pid}-")]
-        self.assertEqual(left, [], "a server directory was left behind")
+        assert_nothing_left(self, run.pid)
 
 
 COPY_CHILD = """
@@ -209,13 +211,12 @@ class UnreachableInstallTests(unittest.TestCase):
         self.addCleanup(shutil.rmtree, runtime, True)
         cache = tempfile.mkdtemp(prefix="fdt-cache-")
         self.addCleanup(shutil.rmtree, cache, True)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_DBTESTCASE")}
-        env.update(
-            PYTHONPATH=os.pathsep.join([hidden, ROOT]),
-            FLASK_DBTESTCASE_POSTGRES="embedded",
-            FLASK_DBTESTCASE_RUNTIME_DIR=runtime,
-            FLASK_DBTESTCASE_CACHE_DIR=cache,
-        )
+        env = clean_env({
+            "PYTHONPATH": os.pathsep.join([hidden, ROOT]),
+            "FLASK_DBTESTCASE_POSTGRES": "embedded",
+            "FLASK_DBTESTCASE_RUNTIME_DIR": runtime,
+            "FLASK_DBTESTCASE_CACHE_DIR": cache,
+        })
         for attempt in ("first", "second"):  # the second reuses the copy
             out = subprocess.run(
                 [sys.executable, "-c", COPY_CHILD], env=env, cwd=ROOT,

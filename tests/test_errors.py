@@ -10,89 +10,28 @@ database that is not a test database.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import tempfile
 import textwrap
 import unittest
 
-import psycopg2
+from tests.support import (
+    SYSTEM_SERVER, Project, Result, app_source, assert_nothing_left, system_server_available, system_sql,
+)
 
-from flask_dbtestcase.server import runtime_dir
-
-SYSTEM_SERVER = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
-
-APP = '''
-import sqlalchemy as sa
-from flask import Flask
-from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-
-class Base(DeclarativeBase):
-    pass
-
-db = SQLAlchemy(model_class=Base)
-
-class Thing(db.Model):
-    __tablename__ = "fdt_error_probe_thing"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(20), unique=True)
-
-def create_app(config=None):
-    app = Flask(__name__)
-    app.config.update(config or {})
-    db.init_app(app)
-    return app
-'''
-
-
-def system_server_available() -> bool:
-    try:
-        psycopg2.connect(SYSTEM_SERVER, connect_timeout=3).close()
-    except psycopg2.Error:
-        return False
-    return True
-
-
-class ProjectRun:
-    """A throwaway project directory and one `python -m unittest` run of it."""
-
-    def __init__(self, tests: str, app: str = APP, env: dict[str, str] | None = None, extra: dict[str, str] | None = None):
-        self.dir = tempfile.TemporaryDirectory()
-        files = {"myapp.py": app, "test_it.py": textwrap.dedent(tests), **(extra or {})}
-        for name, text in files.items():
-            with open(os.path.join(self.dir.name, name), "w") as f:
-                f.write(text)
-        run_env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_DBTESTCASE", "FLASK_APP", "TEST_DATABASE"))}
-        run_env.update(env or {})
-        with subprocess.Popen(
-            [sys.executable, "-m", "unittest", "test_it"],
-            cwd=self.dir.name, env=run_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        ) as self.proc:
-            self.output, _ = self.proc.communicate(timeout=120)
-        self.dir.cleanup()
+APP = app_source("fdt_error_probe_thing")
 
 
 class ErrorTests(unittest.TestCase):
-    def assertNothingLeft(self, pid: int) -> None:
-        left = [name for name in os.listdir(runtime_dir()) if name.startswith(f"srv-{pid}-")]
-        self.assertEqual(left, [], "a server directory was left behind")
-        for proc in os.listdir("/proc"):
-            if proc.isdigit():
-                try:
-                    with open(f"/proc/{proc}/cmdline", "rb") as f:
-                        cmdline = f.read()
-                except OSError:
-                    continue
-                self.assertNotIn(f"srv-{pid}-".encode(), cmdline, "a postgres process was left running")
-
-    def run_project(self, tests: str, **kwargs) -> ProjectRun:
-        run = ProjectRun(tests, **kwargs)
-        self.assertNothingLeft(run.proc.pid)
+    def run_project(self, tests: str, app: str = APP, env: dict[str, str] | None = None,
+                    extra: dict[str, str] | None = None) -> Result:
+        """Run ``tests`` with ``python -m unittest`` in a new project; nothing may be left behind."""
+        files = {"myapp.py": app, "test_it.py": textwrap.dedent(tests), **(extra or {})}
+        run = Project(self, files, module="unittest", env=env, timeout=120).run(["test_it"])
+        assert_nothing_left(self, run.pid)
         return run
 
-    def assertFailsWith(self, run: ProjectRun, *fragments: str) -> None:
-        self.assertNotEqual(run.proc.returncode, 0, run.output)
+    def assertFailsWith(self, run: Result, *fragments: str) -> None:
+        self.assertNotEqual(run.returncode, 0, run.output)
         for fragment in fragments:
             self.assertIn(fragment, run.output)
 
@@ -172,11 +111,11 @@ class ErrorTests(unittest.TestCase):
 
     @unittest.skipUnless(system_server_available(), "needs the PostgreSQL server on 127.0.0.1:5432")
     def test_factory_ignoring_the_config_touches_nothing(self):
-        run = self.run_project('''
+        run = self.run_project(f'''
             from flask_dbtestcase import FlaskDBTestCase
             import myapp
             def stubborn(config):
-                return myapp.create_app({"SQLALCHEMY_DATABASE_URI": "postgresql://postgres@127.0.0.1:5432/postgres"})
+                return myapp.create_app({{"SQLALCHEMY_DATABASE_URI": {SYSTEM_SERVER + "/postgres"!r}}})
             class T(FlaskDBTestCase):
                 app_factory = stubborn
                 def test_x(self):
@@ -193,18 +132,13 @@ class ErrorTests(unittest.TestCase):
                 app_factory = "myapp:create_app"
                 def test_x(self):
                     pass
-        ''', env={"FLASK_DBTESTCASE_DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/postgres"})
+        ''', env={"FLASK_DBTESTCASE_DATABASE_URL": SYSTEM_SERVER + "/postgres"})
         self.assertFailsWith(run, "Refusing to", "not a test database")
         self.assertNoProbeTable()
 
     def assertNoProbeTable(self):
-        conn = psycopg2.connect(SYSTEM_SERVER)
-        try:
-            with conn.cursor() as cur:
-                cur.execute("SELECT to_regclass('fdt_error_probe_thing')")
-                self.assertIsNone(cur.fetchone()[0], "a table was created on a non-test database")
-        finally:
-            conn.close()
+        found = system_sql("SELECT to_regclass('fdt_error_probe_thing')")[0][0]
+        self.assertIsNone(found, "a table was created on a non-test database")
 
     def test_raw_commit_is_reported(self):
         run = self.run_project('''
@@ -249,7 +183,7 @@ class Child(db.Model):
         '''
         run = self.run_project(tests, extra={
             "pyproject.toml": '[tool.flask-dbtestcase]\napp_factory = "myapp:create_app"\n'})
-        self.assertEqual(run.proc.returncode, 0, run.output)
+        self.assertEqual(run.returncode, 0, run.output)
         run = self.run_project(tests, env={"FLASK_APP": "myapp"})
-        self.assertEqual(run.proc.returncode, 0, run.output)
+        self.assertEqual(run.returncode, 0, run.output)
         self.assertIn("Ran 1 test", run.output)

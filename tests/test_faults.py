@@ -32,35 +32,14 @@ import threading
 import time
 import unittest
 
-import psycopg2
+from tests.support import (
+    SYSTEM_SERVER, Project, Result, app_source, pid_running, processes_mentioning,
+    system_server_available, system_sql, wait_until,
+)
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
 TIMEOUT = 60  # no single run may take longer: a hang fails the test
-SYSTEM_SERVER = os.environ.get("RUNNER_TEST_SERVER_URL", "postgresql://postgres@127.0.0.1:5432")
 
-APP = '''
-import sqlalchemy as sa
-from flask import Flask
-from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-
-class Base(DeclarativeBase):
-    pass
-
-db = SQLAlchemy(model_class=Base)
-
-class Thing(db.Model):
-    __tablename__ = "fault_thing"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(40), unique=True)
-
-def create_app(config=None):
-    app = Flask(__name__)
-    app.config.update(config or {})
-    db.init_app(app)
-    return app
-
+APP = app_source("fault_thing", extra='''
 def connect_separately():
     """A psycopg2 connection of the test's own, outside the framework."""
     import psycopg2
@@ -68,7 +47,7 @@ def connect_separately():
     args = dict(url.query)
     args.update(url.translate_connect_args(username="user", database="dbname"))
     return psycopg2.connect(**args)
-'''
+''')
 
 HEADER = '''
 import os, sys, time
@@ -78,123 +57,39 @@ from myapp import db, Thing, connect_separately
 '''
 
 
-def system_server_available() -> bool:
-    try:
-        psycopg2.connect(SYSTEM_SERVER + "/postgres", connect_timeout=3).close()
-    except psycopg2.Error:
-        return False
-    return True
-
-
-def system_sql(statement: str):
-    conn = psycopg2.connect(SYSTEM_SERVER + "/postgres", connect_timeout=5)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(statement)
-            return cur.fetchall() if cur.description else None
-    finally:
-        conn.close()
-
-
 def with_password(url: str, password: str) -> str:
     """``url`` with ``password`` added (the system server trusts, so it is accepted)."""
     return re.sub(r"://([^:@/]*)@", lambda m: f"://{m.group(1)}:{password}@", url, count=1)
 
 
-def pid_running(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-
-
-def wait_until(predicate, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return bool(predicate())
-
-
-class Result:
-    def __init__(self, proc: subprocess.Popen, stdout: str, stderr: str, elapsed: float):
-        self.pid = proc.pid
-        self.returncode = proc.returncode
-        self.stdout, self.stderr = stdout, stderr
-        self.output = stdout + stderr
-        self.elapsed = elapsed
-
-    def __str__(self) -> str:
-        return (f"exit {self.returncode} after {self.elapsed:.1f}s\n--- stdout\n{self.stdout[-2000:]}"
-                f"\n--- stderr\n{self.stderr[-4000:]}")
-
-
-class Project:
-    """A throwaway project directory with a private runtime directory."""
+class FaultProject(Project):
+    """A throwaway project run by the runner (or unittest) with a private
+    runtime directory, so "nothing left behind" is exact: the directory
+    must be empty afterwards and no process may still run from it."""
 
     def __init__(self, case: unittest.TestCase, tests: dict[str, str], app: str = APP,
                  env: dict[str, str] | None = None, cache: str | None = None):
-        self.case = case
-        self.dir = tempfile.mkdtemp(prefix="fdt-fault-")
-        case.addCleanup(shutil.rmtree, self.dir, True)
         # Short: the socket path inside it must fit in ~100 bytes.
         self.runtime_parent = tempfile.mkdtemp(prefix="fdtrt-", dir="/tmp")
         os.chmod(self.runtime_parent, 0o755)  # the server user must get through
         case.addCleanup(shutil.rmtree, self.runtime_parent, True)
-        case.addCleanup(self.kill_servers)
         files = {"myapp.py": app}
         files.update({name: HEADER + textwrap.dedent(text) for name, text in tests.items()})
-        for name, text in files.items():
-            with open(os.path.join(self.dir, name), "w") as f:
-                f.write(text)
-        self.env = {k: v for k, v in os.environ.items()
-                    if not k.startswith(("FLASK_DBTESTCASE", "FLASK_APP", "TEST_DATABASE"))}
-        self.env.update(PYTHONPATH=ROOT, PYTHONUNBUFFERED="1",
-                        FLASK_DBTESTCASE_RUNTIME_DIR=self.runtime_parent)
+        private = {"FLASK_DBTESTCASE_RUNTIME_DIR": self.runtime_parent}
         if cache:
-            self.env["FLASK_DBTESTCASE_CACHE_DIR"] = cache
-        self.env.update(env or {})
+            private["FLASK_DBTESTCASE_CACHE_DIR"] = cache
+        super().__init__(case, files, module="flask_dbtestcase", env={**private, **(env or {})},
+                         timeout=TIMEOUT)
+        case.addCleanup(self.kill_servers)
 
     @property
     def runtime_dir(self) -> str:
         return os.path.join(self.runtime_parent, f"flask-dbtestcase-{os.geteuid()}")
 
-    def command(self, args: list[str], unittest_mode: bool = False) -> list[str]:
-        module = "unittest" if unittest_mode else "flask_dbtestcase"
-        return [sys.executable, "-m", module, *args]
-
-    def popen(self, args: list[str], unittest_mode: bool = False, env: dict | None = None,
-              preexec_fn=None) -> subprocess.Popen:
-        proc = subprocess.Popen(
-            self.command(args, unittest_mode), cwd=self.dir, env={**self.env, **(env or {})},
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            preexec_fn=preexec_fn)
-        self.case.addCleanup(self._reap, proc)
-        return proc
-
-    @staticmethod
-    def _reap(proc: subprocess.Popen) -> None:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate()
-
-    def finish(self, proc: subprocess.Popen, started: float, timeout: float = TIMEOUT) -> Result:
-        try:
-            stdout, stderr = proc.communicate(timeout=max(1.0, started + timeout - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            stdout, stderr = proc.communicate()
-            self.case.fail(f"the run hung (killed after {timeout}s)\n{stdout}\n{stderr}")
-        return Result(proc, stdout, stderr, time.monotonic() - started)
-
-    def run(self, args: list[str], unittest_mode: bool = False, timeout: float = TIMEOUT,
-            env: dict | None = None, clean: bool = True, preexec_fn=None) -> Result:
-        started = time.monotonic()
-        proc = self.popen(args, unittest_mode, env=env, preexec_fn=preexec_fn)
-        result = self.finish(proc, started, timeout)
+    def run(self, args: list[str], module: str | None = None, timeout: float | None = None,
+            env: dict | None = None, preexec_fn=None, clean: bool = True) -> Result:
+        """``Project.run``, then (unless ``clean`` is false) nothing may be left behind."""
+        result = super().run(args, module, timeout, env, preexec_fn)
         if clean:
             self.assertNothingLeft(result)
         return result
@@ -207,18 +102,7 @@ class Project:
         return found
 
     def postgres_processes(self) -> list[tuple[int, str]]:
-        found = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/cmdline", "rb") as f:
-                    cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                continue
-            if self.runtime_parent in cmd and pid_running(int(entry)):
-                found.append((int(entry), cmd))
-        return found
+        return processes_mentioning(self.runtime_parent)
 
     def assertNothingLeft(self, result: Result | None = None) -> None:
         # PDEATHSIG'd postmasters take a moment to go.
@@ -231,6 +115,11 @@ class Project:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
+
+
+def runner_or_unittest(unittest_mode: bool) -> str:
+    """The module a run starts: the package's runner, or plain unittest."""
+    return "unittest" if unittest_mode else "flask_dbtestcase"
 
 
 def line_for(output: str, fragment: str) -> str:
@@ -263,9 +152,9 @@ class Quick(FlaskDBTestCase):
 class KilledRunTests(unittest.TestCase):
     """SIGKILL mid-run: the server goes with it; the next run removes the rest."""
 
-    def kill_mid_run(self, project: Project, unittest_mode: bool) -> str:
+    def kill_mid_run(self, project: FaultProject, unittest_mode: bool) -> str:
         args = ["test_sleeper"] if unittest_mode else ["-p", "test_sleeper.py"]
-        proc = project.popen(args, unittest_mode)
+        proc = project.popen(args, runner_or_unittest(unittest_mode))
         line = proc.stdout.readline()
         self.assertTrue(line.startswith("READY"), line + proc.stderr.read() if not line else line)
         (server_dir,) = os.listdir(project.runtime_dir)
@@ -282,10 +171,10 @@ class KilledRunTests(unittest.TestCase):
         return server_dir
 
     def check(self, unittest_mode: bool) -> None:
-        project = Project(self, {"test_sleeper.py": SLEEPER, "test_quick.py": QUICK})
+        project = FaultProject(self, {"test_sleeper.py": SLEEPER, "test_quick.py": QUICK})
         self.kill_mid_run(project, unittest_mode)
         args = ["test_quick"] if unittest_mode else ["-p", "test_quick.py"]
-        result = project.run(args, unittest_mode)
+        result = project.run(args, runner_or_unittest(unittest_mode))
         self.assertEqual(result.returncode, 0, result)
         self.assertIn("QUICK RAN", result.stdout)
 
@@ -298,7 +187,7 @@ class KilledRunTests(unittest.TestCase):
     def test_left_running_postmaster_is_stopped_by_the_next_run(self):
         # A postmaster that outlived its owner (no death signal: started off
         # the main thread, or a platform without PDEATHSIG) is stopped too.
-        project = Project(self, {"test_sleeper.py": SLEEPER, "test_quick.py": QUICK})
+        project = FaultProject(self, {"test_sleeper.py": SLEEPER, "test_quick.py": QUICK})
         code = textwrap.dedent('''
             import threading, time
             from flask_dbtestcase import server
@@ -310,7 +199,7 @@ class KilledRunTests(unittest.TestCase):
         ''')
         proc = subprocess.Popen([sys.executable, "-c", code], env=project.env, cwd=project.dir,
                                 stdout=subprocess.PIPE, text=True)
-        self.addCleanup(Project._reap, proc)
+        self.addCleanup(Project.reap, proc)
         postmaster = int(proc.stdout.readline())
         proc.kill()
         proc.wait(TIMEOUT)
@@ -333,7 +222,7 @@ class ColdCacheTests(unittest.TestCase):
         return sorted(n for n in os.listdir(self.cache) if not n.endswith(".lock"))
 
     def test_killed_during_initdb_then_half_written_entry_is_rebuilt(self):
-        project = Project(self, {"test_quick.py": QUICK}, cache=self.cache)
+        project = FaultProject(self, {"test_quick.py": QUICK}, cache=self.cache)
         proc = project.popen(["-p", "test_quick.py"])
         started = time.monotonic()
         initdb_dir = f"initdb-{proc.pid}-"
@@ -376,8 +265,8 @@ class ColdCacheTests(unittest.TestCase):
                     time.sleep(1.0)
                     self.assertEqual(Thing.query.count(), 1)
         '''
-        first = Project(self, {"test_concurrent.py": test}, cache=self.cache)
-        second = Project(self, {"test_concurrent.py": test}, cache=self.cache)
+        first = FaultProject(self, {"test_concurrent.py": test}, cache=self.cache)
+        second = FaultProject(self, {"test_concurrent.py": test}, cache=self.cache)
         # The same runtime directory too: one user, one machine.
         second.runtime_parent = first.runtime_parent
         second.env["FLASK_DBTESTCASE_RUNTIME_DIR"] = first.runtime_parent
@@ -413,10 +302,10 @@ class InterruptTests(unittest.TestCase):
     """Ctrl-C / SIGTERM while a test waits on the database: prompt stop."""
 
     def interrupt(self, signum: int, unittest_mode: bool = False) -> Result:
-        project = Project(self, {"test_query.py": IN_QUERY})
+        project = FaultProject(self, {"test_query.py": IN_QUERY})
         args = ["test_query"] if unittest_mode else ["-p", "test_query.py"]
         started = time.monotonic()
-        proc = project.popen(args, unittest_mode)
+        proc = project.popen(args, runner_or_unittest(unittest_mode))
         self.assertEqual(proc.stdout.readline().strip(), "QUERYING")
         time.sleep(0.3)  # well inside pg_sleep
         interrupted = time.monotonic()
@@ -456,7 +345,7 @@ class InterruptTests(unittest.TestCase):
 
 class HangingTests(unittest.TestCase):
     def test_lock_wait_fails_with_a_clear_error_instead_of_hanging(self):
-        project = Project(self, {"test_lock.py": """
+        project = FaultProject(self, {"test_lock.py": """
             class Locks(FlaskDBTestCase):
                 app_factory = "myapp:create_app"
                 def test_0_default_lock_timeout(self):
@@ -489,7 +378,7 @@ class HangingTests(unittest.TestCase):
         self.assertLess(result.elapsed, 20)
 
     def test_transactions_left_open(self):
-        project = Project(self, {"test_open.py": """
+        project = FaultProject(self, {"test_open.py": """
             LEAKED = []
             class Open(FlaskDBTestCase):
                 app_factory = "myapp:create_app"
@@ -514,8 +403,8 @@ class HangingTests(unittest.TestCase):
         """})
         for mode, args in ((False, ["-p", "test_open.py", "-v", "2"]), (True, ["-v", "test_open"])):
             with self.subTest(unittest_mode=mode):
-                result = project.run(args, mode, env={"FLASK_DBTESTCASE_LOCK_TIMEOUT": "1s"},
-                                     timeout=30)
+                result = project.run(args, runner_or_unittest(mode),
+                                     env={"FLASK_DBTESTCASE_LOCK_TIMEOUT": "1s"}, timeout=30)
                 self.assertEqual(result.returncode, 1, result)
                 self.assertRegex(result.stderr, r"test_2_does_not_see_it .*\.\.\. ok")
                 self.assertRegex(result.stderr, r"test_5_other_tables_still_work .*\.\.\. ok")
@@ -523,7 +412,7 @@ class HangingTests(unittest.TestCase):
                 self.assertRegex(result.stderr, r"FAILED \(errors=1\)")
 
     def test_closing_the_connection(self):
-        project = Project(self, {"test_close.py": """
+        project = FaultProject(self, {"test_close.py": """
             class Closes(FlaskDBTestCase):
                 app_factory = "myapp:create_app"
                 @classmethod
@@ -580,7 +469,7 @@ class Dies(FlaskDBTestCase):
 
 class ServerDeathTests(unittest.TestCase):
     def test_server_dies_mid_run(self):
-        project = Project(self, {"test_dies.py": SERVER_DIES})
+        project = FaultProject(self, {"test_dies.py": SERVER_DIES})
         result = project.run(["-p", "test_dies.py"], timeout=30)
         self.assertEqual(result.returncode, 1, result)
         self.assertIn("Is the server running", result.stderr)
@@ -589,8 +478,8 @@ class ServerDeathTests(unittest.TestCase):
         self.assertLess(result.elapsed, 20)
 
     def test_server_dies_under_unittest(self):
-        project = Project(self, {"test_dies.py": SERVER_DIES})
-        result = project.run(["test_dies"], unittest_mode=True, timeout=30)
+        project = FaultProject(self, {"test_dies.py": SERVER_DIES})
+        result = project.run(["test_dies"], "unittest", timeout=30)
         self.assertNotEqual(result.returncode, 0, result)
         self.assertRegex(result.stderr, r"FAILED \((failures|errors)=")
         self.assertLess(result.elapsed, 20)
@@ -660,7 +549,7 @@ class BadInputTests(unittest.TestCase):
             self.assertIn(fragment, result.stderr)
 
     def test_unreachable_server(self):
-        project = Project(self, {"test_quick.py": QUICK})
+        project = FaultProject(self, {"test_quick.py": QUICK})
         url = f"postgresql://app:{self.SECRET}@127.0.0.1:1/app"
         result = project.run(["--database-url", url, "-p", "test_quick.py", "-v", "3"], timeout=30)
         self.assertOneParagraph(result, "Could not connect", "127.0.0.1:1", "Check that the server is running")
@@ -669,7 +558,7 @@ class BadInputTests(unittest.TestCase):
     def test_wrong_password(self):
         fake = FakeAuthServer()
         self.addCleanup(fake.close)
-        project = Project(self, {"test_quick.py": QUICK})
+        project = FaultProject(self, {"test_quick.py": QUICK})
         url = f"postgresql://app:{self.SECRET}@127.0.0.1:{fake.port}/app"
         result = project.run(["--database-url", url, "-p", "test_quick.py", "-v", "3"], timeout=30)
         self.assertOneParagraph(result, "password authentication failed", "password in the URL")
@@ -681,20 +570,15 @@ class BadInputTests(unittest.TestCase):
         system_sql(f'DROP DATABASE IF EXISTS "{name}"')
         system_sql(f'CREATE DATABASE "{name}"')
         self.addCleanup(system_sql, f'DROP DATABASE IF EXISTS "{name}"')
-        project = Project(self, {"test_quick.py": QUICK})
+        project = FaultProject(self, {"test_quick.py": QUICK})
         url = with_password(SYSTEM_SERVER, self.SECRET) + "/" + name
         result = project.run(["-p", "test_quick.py"], env={"FLASK_DBTESTCASE_DATABASE_URL": url})
         self.assertNotEqual(result.returncode, 0, result)
         self.assertIn("not a test database", result.stderr)
         self.assertNotIn(self.SECRET, result.output)
         self.assertNotIn("QUICK RAN", result.stdout)
-        tables = psycopg2.connect(SYSTEM_SERVER + "/" + name, connect_timeout=5)
-        try:
-            with tables.cursor() as cur:
-                cur.execute("SELECT to_regclass('fault_thing')")
-                self.assertIsNone(cur.fetchone()[0], "a table was created on a non-test database")
-        finally:
-            tables.close()
+        found = system_sql("SELECT to_regclass('fault_thing')", database=name)[0][0]
+        self.assertIsNone(found, "a table was created on a non-test database")
 
     @unittest.skipUnless(system_server_available(), "needs the PostgreSQL server at " + SYSTEM_SERVER)
     def test_factory_pointing_elsewhere_with_a_password(self):
@@ -703,7 +587,7 @@ class BadInputTests(unittest.TestCase):
             def stubborn(config=None):
                 return create_app({{"SQLALCHEMY_DATABASE_URI": {elsewhere!r}}})
         """)
-        project = Project(self, {"test_quick.py": QUICK.replace("myapp:create_app", "myapp:stubborn")}, app=app)
+        project = FaultProject(self, {"test_quick.py": QUICK.replace("myapp:create_app", "myapp:stubborn")}, app=app)
         result = project.run(["-p", "test_quick.py", "--debug-sql", "-v", "3"])
         self.assertEqual(result.returncode, 1, result)
         self.assertIn("ignored the test configuration", result.stderr)
@@ -711,7 +595,7 @@ class BadInputTests(unittest.TestCase):
         self.assertFalse(system_sql("SELECT to_regclass('fault_thing')")[0][0])
 
     def test_malformed_fixture(self):
-        project = Project(self, {"test_fix.py": """
+        project = FaultProject(self, {"test_fix.py": """
             class WithFixture(FlaskDBTestCase):
                 app_factory = "myapp:create_app"
                 fixtures = ["broken.json"]
@@ -736,7 +620,7 @@ class SecurityTests(unittest.TestCase):
         cache = tempfile.mkdtemp(prefix="fdt-cache-")
         shutil.rmtree(cache)  # the framework makes it
         self.addCleanup(shutil.rmtree, cache, True)
-        project = Project(self, {"test_sec.py": """
+        project = FaultProject(self, {"test_sec.py": """
             import json, stat, socket
             class Looks(FlaskDBTestCase):
                 app_factory = "myapp:create_app"
@@ -817,7 +701,7 @@ for c in range(CLASSES):
 
 class LoadTests(unittest.TestCase):
     def test_constant_memory_and_connections(self):
-        project = Project(self, {"test_load.py": LOAD.replace("CLASSES", str(LOAD_CLASSES))
+        project = FaultProject(self, {"test_load.py": LOAD.replace("CLASSES", str(LOAD_CLASSES))
                                  .replace("TESTS", str(LOAD_TESTS))})
         result = project.run(["-p", "test_load.py"], timeout=max(TIMEOUT, LOAD_CLASSES * LOAD_TESTS / 20))
         self.assertEqual(result.returncode, 0, result)

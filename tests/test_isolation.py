@@ -7,7 +7,6 @@ order the runner picks — fails the next test.
 
 from __future__ import annotations
 
-import psycopg2
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
@@ -15,6 +14,7 @@ from flask_dbtestcase import FlaskDBTestCase
 from flask_dbtestcase.testcase import current_database_url
 
 from tests.sampleapp import AppSession, Audit, Item, Note, create_app, db
+from tests.support import run_sql
 
 
 class IsolatedCase(FlaskDBTestCase):
@@ -296,20 +296,8 @@ class NothingPersistsTests(IsolatedCase):
     """What the other classes did is invisible to a separate, real connection."""
 
     def test_other_connection_sees_no_rows(self):
-        url = current_database_url()
-        conn = psycopg2.connect(**_dsn(url))
-        try:
-            with conn.cursor() as cur:
-                cur.execute("SELECT count(*) FROM item")
-                self.assertEqual(cur.fetchone()[0], 0)
-        finally:
-            conn.close()
-
-
-def _dsn(url: sa.URL) -> dict:
-    args = url.translate_connect_args(username="user", database="dbname")
-    args.update({k: v for k, v in url.query.items()})
-    return args
+        rows = run_sql(current_database_url(), "SELECT count(*) FROM item")
+        self.assertEqual(rows[0][0], 0)
 
 
 class LostConnectionTests(IsolatedCase):

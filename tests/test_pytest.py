@@ -20,37 +20,22 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import subprocess
-import sys
-import tempfile
 import textwrap
 import unittest
 
-from flask_dbtestcase.server import runtime_dir
+from tests.support import Project, Result, app_source, assert_nothing_left
 
 HAVE_PYTEST = importlib.util.find_spec("pytest") is not None
 HAVE_XDIST = importlib.util.find_spec("xdist") is not None
 
-APP = '''
-import sqlalchemy as sa
-from flask import Flask, jsonify, request
-from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+# The app, with a view that commits (create_app of the template, plus a route).
+APP = app_source("fdt_pytest_thing", extra='''
+from flask import jsonify, request
 
-class Base(DeclarativeBase):
-    pass
-
-db = SQLAlchemy(model_class=Base)
-
-class Thing(db.Model):
-    __tablename__ = "fdt_pytest_thing"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(sa.String(40), unique=True)
+_create_app = create_app
 
 def create_app(config=None):
-    app = Flask(__name__)
-    app.config.update(config or {})
-    db.init_app(app)
+    app = _create_app(config)
 
     @app.post("/things")
     def add_thing():
@@ -59,7 +44,7 @@ def create_app(config=None):
         return jsonify(ok=True), 201
 
     return app
-'''
+''')
 
 # Reverses the collected order when REVERSE=1: pytest has no --reverse.
 CONFTEST = '''
@@ -126,32 +111,19 @@ class ThingTests{n}(FlaskDBTestCase):
 class PytestTests(unittest.TestCase):
     maxDiff = None
 
-    def setUp(self):
-        tmp = tempfile.TemporaryDirectory()
-        self.addCleanup(tmp.cleanup)
-        self.dir = tmp.name
-        self.record_file = os.path.join(self.dir, "records.jsonl")
-
     def write_project(self, classes: int = 2) -> None:
         files = {"myapp.py": APP, "conftest.py": CONFTEST, "pytest.ini": "[pytest]\n"}
         for n in range(1, classes + 1):
             files[f"test_things_{n}.py"] = textwrap.dedent(TESTS.format(n=n))
-        for name, text in files.items():
-            with open(os.path.join(self.dir, name), "w") as f:
-                f.write(text)
+        self.project = Project(self, files, module="pytest", timeout=300)
+        self.record_file = os.path.join(self.project.dir, "records.jsonl")
 
-    def run_pytest(self, *args: str, reverse: bool = False) -> tuple[subprocess.CompletedProcess, list[dict]]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_DBTESTCASE", "FLASK_APP", "TEST_DATABASE", "PYTEST_"))}
-        env.update(RECORD_FILE=self.record_file, REVERSE="1" if reverse else "0")
+    def run_pytest(self, *args: str, reverse: bool = False) -> tuple[Result, list[dict]]:
         if os.path.exists(self.record_file):
             os.remove(self.record_file)
-        with subprocess.Popen(
-            [sys.executable, "-m", "pytest", "-p", "no:randomly", "-p", "no:cacheprovider", "-v", *args],
-            cwd=self.dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        ) as proc:
-            output, _ = proc.communicate(timeout=300)
-        result = subprocess.CompletedProcess(proc.args, proc.returncode, output)
-        result.pid = proc.pid  # type: ignore[attr-defined]
+        result = self.project.run(
+            ["-p", "no:randomly", "-p", "no:cacheprovider", "-v", *args],
+            env={"RECORD_FILE": self.record_file, "REVERSE": "1" if reverse else "0"})
         records = []
         if os.path.exists(self.record_file):
             with open(self.record_file) as f:
@@ -160,24 +132,15 @@ class PytestTests(unittest.TestCase):
 
     def assertNothingLeft(self, pids) -> None:
         for pid in pids:
-            left = [name for name in os.listdir(runtime_dir()) if name.startswith(f"srv-{pid}-")]
-            self.assertEqual(left, [], f"process {pid} left a server directory behind")
-            for proc in os.listdir("/proc"):
-                if proc.isdigit():
-                    try:
-                        with open(f"/proc/{proc}/cmdline", "rb") as f:
-                            cmdline = f.read()
-                    except OSError:
-                        continue
-                    self.assertNotIn(f"srv-{pid}-".encode(), cmdline, "a postgres process was left running")
+            assert_nothing_left(self, pid)
 
     def test_isolation_in_file_order_and_reversed(self):
         self.write_project(classes=2)
         for reverse in (False, True):
             with self.subTest(reverse=reverse):
                 result, records = self.run_pytest(reverse=reverse)
-                self.assertEqual(result.returncode, 0, result.stdout)
-                self.assertIn("4 passed", result.stdout)
+                self.assertEqual(result.returncode, 0, result.output)
+                self.assertIn("4 passed", result.output)
                 order = [r["test"].rsplit(".", 1)[1] for r in records]
                 first, second = ("test_b", "test_a") if reverse else ("test_a", "test_b")
                 self.assertTrue(order[0].startswith(first), order)
@@ -194,8 +157,8 @@ class PytestTests(unittest.TestCase):
     def test_one_server_for_the_whole_session(self):
         self.write_project(classes=3)
         result, records = self.run_pytest()
-        self.assertEqual(result.returncode, 0, result.stdout)
-        self.assertIn("6 passed", result.stdout)
+        self.assertEqual(result.returncode, 0, result.output)
+        self.assertIn("6 passed", result.output)
         self.assertEqual(len(records), 6)
         self.assertEqual({r["pid"] for r in records}, {result.pid}, "the tests did not all run in pytest's process")
         self.assertEqual(len({r["base_dir"] for r in records}), 1, "more than one server was started")
@@ -209,8 +172,8 @@ class PytestTests(unittest.TestCase):
     def test_xdist_workers_get_their_own_server(self):
         self.write_project(classes=4)
         result, records = self.run_pytest("-n", "2")
-        self.assertEqual(result.returncode, 0, result.stdout)
-        self.assertIn("8 passed", result.stdout)
+        self.assertEqual(result.returncode, 0, result.output)
+        self.assertIn("8 passed", result.output)
         self.assertEqual(len(records), 8)
         workers = {r["worker"] for r in records}
         self.assertEqual(workers, {"gw0", "gw1"}, "both workers should have run tests")

@@ -15,41 +15,16 @@ import time
 import unittest
 from unittest import mock
 
-import psycopg2
-
 from flask_dbtestcase import server
 from flask_dbtestcase.errors import ConfigurationError
 from flask_dbtestcase.errors import PostgreSQLNotFound
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def pid_running(pid: int) -> bool:
-    """Alive and not a zombie waiting to be reaped."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-def wait_until(predicate, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
+from tests.support import ROOT, pid_running, run_sql, wait_until
 
 
 def query(srv: server.ThrowawayServer, statement: str):
-    conn = psycopg2.connect(host=srv.socket_dir, user="postgres", dbname="postgres")
-    try:
-        with conn.cursor() as cur:
-            cur.execute(statement)
-            return cur.fetchone()[0]
-    finally:
-        conn.close()
+    """The first value ``statement`` returns on the server's postgres database."""
+    return run_sql(srv.url(), statement)[0][0]
 
 
 class ServerTests(unittest.TestCase):

@@ -4,27 +4,18 @@ from __future__ import annotations
 
 import threading
 
-import psycopg2
 import sqlalchemy as sa
 
 from flask_dbtestcase import FlaskDBTransactionTestCase
 from flask_dbtestcase.testcase import current_database_url
 
 from tests.sampleapp import Audit, Item, create_app, db
+from tests.support import run_sql
 
 
 def committed_names() -> list[str]:
     """What a separate, independent connection sees."""
-    url = current_database_url()
-    args = url.translate_connect_args(username="user", database="dbname")
-    args.update(dict(url.query))
-    conn = psycopg2.connect(**args)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT name FROM item ORDER BY name")
-            return [row[0] for row in cur.fetchall()]
-    finally:
-        conn.close()
+    return [row[0] for row in run_sql(current_database_url(), "SELECT name FROM item ORDER BY name")]
 
 
 class RealCommitTests(FlaskDBTransactionTestCase):
