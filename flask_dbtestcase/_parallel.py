@@ -196,25 +196,44 @@ class ParallelTestSuite(unittest.TestSuite):
 
     def run(self, result, debug=False):
         import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+        from concurrent.futures.process import BrokenProcessPool
 
         global _SUBSUITES
         _SUBSUITES = self.subsuites
         context = multiprocessing.get_context("fork")
         counter = context.Value("i", 0)
-        pool = context.Pool(self.processes, initializer=_init_worker,
-                            initargs=(counter, self.urls, self.config))
+        # Unlike multiprocessing.Pool, the executor notices a worker that dies
+        # (a crash, a kill, os._exit in a test) instead of waiting forever.
+        executor = ProcessPoolExecutor(self.processes, mp_context=context, initializer=_init_worker,
+                                       initargs=(counter, self.urls, self.config))
+        pending = {executor.submit(_run_subsuite, i): i for i in range(len(self.subsuites))}
         try:
-            for index, events in pool.imap_unordered(_run_subsuite, range(len(self.subsuites))):
+            for future in as_completed(pending):
+                try:
+                    index, events = future.result()
+                except BrokenProcessPool:
+                    self._report_lost(result, sorted(i for f, i in pending.items() if not f.done()
+                                                     or f.exception() is not None))
+                    break
+                del pending[future]
                 _replay(result, self.subsuites[index], events)
                 if result.shouldStop:
                     break
-            pool.close()
-        except BaseException:
-            pool.terminate()
-            raise
         finally:
-            if result.shouldStop:
-                pool.terminate()
-            pool.join()
+            executor.shutdown(wait=True, cancel_futures=True)
             _SUBSUITES = []
         return result
+
+    def _report_lost(self, result, indexes):
+        """A worker died: the classes that had not reported are errors, not silence."""
+        for index in indexes:
+            tests = self.subsuites[index]
+            if not tests:
+                continue
+            first = tests[0]
+            holder = _Holder(f"{type(first).__module__}.{type(first).__qualname__} (worker process)")
+            message = (f"A worker process died while running or before running these "
+                       f"{len(tests)} test(s) of {type(first).__qualname__} (killed, crashed, or "
+                       "a test called os._exit()); their results are lost.")
+            result.addError(holder, (RemoteError, RemoteError(message, message, "WorkerDied"), None))

@@ -699,6 +699,29 @@ for c in range(CLASSES):
 """
 
 
+CRASHING_WORKER = '''
+class Dies(FlaskDBTestCase):
+    app_factory = "myapp:create_app"
+    def test_dies(self):
+        os._exit(3)  # the worker process vanishes mid-test
+
+class Survives(FlaskDBTestCase):
+    app_factory = "myapp:create_app"
+    def test_survives(self):
+        self.assertEqual(Thing.query.count(), 0)
+'''
+
+
+class WorkerDeathTests(unittest.TestCase):
+    def test_parallel_worker_dying_is_reported_not_hung(self):
+        project = FaultProject(self, {"test_crash.py": CRASHING_WORKER})
+        result = project.run(["-p", "test_crash.py", "--parallel", "2"])
+        self.assertEqual(result.returncode, 1, result)
+        self.assertIn("A worker process died", result.stderr)
+        self.assertIn("test_crash.Dies", result.stderr)
+        self.assertLess(result.elapsed, TIMEOUT / 2)
+
+
 class LoadTests(unittest.TestCase):
     def test_constant_memory_and_connections(self):
         project = FaultProject(self, {"test_load.py": LOAD.replace("CLASSES", str(LOAD_CLASSES))
