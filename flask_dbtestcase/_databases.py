@@ -42,11 +42,16 @@ class DatabaseState:
         self.restore_env = True
 
 
-def setup_databases(state, log, database_url=None, keepdb=False, interactive=True, parallel=0):
+def setup_databases(state, log, database_url=None, keepdb=False, interactive=True, parallel=0,
+                    project=None):
     """Make the test database (and ``parallel`` clones) exist and publish it
-    in the environment; on any failure undo what was done, then raise."""
+    in the environment; on any failure undo what was done, then raise.
+
+    ``project`` (default: the current directory) keys the throwaway server's
+    kept data directory with ``keepdb``.
+    """
     try:
-        _setup_main_database(state, log, database_url, keepdb, interactive)
+        _setup_main_database(state, log, database_url, keepdb, interactive, project)
         os.environ[DATABASE_URL_ENV] = state.url
         if parallel > 1:
             _setup_clones(state, log, parallel)
@@ -56,7 +61,7 @@ def setup_databases(state, log, database_url=None, keepdb=False, interactive=Tru
     return state
 
 
-def _setup_main_database(state, log, database_url, keepdb, interactive):
+def _setup_main_database(state, log, database_url, keepdb, interactive, project):
     if state.previous_env is not _MISSING:
         state.mode = "given"
         state.url = state.previous_env
@@ -77,10 +82,15 @@ def _setup_main_database(state, log, database_url, keepdb, interactive):
         log("Starting a throwaway PostgreSQL server ...", 2)
         state.mode = "throwaway"
         server_started = time.perf_counter()
-        state.server = ThrowawayServer.start()
+        state.server = ThrowawayServer.start(keepdb=keepdb, project=project or os.getcwd())
         log("Throwaway server started in %.3fs." % (time.perf_counter() - server_started), 2)
+        if state.server.kept is not None:
+            log("Keeping the server's data in %s" % state.server.kept.path, 2)
+        elif keepdb:
+            log("Another --keepdb run of this project is using its kept server data: "
+                "using a fresh throwaway server instead.", 2)
         test_url = database.make_url(state.server.url(THROWAWAY_DATABASE))
-        created = database.create_test_database(test_url, keepdb=False, interactive=False,
+        created = database.create_test_database(test_url, keepdb=keepdb, interactive=False,
                                                 autoclobber=True)
     state.created = True
     test_url = created if created is not None else test_url

@@ -38,6 +38,7 @@ import stat
 import tempfile
 import time
 
+from ._pgprocess import traversable, user_can
 from .errors import ConfigurationError, PostgreSQLNotFound
 
 ENV = "FLASK_DBTESTCASE_POSTGRES"
@@ -125,37 +126,22 @@ def embedded_bin_dir(required: bool = False) -> str | None:
 # -- as root: a copy the server user can reach ---------------------------------
 
 
-def _can(st: os.stat_result, user: pwd.struct_passwd, bits: int) -> bool:
-    """Whether ``user`` (its primary group only, as the server runs) has ``bits``."""
-    if st.st_uid == user.pw_uid:
-        return st.st_mode & (bits << 6) == bits << 6
-    if st.st_gid == user.pw_gid:
-        return st.st_mode & (bits << 3) == bits << 3
-    return st.st_mode & bits == bits
-
-
 def _reachable(top: str, user: pwd.struct_passwd) -> bool:
     """Whether ``user`` can reach and read everything the server needs."""
     path = os.path.realpath(top)
-    parent = path
-    while True:
-        if not _can(os.stat(parent), user, 0o1):
-            return False
-        up = os.path.dirname(parent)
-        if up == parent:
-            break
-        parent = up
+    if not traversable(path, user):
+        return False
     for needed in _NEEDED:
         full = os.path.join(path, needed)
         if os.path.isfile(full):
-            if not _can(os.stat(full), user, 0o5):
+            if not user_can(os.stat(full), user, 0o5):
                 return False
             continue
         for dirpath, _dirs, files in os.walk(full):
-            if not _can(os.stat(dirpath), user, 0o5):
+            if not user_can(os.stat(dirpath), user, 0o5):
                 return False
             for name in files:
-                if not _can(os.stat(os.path.join(dirpath, name)), user, 0o4):
+                if not user_can(os.stat(os.path.join(dirpath, name)), user, 0o4):
                     return False
     return True
 

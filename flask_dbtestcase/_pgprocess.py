@@ -224,9 +224,10 @@ def spawn(args: list[str], **kwargs: t.Any) -> subprocess.Popen:
     return subprocess.Popen(args, preexec_fn=preexec, close_fds=True, **kwargs)
 
 
-def kill_and_wait(pid: int, timeout: float = STOP_TIMEOUT) -> None:
-    """SIGQUIT a process we may not be the parent of, SIGKILL if it lingers."""
-    for sig, wait in ((signal.SIGQUIT, timeout), (signal.SIGKILL, 2.0)):
+def kill_and_wait(pid: int, timeout: float = STOP_TIMEOUT, sig: int = signal.SIGQUIT) -> None:
+    """Signal a process we may not be the parent of (SIGQUIT: PostgreSQL's
+    immediate shutdown; SIGINT: its fast shutdown), SIGKILL if it lingers."""
+    for sig, wait in ((sig, timeout), (signal.SIGKILL, 2.0)):
         try:
             os.kill(pid, sig)
         except ProcessLookupError:
@@ -240,3 +241,24 @@ def kill_and_wait(pid: int, timeout: float = STOP_TIMEOUT) -> None:
                 if not pid_alive(pid):
                     return
             time.sleep(0.005)
+
+
+def user_can(st: os.stat_result, user: pwd.struct_passwd, bits: int) -> bool:
+    """Whether ``user`` (its primary group only, as the server runs) has ``bits`` (rwx as 0o7)."""
+    if st.st_uid == user.pw_uid:
+        return st.st_mode & (bits << 6) == bits << 6
+    if st.st_gid == user.pw_gid:
+        return st.st_mode & (bits << 3) == bits << 3
+    return st.st_mode & bits == bits
+
+
+def traversable(path: str, user: pwd.struct_passwd) -> bool:
+    """Whether ``user`` can get through every directory from / down to ``path``."""
+    path = os.path.realpath(path)
+    while True:
+        if not user_can(os.stat(path), user, 0o1):
+            return False
+        parent = os.path.dirname(path)
+        if parent == path:
+            return True
+        path = parent

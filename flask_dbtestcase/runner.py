@@ -117,7 +117,9 @@ class DBTestRunner:
         parser.add_argument("--failfast", action="store_true",
                             help="Stop running the test suite after first failed test.")
         parser.add_argument("--keepdb", action="store_true",
-                            help="Preserve the test database between runs (reuse it if it exists).")
+                            help="Preserve the test database between runs (reuse it if it exists); "
+                                 "on the throwaway server, keep its data directory for the next run "
+                                 "of this project.")
         parser.add_argument("--shuffle", nargs="?", default=False, type=int, metavar="SEED",
                             help="Shuffle the order of test cases to help check that tests are "
                                  "properly isolated. Give the printed seed to replay an order.")
@@ -237,7 +239,8 @@ class DBTestRunner:
             return state
         started = time.perf_counter()
         setup_databases(state, self.log, database_url=self.database_url, keepdb=self.keepdb,
-                        interactive=self.interactive, parallel=self.parallel)
+                        interactive=self.interactive, parallel=self.parallel,
+                        project=os.path.abspath(self.top_level or os.getcwd()))
         self._worker_urls = list(state.clones)
         self.log("Database setup took %.3fs." % (time.perf_counter() - started), 2)
         return state

@@ -37,6 +37,7 @@ import testing.postgresql
 from ._initdb_cache import copy_tree as _copy_tree
 from ._initdb_cache import initdb_cached
 from ._initdb_cache import tail as _tail
+from ._keepdb import KeptData
 from ._pgprocess import chown as _chown
 from ._pgprocess import find_postgres_bin
 from ._pgprocess import kill_and_wait as _kill_and_wait
@@ -141,27 +142,51 @@ class ThrowawayServer(testing.postgresql.Postgresql):
     base_dir: str
     socket_dir: str
 
-    def __init__(self, base_dir: str, bin_dir: str) -> None:
+    def __init__(self, base_dir: str, bin_dir: str, kept: KeptData | None = None) -> None:
         self.bin_dir = bin_dir
         self.socket_dir = os.path.join(base_dir, "sock")
+        #: With ``keepdb``: the kept data directory this server runs on.
+        self.kept = kept
         self._stopped = False
         super().__init__(base_dir=base_dir, auto_start=0, port=5432)
 
     @classmethod
-    def start(cls) -> ThrowawayServer:  # type: ignore[override]
-        """Start a fresh server and return it once it accepts connections."""
+    def start(cls, keepdb: bool = False, project: str | None = None) -> ThrowawayServer:  # type: ignore[override]
+        """Start a server and return it once it accepts connections.
+
+        With ``keepdb``, it runs on the data directory kept for ``project``
+        (default: the current directory) by earlier runs (:mod:`._keepdb`),
+        unless another run is using it: then ``kept`` is None and the server
+        is a fresh one, as without ``keepdb``.
+        """
         reap_stale()
         bin_dir = find_postgres_bin()
         user = _server_user()
         cached = initdb_cached(bin_dir, user, runtime_dir())
-        base = tempfile.mkdtemp(prefix=f"srv-{os.getpid()}-", dir=runtime_dir())
+        kept = None
+        if keepdb:
+            kept = KeptData.acquire(bin_dir, user, project or os.getcwd(), runtime_dir(), cached)
+        try:
+            base = tempfile.mkdtemp(prefix=f"srv-{os.getpid()}-", dir=runtime_dir())
+        except BaseException:
+            if kept is not None:
+                kept.release()
+            raise
         pid = os.getpid()
         write_private(os.path.join(base, "owner"), f"{pid} {_process_start_time(pid)}\n")
         _chown(base, user)
-        server = cls(base, bin_dir)
+        server = cls(base, bin_dir, kept)
         try:
             server.setup(cached, user)
-            server._launch()
+            try:
+                server._launch()
+            except ConfigurationError:
+                if kept is None:
+                    raise
+                # A kept data directory that no longer starts: start afresh.
+                server.terminate()
+                kept.reset(cached, user, project or os.getcwd())
+                server._launch()
         except BaseException:
             server.stop()
             raise
@@ -172,8 +197,12 @@ class ThrowawayServer(testing.postgresql.Postgresql):
         self.postgres = os.path.join(self.bin_dir, "postgres")
 
     def setup(self, cached: str, user: pwd.struct_passwd) -> None:  # type: ignore[override]
-        """Copy the cached data directory and make the socket directory."""
-        _copy_tree(cached, self.get_data_directory())
+        """Copy the cached data directory (or link the kept one) and make
+        the socket directory."""
+        if self.kept is not None:
+            os.symlink(self.kept.data_dir, self.get_data_directory())
+        else:
+            _copy_tree(cached, self.get_data_directory())
         os.mkdir(self.socket_dir, 0o700)
         write_private(os.path.join(self.socket_dir, _MARKER), self.base_dir + "\n")
         _chown(self.socket_dir, user)
@@ -242,10 +271,12 @@ class ThrowawayServer(testing.postgresql.Postgresql):
         return params
 
     def terminate(self, *args: t.Any) -> None:
-        """Immediate shutdown (SIGQUIT): the data is thrown away anyway."""
+        """Immediate shutdown (SIGQUIT): the data is thrown away anyway; fast
+        shutdown (SIGINT) on kept data, which must stay consistent."""
         if self.child_process is None or self._owner_pid != os.getpid():
             return
-        _kill_and_wait(self.child_process.pid)
+        _kill_and_wait(self.child_process.pid,
+                       sig=signal.SIGINT if self.kept is not None else signal.SIGQUIT)
         self.child_process.poll()
         self.child_process = None
 
@@ -261,6 +292,8 @@ class ThrowawayServer(testing.postgresql.Postgresql):
             self.terminate()
         finally:
             self.cleanup()
+            if self.kept is not None:
+                self.kept.release()
             self._stopped = True
 
     def __repr__(self) -> str:

@@ -344,6 +344,101 @@ class ShardTests(unittest.TestCase):
             self.assertEqual(sorted(forward), sorted(backward))
 
 
+class KeepDBTests(unittest.TestCase):
+    """--keepdb on the throwaway server: its data directory (and so the test
+    database, with what the tests committed) survives to the next run of the
+    same project; a concurrent run gets a fresh server; without --keepdb
+    nothing survives. Each test is a project of its own (a copy of
+    runner_suites/keepdb), sharing one private cache and runtime directory."""
+
+    @classmethod
+    def setUpClass(cls):
+        # Short (socket paths) and reachable by the server user when root.
+        cls.tmp = tempfile.mkdtemp(prefix="fdtk-", dir="/tmp")
+        os.chmod(cls.tmp, 0o755)
+        cls.cache = os.path.join(cls.tmp, "cache")
+        os.mkdir(cls.cache, 0o755)
+        cls.runtime_parent = os.path.join(cls.tmp, "rt")
+        os.mkdir(cls.runtime_parent, 0o755)
+
+    @classmethod
+    def tearDownClass(cls):
+        import shutil
+
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        import shutil
+
+        self.project = tempfile.mkdtemp(prefix="proj-", dir=self.tmp)
+        shutil.copy(os.path.join(SUITES, "keepdb", "suite_keep.py"), self.project)
+        self.record = os.path.join(self.project, "record.txt")
+        self.env = clean_env(FLASK_DBTESTCASE_CACHE_DIR=self.cache, KEEPDB_RECORD=self.record,
+                             FLASK_DBTESTCASE_RUNTIME_DIR=self.runtime_parent)
+
+    def run_suite(self, *args):
+        """One run: (oid, real data directory, runs so far) it recorded, and its stderr."""
+        result = run(PATTERN + ["-v", "2"] + list(args), suite=self.project, env=self.env)
+        self.assertEqual(result.returncode, 0, result.output)
+        with open(self.record) as f:
+            oid, data_dir, runs = f.read().splitlines()[-1].split()
+        # No server outlives the run, and its run directory is gone.
+        runtime = os.path.join(self.runtime_parent, "flask-dbtestcase-%d" % os.geteuid())
+        self.assertEqual(os.listdir(runtime), [])
+        self.assertEqual([p for p in self.postgres_commands() if self.tmp in p], [])
+        return (int(oid), data_dir, int(runs)), result.stderr
+
+    def postgres_commands(self):
+        commands = []
+        for proc in glob.glob("/proc/[0-9]*/cmdline"):
+            try:
+                with open(proc, "rb") as f:
+                    commands.append(f.read().replace(b"\0", b" ").decode(errors="replace"))
+            except OSError:
+                pass
+        return [c for c in commands if "postgres" in c]
+
+    def kept_dir(self, stderr):
+        match = re.search(r"^Keeping the server's data in (\S+)$", stderr, re.M)
+        self.assertTrue(match, stderr)
+        return match.group(1)
+
+    def test_database_and_data_directory_survive(self):
+        (oid1, data1, runs1), out1 = self.run_suite("--keepdb")
+        (oid2, data2, runs2), out2 = self.run_suite("--keepdb")
+        kept = self.kept_dir(out1)
+        self.assertEqual(self.kept_dir(out2), kept)
+        self.assertEqual((oid2, data2), (oid1, data1))
+        self.assertEqual(data1, os.path.realpath(os.path.join(kept, "data")))
+        self.assertEqual((runs1, runs2), (1, 2))  # the first run's commit is still there
+        self.assertTrue(kept.startswith(self.cache), kept)
+        # Stopped by a fast shutdown: a clean data directory, no postmaster.pid.
+        self.assertFalse(os.path.exists(os.path.join(kept, "data", "postmaster.pid")))
+
+    def test_without_keepdb_nothing_survives(self):
+        kept_before = set(os.listdir(self.cache))
+        (_, data1, runs1), out1 = self.run_suite()
+        (_, data2, runs2), _ = self.run_suite()
+        self.assertEqual((runs1, runs2), (1, 1))
+        self.assertNotEqual(data1, data2)
+        self.assertFalse(os.path.exists(data1))
+        self.assertNotIn("Keeping", out1)
+        self.assertEqual(set(os.listdir(self.cache)), kept_before)
+
+    def test_a_concurrent_run_gets_a_fresh_server(self):
+        import fcntl
+
+        (_, kept_data, _), out = self.run_suite("--keepdb")
+        with open(self.kept_dir(out) + ".lock", "w") as lock:  # as another run holding it
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            (_, data, runs), out = self.run_suite("--keepdb")
+        self.assertIn("Another --keepdb run of this project is using its kept server data", out)
+        self.assertEqual(runs, 1)
+        self.assertNotEqual(data, kept_data)
+        (_, data, runs), _ = self.run_suite("--keepdb")
+        self.assertEqual((data, runs), (kept_data, 2))
+
+
 class ThrowawayServerTests(unittest.TestCase):
     def test_database_is_handed_to_the_tests(self):
         result = run(PATTERN, suite="dbcheck")

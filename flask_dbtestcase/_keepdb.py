@@ -1,0 +1,89 @@
+"""``--keepdb`` on the throwaway server: the data directory survives the run.
+
+One persistent data directory per PostgreSQL installation, server user and
+project (the run's top-level directory), so a second run skips copying a
+fresh data directory and creating the test database, and the test classes
+find their tables (they rebuild them when the models changed). It lives in
+the cache directory (``$FLASK_DBTESTCASE_CACHE_DIR``), or, when the server
+user cannot reach that (running as root with the cache under ``/root``), in
+the runtime directory beside the servers.
+
+A run holds an exclusive ``flock`` on ``<dir>.lock`` while its server uses
+the directory: a second, concurrent ``--keepdb`` run of the same project
+does not wait for it but gets a fresh throwaway server. The server still
+listens only on a socket in its own private run directory, whose ``data``
+is a symbolic link to the kept directory (the reaper and the clean-up
+remove the link, never what it points to). It is stopped with a fast
+shutdown (SIGINT), so the data stays consistent; a data directory that
+does not start any more (a crash with fsync off, a damaged copy) is
+replaced by a fresh copy of the initdb cache.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import pwd
+import shutil
+
+from ._initdb_cache import CACHE_FORMAT, cache_dir, copy_tree
+from ._pgprocess import chown, open_private, server_version, traversable, write_private
+
+
+def kept_dir_path(bin_dir: str, user: pwd.struct_passwd, project: str, runtime: str) -> str:
+    """Where this project's kept data directory lives (see the module doc)."""
+    project = os.path.realpath(project)
+    key = f"{CACHE_FORMAT}:{os.path.realpath(bin_dir)}:{user.pw_name}:{project}"
+    name = f"keep-{server_version(bin_dir)}-{hashlib.sha1(key.encode()).hexdigest()[:12]}"
+    root = cache_dir()
+    return os.path.join(root if os.geteuid() != 0 or traversable(root, user) else runtime, name)
+
+
+class KeptData:
+    """A project's kept data directory, locked for this run until :meth:`release`."""
+
+    def __init__(self, path: str, lock: object) -> None:
+        self.path = path
+        self.data_dir = os.path.join(path, "data")
+        self._lock = lock
+
+    @classmethod
+    def acquire(
+        cls, bin_dir: str, user: pwd.struct_passwd, project: str, runtime: str, cached: str
+    ) -> KeptData | None:
+        """Lock and return the kept directory, filled from the initdb cache
+        ``cached`` the first time; None when another run holds it."""
+        path = kept_dir_path(bin_dir, user, project, runtime)
+        lock = open_private(f"{path}.lock", "w")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.close()
+            return None
+        kept = cls(path, lock)
+        try:
+            if not os.path.isfile(os.path.join(path, "complete")):
+                kept.reset(cached, user, project)
+        except BaseException:
+            kept.release()
+            raise
+        return kept
+
+    def reset(self, cached: str, user: pwd.struct_passwd, project: str) -> None:
+        """(Re)make the data directory: a fresh copy of the initdb cache."""
+        complete = os.path.join(self.path, "complete")
+        if os.path.exists(complete):
+            os.remove(complete)
+        shutil.rmtree(self.path, ignore_errors=True)
+        os.mkdir(self.path, 0o700)
+        write_private(os.path.join(self.path, "project"), os.path.realpath(project) + "\n")
+        chown(self.path, user)
+        copy_tree(cached, self.data_dir)
+        write_private(complete, "")
+
+    def release(self) -> None:
+        """Unlock (the server must be stopped by now). Safe to call twice."""
+        if self._lock is not None:
+            self._lock.close()  # closing the file drops the flock
+            self._lock = None
