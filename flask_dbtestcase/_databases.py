@@ -62,12 +62,14 @@ def setup_databases(state, log, database_url=None, keepdb=False, interactive=Tru
 
 
 def _setup_main_database(state, log, database_url, keepdb, interactive, project):
+    from . import database
     if state.previous_env is not _MISSING:
+        # Checked up front: one clear error instead of one per test class.
+        database.check_test_database(state.previous_env, "run tests")
         state.mode = "given"
         state.url = state.previous_env
         log("Using the test database from $%s." % DATABASE_URL_ENV, 2)
         return
-    from . import database
     url = database_url or os.environ.get(TEST_DATABASE_URL_ENV)
     if url:
         base = database.make_url(url)
