@@ -17,6 +17,8 @@ import time
 import unittest
 import xml.etree.ElementTree as ET
 
+from tests.support import run_sql
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 SUITES = os.path.join(HERE, "runner_suites")
@@ -558,16 +560,7 @@ class DatabaseURLTests(unittest.TestCase):
     url = "%s/%s" % (SERVER_URL, BASE_NAME)
 
     def sql(self, statement):
-        import psycopg2
-
-        conn = psycopg2.connect(SERVER_URL + "/postgres")
-        conn.autocommit = True
-        try:
-            with conn.cursor() as cur:
-                cur.execute(statement)
-                return cur.fetchall() if cur.description else None
-        finally:
-            conn.close()
+        return run_sql(SERVER_URL + "/postgres", statement)
 
     def databases(self):
         return {row[0] for row in self.sql("SELECT datname FROM pg_database")}
