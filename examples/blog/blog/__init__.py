@@ -3,8 +3,12 @@
 import os
 
 from flask import Flask
+from flask_migrate import Migrate
 
 from .models import db
+
+MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
+migrate = Migrate(directory=MIGRATIONS)
 
 __all__ = ["create_app", "db"]
 
@@ -24,6 +28,7 @@ def create_app(config=None):
     app.config.update(config or {})
 
     db.init_app(app)
+    migrate.init_app(app, db)
 
     from .views import bp
 
