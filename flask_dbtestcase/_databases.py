@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 
 #: The variable through which the runner hands the test database to the tests.
@@ -130,6 +131,9 @@ def teardown_databases(state, log, keepdb=False, quiet=False):
             errors.append(exc)
 
     try:
+        isolation = sys.modules.get(__package__ + ".isolation")
+        if isolation is not None:  # the test classes' shared connections, before any DROP
+            attempt("close the test connections", isolation.close_pinned_connections)
         database = None
         if state.mode is not None:
             try:
