@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 
+from .appfactory import call_factory, default_factory_spec, read_project_settings, resolve_factory
 from .database import (
     bind_database_url,
     check_test_database,
@@ -177,3 +178,41 @@ def create_schema(
         if mark is not None and mark not in _schemas_ready:
             ensure_tables(engine, metadata)
             _schemas_ready.add(mark)
+
+
+def prebuild_schema(url: str) -> str:
+    """Build the default app's schema in ``url`` before it is cloned for workers.
+
+    With ``--parallel`` each worker gets a clone of the test database; built
+    here once, the schema comes with every clone and the workers find it
+    (its fingerprint matches, or the migrations are at head). Only the
+    project's default app factory is used, and only for an app without
+    binds (whose migrations could reach other databases). Returns what was
+    done, for the log.
+    """
+    spec = default_factory_spec()
+    if not spec:
+        return "no default app factory: each worker builds its schema"
+    use_psycopg2_for_plain_urls()
+    main = make_url(url)
+    app = call_factory(resolve_factory(spec), build_config(main, None, {}))
+    db = find_db(app, None, spec)
+    with app.app_context():
+        engines = dict(db.engines)
+        try:
+            if set(engines) != {None}:
+                return "the app has binds: each worker builds its schema"
+            check_engines(engines, main, spec)
+            settings = read_project_settings()
+            create_schema(
+                app,
+                db,
+                engines,
+                schema=settings.get("schema") or "create_all",
+                migrations_directory=settings.get("migrations_directory"),
+                check=False,
+            )
+        finally:
+            for engine in engines.values():
+                engine.dispose()
+    return f"schema of {spec} built once, before cloning"

@@ -104,6 +104,11 @@ def _setup_main_database(state, log, database_url, keepdb, interactive, project)
 
 def _setup_clones(state, log, parallel):
     from . import database
+    try:
+        from ._appsetup import prebuild_schema
+        log(prebuild_schema(state.url).capitalize() + ".", 2)
+    except Exception as exc:  # the workers build it then, and report any error
+        log("Could not build the schema before cloning (%s); each worker builds its own." % exc, 2)
     for number in range(1, parallel + 1):
         log("Cloning test database for worker %d ..." % number, 2)
         clone = database.clone_test_database(database.make_url(state.url), str(number))

@@ -54,3 +54,49 @@ class EnsureTablesTests(unittest.TestCase):
         first = fingerprint(probe_metadata(sa.Column("e", sa.Enum("a", "b", name="fdt_e"))), dialect)
         second = fingerprint(probe_metadata(sa.Column("e", sa.Enum("a", "c", name="fdt_e"))), dialect)
         self.assertNotEqual(first, second)
+
+
+class PrebuildSchemaTests(unittest.TestCase):
+    """--parallel builds the default app's schema once, before cloning it for the workers."""
+
+    def setUp(self):
+        from unittest import mock
+
+        from flask_dbtestcase.database import create_test_database, destroy_test_database
+
+        self.url = current_database_url().set(database="test_prebuild_probe")
+        create_test_database(self.url, interactive=False, autoclobber=True)
+        self.addCleanup(destroy_test_database, self.url)
+        self.env = mock.patch.dict("os.environ")
+        self.env.start()
+        self.addCleanup(self.env.stop)
+
+    def test_schema_is_built_and_cloned(self):
+        import os
+
+        from flask_dbtestcase._appsetup import prebuild_schema
+        from flask_dbtestcase.database import clone_test_database, destroy_test_database
+        from tests.migrationsapp import db
+
+        os.environ["FLASK_DBTESTCASE_APP_FACTORY"] = "tests.migrationsapp:create_app"
+        message = prebuild_schema(self.url.render_as_string(hide_password=False))
+        self.assertIn("built once, before cloning", message)
+        clone = clone_test_database(self.url, "1")
+        self.addCleanup(destroy_test_database, clone)
+        engine = sa.create_engine(clone)
+        self.addCleanup(engine.dispose)
+        # The clone has the tables and their fingerprint: a worker builds nothing.
+        self.assertFalse(ensure_tables(engine, db.metadata))
+        self.assertIn("account", sa.inspect(engine).get_table_names())
+
+    def test_apps_with_binds_are_left_to_the_workers(self):
+        import os
+
+        from flask_dbtestcase._appsetup import prebuild_schema
+
+        os.environ["FLASK_DBTESTCASE_APP_FACTORY"] = "tests.sampleapp:create_app"
+        message = prebuild_schema(self.url.render_as_string(hide_password=False))
+        self.assertIn("the app has binds", message)
+        engine = sa.create_engine(self.url)
+        self.addCleanup(engine.dispose)
+        self.assertEqual(sa.inspect(engine).get_table_names(), [])
