@@ -7,7 +7,6 @@ the system PostgreSQL at 127.0.0.1:5432 and only ever touch
 
 from __future__ import annotations
 
-import os
 import socket
 import unittest
 from unittest import mock
