@@ -106,9 +106,9 @@ coverage: venv postgres
 COMPAT_VENV ?= .venv-sqlalchemy20
 COMPAT_TESTS := tests.test_isolation tests.test_fixtures tests.test_transaction_case tests.test_lifecycle tests.test_schema
 compat: postgres
-	@if ! "$(COMPAT_VENV)/bin/python" -c "import sqlalchemy, sys; sys.exit(not sqlalchemy.__version__.startswith('2.0.'))" 2>/dev/null; then \
+	@if ! "$(COMPAT_VENV)/bin/python" -c "import flask_migrate, sqlalchemy, sys; sys.exit(not sqlalchemy.__version__.startswith('2.0.'))" 2>/dev/null; then \
 		$(PYTHON) -m venv "$(COMPAT_VENV)" && \
-		"$(COMPAT_VENV)/bin/python" -m pip install --quiet --disable-pip-version-check -e . "sqlalchemy>=2.0,<2.1"; \
+		"$(COMPAT_VENV)/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[migrate]" "sqlalchemy>=2.0,<2.1"; \
 	fi
 	"$(COMPAT_VENV)/bin/python" runtests.py $(COMPAT_TESTS) $(ARGS)
 
