@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 
+from ._databases import DATABASE_URL_ENV, THROWAWAY_DATABASE
 from .appfactory import call_factory, default_factory_spec, read_project_settings, resolve_factory
 from .database import (
     bind_database_url,
@@ -31,7 +32,7 @@ from .migrations import check_migrations, run_migrations
 from .schema import ensure_tables
 
 #: The runner hands the test database to the test classes through this variable.
-DATABASE_ENV = "FLASK_DBTESTCASE_DATABASE_URL"
+DATABASE_ENV = DATABASE_URL_ENV
 
 _process_database: sa.URL | None = None
 #: Databases whose schema this process already built: (urls, metadata or migrations).
@@ -47,7 +48,7 @@ def current_database_url() -> sa.URL:
     if _process_database is None:
         from .server import process_server
 
-        url = make_url(process_server().url("test_db"))
+        url = make_url(process_server().url(THROWAWAY_DATABASE))
         create_test_database(url, interactive=False, autoclobber=True)
         _process_database = url
     return _process_database
@@ -151,11 +152,18 @@ def create_schema(
     app: Flask,
     db: SQLAlchemy,
     engines: t.Mapping[t.Any, sa.Engine],
-    schema: str,
-    migrations_directory: str | None,
-    check: bool,
+    schema: str | None = None,
+    migrations_directory: str | None = None,
+    check: bool = False,
 ) -> None:
-    """Build the tables once per database: ``create_all`` or the migrations."""
+    """Build the tables once per database: ``create_all`` or the migrations.
+
+    ``schema`` and ``migrations_directory`` default to the project's
+    ``[tool.flask-dbtestcase]`` settings, then to ``create_all``.
+    """
+    settings = read_project_settings()
+    schema = schema or settings.get("schema") or "create_all"
+    migrations_directory = migrations_directory or settings.get("migrations_directory")
     if schema == "migrations":
         mark = (tuple(sorted(render_url(e.url) for e in engines.values())), f"migrations:{migrations_directory}")
         if mark not in _schemas_ready:
@@ -203,15 +211,7 @@ def prebuild_schema(url: str) -> str:
             if set(engines) != {None}:
                 return "the app has binds: each worker builds its schema"
             check_engines(engines, main, spec)
-            settings = read_project_settings()
-            create_schema(
-                app,
-                db,
-                engines,
-                schema=settings.get("schema") or "create_all",
-                migrations_directory=settings.get("migrations_directory"),
-                check=False,
-            )
+            create_schema(app, db, engines)
         finally:
             for engine in engines.values():
                 engine.dispose()

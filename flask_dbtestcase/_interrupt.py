@@ -19,6 +19,8 @@ import signal
 import threading
 import typing as t
 
+from ._databases import DATABASE_URL_ENV, THROWAWAY_DATABASE
+
 _CANCEL = """
 SELECT pg_cancel_backend(pid) FROM pg_stat_activity
 WHERE pid <> pg_backend_pid() AND state = 'active'
@@ -28,13 +30,13 @@ WHERE pid <> pg_backend_pid() AND state = 'active'
 
 def _targets() -> list[str]:
     """URLs of the test databases of this process (clones are found by name)."""
-    url = os.environ.get("FLASK_DBTESTCASE_DATABASE_URL")
+    url = os.environ.get(DATABASE_URL_ENV)
     if url:
         return [url]
     from . import server
 
     srv = server._process_server
-    return [srv.url("test_db")] if srv is not None else []
+    return [srv.url(THROWAWAY_DATABASE)] if srv is not None else []
 
 
 def cancel_queries(targets: t.Callable[[], list[str]] = _targets) -> int:

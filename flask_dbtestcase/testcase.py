@@ -34,7 +34,7 @@ from ._appsetup import (
     use_psycopg2_for_plain_urls,
 )
 from ._testdata import keep_test_data
-from .appfactory import call_factory, default_factory_spec, read_project_settings, resolve_factory
+from .appfactory import call_factory, default_factory_spec, resolve_factory
 from .database import check_test_database
 from .fixtures import find_fixture, load_fixture
 from .isolation import PinnedConnection, PinnedEngine, pin_engine
@@ -90,15 +90,7 @@ class _AppTestCase(unittest.TestCase):
             app, db = cls._build_app(main, _bind_urls[key])
         check_engines(cls._engines, main, cls.__qualname__)
         cls._engines = limit_to_databases(cls._engines, cls.databases, cls.__qualname__)
-        settings = read_project_settings()
-        create_schema(
-            app,
-            db,
-            cls._engines,
-            schema=cls.schema or settings.get("schema") or "create_all",
-            migrations_directory=cls.migrations_directory or settings.get("migrations_directory"),
-            check=cls.check_migrations,
-        )
+        create_schema(app, db, cls._engines, cls.schema, cls.migrations_directory, cls.check_migrations)
 
     @classmethod
     def _factory_key(cls) -> object:
