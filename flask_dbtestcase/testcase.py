@@ -276,7 +276,8 @@ class FlaskDBTestCase(_AppTestCase):
 
     @classmethod
     def _current_connections(cls) -> list[PinnedConnection]:
-        return list({id(p.connection): p.connection for p in cls._pinned}.values())
+        """The shared connections of the class's engines, each once (engines may share one)."""
+        return list({id(conn): conn for conn in (p.connection for p in cls._pinned)}.values())
 
     @classmethod
     def _unpin(cls) -> None:
