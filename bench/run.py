@@ -62,7 +62,8 @@ class Worker:
     """One contender's worker process (see worker.py), driven one round at a time."""
 
     def __init__(self, server, contender, placement, prof, number):
-        from flask_dbtestcase.database import create_test_database, make_url
+        from flask_dbtestcase.databases.creation import create_test_database
+        from flask_dbtestcase.databases.urls import make_url
 
         self.contender = contender
         _, server_cpus = PLACEMENTS[placement]
@@ -96,7 +97,8 @@ class Worker:
         return json.loads(self._expect())
 
     def close(self) -> None:
-        from flask_dbtestcase.database import destroy_test_database, make_url
+        from flask_dbtestcase.databases.creation import destroy_test_database
+        from flask_dbtestcase.databases.urls import make_url
 
         try:
             if self.proc.poll() is None:
@@ -143,9 +145,10 @@ def run_placement(server, contenders, placement, prof):
 
 
 def measure_startup(server, prof):
-    from flask_dbtestcase import server as srvmod
-    from flask_dbtestcase.database import (clone_test_database, create_test_database,
-                                           destroy_test_database, make_url)
+    from flask_dbtestcase.postgres import server as srvmod
+    from flask_dbtestcase.databases.creation import (clone_test_database, create_test_database,
+                                                     destroy_test_database)
+    from flask_dbtestcase.databases.urls import make_url
 
     out = {"cold": [], "warm": [], "stop": [], "clone": [], "drop_clone": []}
     saved = os.environ.get("FLASK_DBTESTCASE_CACHE_DIR")
@@ -341,7 +344,7 @@ def report(res, prof, profile, contenders) -> str:
 def versions() -> str:
     from importlib.metadata import version
 
-    from flask_dbtestcase.server import find_postgres_bin
+    from flask_dbtestcase.postgres.binaries import find_postgres_bin
 
     try:
         pg = subprocess.run([os.path.join(find_postgres_bin(), "postgres"), "--version"],
@@ -372,7 +375,7 @@ def main() -> None:
     prof = PROFILES[a.profile]
     contenders = a.only.split(",") if a.only else ["raw"] + FLASK + ["django"]
     skip = set(filter(None, a.skip.split(",")))
-    from flask_dbtestcase.server import ThrowawayServer
+    from flask_dbtestcase.postgres.server import ThrowawayServer
 
     if os.cpu_count() < 2:
         log("warning: fewer than 2 CPUs: the 'split' placement is not meaningful")

@@ -7,8 +7,8 @@ import typing as t
 from .errors import ConfigurationError, DBTestCaseError, IsolationError, PostgreSQLNotFound, UnsafeDatabaseError
 
 if t.TYPE_CHECKING:
-    from .liveserver import FlaskDBLiveServerTestCase
-    from .testcase import FlaskDBTestCase, FlaskDBTransactionTestCase
+    from .cases.liveserver import FlaskDBLiveServerTestCase
+    from .cases.testcase import FlaskDBTestCase, FlaskDBTransactionTestCase
 
 __all__ = [
     "ConfigurationError",
@@ -23,9 +23,9 @@ __all__ = [
 __version__ = "0.1.0"
 
 _LAZY = {
-    "FlaskDBTestCase": "testcase",
-    "FlaskDBTransactionTestCase": "testcase",
-    "FlaskDBLiveServerTestCase": "liveserver",
+    "FlaskDBTestCase": "cases.testcase",
+    "FlaskDBTransactionTestCase": "cases.testcase",
+    "FlaskDBLiveServerTestCase": "cases.liveserver",
 }
 
 

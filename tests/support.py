@@ -19,7 +19,7 @@ import unittest
 import psycopg2
 import sqlalchemy as sa
 
-from flask_dbtestcase.server import runtime_dir
+from flask_dbtestcase.postgres.processes import runtime_dir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

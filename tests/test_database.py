@@ -15,8 +15,9 @@ import psycopg2
 from psycopg2 import sql
 from sqlalchemy.engine import make_url as sa_make_url
 
-from flask_dbtestcase import database
-from flask_dbtestcase import server
+from flask_dbtestcase.databases import creation, safety, urls
+from flask_dbtestcase.postgres import server
+from flask_dbtestcase.state import STATE
 from flask_dbtestcase.errors import ConfigurationError
 from flask_dbtestcase.errors import UnsafeDatabaseError
 
@@ -45,45 +46,45 @@ class UrlTests(unittest.TestCase):
             "postgres://u:pw@h:5433/db",
             "postgresql+psycopg2://u:pw@h:5433/db",
         ):
-            url = database.make_url(given)
+            url = urls.make_url(given)
             self.assertEqual(url.drivername, "postgresql+psycopg2", given)
             self.assertEqual((url.host, url.port, url.database), ("h", 5433, "db"))
             self.assertEqual(url.password, "pw")
 
     def test_url_object_and_other_postgres_driver(self):
-        url = database.make_url(sa_make_url("postgresql://h/db"))
+        url = urls.make_url(sa_make_url("postgresql://h/db"))
         self.assertEqual(url.drivername, "postgresql+psycopg2")
-        kept = database.make_url("postgresql+asyncpg://h/db")
+        kept = urls.make_url("postgresql+asyncpg://h/db")
         self.assertEqual(kept.drivername, "postgresql+asyncpg")
 
     def test_not_postgres(self):
         for given in ("sqlite:///x.db", "mysql://u:secret@h/db"):
             with self.assertRaises(ConfigurationError) as cm:
-                database.make_url(given)
+                urls.make_url(given)
             self.assertIn("PostgreSQL", str(cm.exception))
             self.assertNotIn("secret", str(cm.exception))
 
     def test_unparseable(self):
         with self.assertRaises(ConfigurationError) as cm:
-            database.make_url("this is not a url")
+            urls.make_url("this is not a url")
         self.assertIn("not a valid database URL", str(cm.exception))
 
     def test_render_hides_password(self):
-        rendered = database.render_url("postgresql://u:secret@h/db")
+        rendered = urls.render_url("postgresql://u:secret@h/db")
         self.assertNotIn("secret", rendered)
         self.assertIn("u:***@h/db", rendered)
 
     def test_test_database_name(self):
-        self.assertEqual(database.test_database_name("app"), "test_app")
-        self.assertEqual(database.test_database_name("test_app"), "test_app")
+        self.assertEqual(urls.test_database_name("app"), "test_app")
+        self.assertEqual(urls.test_database_name("test_app"), "test_app")
 
     def test_is_test_database_by_name(self):
-        self.assertTrue(database.is_test_database("postgresql://h/test_app"))
-        self.assertFalse(database.is_test_database("postgresql://h/app"))
-        self.assertFalse(database.is_test_database("postgresql://h/testapp"))
+        self.assertTrue(safety.is_test_database("postgresql://h/test_app"))
+        self.assertFalse(safety.is_test_database("postgresql://h/app"))
+        self.assertFalse(safety.is_test_database("postgresql://h/testapp"))
 
     def test_same_database(self):
-        same = database.same_database
+        same = urls.same_database
         self.assertTrue(same("postgres://u@h/db", "postgresql+psycopg2://other:pw@h:5432/db"))
         self.assertFalse(same("postgresql://h/db", "postgresql://h/db2"))
         self.assertFalse(same("postgresql://h/db", "postgresql://h:5433/db"))
@@ -92,14 +93,14 @@ class UrlTests(unittest.TestCase):
         self.assertFalse(same("postgresql://u@/db?host=/a", "postgresql://u@/db?host=/b"))
 
     def test_bind_database_url(self):
-        url = database.bind_database_url("postgresql://u:pw@h/test_app", "users")
+        url = urls.bind_database_url("postgresql://u:pw@h/test_app", "users")
         self.assertEqual(url.database, "test_app_users")
         self.assertEqual((url.host, url.password), ("h", "pw"))
 
     def test_check_refuses_before_connecting(self):
         # Nothing listens there: a connection attempt would be a ConfigurationError.
         with self.assertRaises(UnsafeDatabaseError) as cm:
-            database.destroy_test_database("postgresql://u:secret@127.0.0.1:1/prod")
+            creation.destroy_test_database("postgresql://u:secret@127.0.0.1:1/prod")
         message = str(cm.exception)
         self.assertTrue(message.startswith("Refusing to drop the database on database 'prod'"))
         self.assertNotIn("secret", message)
@@ -113,101 +114,101 @@ class ThrowawayTests(unittest.TestCase):
         cls.addClassCleanup(cls.server.stop)
 
     def setUp(self):
-        self.addCleanup(database.created_databases.clear)
+        self.addCleanup(STATE.created_databases.clear)
 
     def url(self, name: str):
-        url = database.make_url(self.server.url(name))
+        url = urls.make_url(self.server.url(name))
         self.addCleanup(self.drop, url)
         return url
 
     def drop(self, url) -> None:
-        conn = database.connect_maintenance(url)
+        conn = creation.connect_maintenance(url)
         with conn.cursor() as cur:
             cur.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(url.database)))
         conn.close()
 
     def test_any_name_is_a_test_database_on_the_throwaway_server(self):
-        self.assertTrue(database.is_test_database(self.server.url("app")))
-        database.check_test_database(self.server.url("app"), "create")
+        self.assertTrue(safety.is_test_database(self.server.url("app")))
+        safety.check_test_database(self.server.url("app"), "create")
 
     def test_create_exists_destroy(self):
         url = self.url("app")
-        self.assertFalse(database.database_exists(url))
-        database.create_test_database(url)
-        self.assertTrue(database.database_exists(url))
-        self.assertEqual(database.created_databases, [url])
-        database.destroy_test_database(url)
-        self.assertFalse(database.database_exists(url))
-        self.assertEqual(database.created_databases, [])
-        database.destroy_test_database(url)  # already gone: fine
+        self.assertFalse(creation.database_exists(url))
+        creation.create_test_database(url)
+        self.assertTrue(creation.database_exists(url))
+        self.assertEqual(STATE.created_databases, [url])
+        creation.destroy_test_database(url)
+        self.assertFalse(creation.database_exists(url))
+        self.assertEqual(STATE.created_databases, [])
+        creation.destroy_test_database(url)  # already gone: fine
 
     def test_name_needing_quotes(self):
         url = self.url('We"ird Name')
-        database.create_test_database(url)
-        self.assertTrue(database.database_exists(url))
+        creation.create_test_database(url)
+        self.assertTrue(creation.database_exists(url))
 
     def test_too_long_a_name(self):
         with self.assertRaises(ConfigurationError) as cm:
-            database.create_test_database(self.url("x" * 64))
+            creation.create_test_database(self.url("x" * 64))
         self.assertIn("63", str(cm.exception))
 
     def test_destroy_disconnects_others(self):
         url = self.url("busy")
-        database.create_test_database(url)
+        creation.create_test_database(url)
         other = psycopg2.connect(host=self.server.socket_dir, user="postgres", dbname="busy")
         self.addCleanup(other.close)
-        database.destroy_test_database(url)
-        self.assertFalse(database.database_exists(url))
+        creation.destroy_test_database(url)
+        self.assertFalse(creation.database_exists(url))
 
     def test_existing_database(self):
         url = self.url("app")
-        database.create_test_database(url)
+        creation.create_test_database(url)
         with self.assertRaises(ConfigurationError) as cm:
-            database.create_test_database(url, interactive=False)
+            creation.create_test_database(url, interactive=False)
         self.assertIn("--keepdb", str(cm.exception))
-        database.create_test_database(url, keepdb=True)
-        self.assertTrue(database.database_exists(url))
+        creation.create_test_database(url, keepdb=True)
+        self.assertTrue(creation.database_exists(url))
 
     def test_autoclobber_replaces(self):
         url = self.url("app")
-        database.create_test_database(url)
+        creation.create_test_database(url)
         self.make_table(url)
-        database.create_test_database(url, autoclobber=True)
+        creation.create_test_database(url, autoclobber=True)
         self.assertEqual(self.tables(url), [])
 
     def test_prompt(self):
         url = self.url("app")
-        database.create_test_database(url)
+        creation.create_test_database(url)
         self.make_table(url)
         with mock.patch("sys.stdin") as stdin, mock.patch("builtins.input") as ask:
             stdin.isatty.return_value = True
             ask.return_value = "no"
             with self.assertRaises(ConfigurationError) as cm:
-                database.create_test_database(url)
+                creation.create_test_database(url)
             self.assertEqual(str(cm.exception), "Tests cancelled.")
             self.assertIn("Type 'yes' if you would like to try deleting", ask.call_args[0][0])
             self.assertEqual(self.tables(url), ["t"])
             ask.return_value = "yes"
-            database.create_test_database(url)
+            creation.create_test_database(url)
         self.assertEqual(self.tables(url), [])
 
     def test_clone(self):
         url = self.url("app")
-        database.create_test_database(url)
+        creation.create_test_database(url)
         self.make_table(url)
         holder = psycopg2.connect(host=self.server.socket_dir, user="postgres", dbname="app")
         self.addCleanup(holder.close)  # a connection to the template must not block
-        clone = database.clone_test_database(url, "gw1")
+        clone = creation.clone_test_database(url, "gw1")
         self.addCleanup(self.drop, clone)
         self.assertEqual(clone.database, "app_gw1")
         self.assertEqual(self.tables(clone), ["t"])
-        again = database.clone_test_database(url, "gw1")  # replaces an old clone
+        again = creation.clone_test_database(url, "gw1")  # replaces an old clone
         self.assertEqual(self.tables(again), ["t"])
-        self.assertEqual(database.created_databases, [url, clone])
-        database.destroy_created_databases()
-        self.assertFalse(database.database_exists(url))
-        self.assertFalse(database.database_exists(clone))
-        self.assertEqual(database.created_databases, [])
+        self.assertEqual(STATE.created_databases, [url, clone])
+        creation.destroy_created_databases()
+        self.assertFalse(creation.database_exists(url))
+        self.assertFalse(creation.database_exists(clone))
+        self.assertEqual(STATE.created_databases, [])
 
     def make_table(self, url) -> None:
         run_sql(url, "CREATE TABLE t (id int)")
@@ -220,10 +221,10 @@ class ThrowawayTests(unittest.TestCase):
 @unittest.skipUnless(system_server_up(), "no PostgreSQL server on 127.0.0.1:5432")
 class ExistingServerTests(unittest.TestCase):
     def setUp(self):
-        self.url = database.make_url(SYSTEM_URL).set(
-            database=database.test_database_name("postgres")
+        self.url = urls.make_url(SYSTEM_URL).set(
+            database=urls.test_database_name("postgres")
         )
-        self.addCleanup(database.created_databases.clear)
+        self.addCleanup(STATE.created_databases.clear)
         self.addCleanup(self.drop)
 
     def drop(self) -> None:
@@ -232,46 +233,46 @@ class ExistingServerTests(unittest.TestCase):
     def test_refuses_a_non_test_database_and_runs_nothing(self):
         before = system_databases()
         # A spy, not a fake: it records whether a connection was even opened.
-        spy = mock.patch.object(database.psycopg2, "connect", wraps=psycopg2.connect)
+        spy = mock.patch.object(creation.psycopg2, "connect", wraps=psycopg2.connect)
         with spy as connect:
             for action in (
-                lambda: database.create_test_database(SYSTEM_URL, autoclobber=True),
-                lambda: database.destroy_test_database(SYSTEM_URL),
-                lambda: database.clone_test_database(SYSTEM_URL, "x"),
+                lambda: creation.create_test_database(SYSTEM_URL, autoclobber=True),
+                lambda: creation.destroy_test_database(SYSTEM_URL),
+                lambda: creation.clone_test_database(SYSTEM_URL, "x"),
             ):
                 with self.assertRaises(UnsafeDatabaseError) as cm:
                     action()
                 self.assertIn("'postgres' at 127.0.0.1:5432", str(cm.exception))
         connect.assert_not_called()
         self.assertEqual(system_databases(), before)
-        self.assertFalse(database.is_test_database(SYSTEM_URL))
-        self.assertTrue(database.database_exists(SYSTEM_URL))
+        self.assertFalse(safety.is_test_database(SYSTEM_URL))
+        self.assertTrue(creation.database_exists(SYSTEM_URL))
 
     def test_create_existing_noinput_keepdb_destroy(self):
-        database.create_test_database(self.url, interactive=False)
-        self.assertTrue(database.database_exists(self.url))
+        creation.create_test_database(self.url, interactive=False)
+        self.assertTrue(creation.database_exists(self.url))
         with self.assertRaises(ConfigurationError) as cm:
-            database.create_test_database(self.url, interactive=False)
+            creation.create_test_database(self.url, interactive=False)
         message = str(cm.exception)
         self.assertIn("'test_postgres' already exists at 127.0.0.1:5432", message)
         for hint in ("--keepdb", "--noinput"):
             self.assertIn(hint, message)
-        database.create_test_database(self.url, keepdb=True, interactive=False)
-        self.assertTrue(database.database_exists(self.url))
-        database.destroy_test_database(self.url)
-        self.assertFalse(database.database_exists(self.url))
+        creation.create_test_database(self.url, keepdb=True, interactive=False)
+        self.assertTrue(creation.database_exists(self.url))
+        creation.destroy_test_database(self.url)
+        self.assertFalse(creation.database_exists(self.url))
 
     def test_unreachable_server(self):
         with self.assertRaises(ConfigurationError) as cm:
-            database.connect_maintenance("postgresql://postgres:secret@127.0.0.1:1/test_x")
+            creation.connect_maintenance("postgresql://postgres:secret@127.0.0.1:1/test_x")
         message = str(cm.exception)
         self.assertIn("127.0.0.1:1", message)
         self.assertNotIn("secret", message)
         self.assertIn("Check that the server is running", message)
 
     def test_plain_postgresql_url_works_with_psycopg2(self):
-        database.create_test_database("postgresql://postgres@127.0.0.1:5432/test_postgres")
-        self.assertTrue(database.database_exists(self.url))
+        creation.create_test_database("postgresql://postgres@127.0.0.1:5432/test_postgres")
+        self.assertTrue(creation.database_exists(self.url))
 
 
 if __name__ == "__main__":

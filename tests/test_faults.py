@@ -190,7 +190,7 @@ class KilledRunTests(unittest.TestCase):
         project = FaultProject(self, {"test_sleeper.py": SLEEPER, "test_quick.py": QUICK})
         code = textwrap.dedent('''
             import threading, time
-            from flask_dbtestcase import server
+            from flask_dbtestcase.postgres import server
             box = []
             t = threading.Thread(target=lambda: box.append(server.ThrowawayServer.start()))
             t.start(); t.join()

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from flask_dbtestcase import FlaskDBTestCase
-from flask_dbtestcase.testcase import current_database_url
+from flask_dbtestcase.cases.testdb import current_database_url
 
 from tests.sampleapp import AppSession, Audit, Item, Note, create_app, db
 from tests.support import run_sql
@@ -333,7 +333,7 @@ class RoundTripTests(IsolatedCase):
         pass  # no clean-start check: it would send statements
 
     def test_empty_test_sends_nothing(self):
-        from flask_dbtestcase.isolation import PinnedConnection
+        from flask_dbtestcase.isolation.engines import PinnedConnection
         conn = db.engine.pool.connection.dbapi_connection
         self.assertIsInstance(conn, PinnedConnection)
         self.assertFalse(conn._used, "something ran SQL in an empty test")
@@ -341,20 +341,20 @@ class RoundTripTests(IsolatedCase):
     def test_savepoint_travels_with_the_first_statement(self):
         conn = db.engine.pool.connection.dbapi_connection
         sent = []
-        original = conn._take_plumbing
+        original = conn.take_plumbing
 
         def spy():
             prefix = original()
             sent.append(prefix)
             return prefix
 
-        conn._take_plumbing = spy
+        conn.take_plumbing = spy
         try:
             self.assertRowCount(Item, 2)
             db.session.add(Item(name="x"))
             db.session.commit()
         finally:
-            del conn._take_plumbing
+            del conn.take_plumbing
         self.assertIn("SAVEPOINT", sent[0])  # test (if new) and session savepoints, one trip
         self.assertEqual(len(sent), 2)  # the COUNT and the INSERT: no separate plumbing trips
 
@@ -379,7 +379,7 @@ class DatabasesAttributeTests(FlaskDBTestCase):
 
     def test_unknown_name_is_a_clear_error(self):
         from flask_dbtestcase import ConfigurationError
-        from flask_dbtestcase._appsetup import limit_to_databases
+        from flask_dbtestcase.cases.testapp import limit_to_databases
 
         with self.assertRaises(ConfigurationError) as caught:
             limit_to_databases(dict(db.engines), {"default", "nope"}, "Wrong")

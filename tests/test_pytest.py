@@ -63,8 +63,9 @@ import os
 import sqlalchemy as sa
 
 from flask_dbtestcase import FlaskDBTestCase
-from flask_dbtestcase.server import process_server, runtime_dir
-from flask_dbtestcase.testcase import current_database_url
+from flask_dbtestcase.cases.testdb import process_server
+from flask_dbtestcase.postgres.processes import runtime_dir
+from flask_dbtestcase.cases.testdb import current_database_url
 from myapp import Thing, db
 
 

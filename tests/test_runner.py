@@ -270,7 +270,7 @@ class InProcessTests(unittest.TestCase):
         return [t._testMethodName for t in tests]
 
     def test_django_order(self):
-        from flask_dbtestcase.runner import iter_test_cases, reorder_tests
+        from flask_dbtestcase.runner.ordering import iter_test_cases, reorder_tests
         from flask_dbtestcase.runner import DBTestRunner
 
         tests = list(iter_test_cases(self.make_tests()))
@@ -280,7 +280,8 @@ class InProcessTests(unittest.TestCase):
         self.assertEqual(self.names(backward), ["test_d2", "test_d1", "test_t1", "test_p2", "test_p1"])
 
     def test_shuffle_keeps_bins_and_is_reproducible(self):
-        from flask_dbtestcase.runner import DBTestRunner, Shuffler, iter_test_cases, reorder_tests
+        from flask_dbtestcase.runner import DBTestRunner
+        from flask_dbtestcase.runner.ordering import Shuffler, iter_test_cases, reorder_tests
 
         tests = list(iter_test_cases(self.make_tests()))
         first = self.names(reorder_tests(tests, DBTestRunner.reorder_by, shuffler=Shuffler(7)))
@@ -334,7 +335,7 @@ class ShardTests(unittest.TestCase):
             DBTestRunner(shard="3/2")
 
     def test_split_ignores_discovery_order(self):
-        from flask_dbtestcase.runner import shard_tests
+        from flask_dbtestcase.runner.ordering import shard_tests
 
         loader = unittest.TestLoader()
         tests = [loader.loadTestsFromTestCase(c) for c in (RunnerOutputTests, InProcessTests, ShardTests)]
@@ -536,9 +537,9 @@ class FlaskCommandTests(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.output)
         self.assertIn("APP_FACTORY=nonexistent_app:create_app", result.stdout)
         self.assertIn("HAS_DB_URL=True", result.stdout)
-        env = clean_env(FLASK_APP="other_app", FLASK_DBTESTCASE_APP_FACTORY="kept:factory")
-        kept = run(PATTERN, suite="envcheck", command=[FLASK, "test"], env=env)
-        self.assertIn("APP_FACTORY=kept:factory", kept.stdout)
+        env = clean_env(FLASK_APP="other_app:create_app")
+        from_env = run(PATTERN, suite="envcheck", command=[FLASK, "test"], env=env)
+        self.assertIn("APP_FACTORY=other_app:create_app", from_env.stdout)
 
 
 def server_available():

@@ -6,8 +6,8 @@ import unittest
 
 import sqlalchemy as sa
 
-from flask_dbtestcase.schema import RECORD_TABLE, ensure_tables, fingerprint
-from flask_dbtestcase.testcase import current_database_url
+from flask_dbtestcase.databases.schema import RECORD_TABLE, ensure_tables, fingerprint
+from flask_dbtestcase.cases.testdb import current_database_url
 
 
 def probe_metadata(*extra_columns: sa.Column) -> sa.MetaData:
@@ -60,25 +60,29 @@ class PrebuildSchemaTests(unittest.TestCase):
     """--parallel builds the default app's schema once, before cloning it for the workers."""
 
     def setUp(self):
-        from unittest import mock
-
-        from flask_dbtestcase.database import create_test_database, destroy_test_database
+        from flask_dbtestcase.databases.creation import create_test_database, destroy_test_database
 
         self.url = current_database_url().set(database="test_prebuild_probe")
         create_test_database(self.url, interactive=False, autoclobber=True)
         self.addCleanup(destroy_test_database, self.url)
-        self.env = mock.patch.dict("os.environ")
-        self.env.start()
-        self.addCleanup(self.env.stop)
+
+    def use_factory(self, spec):
+        """Name the default app factory, as `flask --app` does."""
+        import dataclasses
+
+        from flask_dbtestcase.state import STATE
+
+        previous = STATE.settings
+        STATE.settings = dataclasses.replace(STATE.current_settings(), cli_app=spec)
+        self.addCleanup(setattr, STATE, "settings", previous)
 
     def test_schema_is_built_and_cloned(self):
-        import os
 
-        from flask_dbtestcase._appsetup import prebuild_schema
-        from flask_dbtestcase.database import clone_test_database, destroy_test_database
+        from flask_dbtestcase.cases.testapp import prebuild_schema
+        from flask_dbtestcase.databases.creation import clone_test_database, destroy_test_database
         from tests.migrationsapp import db
 
-        os.environ["FLASK_DBTESTCASE_APP_FACTORY"] = "tests.migrationsapp:create_app"
+        self.use_factory("tests.migrationsapp:create_app")
         message = prebuild_schema(self.url.render_as_string(hide_password=False))
         self.assertIn("built once, before cloning", message)
         clone = clone_test_database(self.url, "1")
@@ -90,11 +94,10 @@ class PrebuildSchemaTests(unittest.TestCase):
         self.assertIn("account", sa.inspect(engine).get_table_names())
 
     def test_apps_with_binds_are_left_to_the_workers(self):
-        import os
 
-        from flask_dbtestcase._appsetup import prebuild_schema
+        from flask_dbtestcase.cases.testapp import prebuild_schema
 
-        os.environ["FLASK_DBTESTCASE_APP_FACTORY"] = "tests.sampleapp:create_app"
+        self.use_factory("tests.sampleapp:create_app")
         message = prebuild_schema(self.url.render_as_string(hide_password=False))
         self.assertIn("the app has binds", message)
         engine = sa.create_engine(self.url)

@@ -15,7 +15,9 @@ import time
 import unittest
 from unittest import mock
 
-from flask_dbtestcase import server
+from flask_dbtestcase.cases import testdb
+from flask_dbtestcase.postgres import processes, server
+from flask_dbtestcase.postgres.binaries import find_postgres_bin
 from flask_dbtestcase.errors import ConfigurationError
 from flask_dbtestcase.errors import PostgreSQLNotFound
 
@@ -62,7 +64,7 @@ class ServerTests(unittest.TestCase):
         srv = self.start()
         with open(f"/proc/{srv.child_process.pid}/status") as f:
             uids = next(line for line in f if line.startswith("Uid:")).split()[1:]
-        expected = server._server_user().pw_uid
+        expected = processes.server_user().pw_uid
         self.assertNotEqual(expected, 0)
         self.assertEqual(set(uids), {str(expected)})
         owner = os.stat(os.path.join(srv.base_dir, "data")).st_uid
@@ -88,9 +90,9 @@ class ServerTests(unittest.TestCase):
                 self.assertFalse(inodes & tcp, f"postgres has a TCP socket ({table})")
 
     def test_falls_back_to_the_temp_dir(self):
-        with mock.patch.object(server, "_shm_usable", return_value=False):
+        with mock.patch.object(processes, "shm_usable", return_value=False):
             srv = self.start()
-        self.assertEqual(os.path.dirname(srv.base_dir), server._runtime_paths()[1])
+        self.assertEqual(os.path.dirname(srv.base_dir), processes.runtime_paths()[1])
         self.assertTrue(server.is_throwaway_url(srv.url()))
         self.assertEqual(query(srv, "SELECT 1"), 1)
         srv.stop()
@@ -111,7 +113,7 @@ class ServerTests(unittest.TestCase):
         fake = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, fake)
         os.mkdir(os.path.join(fake, "sock"))
-        with open(os.path.join(fake, "sock", server._MARKER), "w") as f:
+        with open(os.path.join(fake, "sock", server.MARKER), "w") as f:
             f.write(fake)
         self.assertFalse(server.is_throwaway_url(f"postgresql://postgres@/x?host={fake}/sock"))
         srv.stop()
@@ -121,9 +123,9 @@ class ServerTests(unittest.TestCase):
         code = textwrap.dedent(
             """
             import os
-            from flask_dbtestcase import server
-            srv = server.process_server()
-            assert server.process_server() is srv
+            from flask_dbtestcase.cases import testdb
+            srv = testdb.process_server()
+            assert testdb.process_server() is srv
             if os.fork() == 0:  # a forked child must not stop its parent's server
                 srv.stop()
                 os._exit(0)
@@ -198,19 +200,19 @@ class CacheTests(unittest.TestCase):
         fake = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, fake)
         os.chmod(fake, 0o755)
-        real = server.find_postgres_bin()
+        real = find_postgres_bin()
         os.symlink(os.path.join(real, "initdb"), os.path.join(fake, "initdb"))
         with open(os.path.join(fake, "postgres"), "w") as f:
             f.write('#!/bin/sh\necho "FATAL:  pretend boot failure" >&2\nexit 1\n')
         os.chmod(os.path.join(fake, "postgres"), 0o755)
-        before = set(os.listdir(server.runtime_dir()))
+        before = set(os.listdir(processes.runtime_dir()))
         with mock.patch.dict(os.environ, {"FLASK_DBTESTCASE_PG_BIN": fake}):
             with self.assertRaises(ConfigurationError) as cm:
                 server.ThrowawayServer.start()
         self.assertIn("pretend boot failure", str(cm.exception))
         self.assertNotIn("\n", str(cm.exception))
         leftovers = {
-            n for n in set(os.listdir(server.runtime_dir())) - before
+            n for n in set(os.listdir(processes.runtime_dir())) - before
             if n.startswith(f"srv-{os.getpid()}-")
         }  # fmt: skip
         self.assertEqual(leftovers, set())
@@ -222,7 +224,7 @@ class NotFoundTests(unittest.TestCase):
         self.addCleanup(os.rmdir, empty)
         with mock.patch.dict(os.environ, {"FLASK_DBTESTCASE_PG_BIN": empty}):
             with self.assertRaises(PostgreSQLNotFound) as cm:
-                server.find_postgres_bin()
+                find_postgres_bin()
             with self.assertRaises(PostgreSQLNotFound):
                 server.ThrowawayServer.start()
         message = str(cm.exception)
@@ -232,13 +234,13 @@ class NotFoundTests(unittest.TestCase):
             self.assertIn(hint, message)
 
     def test_found_on_this_machine(self):
-        bin_dir = server.find_postgres_bin()
+        bin_dir = find_postgres_bin()
         self.assertTrue(os.access(os.path.join(bin_dir, "postgres"), os.X_OK))
 
 
 KILLED_CHILD = """
 import sys, threading, time
-from flask_dbtestcase import server
+from flask_dbtestcase.postgres import server
 box = []
 if sys.argv[1] == "thread":  # spawned off the main thread: no death signal
     t = threading.Thread(target=lambda: box.append(server.ThrowawayServer.start()))
@@ -270,7 +272,7 @@ class ReapTests(unittest.TestCase):
         self.addCleanup(child.wait)
         self.addCleanup(child.kill)
         base_dir, pid = child.stdout.readline().split()
-        self.addCleanup(server._kill_and_wait, int(pid), 2.0)  # even if a test fails
+        self.addCleanup(processes.kill_and_wait, int(pid), 2.0)  # even if a test fails
         self.assertTrue(base_dir.startswith(os.environ["FLASK_DBTESTCASE_RUNTIME_DIR"]))
         self.assertTrue(os.path.isdir(base_dir))
         child.kill()
@@ -307,8 +309,8 @@ class UserTests(unittest.TestCase):
             expected = pwd.getpwnam("postgres")
         except KeyError:
             expected = pwd.getpwnam("nobody")
-        self.assertEqual(server._server_user().pw_uid, expected.pw_uid)
-        mode = stat.S_IMODE(os.stat(server.runtime_dir()).st_mode)
+        self.assertEqual(processes.server_user().pw_uid, expected.pw_uid)
+        mode = stat.S_IMODE(os.stat(processes.runtime_dir()).st_mode)
         self.assertEqual(mode, 0o711)
 
 

@@ -7,7 +7,7 @@ import threading
 import sqlalchemy as sa
 
 from flask_dbtestcase import FlaskDBTransactionTestCase
-from flask_dbtestcase.testcase import current_database_url
+from flask_dbtestcase.cases.testdb import current_database_url
 
 from tests.sampleapp import Audit, Item, create_app, db
 from tests.support import run_sql

@@ -15,7 +15,7 @@ import unittest
 import sqlalchemy as sa
 
 from flask_dbtestcase import FlaskDBTestCase
-from flask_dbtestcase import clients
+from flask_dbtestcase.cases import clients
 
 from . import Author, Comment, Post, create_app, db
 

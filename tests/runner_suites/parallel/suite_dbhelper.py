@@ -6,6 +6,8 @@ import time
 import psycopg2
 from sqlalchemy.engine import make_url
 
+from flask_dbtestcase.state import STATE
+
 
 def connect():
     url = make_url(os.environ["FLASK_DBTESTCASE_DATABASE_URL"])
@@ -22,7 +24,7 @@ def report_worker_database():
     try:
         with conn, conn.cursor() as cur:
             cur.execute("SELECT current_database()")
-            line = "WORKER %s DB %s\n" % (os.environ.get("FLASK_DBTESTCASE_WORKER_ID"), cur.fetchone()[0])
+            line = "WORKER %s DB %s\n" % (STATE.databases.worker_id, cur.fetchone()[0])
             os.write(1, line.encode())
             time.sleep(0.2)
     finally:

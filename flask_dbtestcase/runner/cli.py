@@ -3,18 +3,17 @@
 Registered through the ``flask.commands`` entry point. The command does not
 load the application itself (test classes create their own apps against the
 test database); it only hands ``--app``/``FLASK_APP`` on as the default app
-factory, then passes every argument to the same argparse runner as
+factory (as an argument, not through the environment), then passes every argument to the same argparse runner as
 ``python -m flask_dbtestcase``.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 
 import click
 
-APP_FACTORY_ENV = "FLASK_DBTESTCASE_APP_FACTORY"
+__all__ = ["test_command"]
 
 
 @click.command(
@@ -30,7 +29,7 @@ def test_command(ctx, args):
     """Run the tests (unittest discovery and labels) against a test database
     created for the run and destroyed after it. Run `flask test --help` for
     the options."""
-    from .runner import main
+    from .discover import main
 
     app_import_path = None
     try:
@@ -41,8 +40,6 @@ def test_command(ctx, args):
             app_import_path = info.app_import_path
     except Exception:  # pragma: no cover - flask always provides ScriptInfo
         app_import_path = None
-    if app_import_path and not os.environ.get(APP_FACTORY_ENV):
-        os.environ[APP_FACTORY_ENV] = app_import_path
-    code = main(list(args), prog="flask test")
+    code = main(list(args), prog="flask test", app_factory=app_import_path)
     sys.stdout.flush()
     ctx.exit(code)

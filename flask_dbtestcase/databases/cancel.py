@@ -19,7 +19,15 @@ import signal
 import threading
 import typing as t
 
-from ._databases import DATABASE_URL_ENV, THROWAWAY_DATABASE
+import psycopg2
+
+from .creation import connect_maintenance
+from .urls import make_url
+
+__all__ = ["QueryCanceller", "cancel_queries"]
+
+#: Returns the URLs of the databases whose queries an interrupt cancels.
+Targets = t.Callable[[], t.Sequence[str]]
 
 _CANCEL = """
 SELECT pg_cancel_backend(pid) FROM pg_stat_activity
@@ -28,24 +36,12 @@ WHERE pid <> pg_backend_pid() AND state = 'active'
 """
 
 
-def _targets() -> list[str]:
-    """URLs of the test databases of this process (clones are found by name)."""
-    url = os.environ.get(DATABASE_URL_ENV)
-    if url:
-        return [url]
-    from . import server
+def cancel_queries(targets: Targets) -> int:
+    """Cancel the active queries on the test databases; return how many.
 
-    srv = server._process_server
-    return [srv.url(THROWAWAY_DATABASE)] if srv is not None else []
-
-
-def cancel_queries(targets: t.Callable[[], list[str]] = _targets) -> int:
-    """Cancel the active queries on the test databases; return how many."""
-    import psycopg2
-
-    from .database import connect_maintenance
-    from .database import make_url
-
+    :param targets: returns the test databases' URLs; the databases whose
+        names extend them (``--parallel`` clones, binds) are included.
+    """
     cancelled = 0
     for url in targets():
         try:
@@ -71,7 +67,7 @@ class QueryCanceller:
 
     signals = (signal.SIGINT, signal.SIGTERM)
 
-    def __init__(self, targets: t.Callable[[], list[str]] = _targets) -> None:
+    def __init__(self, targets: Targets) -> None:
         self.targets = targets
         self._write_fd = -1
         self._thread: threading.Thread | None = None

@@ -5,17 +5,16 @@ happened as picklable events and the parent replays them into its result.
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 import traceback
 import unittest
 
-from ._databases import DATABASE_URL_ENV
-from ._results import RemoteError, _exception_message, _exception_type, _ResultMixin
+from ..settings import export_database_url
+from ..state import STATE, RunDatabases
+from .results import RemoteError, ResultMixin, exception_message, exception_type
 
-_SUBSUITES = []  # set in the parent before forking; read by the workers
-_WORKER = {}
+__all__ = ["ParallelTestSuite", "RemoteTestResult"]
 
 
 class _Holder:
@@ -52,7 +51,7 @@ class _RemoteSubTest(_Holder):
         return self._id
 
 
-class RemoteTestResult(_ResultMixin, unittest.TestResult):
+class RemoteTestResult(ResultMixin, unittest.TestResult):
     """Records what happened in a worker as picklable events."""
 
     def __init__(self, index_of, failfast=False, buffer=False, sql_capture=None):
@@ -71,7 +70,7 @@ class RemoteTestResult(_ResultMixin, unittest.TestResult):
     def _err(self, err, test):
         text = self._exc_info_to_string(err, test)
         is_failure = isinstance(test, unittest.TestCase) and issubclass(err[0], test.failureException)
-        return (text, _exception_message(err), _exception_type(err), is_failure)
+        return (text, exception_message(err), exception_type(err), is_failure)
 
     def startTest(self, test):
         super().startTest(test)
@@ -118,21 +117,20 @@ class RemoteTestResult(_ResultMixin, unittest.TestResult):
             self.events.append(("addSubTest", self._ref(test), str(subtest), subtest.id(), error))
 
 
-def _init_worker(counter, urls, config):
+def _init_worker(counter, databases: RunDatabases):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     with counter.get_lock():
         counter.value += 1
         worker_id = counter.value
-    _WORKER["id"] = worker_id
-    _WORKER["config"] = config
-    os.environ[DATABASE_URL_ENV] = urls[(worker_id - 1) % len(urls)]
-    os.environ["FLASK_DBTESTCASE_WORKER_ID"] = str(worker_id)
+    STATE.databases = databases.for_worker(worker_id)
+    export_database_url(STATE.databases.url)
 
 
 def _run_subsuite(index):
-    tests = _SUBSUITES[index]
-    config = _WORKER.get("config", {})
+    suite = STATE.parallel
+    tests = suite.subsuites[index]
+    config = suite.config
     index_of = {id(test): i for i, test in enumerate(tests)}
     result = RemoteTestResult(index_of, failfast=config.get("failfast", False),
                               buffer=config.get("buffer", False),
@@ -182,16 +180,17 @@ def _replay(result, tests, events):
 class ParallelTestSuite(unittest.TestSuite):
     """Runs groups of tests (one class each) in ``processes`` forked workers.
 
-    ``urls`` are the workers' databases (worker N gets ``urls[N-1]``). Its
+    ``databases`` are the run's (worker N gets its N-th clone). Its
     ``run(result)`` replays every worker's events into ``result``, so a
     ``TextTestRunner`` prints and times it like any suite.
     """
 
-    def __init__(self, subsuites, processes, urls, failfast=False, buffer=False, sql_capture=None):
+    def __init__(self, subsuites, processes, databases: RunDatabases, failfast=False, buffer=False,
+                 sql_capture=None):
         super().__init__([test for group in subsuites for test in group])
         self.subsuites = subsuites
         self.processes = processes
-        self.urls = list(urls)
+        self.databases = databases
         self.config = {"failfast": failfast, "buffer": buffer, "sql_capture": sql_capture}
 
     def run(self, result, debug=False):
@@ -199,14 +198,13 @@ class ParallelTestSuite(unittest.TestSuite):
         from concurrent.futures import ProcessPoolExecutor, as_completed
         from concurrent.futures.process import BrokenProcessPool
 
-        global _SUBSUITES
-        _SUBSUITES = self.subsuites
+        STATE.parallel = self
         context = multiprocessing.get_context("fork")
         counter = context.Value("i", 0)
         # Unlike multiprocessing.Pool, the executor notices a worker that dies
         # (a crash, a kill, os._exit in a test) instead of waiting forever.
         executor = ProcessPoolExecutor(self.processes, mp_context=context, initializer=_init_worker,
-                                       initargs=(counter, self.urls, self.config))
+                                       initargs=(counter, self.databases))
         pending = {executor.submit(_run_subsuite, i): i for i in range(len(self.subsuites))}
         try:
             for future in as_completed(pending):
@@ -222,7 +220,7 @@ class ParallelTestSuite(unittest.TestSuite):
                     break
         finally:
             executor.shutdown(wait=True, cancel_futures=True)
-            _SUBSUITES = []
+            STATE.parallel = None
         return result
 
     def _report_lost(self, result, indexes):

@@ -11,8 +11,8 @@ import unittest
 import xml.etree.ElementTree as ET
 from collections import OrderedDict
 
-from ._ordering import class_key
-from .errors import DBTestCaseError
+from ..errors import DBTestCaseError
+from .ordering import class_key
 
 class RemoteError(Exception):
     """An error already formatted elsewhere (a parallel worker)."""
@@ -24,7 +24,7 @@ class RemoteError(Exception):
         self.exc_type = exc_type
 
 
-def _exception_message(err):
+def exception_message(err):
     """'ExcType: first line of the message', for JUnit's message attribute."""
     exc_type, value = err[0], err[1]
     if isinstance(value, RemoteError):
@@ -34,7 +34,7 @@ def _exception_message(err):
     return "%s: %s" % (name, text) if text else name
 
 
-def _exception_type(err):
+def exception_type(err):
     if isinstance(err[1], RemoteError):
         return err[1].exc_type
     exc_type = err[0]
@@ -42,7 +42,7 @@ def _exception_type(err):
         else exc_type.__qualname__
 
 
-class _SQLCapture(logging.Handler):
+class SQLCapture(logging.Handler):
     """Collects the SQL SQLAlchemy logs during one test (``--debug-sql``)."""
 
     def __init__(self):
@@ -74,7 +74,7 @@ class _SQLCapture(logging.Handler):
 _SQL_LOGGER = "sqlalchemy.engine"
 
 
-class _ResultMixin:
+class ResultMixin:
     """Formatting shared by the local and the worker results."""
 
     sql_capture = None
@@ -106,7 +106,7 @@ class _ResultMixin:
             self.sql_capture.buffer = None
 
 
-class DBTestResult(_ResultMixin, unittest.TextTestResult):
+class DBTestResult(ResultMixin, unittest.TextTestResult):
     """unittest's text result, plus per-test timing, per-test outcomes (for
     the summary line and the JUnit report) and ``--durations``."""
 
@@ -147,8 +147,8 @@ class DBTestResult(_ResultMixin, unittest.TextTestResult):
             record["outcome"] = outcome
         if kind is not None:
             if err is not None:
-                message = _exception_message(err)
-                exc_type = _exception_type(err)
+                message = exception_message(err)
+                exc_type = exception_type(err)
             else:
                 exc_type = None
             record["details"].append({"kind": kind, "message": message or "",

@@ -5,10 +5,10 @@ Built on :mod:`testing.postgresql`, with what a test run needs on top:
 - no TCP at all: a unix socket in a private ``0700`` directory, so parallel
   runs never fight over a port;
 - ``initdb`` runs once and its result is cached across runs
-  (:mod:`._initdb_cache`); each server copies the cached data directory
+  (:mod:`.initdb_cache`); each server copies the cached data directory
   (``cp -a``) and starts in a few milliseconds;
 - it works as root (Docker, CI) by running PostgreSQL as an unprivileged
-  user (:mod:`._pgprocess`);
+  user (:mod:`.processes`);
 - the server dies with the process that started it (``PR_SET_PDEATHSIG``),
   and :func:`reap_stale` removes whatever a killed run left behind: every
   server directory records its owner's pid and start time;
@@ -20,7 +20,6 @@ Built on :mod:`testing.postgresql`, with what a test run needs on top:
 
 from __future__ import annotations
 
-import atexit
 import os
 import pwd
 import re
@@ -28,37 +27,38 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import threading
 import time
 import typing as t
 
 import testing.postgresql
 
-from ._initdb_cache import copy_tree as _copy_tree
-from ._initdb_cache import initdb_cached
-from ._initdb_cache import tail as _tail
-from ._keepdb import KeptData
-from ._pgprocess import chown as _chown
-from ._pgprocess import find_postgres_bin
-from ._pgprocess import kill_and_wait as _kill_and_wait
-from ._pgprocess import open_private
-from ._pgprocess import pid_alive as _pid_alive
-from ._pgprocess import process_start_time as _process_start_time
-from ._pgprocess import server_user as _server_user
-from ._pgprocess import spawn as _spawn
-from ._pgprocess import write_private
-from .errors import ConfigurationError
+from ..errors import ConfigurationError
+from ..state import STATE
+from .binaries import find_postgres_bin
+from .initdb_cache import copy_tree, initdb_cached, tail
+from .keepdb import KeptData
+from .processes import (
+    chown,
+    kill_and_wait,
+    open_private,
+    pid_alive,
+    process_start_time,
+    runtime_dir,
+    runtime_paths,
+    server_user,
+    spawn,
+    write_private,
+)
 
 __all__ = [
+    "MARKER",
     "ThrowawayServer",
-    "find_postgres_bin",
     "is_throwaway_url",
-    "process_server",
     "reap_stale",
-    "runtime_dir",
 ]
 
-_MARKER = "flask-dbtestcase-server"
+#: The file in a server's socket directory that marks it as one of ours.
+MARKER = "flask-dbtestcase-server"
 _SERVER_SETTINGS = [
     "-F",
     "-c", "listen_addresses=",
@@ -66,67 +66,15 @@ _SERVER_SETTINGS = [
     "-c", "full_page_writes=off",
     "-c", "synchronous_commit=off",
 ]  # fmt: skip
-#: Settings a user may change through the environment, and their defaults.
-_TIMEOUTS = {
-    "lock_timeout": ("FLASK_DBTESTCASE_LOCK_TIMEOUT", "10s"),
-    "statement_timeout": ("FLASK_DBTESTCASE_STATEMENT_TIMEOUT", "0"),
-}
 _BOOT_TIMEOUT = 30.0
 
 
 def _timeout_settings() -> list[str]:
-    args = []
-    for name, (env, default) in _TIMEOUTS.items():
-        value = os.environ.get(env, "").strip() or default
-        args += ["-c", f"{name}={value}"]
-    return args
-
-
-# -- the runtime directory -------------------------------------------------------
-
-
-def _runtime_paths() -> list[str]:
-    """Where server directories may live: RAM first, then the temp dir.
-
-    ``FLASK_DBTESTCASE_RUNTIME_DIR`` names one parent directory instead.
-    """
-    name = f"flask-dbtestcase-{os.geteuid()}"
-    if os.environ.get("FLASK_DBTESTCASE_RUNTIME_DIR"):
-        return [os.path.join(os.environ["FLASK_DBTESTCASE_RUNTIME_DIR"], name)]
-    base = tempfile.gettempdir()
-    if len(base) > 40:  # unix socket paths are limited to ~100 bytes
-        base = "/tmp"
-    return [os.path.join("/dev/shm", name), os.path.join(base, name)]
-
-
-def _shm_usable() -> bool:
-    # tmpfs makes the copy ~20x faster than a disk, but Docker's default
-    # /dev/shm is 64 MB, which PostgreSQL itself needs: demand room.
-    try:
-        st = os.statvfs("/dev/shm")
-    except OSError:
-        return False
-    return st.f_bavail * st.f_frsize >= 1 << 30 and os.access("/dev/shm", os.W_OK)
-
-
-def runtime_dir() -> str:
-    """This user's directory holding one subdirectory per running server."""
-    paths = _runtime_paths()
-    path = paths[0] if len(paths) == 1 or _shm_usable() else paths[1]
-    mode = 0o711 if os.geteuid() == 0 else 0o700
-    try:
-        os.mkdir(path, mode)
-    except FileExistsError:
-        pass
-    st = os.lstat(path)
-    if not os.path.isdir(path) or os.path.islink(path) or st.st_uid != os.geteuid():
-        raise ConfigurationError(
-            f"The directory {path!r} is not a directory owned by the current"
-            " user, so it cannot safely hold the throwaway PostgreSQL server."
-            " Remove it and run the tests again."
-        )
-    os.chmod(path, mode)
-    return path
+    settings = STATE.current_settings()
+    return [
+        "-c", f"lock_timeout={settings.lock_timeout}",
+        "-c", f"statement_timeout={settings.statement_timeout}",
+    ]  # fmt: skip
 
 
 # -- the server ----------------------------------------------------------------
@@ -161,7 +109,7 @@ class ThrowawayServer(testing.postgresql.Postgresql):
         """
         reap_stale()
         bin_dir = find_postgres_bin()
-        user = _server_user()
+        user = server_user()
         cached = initdb_cached(bin_dir, user, runtime_dir())
         kept = None
         if keepdb:
@@ -173,8 +121,8 @@ class ThrowawayServer(testing.postgresql.Postgresql):
                 kept.release()
             raise
         pid = os.getpid()
-        write_private(os.path.join(base, "owner"), f"{pid} {_process_start_time(pid)}\n")
-        _chown(base, user)
+        write_private(os.path.join(base, "owner"), f"{pid} {process_start_time(pid)}\n")
+        chown(base, user)
         server = cls(base, bin_dir, kept)
         try:
             server.setup(cached, user)
@@ -202,10 +150,10 @@ class ThrowawayServer(testing.postgresql.Postgresql):
         if self.kept is not None:
             os.symlink(self.kept.data_dir, self.get_data_directory())
         else:
-            _copy_tree(cached, self.get_data_directory())
+            copy_tree(cached, self.get_data_directory())
         os.mkdir(self.socket_dir, 0o700)
-        write_private(os.path.join(self.socket_dir, _MARKER), self.base_dir + "\n")
-        _chown(self.socket_dir, user)
+        write_private(os.path.join(self.socket_dir, MARKER), self.base_dir + "\n")
+        chown(self.socket_dir, user)
 
     def initialize_database(self) -> None:
         """Nothing to do: :meth:`start` copies an initialised data directory."""
@@ -226,7 +174,7 @@ class ThrowawayServer(testing.postgresql.Postgresql):
 
     def _launch(self) -> None:
         with open_private(self.log_path) as log:
-            self.child_process = _spawn(
+            self.child_process = spawn(
                 self.get_server_commandline(), stdout=log, stderr=subprocess.STDOUT
             )
         self.wait_booting()
@@ -257,7 +205,7 @@ class ThrowawayServer(testing.postgresql.Postgresql):
     def _boot_error(self, what: str) -> ConfigurationError:
         return ConfigurationError(
             f"The throwaway PostgreSQL server ({self.postgres}) {what}. The end"
-            f" of its log: {_tail(self.log_path)} Check the PostgreSQL"
+            f" of its log: {tail(self.log_path)} Check the PostgreSQL"
             " installation, or use an existing server with --database-url."
         )
 
@@ -275,7 +223,7 @@ class ThrowawayServer(testing.postgresql.Postgresql):
         shutdown (SIGINT) on kept data, which must stay consistent."""
         if self.child_process is None or self._owner_pid != os.getpid():
             return
-        _kill_and_wait(self.child_process.pid,
+        kill_and_wait(self.child_process.pid,
                        sig=signal.SIGINT if self.kept is not None else signal.SIGQUIT)
         self.child_process.poll()
         self.child_process = None
@@ -300,47 +248,7 @@ class ThrowawayServer(testing.postgresql.Postgresql):
         return f"<{type(self).__name__} {self.socket_dir}>"
 
 
-# -- the per-process server, the throwaway check, the reaper ------------------
-
-_process_server: ThrowawayServer | None = None
-_process_lock = threading.Lock()
-_signals_installed = False
-
-
-def process_server() -> ThrowawayServer:
-    """This process's server, started on first use and stopped at exit.
-
-    A forked child shares its parent's server; only the parent stops it.
-    Outside the runner (``python -m unittest``), SIGTERM then stops the run
-    like Ctrl-C does (a ``KeyboardInterrupt``, so the server is stopped at
-    exit), and either stops a test blocked in a query: see
-    :mod:`._interrupt`.
-    """
-    global _process_server
-    with _process_lock:
-        if _process_server is None or not _process_server.is_server_available():
-            if _process_server is not None:  # it died: clean up after it
-                _process_server.stop()
-            _process_server = ThrowawayServer.start()
-            atexit.register(_process_server.stop)
-            _install_signal_handling()
-        return _process_server
-
-
-def _install_signal_handling() -> None:
-    global _signals_installed
-    if _signals_installed or threading.current_thread() is not threading.main_thread():
-        return
-    _signals_installed = True
-    from ._interrupt import QueryCanceller
-
-    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, _sigterm_to_keyboard_interrupt)
-    QueryCanceller().install()  # does nothing if the wakeup fd is taken
-
-
-def _sigterm_to_keyboard_interrupt(signum: int, frame: t.Any) -> None:
-    raise KeyboardInterrupt("SIGTERM")
+# -- the throwaway check, the reaper -------------------------------------------
 
 
 def is_throwaway_url(url: t.Any) -> bool:
@@ -358,15 +266,15 @@ def is_throwaway_url(url: t.Any) -> bool:
         return False
     sock = os.path.realpath(host)
     base = os.path.dirname(sock)
-    roots = {os.path.realpath(p) for p in _runtime_paths()}
+    roots = {os.path.realpath(p) for p in runtime_paths()}
     if os.path.basename(sock) != "sock" or os.path.dirname(base) not in roots:
         return False
     try:
-        with open(os.path.join(sock, _MARKER)) as f:
+        with open(os.path.join(sock, MARKER)) as f:
             if f.read().strip() != base:
                 return False
         with open(os.path.join(base, "data", "postmaster.pid")) as f:
-            return _pid_alive(int(f.readline()))
+            return pid_alive(int(f.readline()))
     except (OSError, ValueError):
         return False
 
@@ -380,7 +288,7 @@ def reap_stale() -> int:
     runtime_dir()  # fails loudly on a runtime dir that is not ours
     roots = [
         root
-        for root in _runtime_paths()
+        for root in runtime_paths()
         if os.path.isdir(root)
         and not os.path.islink(root)
         and os.stat(root).st_uid == os.geteuid()
@@ -397,7 +305,7 @@ def reap_stale() -> int:
             pid, start_time = int(fields[0]), (fields[1:] or [""])[0]
         except (OSError, ValueError, IndexError):
             pass
-        if _pid_alive(pid, start_time):
+        if pid_alive(pid, start_time):
             continue
         _kill_postmaster(path)
         shutil.rmtree(path, ignore_errors=True)
@@ -420,4 +328,4 @@ def _kill_postmaster(server_dir: str) -> None:
             return  # Linux and the process is gone
     except OSError:
         pass
-    _kill_and_wait(pid)
+    kill_and_wait(pid)

@@ -23,12 +23,23 @@ import subprocess
 import tempfile
 import time
 
-from ._pgprocess import chown
-from ._pgprocess import open_private
-from ._pgprocess import server_version
-from ._pgprocess import spawn
-from ._pgprocess import write_private
-from .errors import ConfigurationError
+from ..errors import ConfigurationError
+from ..state import STATE
+from .binaries import server_version
+from .processes import chown, open_private, spawn, write_private
+
+__all__ = [
+    "CACHE_FORMAT",
+    "DEBRIS_AGE",
+    "INITDB_ARGS",
+    "cache_complete",
+    "cache_dir",
+    "clear_cache_debris",
+    "copy_tree",
+    "entry_name",
+    "initdb_cached",
+    "tail",
+]
 
 #: Bumped when the cached data directory's layout or initdb options change.
 CACHE_FORMAT = "1"
@@ -42,7 +53,7 @@ DEBRIS_AGE = 600.0
 
 def cache_dir() -> str:
     """``$FLASK_DBTESTCASE_CACHE_DIR``, else ``~/.cache/flask-dbtestcase``."""
-    path = os.environ.get("FLASK_DBTESTCASE_CACHE_DIR")
+    path = STATE.current_settings().cache_dir
     if not path:
         xdg = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
         path = os.path.join(xdg, "flask-dbtestcase")

@@ -16,7 +16,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from .errors import ConfigurationError
+from ..errors import ConfigurationError
 
 
 def find_fixture(name: str, test_class: type) -> Path:

@@ -34,8 +34,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
-from ._pinned import TEST_SAVEPOINT, PinnedConnection, PinnedCursor
-from .errors import IsolationError
+from ..errors import IsolationError
+from ..state import STATE
+from .pinned import TEST_SAVEPOINT, PinnedConnection, PinnedCursor
 
 __all__ = [
     "TEST_SAVEPOINT",
@@ -57,7 +58,7 @@ class _PinnedPool(StaticPool):
         return self
 
 
-_pins: dict[tuple[str, ...], PinnedConnection] = {}
+# The shared connections, by connection arguments, are in STATE.pins.
 _pins_lock = threading.Lock()
 
 
@@ -69,12 +70,12 @@ def _connect_pinned(dialect: t.Any, conn_rec: t.Any, cargs: t.Any, cparams: t.An
     """``do_connect`` hook: hand out the shared connection for these arguments."""
     key = _pin_key(cargs, cparams)
     with _pins_lock:
-        conn = _pins.get(key)
+        conn = STATE.pins.get(key)
         if conn is None or conn.closed:
             conn = dialect.loaded_dbapi.connect(
                 *cargs, connection_factory=PinnedConnection, **cparams
             )
-            _pins[key] = conn
+            STATE.pins[key] = conn
         return conn
 
 
@@ -161,8 +162,8 @@ def _autocommit(conn: Connection) -> bool:
 def _dbapi(conn: Connection) -> PinnedConnection:
     if conn.invalidated:  # its DBAPI connection is out of reach: find the frame
         with _pins_lock:
-            for pinned in _pins.values():
-                if pinned._find(conn) is not None:
+            for pinned in STATE.pins.values():
+                if pinned.find(conn) is not None:
                     return pinned
         return _NOWHERE
     return t.cast(PinnedConnection, conn.connection.dbapi_connection)
@@ -184,6 +185,6 @@ _NOWHERE = t.cast(PinnedConnection, _Nowhere())
 def close_pinned_connections() -> None:
     """Close every shared connection (before the test databases are dropped)."""
     with _pins_lock:
-        for conn in _pins.values():
+        for conn in STATE.pins.values():
             conn.close_for_real()
-        _pins.clear()
+        STATE.pins.clear()

@@ -8,8 +8,9 @@ them, and ``run_tests(labels)`` runs the steps a subclass can override::
     -> run_suite(suite) -> teardown_databases(state)  (always, in finally)
     -> teardown_test_environment() -> suite_result(suite, result)
 
-The database reaches the test classes through the environment variable
-``FLASK_DBTESTCASE_DATABASE_URL``. This module imports only the standard
+The databases reach the test classes as an object in the process state
+(:class:`~flask_dbtestcase.state.RunDatabases`), and the processes the tests
+start through ``FLASK_DBTESTCASE_DATABASE_URL``. This module imports only the standard
 library at import time, so ``python -m flask_dbtestcase --help`` stays fast;
 the database helpers are imported when the databases are set up.
 """
@@ -17,6 +18,7 @@ the database helpers are imported when the databases are set up.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import os
 import signal
@@ -24,13 +26,13 @@ import sys
 import time
 import unittest
 
-from ._databases import (DATABASE_URL_ENV, TEST_DATABASE_URL_ENV, THROWAWAY_DATABASE,  # noqa: F401
-                         DatabaseState, setup_databases, teardown_databases)
-from ._loading import load_tests_for_label
-from ._ordering import (Shuffler, iter_test_cases, parse_shard, partition_by_class,  # noqa: F401
-                        reorder_tests, shard_tests, shuffle_tests)
-from ._results import DBTestResult, DBTextTestRunner, _SQLCapture
-from .errors import ConfigurationError, DBTestCaseError
+from ..errors import ConfigurationError, DBTestCaseError
+from ..settings import DATABASE_URL_ENV, RUNNER_ENV, TEST_DATABASE_URL_ENV
+from ..state import STATE
+from .databases import DatabaseState, setup_databases, teardown_databases
+from .loading import load_tests_for_label
+from .ordering import Shuffler, iter_test_cases, parse_shard, partition_by_class, reorder_tests, shard_tests
+from .results import DBTestResult, DBTextTestRunner, SQLCapture
 
 __all__ = ["DBTestRunner", "DBTestResult", "Shuffler", "main", "build_parser"]
 
@@ -68,7 +70,7 @@ class DBTestRunner:
                  failfast=False, keepdb=False, reverse=False, debug_sql=False,
                  parallel=0, buffer=False, test_name_patterns=None, shuffle=False,
                  durations=None, database_url=None, junit_xml=None, shard=None, stream=None,
-                 **kwargs):
+                 app_factory=None, **kwargs):
         self.pattern = pattern or "test*.py"
         self.top_level = top_level
         self.verbosity = verbosity
@@ -93,11 +95,14 @@ class DBTestRunner:
         except ValueError as exc:
             raise ConfigurationError("--shard: %s." % exc)
         self.stream = stream if stream is not None else sys.stderr
+        #: The app factory ``flask test`` found (``flask --app``), for the
+        #: classes that name none when pyproject.toml names none either.
+        self.app_factory = app_factory
+        self._previous_settings = None
         self.result = None
         self._shuffler = None if shuffle is False else Shuffler(shuffle)
         self._subsuites = None
         self._test_count = None
-        self._worker_urls = []
         self._sql_capture = None
         self._previous_sigterm = None
         self._sys_path_added = None
@@ -167,16 +172,20 @@ class DBTestRunner:
             sys.path.insert(0, root)
             self._sys_path_added = root
         if self.debug_sql:
-            self._sql_capture = _SQLCapture()
+            self._sql_capture = SQLCapture()
             self._sql_capture.install()
         if hasattr(signal, "SIGTERM"):
             try:
                 self._previous_sigterm = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
             except ValueError:  # not the main thread
                 self._previous_sigterm = None
+        self._previous_settings = STATE.settings
+        if self.app_factory:
+            STATE.settings = dataclasses.replace(STATE.current_settings(), cli_app=self.app_factory)
         # Ctrl-C/SIGTERM must also stop a test blocked in a query or lock wait.
-        from ._interrupt import QueryCanceller
-        self._canceller = QueryCanceller()
+        # Imported here: it loads psycopg2, and --help must stay fast.
+        from ..databases.cancel import QueryCanceller
+        self._canceller = QueryCanceller(_cancel_targets)
         self._canceller.install()
 
     def teardown_test_environment(self, **kwargs):
@@ -192,6 +201,7 @@ class DBTestRunner:
         if self._sql_capture is not None:
             self._sql_capture.uninstall()
             self._sql_capture = None
+        STATE.settings = self._previous_settings
 
     # -- suite ---------------------------------------------------------------
     def make_loader(self):
@@ -235,13 +245,12 @@ class DBTestRunner:
         state = DatabaseState()
         if self._test_count == 0:
             self.log("No tests: skipping the test database.", 2)
-            state.restore_env = False
+            state.restore = False
             return state
         started = time.perf_counter()
         setup_databases(state, self.log, database_url=self.database_url, keepdb=self.keepdb,
                         interactive=self.interactive, parallel=self.parallel,
                         project=os.path.abspath(self.top_level or os.getcwd()))
-        self._worker_urls = list(state.clones)
         self.log("Database setup took %.3fs." % (time.perf_counter() - started), 2)
         return state
 
@@ -273,11 +282,10 @@ class DBTestRunner:
 
     def _parallel_suite(self):
         """The class groups in worker processes, their results replayed here."""
-        from ._parallel import ParallelTestSuite
+        from .parallel import ParallelTestSuite
 
         self.log("Running %d test classes in %d processes." % (len(self._subsuites), self.parallel), 2)
-        urls = list(self._worker_urls) or [os.environ[DATABASE_URL_ENV]]
-        return ParallelTestSuite(self._subsuites, self.parallel, urls, failfast=self.failfast,
+        return ParallelTestSuite(self._subsuites, self.parallel, STATE.databases, failfast=self.failfast,
                                  buffer=self.buffer, sql_capture=self._sql_capture)
 
     def suite_result(self, suite, result, **kwargs):
@@ -331,6 +339,10 @@ class DBTestRunner:
         return self.suite_result(suite, result)
 
 
+def _cancel_targets():
+    return STATE.databases.cancel_targets() if STATE.databases is not None else []
+
+
 def _raise_keyboard_interrupt(signum, frame):
     raise KeyboardInterrupt("SIGTERM")
 
@@ -361,7 +373,7 @@ def _pick_runner_spec(argv):
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--runner", default=None)
     options, _ = pre.parse_known_args(argv)
-    return options.runner or os.environ.get("FLASK_DBTESTCASE_RUNNER")
+    return options.runner or STATE.current_settings().runner
 
 
 def build_parser(runner_class=DBTestRunner, prog=None, add_help=True):
@@ -378,13 +390,15 @@ def build_parser(runner_class=DBTestRunner, prog=None, add_help=True):
                              "or directories to run tests from. Default: discover from the current "
                              "directory.")
     parser.add_argument("--runner", metavar="MODULE:CLASS", default=None,
-                        help="Use this DBTestRunner subclass (also $FLASK_DBTESTCASE_RUNNER).")
+                        help=f"Use this DBTestRunner subclass (also ${RUNNER_ENV}).")
     runner_class.add_arguments(parser)
     return parser
 
 
-def main(argv=None, prog=None):
+def main(argv=None, prog=None, app_factory=None):
     """Entry point of ``python -m flask_dbtestcase`` and ``flask test``.
+
+    ``app_factory`` is the app ``flask test`` found (``flask --app``).
 
     Returns the process exit code: 0 all passed, 1 failures, 2 usage or
     set-up error, 130 interrupted.
@@ -404,6 +418,8 @@ def main(argv=None, prog=None):
     kwargs = dict(vars(options))
     labels = kwargs.pop("labels")
     kwargs.pop("runner", None)
+    if app_factory:
+        kwargs["app_factory"] = app_factory
     try:
         runner = runner_class(**kwargs)
         failures = runner.run_tests(labels)

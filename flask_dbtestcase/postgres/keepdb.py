@@ -27,8 +27,11 @@ import os
 import pwd
 import shutil
 
-from ._initdb_cache import CACHE_FORMAT, cache_dir, copy_tree
-from ._pgprocess import chown, open_private, server_version, traversable, write_private
+from .initdb_cache import CACHE_FORMAT, cache_dir, copy_tree
+from .binaries import server_version
+from .processes import chown, open_private, traversable, write_private
+
+__all__ = ["KeptData", "kept_dir_path"]
 
 
 def kept_dir_path(bin_dir: str, user: pwd.struct_passwd, project: str, runtime: str) -> str:

@@ -16,7 +16,7 @@ import typing as t
 
 import psycopg2.extensions
 
-from .errors import IsolationError
+from ..errors import IsolationError
 
 #: The savepoint that brackets one test. ``ROLLBACK TO`` keeps it
 #: established, so the next test of the class reuses it for free.
@@ -39,7 +39,7 @@ class PinnedCursor(psycopg2.extensions.cursor):
     connection: PinnedConnection
 
     def execute(self, query: t.Any, vars: t.Any = None) -> None:  # noqa: A002
-        prefix = self.connection._take_plumbing()
+        prefix = self.connection.take_plumbing()
         if prefix:
             if self.name is not None:  # DECLARE ... CURSOR cannot carry a prefix
                 self.connection._send(prefix)
@@ -140,7 +140,7 @@ class PinnedConnection(psycopg2.extensions.connection):
 
     # -- plumbing ----------------------------------------------------------
 
-    def _take_plumbing(self) -> str:
+    def take_plumbing(self) -> str:
         """Called before every statement: the plumbing to send with it."""
         with self._lock:
             self._used = True
@@ -157,7 +157,7 @@ class PinnedConnection(psycopg2.extensions.connection):
             cur.execute(sql)
 
     def _flush_plumbing(self) -> None:
-        prefix = self._take_plumbing()
+        prefix = self.take_plumbing()
         if prefix:
             self._send(prefix)
 
@@ -171,7 +171,7 @@ class PinnedConnection(psycopg2.extensions.connection):
         self._plumbing.append(f"SAVEPOINT {frame.name}")
         return frame
 
-    def _find(self, owner: object) -> int | None:
+    def find(self, owner: object) -> int | None:
         for index in range(len(self._frames) - 1, -1, -1):
             if self._frames[index].owner is owner:
                 return index
@@ -203,7 +203,7 @@ class PinnedConnection(psycopg2.extensions.connection):
     def end(self, owner: object, commit: bool) -> None:
         """A SQLAlchemy connection committed or rolled back its transaction."""
         with self._lock:
-            index = self._find(owner)
+            index = self.find(owner)
             if index is None:  # its savepoint was already destroyed by an outer rollback
                 return
             if index == len(self._frames) - 1:

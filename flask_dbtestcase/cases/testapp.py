@@ -15,43 +15,18 @@ import sqlalchemy as sa
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 
-from ._databases import DATABASE_URL_ENV, THROWAWAY_DATABASE
-from .appfactory import call_factory, default_factory_spec, read_project_settings, resolve_factory
-from .database import (
-    bind_database_url,
-    check_test_database,
-    create_test_database,
-    database_exists,
-    make_url,
-    render_url,
-    same_database,
-)
-from .errors import ConfigurationError, UnsafeDatabaseError
-from .isolation import deny_engine
-from .migrations import check_migrations, run_migrations
-from .schema import ensure_tables
+from ..databases.creation import create_test_database, database_exists
+from ..databases.migrations import check_migrations, run_migrations
+from ..databases.safety import check_test_database
+from ..databases.schema import ensure_tables
+from ..databases.urls import bind_database_url, make_url, render_url, same_database
+from ..errors import ConfigurationError, UnsafeDatabaseError
+from ..isolation.engines import deny_engine
+from ..state import STATE
+from .factory import call_factory, default_factory_spec, resolve_factory
 
-#: The runner hands the test database to the test classes through this variable.
-DATABASE_ENV = DATABASE_URL_ENV
-
-_process_database: sa.URL | None = None
-#: Databases whose schema this process already built: (urls, metadata or migrations).
-_schemas_ready: set[tuple[t.Any, t.Any]] = set()
-
-
-def current_database_url() -> sa.URL:
-    """The run's test database: the runner's, or this process's throwaway one."""
-    global _process_database
-    given = os.environ.get(DATABASE_ENV)
-    if given:
-        return make_url(given)
-    if _process_database is None:
-        from .server import process_server
-
-        url = make_url(process_server().url(THROWAWAY_DATABASE))
-        create_test_database(url, interactive=False, autoclobber=True)
-        _process_database = url
-    return _process_database
+# The schemas this process already built are in STATE.schemas_ready:
+# (urls, metadata or migrations) marks.
 
 
 def use_psycopg2_for_plain_urls() -> None:
@@ -161,18 +136,18 @@ def create_schema(
     ``schema`` and ``migrations_directory`` default to the project's
     ``[tool.flask-dbtestcase]`` settings, then to ``create_all``.
     """
-    settings = read_project_settings()
-    schema = schema or settings.get("schema") or "create_all"
-    migrations_directory = migrations_directory or settings.get("migrations_directory")
+    settings = STATE.current_settings()
+    schema = schema or settings.schema
+    migrations_directory = migrations_directory or settings.migrations_directory
     if schema == "migrations":
         mark = (tuple(sorted(render_url(e.url) for e in engines.values())), f"migrations:{migrations_directory}")
-        if mark not in _schemas_ready:
+        if mark not in STATE.schemas_ready:
             for engine in engines.values():
                 check_test_database(engine.url, "run the migrations")
             run_migrations(app, migrations_directory)
             if check:
                 check_migrations(app, migrations_directory)
-            _schemas_ready.add(mark)
+            STATE.schemas_ready.add(mark)
         return
     if schema != "create_all":
         raise ConfigurationError(
@@ -183,9 +158,9 @@ def create_schema(
     for key, metadata in db.metadatas.items():
         engine = engines.get(key)
         mark = (render_url(engine.url), id(metadata)) if engine is not None else None
-        if mark is not None and mark not in _schemas_ready:
+        if mark is not None and mark not in STATE.schemas_ready:
             ensure_tables(engine, metadata)
-            _schemas_ready.add(mark)
+            STATE.schemas_ready.add(mark)
 
 
 def prebuild_schema(url: str) -> str:

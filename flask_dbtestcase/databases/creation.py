@@ -17,105 +17,28 @@ import psycopg2
 import psycopg2.errors
 from psycopg2 import sql
 from sqlalchemy.engine import URL
-from sqlalchemy.engine import make_url as _sa_make_url
-from sqlalchemy.exc import ArgumentError
 
-from . import server
-from .errors import ConfigurationError
-from .errors import UnsafeDatabaseError
+from ..errors import ConfigurationError
+from ..postgres.server import MARKER, is_throwaway_url
+from ..state import STATE
+from .safety import check_test_database
+from .urls import describe_location, make_url, render_url, same_database, url_host
 
-#: URLs of the databases this process created, so a runner can destroy them
-#: all at the end (:func:`destroy_created_databases`). Databases created with
-#: ``keepdb=True`` are not listed: they are meant to be kept.
-created_databases: list[URL] = []
+__all__ = [
+    "clone_test_database",
+    "connect_maintenance",
+    "create_test_database",
+    "database_exists",
+    "destroy_created_databases",
+    "destroy_test_database",
+]
 
-_PLAIN_SCHEMES = {"postgresql", "postgres", "postgresql+psycopg2"}
-_MAX_NAME = 63  # PostgreSQL silently truncates longer identifiers
+#: PostgreSQL silently truncates longer identifiers.
+_MAX_NAME = 63
 
-
-def make_url(url: str | URL) -> URL:
-    """Parse a PostgreSQL URL, using psycopg2 for the plain schemes.
-
-    SQLAlchemy 2.1 maps ``postgresql://`` to psycopg 3; this package depends
-    on psycopg2, so ``postgresql://`` and ``postgres://`` become
-    ``postgresql+psycopg2://``. Another explicit PostgreSQL driver is kept.
-    """
-    if isinstance(url, URL):
-        parsed = url
-    else:
-        try:
-            parsed = _sa_make_url(str(url))
-        except (ArgumentError, ValueError, TypeError):
-            raise ConfigurationError(
-                f"{str(url)!r} is not a valid database URL. Give a PostgreSQL"
-                " URL such as 'postgresql://user:password@localhost:5432/dbname'."
-            ) from None
-    if parsed.drivername in _PLAIN_SCHEMES:
-        return parsed.set(drivername="postgresql+psycopg2")
-    if parsed.get_backend_name() == "postgresql":
-        return parsed
-    raise ConfigurationError(
-        f"The database URL {render_url(parsed)!r} is not a PostgreSQL URL."
-        " flask-dbtestcase runs tests on PostgreSQL only: give a URL such as"
-        " 'postgresql://user:password@localhost:5432/dbname'."
-    )
-
-
-def render_url(url: str | URL) -> str:
-    """The URL as a string with its password hidden, for messages."""
-    if isinstance(url, str):
-        try:
-            url = _sa_make_url(url)
-        except (ArgumentError, ValueError):
-            return "<unparseable URL>"
-    return url.render_as_string(hide_password=True)
-
-
-def test_database_name(name: str) -> str:
-    """Django's rule: ``test_`` + name, unless it already starts with it."""
-    return name if name.startswith("test_") else f"test_{name}"
-
-
-test_database_name.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
-
-
-def _host(url: URL) -> str:
-    host = url.query.get("host") or url.host or ""
-    if isinstance(host, tuple):
-        host = ",".join(host)
-    return host
-
-
-def _where(url: URL) -> str:
-    host = _host(url) or "the default local socket"
-    return f"{host}:{url.port or 5432}" if not host.startswith("/") else host
-
-
-def is_test_database(url: str | URL) -> bool:
-    """Whether destructive work on ``url`` is allowed."""
-    url = make_url(url)
-    return server.is_throwaway_url(url) or (url.database or "").startswith("test_")
-
-
-def check_test_database(url: str | URL, action: str) -> None:
-    """Raise :class:`UnsafeDatabaseError` unless ``url`` is a test database."""
-    url = make_url(url)
-    if not is_test_database(url):
-        raise UnsafeDatabaseError(
-            f"Refusing to {action} on database {url.database!r} at"
-            f" {_where(url)}: it is not a test database. flask-dbtestcase only"
-            " creates, changes or drops databases whose name starts with"
-            " 'test_' or that live on the throwaway server it started itself."
-            " Point the tests at a test database (for example"
-            f" {test_database_name(url.database or 'app')!r}) instead."
-        )
-
-
-def same_database(a: str | URL, b: str | URL) -> bool:
-    """Whether two URLs name the same database on the same server."""
-    a, b = make_url(a), make_url(b)
-    return (_host(a), a.port or 5432, a.database) == (_host(b), b.port or 5432, b.database)
-
+# The databases this process created live in STATE.created_databases, so a
+# runner can destroy them all at the end (destroy_created_databases).
+# Databases created with keepdb=True are not listed: they are meant to be kept.
 
 def _connect_args(url: URL, database: str) -> dict[str, t.Any]:
     args: dict[str, t.Any] = {"connect_timeout": 10}
@@ -251,7 +174,7 @@ def _confirm_clobber(url: URL, interactive: bool) -> None:
     if not (interactive and sys.stdin is not None and sys.stdin.isatty()):
         raise ConfigurationError(
             f"The test database {url.database!r} already exists at"
-            f" {_where(url)}. Run with --keepdb to reuse it, with --noinput to"
+            f" {describe_location(url)}. Run with --keepdb to reuse it, with --noinput to"
             " drop and re-create it, or drop it yourself."
         )
     answer = input(
@@ -263,12 +186,12 @@ def _confirm_clobber(url: URL, interactive: bool) -> None:
 
 
 def _remember(url: URL) -> None:
-    if not any(same_database(url, known) for known in created_databases):
-        created_databases.append(url)
+    if not any(same_database(url, known) for known in STATE.created_databases):
+        STATE.created_databases.append(url)
 
 
 def _forget(url: URL) -> None:
-    created_databases[:] = [u for u in created_databases if not same_database(u, url)]
+    STATE.created_databases[:] = [u for u in STATE.created_databases if not same_database(u, url)]
 
 
 def destroy_test_database(url: str | URL) -> None:
@@ -322,12 +245,6 @@ def clone_test_database(url: str | URL, suffix: str) -> URL:
     return target
 
 
-def bind_database_url(url: str | URL, bind_key: str) -> URL:
-    """The test database for a Flask-SQLAlchemy bind: ``<name>_<bind_key>``."""
-    url = make_url(url)
-    return url.set(database=f"{url.database}_{bind_key}")
-
-
 def destroy_created_databases() -> None:
     """Drop every database this process created, the newest first.
 
@@ -335,10 +252,10 @@ def destroy_created_databases() -> None:
     first error is raised after every database was tried.
     """
     first_error: Exception | None = None
-    for url in reversed(list(created_databases)):
-        host = _host(url)
+    for url in reversed(list(STATE.created_databases)):
+        host = url_host(url)
         gone = not os.path.isdir(host) or (  # or it died during the run
-            os.path.exists(os.path.join(host, server._MARKER)) and not server.is_throwaway_url(url))
+            os.path.exists(os.path.join(host, MARKER)) and not is_throwaway_url(url))
         if host.startswith("/") and gone:
             _forget(url)
             continue

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import importlib
 import inspect
 import os
@@ -12,47 +11,33 @@ from pathlib import Path
 
 from flask import Flask
 
-from .errors import ConfigurationError
+from ..errors import ConfigurationError
+from ..settings import read_pyproject
+from ..state import STATE
+
+__all__ = [
+    "Factory",
+    "accepts_config",
+    "call_factory",
+    "default_factory_spec",
+    "factory_name",
+    "read_project_settings",
+    "resolve_factory",
+]
 
 Factory = t.Callable[..., Flask]
 
-#: Set by ``flask test`` to the app that ``flask --app`` / FLASK_APP names.
-FACTORY_ENV = "FLASK_DBTESTCASE_APP_FACTORY"
-
-
 def read_project_settings(start: str | os.PathLike[str] | None = None) -> dict[str, t.Any]:
-    """``[tool.flask-dbtestcase]`` of the nearest pyproject.toml above ``start`` (cwd)."""
-    return _read_project_settings(str(Path(start or os.getcwd()).resolve()))
+    """``[tool.flask-dbtestcase]`` of the nearest pyproject.toml above ``start`` (cwd).
 
-
-@functools.lru_cache(maxsize=8)
-def _read_project_settings(start: str) -> dict[str, t.Any]:
-    try:
-        import tomllib
-    except ImportError:  # Python < 3.11
-        try:
-            import tomli as tomllib  # type: ignore[no-redef]
-        except ImportError:
-            return {}
-    here = Path(start)
-    for directory in (here, *here.parents):
-        candidate = directory / "pyproject.toml"
-        if candidate.is_file():
-            try:
-                with candidate.open("rb") as f:
-                    data = tomllib.load(f)
-            except (OSError, tomllib.TOMLDecodeError) as exc:
-                raise ConfigurationError(f"Could not read {candidate}: {exc}.") from None
-            settings = data.get("tool", {}).get("flask-dbtestcase")
-            if settings is not None:
-                return dict(settings, _path=str(candidate))
-    return {}
+    :param start: where to start looking (default: the current directory).
+    """
+    return read_pyproject(str(Path(start or os.getcwd()).resolve()))
 
 
 def default_factory_spec() -> str | None:
     """The factory named by pyproject.toml, ``flask test`` or FLASK_APP, in that order."""
-    spec = read_project_settings().get("app_factory")
-    return spec or os.environ.get(FACTORY_ENV) or os.environ.get("FLASK_APP") or None
+    return STATE.current_settings().factory_spec
 
 
 def resolve_factory(spec: t.Any) -> Factory:

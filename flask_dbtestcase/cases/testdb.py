@@ -1,0 +1,92 @@
+"""The test database of this process: the runner's, or a throwaway one of its own.
+
+Under the runner, the test database is the one it handed over
+(:attr:`~flask_dbtestcase.state.ProcessState.databases`), or, in a process
+the runner's tests started, :data:`~flask_dbtestcase.settings.DATABASE_URL_ENV`.
+Without a runner (``python -m unittest``, pytest), the first test class
+starts one throwaway server for the process; it is stopped at exit. SIGTERM
+then stops the run like Ctrl-C does (a ``KeyboardInterrupt``, so the server
+is stopped at exit), and either stops a test blocked in a query
+(:mod:`flask_dbtestcase.databases.cancel`).
+"""
+
+from __future__ import annotations
+
+import atexit
+import signal
+import threading
+import typing as t
+
+import sqlalchemy as sa
+
+from ..databases.cancel import QueryCanceller
+from ..databases.creation import create_test_database
+from ..databases.urls import make_url
+from ..postgres.server import ThrowawayServer
+from ..settings import THROWAWAY_DATABASE
+from ..state import STATE
+
+__all__ = ["current_database_url", "install_signal_handling", "process_server"]
+
+_lock = threading.Lock()
+_server_lock = threading.Lock()
+
+
+def current_database_url() -> sa.URL:
+    """The run's test database: the runner's, or this process's throwaway one.
+
+    A throwaway server that died is replaced, with a new test database.
+    """
+    if STATE.databases is not None:
+        return make_url(STATE.databases.url)
+    given = STATE.current_settings().database_url
+    if given:
+        return make_url(given)
+    with _lock:
+        server = process_server()
+        if STATE.database_url is None:
+            url = make_url(server.url(THROWAWAY_DATABASE))
+            create_test_database(url, interactive=False, autoclobber=True)
+            STATE.database_url = url
+        return t.cast(sa.URL, STATE.database_url)
+
+
+def process_server() -> ThrowawayServer:
+    """This process's throwaway server, started on first use and stopped at exit.
+
+    A forked child shares its parent's server; only the parent stops it. A
+    server that died is replaced (and its test database forgotten).
+    """
+    with _server_lock:
+        server = STATE.server
+        if server is None or not server.is_server_available():
+            if server is not None:  # it died: clean up after it
+                server.stop()
+            server = STATE.server = ThrowawayServer.start()
+            STATE.database_url = None
+            atexit.register(server.stop)
+            install_signal_handling()
+        return t.cast(ThrowawayServer, server)
+
+
+def _cancel_targets() -> list[str]:
+    server = STATE.server
+    return [server.url(THROWAWAY_DATABASE)] if server is not None else []
+
+
+def install_signal_handling() -> None:
+    """Make SIGTERM stop the run as Ctrl-C does, and either cancel the test queries.
+
+    Done once per process, from the main thread only; the query canceller
+    does nothing when someone else (an event loop) owns the wakeup fd.
+    """
+    if STATE.signals_installed or threading.current_thread() is not threading.main_thread():
+        return
+    STATE.signals_installed = True
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _sigterm_to_keyboard_interrupt)
+    QueryCanceller(_cancel_targets).install()
+
+
+def _sigterm_to_keyboard_interrupt(signum: int, frame: t.Any) -> None:
+    raise KeyboardInterrupt("SIGTERM")

@@ -1,0 +1,101 @@
+"""Building the test schema from the project's Flask-Migrate (Alembic) migrations.
+
+``schema = "migrations"`` on a test class (or ``schema = "migrations"`` under
+``[tool.flask-dbtestcase]``) runs ``upgrade head`` once per test database
+instead of ``create_all()``, as Django's runner runs ``migrate``.
+:func:`check_migrations` is the equivalent of ``makemigrations --check``: it
+fails when the models hold changes no migration has.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import typing as t
+from unittest import mock
+
+from flask import Flask
+
+from ..errors import ConfigurationError
+
+
+def _flask_migrate(app: Flask) -> t.Any:
+    try:
+        import flask_migrate
+    except ImportError:
+        raise ConfigurationError(
+            "schema = 'migrations' needs Flask-Migrate: pip install flask-migrate "
+            "(or flask-dbtestcase[migrate])."
+        ) from None
+    if "migrate" not in app.extensions:
+        raise ConfigurationError(
+            "schema = 'migrations' needs Flask-Migrate set up on the app. Did you "
+            "forget to call 'migrate.init_app(app, db)' (or Migrate(app, db)) in the "
+            "app factory?"
+        )
+    return flask_migrate
+
+
+@contextlib.contextmanager
+def _alembic_quiet() -> t.Iterator[io.StringIO]:
+    """Keep app loggers alive and Alembic's INFO lines out of the test output.
+
+    Flask-Migrate's env.py calls logging.config.fileConfig(), which disables
+    every logger that exists, app loggers included, for the rest of the run.
+    """
+    loggers = [logging.getLogger()] + [
+        lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)
+    ]
+    saved = {lg: (lg.disabled, lg.level, list(lg.handlers)) for lg in loggers}
+    captured = io.StringIO()
+    try:
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(contextlib.redirect_stderr(captured))
+            stack.enter_context(contextlib.redirect_stdout(captured))
+            with contextlib.suppress(ImportError):
+                from alembic.config import Config
+
+                # Config binds sys.stdout as a default argument at import time.
+                stack.enter_context(
+                    mock.patch.object(
+                        Config, "print_stdout", lambda self, text, *arg: captured.write(text % arg + "\n")
+                    )
+                )
+            yield captured
+    finally:
+        for lg, (disabled, level, handlers) in saved.items():
+            lg.disabled, lg.level, lg.handlers = disabled, level, handlers
+        for name, lg in logging.Logger.manager.loggerDict.items():
+            if isinstance(lg, logging.Logger) and lg not in saved and name.startswith("alembic"):
+                lg.handlers = []
+
+
+def _run(app: Flask, what: str, command: t.Callable[[], None]) -> None:
+    with _alembic_quiet() as log:
+        try:
+            with app.app_context():
+                command()
+        except SystemExit:  # Flask-Migrate's catch_errors: log.error + sys.exit(1)
+            raise ConfigurationError(f"{what} failed. Alembic said:\n{log.getvalue().strip()}") from None
+        except Exception as exc:
+            raise ConfigurationError(f"{what} failed with {type(exc).__name__}: {exc}") from None
+
+
+def run_migrations(app: Flask, directory: str | None = None) -> None:
+    """``flask db upgrade`` on the app's (test) databases."""
+    flask_migrate = _flask_migrate(app)
+    _run(app, "Running the migrations (upgrade head)", lambda: flask_migrate.upgrade(directory=directory))
+
+
+def check_migrations(app: Flask, directory: str | None = None) -> None:
+    """Raise ConfigurationError when the models have changes no migration has."""
+    flask_migrate = _flask_migrate(app)
+    try:
+        _run(app, "Checking the migrations", lambda: flask_migrate.check(directory=directory))
+    except ConfigurationError as exc:
+        raise ConfigurationError(
+            "The models and the migrations disagree: the models have changes that no "
+            "migration makes. Run 'flask db migrate' to write a migration for them, "
+            f"then review and commit it. ({exc})"
+        ) from None

@@ -1,0 +1,36 @@
+"""The safety check: destructive work only ever runs on a test database.
+
+A test database is one on a live throwaway server this package started, or
+one whose name starts with ``test_`` (Django's rule). The check runs before
+any connection is made, so a wrong URL touches nothing.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import URL
+
+from ..errors import UnsafeDatabaseError
+from ..postgres.server import is_throwaway_url
+from .urls import describe_location, make_url, test_database_name
+
+__all__ = ["check_test_database", "is_test_database"]
+
+
+def is_test_database(url: str | URL) -> bool:
+    """Whether destructive work on ``url`` is allowed."""
+    url = make_url(url)
+    return is_throwaway_url(url) or (url.database or "").startswith("test_")
+
+
+def check_test_database(url: str | URL, action: str) -> None:
+    """Raise :class:`UnsafeDatabaseError` unless ``url`` is a test database."""
+    url = make_url(url)
+    if not is_test_database(url):
+        raise UnsafeDatabaseError(
+            f"Refusing to {action} on database {url.database!r} at"
+            f" {describe_location(url)}: it is not a test database. flask-dbtestcase only"
+            " creates, changes or drops databases whose name starts with"
+            " 'test_' or that live on the throwaway server it started itself."
+            " Point the tests at a test database (for example"
+            f" {test_database_name(url.database or 'app')!r}) instead."
+        )

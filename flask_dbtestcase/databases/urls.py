@@ -1,0 +1,95 @@
+"""PostgreSQL URLs: parsing, naming test databases, comparing, printing safely."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import URL
+from sqlalchemy.engine import make_url as _sa_make_url
+from sqlalchemy.exc import ArgumentError
+
+from ..errors import ConfigurationError
+
+__all__ = [
+    "bind_database_url",
+    "describe_location",
+    "make_url",
+    "render_url",
+    "same_database",
+    "test_database_name",
+    "url_host",
+]
+
+_PLAIN_SCHEMES = {"postgresql", "postgres", "postgresql+psycopg2"}
+
+
+def make_url(url: str | URL) -> URL:
+    """Parse a PostgreSQL URL, using psycopg2 for the plain schemes.
+
+    SQLAlchemy 2.1 maps ``postgresql://`` to psycopg 3; this package depends
+    on psycopg2, so ``postgresql://`` and ``postgres://`` become
+    ``postgresql+psycopg2://``. Another explicit PostgreSQL driver is kept.
+    """
+    if isinstance(url, URL):
+        parsed = url
+    else:
+        try:
+            parsed = _sa_make_url(str(url))
+        except (ArgumentError, ValueError, TypeError):
+            raise ConfigurationError(
+                f"{str(url)!r} is not a valid database URL. Give a PostgreSQL"
+                " URL such as 'postgresql://user:password@localhost:5432/dbname'."
+            ) from None
+    if parsed.drivername in _PLAIN_SCHEMES:
+        return parsed.set(drivername="postgresql+psycopg2")
+    if parsed.get_backend_name() == "postgresql":
+        return parsed
+    raise ConfigurationError(
+        f"The database URL {render_url(parsed)!r} is not a PostgreSQL URL."
+        " flask-dbtestcase runs tests on PostgreSQL only: give a URL such as"
+        " 'postgresql://user:password@localhost:5432/dbname'."
+    )
+
+
+def render_url(url: str | URL) -> str:
+    """The URL as a string with its password hidden, for messages."""
+    if isinstance(url, str):
+        try:
+            url = _sa_make_url(url)
+        except (ArgumentError, ValueError):
+            return "<unparseable URL>"
+    return url.render_as_string(hide_password=True)
+
+
+def test_database_name(name: str) -> str:
+    """Django's rule: ``test_`` + name, unless it already starts with it."""
+    return name if name.startswith("test_") else f"test_{name}"
+
+
+
+
+def url_host(url: URL) -> str:
+    """The host of ``url``: a name, an address or a socket directory."""
+    host = url.query.get("host") or url.host or ""
+    if isinstance(host, tuple):
+        host = ",".join(host)
+    return host
+
+
+def describe_location(url: URL) -> str:
+    """Where ``url``'s server is, for messages: ``host:port`` or the socket directory."""
+    host = url_host(url) or "the default local socket"
+    return f"{host}:{url.port or 5432}" if not host.startswith("/") else host
+
+
+def same_database(a: str | URL, b: str | URL) -> bool:
+    """Whether two URLs name the same database on the same server."""
+    a, b = make_url(a), make_url(b)
+    return (url_host(a), a.port or 5432, a.database) == (url_host(b), b.port or 5432, b.database)
+
+
+def bind_database_url(url: str | URL, bind_key: str) -> URL:
+    """The test database for a Flask-SQLAlchemy bind: ``<name>_<bind_key>``."""
+    url = make_url(url)
+    return url.set(database=f"{url.database}_{bind_key}")
+
+
+test_database_name.__test__ = False  # type: ignore[attr-defined]  # not a pytest test

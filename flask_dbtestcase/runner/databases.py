@@ -1,0 +1,219 @@
+"""The run's databases: where the test database comes from (SPEC section 2),
+its per-worker clones, and undoing all of it at the end.
+
+``DBTestRunner.setup_databases``/``teardown_databases`` call these, as
+Django's ``DiscoverRunner`` calls ``django.test.utils.setup_databases``. What
+they make is handed to the test classes as a
+:class:`~flask_dbtestcase.state.RunDatabases` in the process state, and to
+the processes the tests start through :func:`~flask_dbtestcase.settings.export_database_url`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import sys
+import time
+import typing as t
+
+from ..settings import DATABASE_URL_ENV, THROWAWAY_DATABASE, export_database_url
+from ..state import STATE, RunDatabases
+
+if t.TYPE_CHECKING:  # the database modules are imported when a run needs them
+    from ..postgres.server import ThrowawayServer
+
+__all__ = ["DatabaseState", "Log", "setup_databases", "teardown_databases"]
+
+#: Prints a message when the verbosity is at least the level given.
+Log = t.Callable[[str, int], None]
+
+
+@dataclasses.dataclass
+class DatabaseState:
+    """What ``setup_databases`` did, so ``teardown_databases`` can undo it."""
+
+    #: "given" | "server" | "throwaway" | None (no tests, nothing set up).
+    mode: str | None = None
+    #: The test database URL, with its password.
+    url: str | None = None
+    display_url: str | None = None
+    server: ThrowawayServer | None = None
+    #: We created the test database (drop it unless keepdb).
+    created: bool = False
+    #: The per-worker clones' URLs.
+    clones: list[str] = dataclasses.field(default_factory=list)
+    #: The databases handed over before this run (a run inside a run's test).
+    previous: RunDatabases | None = dataclasses.field(default_factory=lambda: STATE.databases)
+    #: What child processes were handed before this run (the environment's).
+    previous_export: str | None = dataclasses.field(
+        default_factory=lambda: STATE.current_settings().database_url
+    )
+    #: Whether teardown hands the previous databases back.
+    restore: bool = True
+
+
+def setup_databases(
+    state: DatabaseState,
+    log: Log,
+    database_url: str | None = None,
+    keepdb: bool = False,
+    interactive: bool = True,
+    parallel: int = 0,
+    project: str | None = None,
+) -> DatabaseState:
+    """Make the test database (and ``parallel`` clones) exist and hand them over.
+
+    On any failure, undo what was done, then raise.
+
+    :param state: filled in with what was done.
+    :param log: prints the progress messages.
+    :param database_url: an existing server (default: ``TEST_DATABASE_URL``).
+    :param keepdb: reuse the test database, and keep it at the end.
+    :param interactive: ask before replacing an existing test database.
+    :param parallel: how many worker clones to make (none below 2).
+    :param project: keys the throwaway server's kept data directory with
+        ``keepdb`` (default: the current directory).
+    """
+    try:
+        _setup_main_database(state, log, database_url, keepdb, interactive, project)
+        if parallel > 1:
+            _setup_clones(state, log, parallel)
+        assert state.url is not None
+        STATE.databases = RunDatabases(state.url, tuple(state.clones))
+        export_database_url(state.url)
+    except BaseException:
+        teardown_databases(state, log, keepdb=keepdb, quiet=True)
+        raise
+    return state
+
+
+def _setup_main_database(
+    state: DatabaseState,
+    log: Log,
+    database_url: str | None,
+    keepdb: bool,
+    interactive: bool,
+    project: str | None,
+) -> None:
+    from ..databases import creation, safety, urls
+
+    given = state.previous.url if state.previous is not None else None
+    settings = STATE.current_settings()
+    given = given or settings.database_url
+    if given:
+        # Checked up front: one clear error instead of one per test class.
+        safety.check_test_database(given, "run tests")
+        state.mode = "given"
+        state.url = given
+        log(f"Using the test database from ${DATABASE_URL_ENV}.", 2)
+        return
+    url = database_url or settings.test_database_url
+    if url:
+        base = urls.make_url(url)
+        test_url = base.set(database=urls.test_database_name(base.database or "postgres"))
+        log(f"Creating test database {urls.render_url(test_url)} ...", 2)
+        state.mode = "server"
+        creation.create_test_database(
+            test_url, keepdb=keepdb, interactive=interactive, autoclobber=not interactive
+        )
+    else:
+        from ..postgres.server import ThrowawayServer
+
+        log("Starting a throwaway PostgreSQL server ...", 2)
+        state.mode = "throwaway"
+        started = time.perf_counter()
+        state.server = ThrowawayServer.start(keepdb=keepdb, project=project or os.getcwd())
+        log(f"Throwaway server started in {time.perf_counter() - started:.3f}s.", 2)
+        if state.server.kept is not None:
+            log(f"Keeping the server's data in {state.server.kept.path}", 2)
+        elif keepdb:
+            log(
+                "Another --keepdb run of this project is using its kept server data: "
+                "using a fresh throwaway server instead.",
+                2,
+            )
+        test_url = urls.make_url(state.server.url(THROWAWAY_DATABASE))
+        creation.create_test_database(
+            test_url, keepdb=keepdb, interactive=False, autoclobber=True
+        )
+    state.created = True
+    state.url = test_url.render_as_string(hide_password=False)
+    state.display_url = urls.render_url(test_url)
+    log(f"Test database: {state.display_url}", 2)
+
+
+def _setup_clones(state: DatabaseState, log: Log, parallel: int) -> None:
+    from ..cases.testapp import prebuild_schema
+    from ..databases import creation, urls
+
+    assert state.url is not None
+    try:
+        log(f"{prebuild_schema(state.url).capitalize()}.", 2)
+    except Exception as exc:  # the workers build it then, and report any error
+        log(f"Could not build the schema before cloning ({exc}); each worker builds its own.", 2)
+    for number in range(1, parallel + 1):
+        log(f"Cloning test database for worker {number} ...", 2)
+        clone = creation.clone_test_database(urls.make_url(state.url), str(number))
+        state.clones.append(clone.render_as_string(hide_password=False))
+
+
+def teardown_databases(
+    state: DatabaseState, log: Log, keepdb: bool = False, quiet: bool = False
+) -> None:
+    """Undo ``setup_databases``: drop what it created (unless ``keepdb``),
+    stop the throwaway server, hand the previous databases back.
+
+    Every step is attempted; the first error is raised at the end (unless
+    ``quiet``), the others are warnings.
+    """
+    # A second Ctrl-C must not abandon the clean-up half way.
+    try:
+        previous_sigint = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # pragma: no cover - not the main thread
+        previous_sigint = None
+    errors: list[Exception] = []
+
+    def attempt(what: str, func: t.Callable[..., object], *args: t.Any) -> None:
+        try:
+            func(*args)
+        except Exception as exc:  # keep cleaning up; the first error is raised at the end
+            if errors and not quiet:
+                log(f"warning: could not {what}: {exc}", 0)
+            errors.append(exc)
+
+    try:
+        engines = sys.modules.get(f"{__package__.rpartition('.')[0]}.isolation.engines")
+        if engines is not None:  # the test classes' shared connections, before any DROP
+            attempt("close the test connections", engines.close_pinned_connections)
+        if state.mode is not None and not keepdb:
+            _drop_databases(state, log, attempt)
+        if state.server is not None:
+            attempt("stop the throwaway server", state.server.stop)
+            state.server = None
+    finally:
+        if state.restore:
+            STATE.databases = state.previous
+            export_database_url(state.previous_export)
+        if previous_sigint is not None:
+            signal.signal(signal.SIGINT, previous_sigint)
+    if errors and not quiet:
+        raise errors[0]
+
+
+def _drop_databases(
+    state: DatabaseState, log: Log, attempt: t.Callable[..., None]
+) -> None:
+    from ..databases import creation, urls
+
+    attempt("drop the databases created for binds", creation.destroy_created_databases)
+    for clone in state.clones:
+        attempt(
+            f"drop the worker database {clone.rsplit('/', 1)[-1]}",
+            creation.destroy_test_database,
+            urls.make_url(clone),
+        )
+    if state.mode in ("server", "throwaway") and state.created and state.server is None:
+        log(f"Destroying test database {state.display_url or ''} ...", 2)
+        assert state.url is not None
+        attempt("drop the test database", creation.destroy_test_database, urls.make_url(state.url))

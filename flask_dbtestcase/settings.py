@@ -1,0 +1,210 @@
+"""Every setting flask-dbtestcase reads, declared once, read into one object.
+
+A setting comes from an environment variable, from ``[tool.flask-dbtestcase]``
+in the nearest ``pyproject.toml``, or from both (the environment wins).
+:data:`SETTINGS` declares each one with its default and its meaning (the
+configuration reference is generated from it); :meth:`Settings.load` reads
+them all into a :class:`Settings`. Nothing else in the package reads
+``os.environ`` for its own configuration.
+
+The runner does not hand its decisions to the test classes through the
+environment: it puts them in the process state (:mod:`.state`). The one
+variable it writes, :data:`DATABASE_URL_ENV`, is for the child processes
+the tests may start (:func:`export_database_url`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+import sys
+import typing as t
+from pathlib import Path
+
+from .errors import ConfigurationError
+
+__all__ = [
+    "CACHE_DIR_ENV",
+    "DATABASE_URL_ENV",
+    "FLASK_APP_ENV",
+    "LOCK_TIMEOUT_ENV",
+    "PG_BIN_ENV",
+    "POSTGRES_ENV",
+    "RUNNER_ENV",
+    "RUNTIME_DIR_ENV",
+    "SETTINGS",
+    "STATEMENT_TIMEOUT_ENV",
+    "Setting",
+    "Settings",
+    "TEST_DATABASE_URL_ENV",
+    "THROWAWAY_DATABASE",
+    "WORKER_ID_ENV",
+    "export_database_url",
+    "read_pyproject",
+]
+
+#: The test database of the run (set by the runner for its child processes).
+DATABASE_URL_ENV = "FLASK_DBTESTCASE_DATABASE_URL"
+#: An existing server for the runner, as ``--database-url``.
+TEST_DATABASE_URL_ENV = "TEST_DATABASE_URL"
+#: The directory holding PostgreSQL's ``initdb`` and ``postgres``.
+PG_BIN_ENV = "FLASK_DBTESTCASE_PG_BIN"
+#: Where the server binaries come from: ``auto``, ``system`` or ``embedded``.
+POSTGRES_ENV = "FLASK_DBTESTCASE_POSTGRES"
+#: The initdb cache and ``--keepdb`` data.
+CACHE_DIR_ENV = "FLASK_DBTESTCASE_CACHE_DIR"
+#: The parent of the throwaway servers' directories.
+RUNTIME_DIR_ENV = "FLASK_DBTESTCASE_RUNTIME_DIR"
+#: The throwaway server's ``lock_timeout``.
+LOCK_TIMEOUT_ENV = "FLASK_DBTESTCASE_LOCK_TIMEOUT"
+#: The throwaway server's ``statement_timeout``.
+STATEMENT_TIMEOUT_ENV = "FLASK_DBTESTCASE_STATEMENT_TIMEOUT"
+#: A ``module:Class`` runner to use instead of ``DBTestRunner``.
+RUNNER_ENV = "FLASK_DBTESTCASE_RUNNER"
+#: The number of a ``--parallel`` worker, in its environment (1, 2, ...).
+WORKER_ID_ENV = "FLASK_DBTESTCASE_WORKER_ID"
+#: Flask's own variable naming the app, read as the last resort.
+FLASK_APP_ENV = "FLASK_APP"
+
+#: The database created on the throwaway server.
+THROWAWAY_DATABASE = "test_db"
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    """One setting: where it is read from, its default, what it means."""
+
+    name: str
+    env: str | None
+    pyproject: str | None
+    default: str | None
+    doc: str
+
+
+#: Every setting, in the order of the configuration reference.
+SETTINGS: tuple[Setting, ...] = (
+    Setting("app_factory", None, "app_factory", None,
+            "The app factory, ``\"module:function\"``, for test classes that set none."),
+    Setting("flask_app", FLASK_APP_ENV, None, None,
+            "Flask's own app variable: the app factory when nothing else names one."),
+    Setting("schema", None, "schema", "create_all",
+            "How the tables are built: ``create_all`` or ``migrations`` (Flask-Migrate)."),
+    Setting("migrations_directory", None, "migrations_directory", None,
+            "The Flask-Migrate directory, when it is not ``migrations``."),
+    Setting("database_url", DATABASE_URL_ENV, None, None,
+            "A test database to use as it is (the runner sets it for child processes)."),
+    Setting("test_database_url", TEST_DATABASE_URL_ENV, None, None,
+            "An existing server for the runner: it creates ``test_<name>`` there."),
+    Setting("pg_bin", PG_BIN_ENV, None, None,
+            "The directory holding PostgreSQL's ``initdb`` and ``postgres``."),
+    Setting("postgres", POSTGRES_ENV, None, "auto",
+            "Where the server binaries come from: ``auto``, ``system`` or ``embedded``."),
+    Setting("cache_dir", CACHE_DIR_ENV, None, None,
+            "The initdb cache and ``--keepdb`` data (default ``~/.cache/flask-dbtestcase``)."),
+    Setting("runtime_dir", RUNTIME_DIR_ENV, None, None,
+            "Where the throwaway servers' directories go (default ``/dev/shm`` or the temp dir)."),
+    Setting("lock_timeout", LOCK_TIMEOUT_ENV, None, "10s",
+            "The throwaway server's ``lock_timeout`` (``0`` for none)."),
+    Setting("statement_timeout", STATEMENT_TIMEOUT_ENV, None, "0",
+            "The throwaway server's ``statement_timeout`` (``0``: off)."),
+    Setting("runner", RUNNER_ENV, None, None,
+            "A ``module:Class`` test runner to use instead of ``DBTestRunner``."),
+)  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """The settings of this process, as :data:`SETTINGS` declares them."""
+
+    app_factory: str | None = None
+    flask_app: str | None = None
+    schema: str = "create_all"
+    migrations_directory: str | None = None
+    database_url: str | None = None
+    test_database_url: str | None = None
+    pg_bin: str | None = None
+    postgres: str = "auto"
+    cache_dir: str | None = None
+    runtime_dir: str | None = None
+    lock_timeout: str = "10s"
+    statement_timeout: str = "0"
+    runner: str | None = None
+    #: The app ``flask test`` found (``flask --app``), set by the runner.
+    cli_app: str | None = None
+    #: The pyproject.toml the project settings came from, if any.
+    pyproject_path: str | None = None
+
+    @classmethod
+    def load(
+        cls,
+        environ: t.Mapping[str, str] | None = None,
+        start: str | os.PathLike[str] | None = None,
+    ) -> Settings:
+        """Read every setting from the environment and pyproject.toml.
+
+        :param environ: the environment to read (default: ``os.environ``).
+        :param start: where to look for pyproject.toml (default: the
+            current directory and its parents).
+        """
+        env = os.environ if environ is None else environ
+        project = read_pyproject(str(Path(start or os.getcwd()).resolve()))
+        values: dict[str, t.Any] = {"pyproject_path": project.get("_path")}
+        for setting in SETTINGS:
+            value: t.Any = None
+            if setting.env is not None:
+                value = env.get(setting.env, "").strip() or None
+            if value is None and setting.pyproject is not None:
+                value = project.get(setting.pyproject) or None
+            values[setting.name] = setting.default if value is None else value
+        return cls(**values)
+
+    @property
+    def factory_spec(self) -> str | None:
+        """The app factory named by pyproject.toml, ``flask test`` or ``FLASK_APP``, in that order."""
+        return self.app_factory or self.cli_app or self.flask_app
+
+
+@functools.lru_cache(maxsize=8)
+def read_pyproject(start: str) -> dict[str, t.Any]:
+    """``[tool.flask-dbtestcase]`` of the nearest pyproject.toml at or above ``start``.
+
+    The table's own path is under ``"_path"``; ``{}`` when there is none.
+
+    :param start: an absolute directory.
+    """
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python < 3.11
+        try:
+            import tomli as tomllib
+        except ImportError:
+            return {}
+    here = Path(start)
+    for directory in (here, *here.parents):
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            try:
+                with candidate.open("rb") as f:
+                    data = tomllib.load(f)
+            except (OSError, tomllib.TOMLDecodeError) as exc:
+                raise ConfigurationError(f"Could not read {candidate}: {exc}.") from None
+            table = data.get("tool", {}).get("flask-dbtestcase")
+            if table is not None:
+                return dict(table, _path=str(candidate))
+    return {}
+
+
+def export_database_url(url: str | None) -> None:
+    """Hand the test database to child processes (``None`` withdraws it).
+
+    This is the documented hand-over, and the only place the package writes
+    the environment: processes the tests start (``python -m unittest``,
+    ``flask``, pytest) find the run's database in :data:`DATABASE_URL_ENV`.
+
+    :param url: the test database URL, with its password.
+    """
+    if url is None:
+        os.environ.pop(DATABASE_URL_ENV, None)
+    else:
+        os.environ[DATABASE_URL_ENV] = url
