@@ -11,10 +11,11 @@ STAMP := $(VENV)/.installed
 EXTRAS_CMD := import tomllib; d = tomllib.load(open('pyproject.toml', 'rb')); \
 	print('[test]' if 'test' in d.get('project', {}).get('optional-dependencies', {}) else '')
 
-.PHONY: help venv postgres test example coverage compat clean distclean
+.PHONY: help venv postgres test lint example coverage compat clean distclean
 
 help:
 	@echo "make test      run the project's own tests (runtests.py); ARGS=... passes options"
+	@echo "make lint      ruff (lint and format check) and mypy --strict on the package"
 	@echo "make example   run the example app's suite in examples/blog"
 	@echo "make coverage  run the tests under coverage.py; HTML report in htmlcov/"
 	@echo "make compat    run the isolation suites on SQLAlchemy 2.0.x too"
@@ -64,6 +65,16 @@ postgres: venv
 
 test: venv postgres
 	"$(VENV_PY)" runtests.py $(ARGS)
+
+# Lint everything; the package's format and types too (the tests, bench and
+# the example keep their hand layout).
+LINT_PATHS := flask_dbtestcase tests bench examples runtests.py
+FORMAT_PATHS := flask_dbtestcase runtests.py
+
+lint: venv
+	"$(VENV_PY)" -m ruff check $(LINT_PATHS)
+	"$(VENV_PY)" -m ruff format --check $(FORMAT_PATHS)
+	"$(VENV_PY)" -m mypy
 
 # Run from examples/blog, as a user runs their suite: discovery starts in the
 # current directory, which puts the `blog` package on sys.path.
