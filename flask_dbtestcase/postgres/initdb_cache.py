@@ -52,7 +52,10 @@ DEBRIS_AGE = 600.0
 
 
 def cache_dir() -> str:
-    """``$FLASK_DBTESTCASE_CACHE_DIR``, else ``~/.cache/flask-dbtestcase``."""
+    """Return the cache directory, made private on first use.
+
+    That is ``$FLASK_DBTESTCASE_CACHE_DIR``, else ``~/.cache/flask-dbtestcase``.
+    """
     path = STATE.current_settings().cache_dir
     if not path:
         xdg = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
@@ -64,6 +67,11 @@ def cache_dir() -> str:
 
 
 def entry_name(bin_dir: str, user: pwd.struct_passwd) -> str:
+    """Return the name of the cache entry for this PostgreSQL and user.
+
+    :param bin_dir: the directory holding ``initdb`` and ``postgres``.
+    :param user: the server user.
+    """
     real_bin = os.path.realpath(bin_dir)
     digest = hashlib.sha1(f"{CACHE_FORMAT}:{real_bin}".encode()).hexdigest()[:10]
     return f"initdb-{server_version(bin_dir)}-{digest}-{user.pw_name}"
@@ -74,6 +82,10 @@ def initdb_cached(bin_dir: str, user: pwd.struct_passwd, work_parent: str) -> st
 
     ``initdb`` runs in a fresh directory under ``work_parent``, which the
     server user must be able to reach (the cache may live under ``/root``).
+
+    :param bin_dir: the directory holding ``initdb`` and ``postgres``.
+    :param user: the server user.
+    :param work_parent: where ``initdb`` runs (the runtime directory).
     """
     name = entry_name(bin_dir, user)
     entry = os.path.join(cache_dir(), name)
@@ -93,9 +105,7 @@ def initdb_cached(bin_dir: str, user: pwd.struct_passwd, work_parent: str) -> st
     return data
 
 
-def _build_cache_entry(
-    bin_dir: str, user: pwd.struct_passwd, entry: str, work_parent: str
-) -> None:
+def _build_cache_entry(bin_dir: str, user: pwd.struct_passwd, entry: str, work_parent: str) -> None:
     name = os.path.basename(entry)
     work = tempfile.mkdtemp(prefix=f"initdb-{os.getpid()}-", dir=work_parent)
     try:
@@ -133,7 +143,10 @@ def _build_cache_entry(
 
 
 def clear_cache_debris(entry: str) -> None:
-    """Remove a broken entry, and copies abandoned by killed runs."""
+    """Remove a broken entry, and copies abandoned by killed runs.
+
+    :param entry: the cache entry's directory.
+    """
     if os.path.isdir(entry) and not cache_complete(entry):
         # Complete entries only appear by rename: this one is broken for good.
         trash = f"{entry}.broken-{os.getpid()}"
@@ -154,7 +167,11 @@ def clear_cache_debris(entry: str) -> None:
 
 
 def copy_tree(source: str, target: str) -> None:
-    """``cp -a``: fast, and keeps the server user's ownership and modes."""
+    """Copy a directory with ``cp -a``: fast, and keeps the server user's ownership and modes.
+
+    :param source: the directory to copy.
+    :param target: the copy, which must not exist yet.
+    """
     copy = subprocess.run(["cp", "-a", source, target], capture_output=True, text=True)
     if copy.returncode != 0:
         raise ConfigurationError(
@@ -165,13 +182,21 @@ def copy_tree(source: str, target: str) -> None:
 
 
 def cache_complete(entry: str) -> bool:
+    """Tell whether the cache entry holds a complete data directory.
+
+    :param entry: the cache entry's directory.
+    """
     return os.path.isfile(os.path.join(entry, "complete")) and os.path.isfile(
         os.path.join(entry, "data", "PG_VERSION")
     )
 
 
 def tail(path: str, lines: int = 15) -> str:
-    """The last lines of a log, on one line."""
+    """Return the last lines of a log, joined on one line.
+
+    :param path: the log file.
+    :param lines: how many lines.
+    """
     try:
         with open(path, errors="replace") as f:
             return " | ".join(f.read().strip().splitlines()[-lines:]) or "(empty)"

@@ -26,16 +26,24 @@ import hashlib
 import os
 import pwd
 import shutil
+import typing as t
 
-from .initdb_cache import CACHE_FORMAT, cache_dir, copy_tree
 from .binaries import server_version
+from .initdb_cache import CACHE_FORMAT, cache_dir, copy_tree
 from .processes import chown, open_private, traversable, write_private
 
 __all__ = ["KeptData", "kept_dir_path"]
 
 
 def kept_dir_path(bin_dir: str, user: pwd.struct_passwd, project: str, runtime: str) -> str:
-    """Where this project's kept data directory lives (see the module doc)."""
+    """Return where this project's kept data directory lives (see the module doc).
+
+    :param bin_dir: the directory holding ``initdb`` and ``postgres``.
+    :param user: the server user.
+    :param project: the project's top-level directory.
+    :param runtime: the runtime directory, used when the server user cannot
+        reach the cache directory.
+    """
     project = os.path.realpath(project)
     key = f"{CACHE_FORMAT}:{os.path.realpath(bin_dir)}:{user.pw_name}:{project}"
     name = f"keep-{server_version(bin_dir)}-{hashlib.sha1(key.encode()).hexdigest()[:12]}"
@@ -44,19 +52,29 @@ def kept_dir_path(bin_dir: str, user: pwd.struct_passwd, project: str, runtime: 
 
 
 class KeptData:
-    """A project's kept data directory, locked for this run until :meth:`release`."""
+    """A project's kept data directory, locked for this run until :meth:`release`.
 
-    def __init__(self, path: str, lock: object) -> None:
+    :param path: the kept directory (its data directory is ``data`` in it).
+    :param lock: the open ``<path>.lock`` file this run holds the ``flock`` of.
+    """
+
+    def __init__(self, path: str, lock: t.IO[t.Any]) -> None:
         self.path = path
         self.data_dir = os.path.join(path, "data")
-        self._lock = lock
+        self._lock: t.IO[t.Any] | None = lock
 
     @classmethod
     def acquire(
         cls, bin_dir: str, user: pwd.struct_passwd, project: str, runtime: str, cached: str
     ) -> KeptData | None:
-        """Lock and return the kept directory, filled from the initdb cache
-        ``cached`` the first time; None when another run holds it."""
+        """Lock and return the kept directory; None when another run holds it.
+
+        :param bin_dir: the directory holding ``initdb`` and ``postgres``.
+        :param user: the server user.
+        :param project: the project's top-level directory.
+        :param runtime: the runtime directory (see :func:`kept_dir_path`).
+        :param cached: the initdb cache's data directory, copied the first time.
+        """
         path = kept_dir_path(bin_dir, user, project, runtime)
         lock = open_private(f"{path}.lock", "w")
         try:
@@ -74,7 +92,12 @@ class KeptData:
         return kept
 
     def reset(self, cached: str, user: pwd.struct_passwd, project: str) -> None:
-        """(Re)make the data directory: a fresh copy of the initdb cache."""
+        """Make the data directory afresh: a copy of the initdb cache.
+
+        :param cached: the initdb cache's data directory.
+        :param user: the server user, who owns the copy.
+        :param project: the project's top-level directory, recorded beside it.
+        """
         complete = os.path.join(self.path, "complete")
         if os.path.exists(complete):
             os.remove(complete)

@@ -48,7 +48,7 @@ _PR_SET_PDEATHSIG = 1
 
 
 def server_user() -> pwd.struct_passwd:
-    """The user PostgreSQL runs as: ourselves, or an unprivileged one as root."""
+    """Return the user PostgreSQL runs as: ourselves, or an unprivileged one as root."""
     if os.geteuid() != 0:
         return pwd.getpwuid(os.geteuid())
     for name in ("postgres", "nobody"):
@@ -65,20 +65,33 @@ def server_user() -> pwd.struct_passwd:
 
 
 def chown(path: str, user: pwd.struct_passwd) -> None:
+    """Give ``path`` to ``user`` when we are root; do nothing otherwise.
+
+    :param path: a file or directory the server must own.
+    :param user: the server user (:func:`server_user`).
+    """
     if os.geteuid() == 0:
         os.chown(path, user.pw_uid, user.pw_gid)
 
 
 def write_private(path: str, text: str) -> None:
-    """Write a file readable by its owner only, whatever the umask."""
+    """Write a file readable by its owner only, whatever the umask.
+
+    :param path: the file, created or truncated.
+    :param text: its whole content.
+    """
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         os.fchmod(f.fileno(), 0o600)
         f.write(text)
 
 
-def open_private(path: str, mode: str = "wb") -> t.IO:
-    """Open (create, truncate) a file readable by its owner only."""
+def open_private(path: str, mode: str = "wb") -> t.IO[t.Any]:
+    """Open (create, truncate) a file readable by its owner only.
+
+    :param path: the file.
+    :param mode: the mode of the returned file object (written to only).
+    """
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(fd, 0o600)
     return os.fdopen(fd, mode)
@@ -96,13 +109,22 @@ def _proc_stat(pid: int) -> list[str]:
 
 
 def process_start_time(pid: int) -> str:
+    """Return when process ``pid`` started, in clock ticks since boot ("" if unknown).
+
+    :param pid: the process.
+    """
     fields = _proc_stat(pid)
     return fields[19] if len(fields) > 19 else ""
 
 
 def pid_alive(pid: int, start_time: str = "") -> bool:
-    """Whether ``pid`` runs (a zombie does not: a dead server awaiting its
-    parent's ``wait``), and is the process that started at ``start_time``."""
+    """Tell whether ``pid`` runs and is the process that started at ``start_time``.
+
+    A zombie does not run: it is a dead server awaiting its parent's ``wait``.
+
+    :param pid: the process.
+    :param start_time: its :func:`process_start_time` ("": not checked).
+    """
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -119,7 +141,7 @@ def pid_alive(pid: int, start_time: str = "") -> bool:
 _libc: t.Any = None
 
 
-def _preexec(user: pwd.struct_passwd | None, parent: int, pdeathsig: bool):
+def _preexec(user: pwd.struct_passwd | None, parent: int, pdeathsig: bool) -> t.Callable[[], None]:
     """Build the ``preexec_fn`` dropping root and tying the child to us."""
     global _libc
     if _libc is None and sys.platform.startswith("linux"):
@@ -142,8 +164,12 @@ def _preexec(user: pwd.struct_passwd | None, parent: int, pdeathsig: bool):
     return preexec
 
 
-def spawn(args: list[str], **kwargs: t.Any) -> subprocess.Popen:
-    """Start a PostgreSQL program as the server user, dying with us."""
+def spawn(args: list[str], **kwargs: t.Any) -> subprocess.Popen[bytes]:
+    """Start a PostgreSQL program as the server user, dying with us.
+
+    :param args: the program and its arguments.
+    :param kwargs: more arguments for :class:`subprocess.Popen`.
+    """
     user = server_user() if os.geteuid() == 0 else None
     # The death signal fires when the spawning *thread* exits: only rely on
     # it from the main thread; reap_stale() covers the rest.
@@ -153,11 +179,16 @@ def spawn(args: list[str], **kwargs: t.Any) -> subprocess.Popen:
 
 
 def kill_and_wait(pid: int, timeout: float = STOP_TIMEOUT, sig: int = signal.SIGQUIT) -> None:
-    """Signal a process we may not be the parent of (SIGQUIT: PostgreSQL's
-    immediate shutdown; SIGINT: its fast shutdown), SIGKILL if it lingers."""
-    for sig, wait in ((sig, timeout), (signal.SIGKILL, 2.0)):
+    """Signal a process we may not be the parent of, then SIGKILL it if it lingers.
+
+    :param pid: the process.
+    :param timeout: how long to wait for it to exit before SIGKILL, in seconds.
+    :param sig: SIGQUIT (PostgreSQL's immediate shutdown) or SIGINT (its fast
+        shutdown).
+    """
+    for signum, wait in ((sig, timeout), (signal.SIGKILL, 2.0)):
         try:
-            os.kill(pid, sig)
+            os.kill(pid, signum)
         except ProcessLookupError:
             return
         deadline = time.monotonic() + wait
@@ -172,7 +203,14 @@ def kill_and_wait(pid: int, timeout: float = STOP_TIMEOUT, sig: int = signal.SIG
 
 
 def user_can(st: os.stat_result, user: pwd.struct_passwd, bits: int) -> bool:
-    """Whether ``user`` (its primary group only, as the server runs) has ``bits`` (rwx as 0o7)."""
+    """Tell whether ``user`` has the permission ``bits`` on a file.
+
+    Only its primary group counts, as the server runs with no other.
+
+    :param st: the file's :func:`os.stat`.
+    :param user: the server user.
+    :param bits: read, write, execute as ``0o4``, ``0o2``, ``0o1`` (or a sum).
+    """
     if st.st_uid == user.pw_uid:
         return st.st_mode & (bits << 6) == bits << 6
     if st.st_gid == user.pw_gid:
@@ -181,7 +219,11 @@ def user_can(st: os.stat_result, user: pwd.struct_passwd, bits: int) -> bool:
 
 
 def traversable(path: str, user: pwd.struct_passwd) -> bool:
-    """Whether ``user`` can get through every directory from / down to ``path``."""
+    """Tell whether ``user`` can get through every directory from / down to ``path``.
+
+    :param path: a file or directory.
+    :param user: the server user.
+    """
     path = os.path.realpath(path)
     while True:
         if not user_can(os.stat(path), user, 0o1):
@@ -196,7 +238,7 @@ def traversable(path: str, user: pwd.struct_passwd) -> bool:
 
 
 def runtime_paths() -> list[str]:
-    """Where server directories may live: RAM first, then the temp dir.
+    """Return where server directories may live: RAM first, then the temp dir.
 
     ``FLASK_DBTESTCASE_RUNTIME_DIR`` names one parent directory instead.
     """
@@ -211,7 +253,7 @@ def runtime_paths() -> list[str]:
 
 
 def shm_usable() -> bool:
-    """Whether /dev/shm is writable and has room for a server (1 GiB free)."""
+    """Tell whether /dev/shm is writable and has room for a server (1 GiB free)."""
     # tmpfs makes the copy ~20x faster than a disk, but Docker's default
     # /dev/shm is 64 MB, which PostgreSQL itself needs: demand room.
     try:
@@ -222,7 +264,10 @@ def shm_usable() -> bool:
 
 
 def runtime_dir() -> str:
-    """This user's directory holding one subdirectory per running server."""
+    """Return this user's directory holding one subdirectory per running server.
+
+    It is made on first use, private to the user.
+    """
     paths = runtime_paths()
     path = paths[0] if len(paths) == 1 or shm_usable() else paths[1]
     mode = 0o711 if os.geteuid() == 0 else 0o700

@@ -32,6 +32,9 @@ import typing as t
 
 import testing.postgresql
 
+if t.TYPE_CHECKING:
+    from sqlalchemy.engine import URL
+
 from ..errors import ConfigurationError
 from ..state import STATE
 from .binaries import find_postgres_bin
@@ -80,15 +83,24 @@ def _timeout_settings() -> list[str]:
 # -- the server ----------------------------------------------------------------
 
 
-class ThrowawayServer(testing.postgresql.Postgresql):
+# testing.postgresql has no type information: its class is Any to mypy.
+class ThrowawayServer(testing.postgresql.Postgresql):  # type: ignore[misc]
     """A private PostgreSQL server whose data is thrown away on :meth:`stop`.
 
     Use :meth:`start` (a classmethod) to get a running one, and :meth:`url`
     to connect to it.
+
+    :param base_dir: the server's private directory (data, socket, log).
+    :param bin_dir: the directory holding ``initdb`` and ``postgres``.
+    :param kept: with ``keepdb``, the kept data directory to run on.
     """
 
     base_dir: str
     socket_dir: str
+    # Set by testing.postgresql's Database:
+    settings: dict[str, t.Any]
+    child_process: subprocess.Popen[bytes] | None
+    _owner_pid: int
 
     def __init__(self, base_dir: str, bin_dir: str, kept: KeptData | None = None) -> None:
         self.bin_dir = bin_dir
@@ -99,13 +111,16 @@ class ThrowawayServer(testing.postgresql.Postgresql):
         super().__init__(base_dir=base_dir, auto_start=0, port=5432)
 
     @classmethod
-    def start(cls, keepdb: bool = False, project: str | None = None) -> ThrowawayServer:  # type: ignore[override]
+    def start(cls, keepdb: bool = False, project: str | None = None) -> ThrowawayServer:
         """Start a server and return it once it accepts connections.
 
         With ``keepdb``, it runs on the data directory kept for ``project``
-        (default: the current directory) by earlier runs (:mod:`._keepdb`),
+        (default: the current directory) by earlier runs (:mod:`.keepdb`),
         unless another run is using it: then ``kept`` is None and the server
         is a fresh one, as without ``keepdb``.
+
+        :param keepdb: run on the project's kept data directory.
+        :param project: the project's top-level directory.
         """
         reap_stale()
         bin_dir = find_postgres_bin()
@@ -141,12 +156,16 @@ class ThrowawayServer(testing.postgresql.Postgresql):
         return server
 
     def initialize(self) -> None:
+        """Set the paths of ``initdb`` and ``postgres`` (called by testing.postgresql)."""
         self.initdb = os.path.join(self.bin_dir, "initdb")
         self.postgres = os.path.join(self.bin_dir, "postgres")
 
-    def setup(self, cached: str, user: pwd.struct_passwd) -> None:  # type: ignore[override]
-        """Copy the cached data directory (or link the kept one) and make
-        the socket directory."""
+    def setup(self, cached: str, user: pwd.struct_passwd) -> None:
+        """Copy the cached data directory (or link the kept one); make the socket directory.
+
+        :param cached: the initdb cache's data directory.
+        :param user: the server user, who owns the socket directory.
+        """
         if self.kept is not None:
             os.symlink(self.kept.data_dir, self.get_data_directory())
         else:
@@ -159,6 +178,7 @@ class ThrowawayServer(testing.postgresql.Postgresql):
         """Nothing to do: :meth:`start` copies an initialised data directory."""
 
     def get_server_commandline(self) -> list[str]:
+        """Return the ``postgres`` command line: no TCP, a private socket, no fsync."""
         return [
             self.postgres,
             "-D", self.get_data_directory(),
@@ -170,6 +190,7 @@ class ThrowawayServer(testing.postgresql.Postgresql):
 
     @property
     def log_path(self) -> str:
+        """The server's log file."""
         return os.path.join(self.base_dir, "postgres.log")
 
     def _launch(self) -> None:
@@ -183,6 +204,7 @@ class ThrowawayServer(testing.postgresql.Postgresql):
     def wait_booting(self) -> None:
         """Poll ``postmaster.pid`` every 2 ms until it says "ready"."""
         deadline = time.monotonic() + _BOOT_TIMEOUT
+        assert self.child_process is not None  # _launch started it
         while not self.is_server_available():
             if self.child_process.poll() is not None:
                 raise self._boot_error("exited while starting")
@@ -191,6 +213,7 @@ class ThrowawayServer(testing.postgresql.Postgresql):
             time.sleep(0.002)
 
     def is_server_available(self) -> bool:
+        """Tell whether ``postmaster.pid`` says the server is ready."""
         path = os.path.join(self.get_data_directory(), "postmaster.pid")
         try:
             with open(path) as f:
@@ -209,30 +232,44 @@ class ThrowawayServer(testing.postgresql.Postgresql):
             " installation, or use an existing server with --database-url."
         )
 
-    def url(self, database: str = "postgres") -> str:  # type: ignore[override]
-        """The SQLAlchemy URL of ``database`` on this server."""
+    def url(self, database: str = "postgres") -> str:
+        """Return the SQLAlchemy URL of ``database`` on this server.
+
+        :param database: the database's name.
+        """
         return f"postgresql+psycopg2://postgres@/{database}?host={self.socket_dir}"
 
     def dsn(self, **kwargs: t.Any) -> dict[str, t.Any]:
+        """Return psycopg2's connection arguments for this server.
+
+        :param kwargs: arguments to add or override (such as ``database``).
+        """
         params = {"host": self.socket_dir, "port": 5432, "user": "postgres"}
         params.update(database="postgres", **kwargs)
         return params
 
     def terminate(self, *args: t.Any) -> None:
-        """Immediate shutdown (SIGQUIT): the data is thrown away anyway; fast
-        shutdown (SIGINT) on kept data, which must stay consistent."""
+        """Stop the server process, and wait for it.
+
+        Immediate shutdown (SIGQUIT): the data is thrown away anyway; fast
+        shutdown (SIGINT) on kept data, which must stay consistent.
+
+        :param args: ignored (testing.postgresql passes a signal).
+        """
         if self.child_process is None or self._owner_pid != os.getpid():
             return
-        kill_and_wait(self.child_process.pid,
-                       sig=signal.SIGINT if self.kept is not None else signal.SIGQUIT)
+        kill_and_wait(
+            self.child_process.pid, sig=signal.SIGINT if self.kept is not None else signal.SIGQUIT
+        )
         self.child_process.poll()
         self.child_process = None
 
     def cleanup(self) -> None:
+        """Remove the server's directory, once its process is stopped."""
         if self._owner_pid == os.getpid() and self.child_process is None:
             shutil.rmtree(self.base_dir, ignore_errors=True)
 
-    def stop(self) -> None:  # type: ignore[override]
+    def stop(self) -> None:
         """Stop the server and remove its directory. Safe to call twice."""
         if self._stopped or self._owner_pid != os.getpid():
             return
@@ -251,8 +288,13 @@ class ThrowawayServer(testing.postgresql.Postgresql):
 # -- the throwaway check, the reaper -------------------------------------------
 
 
-def is_throwaway_url(url: t.Any) -> bool:
-    """Whether ``url`` points at a live server this package started."""
+def is_throwaway_url(url: str | URL) -> bool:
+    """Tell whether ``url`` points at a live server this package started.
+
+    :param url: a database URL.
+    """
+    # Imported here: SQLAlchemy is slow to import, and the server layer does
+    # not need it otherwise.
     from sqlalchemy.engine import make_url
 
     try:
@@ -289,15 +331,13 @@ def reap_stale() -> int:
     roots = [
         root
         for root in runtime_paths()
-        if os.path.isdir(root)
-        and not os.path.islink(root)
-        and os.stat(root).st_uid == os.geteuid()
+        if os.path.isdir(root) and not os.path.islink(root) and os.stat(root).st_uid == os.geteuid()
     ]
-    for root, name in [(root, name) for root in roots for name in os.listdir(root)]:
+    for parent, name in [(root, name) for root in roots for name in os.listdir(root)]:
         match = re.match(r"(?:srv|initdb)-(\d+)-", name)
         if not match:
             continue
-        path = os.path.join(root, name)
+        path = os.path.join(parent, name)
         pid, start_time = int(match.group(1)), ""
         try:
             with open(os.path.join(path, "owner")) as f:
