@@ -63,7 +63,10 @@ def cancel_queries(targets: Targets) -> int:
 
 
 class QueryCanceller:
-    """Watch the wakeup fd; on SIGINT or SIGTERM cancel the test queries."""
+    """Watch the wakeup fd; on SIGINT or SIGTERM cancel the test queries.
+
+    :param targets: returns the test databases' URLs (see :func:`cancel_queries`).
+    """
 
     signals = (signal.SIGINT, signal.SIGTERM)
 
@@ -73,8 +76,11 @@ class QueryCanceller:
         self._thread: threading.Thread | None = None
 
     def install(self) -> bool:
-        """Start watching; False (and nothing done) off the main thread or
-        when someone else (an event loop) owns the wakeup fd."""
+        """Start watching; return whether it did.
+
+        Nothing is done off the main thread, or when someone else (an event
+        loop) owns the wakeup fd.
+        """
         if threading.current_thread() is not threading.main_thread():
             return False
         read_fd, write_fd = os.pipe()
@@ -114,6 +120,7 @@ class QueryCanceller:
             os.close(read_fd)
 
     def uninstall(self) -> None:
+        """Stop watching, and clear the wakeup fd (safe to call twice)."""
         if self._write_fd == -1:
             return
         try:

@@ -15,6 +15,7 @@ import typing as t
 
 import psycopg2
 import psycopg2.errors
+import psycopg2.extensions
 from psycopg2 import sql
 from sqlalchemy.engine import URL
 
@@ -40,6 +41,7 @@ _MAX_NAME = 63
 # runner can destroy them all at the end (destroy_created_databases).
 # Databases created with keepdb=True are not listed: they are meant to be kept.
 
+
 def _connect_args(url: URL, database: str) -> dict[str, t.Any]:
     args: dict[str, t.Any] = {"connect_timeout": 10}
     for key, value in url.query.items():
@@ -49,11 +51,13 @@ def _connect_args(url: URL, database: str) -> dict[str, t.Any]:
     return args
 
 
-def connect_maintenance(url: str | URL) -> t.Any:
-    """An autocommit psycopg2 connection to the server's maintenance database.
+def connect_maintenance(url: str | URL) -> psycopg2.extensions.connection:
+    """Open an autocommit psycopg2 connection to the server's maintenance database.
 
     That is ``postgres`` (``template1`` if it does not exist, or when
     ``url`` names ``postgres`` itself).
+
+    :param url: a database on the server.
     """
     url = make_url(url)
     names = ["postgres", "template1"]
@@ -61,7 +65,7 @@ def connect_maintenance(url: str | URL) -> t.Any:
         names.reverse()
     for name in names:
         try:
-            conn = psycopg2.connect(**_connect_args(url, name))
+            conn: psycopg2.extensions.connection = psycopg2.connect(**_connect_args(url, name))
         except psycopg2.OperationalError as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
             if name == names[0] and f'database "{name}" does not exist' in reason:
@@ -91,7 +95,10 @@ def _execute(url: URL, *statements: t.Any) -> list[t.Any]:
 
 
 def database_exists(url: str | URL) -> bool:
-    """Whether the database ``url`` names exists on its server."""
+    """Tell whether the database ``url`` names exists on its server.
+
+    :param url: a database URL.
+    """
     url = make_url(url)
     query = "SELECT 1 FROM pg_database WHERE datname = %s"
     return bool(_execute(url, (query, (url.database,)))[0])
@@ -113,7 +120,7 @@ def _check_name(url: URL) -> str:
     return name
 
 
-def _terminate(cur: t.Any, name: str) -> None:
+def _terminate(cur: psycopg2.extensions.cursor, name: str) -> None:
     cur.execute(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
         " WHERE datname = %s AND pid <> pg_backend_pid()",
@@ -121,7 +128,7 @@ def _terminate(cur: t.Any, name: str) -> None:
     )
 
 
-def _drop(cur: t.Any, name: str) -> None:
+def _drop(cur: psycopg2.extensions.cursor, name: str) -> None:
     _terminate(cur, name)
     stmt = sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name))
     if cur.connection.server_version >= 130000:
@@ -140,6 +147,12 @@ def create_test_database(
 
     If it exists already: reuse it with ``keepdb``; replace it with
     ``autoclobber``; ask on a terminal when ``interactive``; refuse otherwise.
+
+    :param url: the test database's URL.
+    :param keepdb: reuse an existing database, and do not list it for
+        :func:`destroy_created_databases`.
+    :param interactive: ask before replacing an existing database.
+    :param autoclobber: replace an existing database without asking.
     """
     url = make_url(url)
     check_test_database(url, "create the test database")
@@ -165,7 +178,7 @@ def create_test_database(
         _remember(url)
 
 
-def _exists(cur: t.Any, name: str) -> bool:
+def _exists(cur: psycopg2.extensions.cursor, name: str) -> bool:
     cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
     return cur.fetchone() is not None
 
@@ -195,7 +208,10 @@ def _forget(url: URL) -> None:
 
 
 def destroy_test_database(url: str | URL) -> None:
-    """Disconnect everyone from the test database and drop it."""
+    """Disconnect everyone from the test database and drop it.
+
+    :param url: the test database's URL.
+    """
     url = make_url(url)
     check_test_database(url, "drop the database")
     name = _check_name(url)
@@ -213,19 +229,23 @@ def clone_test_database(url: str | URL, suffix: str) -> URL:
 
     An earlier clone of the same name is replaced. Connections to the
     source are closed first: PostgreSQL copies only an idle template.
+
+    :param url: the test database's URL.
+    :param suffix: what the clone's name adds, such as a worker's number.
     """
     source = make_url(url)
     target = source.set(database=f"{source.database}_{suffix}")
     check_test_database(source, "clone the database")
     check_test_database(target, "create the database")
     name = _check_name(source)
+    target_name = _check_name(target)
     clone = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-        sql.Identifier(_check_name(target)), sql.Identifier(name)
+        sql.Identifier(target_name), sql.Identifier(name)
     )
     conn = connect_maintenance(source)
     try:
         with conn.cursor() as cur:
-            _drop(cur, target.database)
+            _drop(cur, target_name)
             for attempt in range(50):
                 _terminate(cur, name)
                 try:
@@ -255,7 +275,8 @@ def destroy_created_databases() -> None:
     for url in reversed(list(STATE.created_databases)):
         host = url_host(url)
         gone = not os.path.isdir(host) or (  # or it died during the run
-            os.path.exists(os.path.join(host, MARKER)) and not is_throwaway_url(url))
+            os.path.exists(os.path.join(host, MARKER)) and not is_throwaway_url(url)
+        )
         if host.startswith("/") and gone:
             _forget(url)
             continue

@@ -19,9 +19,12 @@ from flask import Flask
 
 from ..errors import ConfigurationError
 
+__all__ = ["check_migrations", "run_migrations"]
+
 
 def _flask_migrate(app: Flask) -> t.Any:
     try:
+        # Imported here: Flask-Migrate is optional, and slow to import (Alembic).
         import flask_migrate
     except ImportError:
         raise ConfigurationError(
@@ -54,21 +57,28 @@ def _alembic_quiet() -> t.Iterator[io.StringIO]:
             stack.enter_context(contextlib.redirect_stderr(captured))
             stack.enter_context(contextlib.redirect_stdout(captured))
             with contextlib.suppress(ImportError):
+                # Imported here: Alembic is optional, and slow to import.
                 from alembic.config import Config
 
                 # Config binds sys.stdout as a default argument at import time.
                 stack.enter_context(
                     mock.patch.object(
-                        Config, "print_stdout", lambda self, text, *arg: captured.write(text % arg + "\n")
+                        Config,
+                        "print_stdout",
+                        lambda self, text, *arg: captured.write(text % arg + "\n"),
                     )
                 )
             yield captured
     finally:
         for lg, (disabled, level, handlers) in saved.items():
             lg.disabled, lg.level, lg.handlers = disabled, level, handlers
-        for name, lg in logging.Logger.manager.loggerDict.items():
-            if isinstance(lg, logging.Logger) and lg not in saved and name.startswith("alembic"):
-                lg.handlers = []
+        for name, logger in logging.Logger.manager.loggerDict.items():
+            if (
+                isinstance(logger, logging.Logger)
+                and logger not in saved
+                and name.startswith("alembic")
+            ):
+                logger.handlers = []
 
 
 def _run(app: Flask, what: str, command: t.Callable[[], None]) -> None:
@@ -77,19 +87,33 @@ def _run(app: Flask, what: str, command: t.Callable[[], None]) -> None:
             with app.app_context():
                 command()
         except SystemExit:  # Flask-Migrate's catch_errors: log.error + sys.exit(1)
-            raise ConfigurationError(f"{what} failed. Alembic said:\n{log.getvalue().strip()}") from None
+            raise ConfigurationError(
+                f"{what} failed. Alembic said:\n{log.getvalue().strip()}"
+            ) from None
         except Exception as exc:
             raise ConfigurationError(f"{what} failed with {type(exc).__name__}: {exc}") from None
 
 
 def run_migrations(app: Flask, directory: str | None = None) -> None:
-    """``flask db upgrade`` on the app's (test) databases."""
+    """Run ``flask db upgrade`` on the app's (test) databases.
+
+    :param app: the app, with Flask-Migrate set up.
+    :param directory: the migrations directory (default: Flask-Migrate's).
+    """
     flask_migrate = _flask_migrate(app)
-    _run(app, "Running the migrations (upgrade head)", lambda: flask_migrate.upgrade(directory=directory))
+    _run(
+        app,
+        "Running the migrations (upgrade head)",
+        lambda: flask_migrate.upgrade(directory=directory),
+    )
 
 
 def check_migrations(app: Flask, directory: str | None = None) -> None:
-    """Raise ConfigurationError when the models have changes no migration has."""
+    """Raise ConfigurationError when the models have changes no migration has.
+
+    :param app: the app, with Flask-Migrate set up.
+    :param directory: the migrations directory (default: Flask-Migrate's).
+    """
     flask_migrate = _flask_migrate(app)
     try:
         _run(app, "Checking the migrations", lambda: flask_migrate.check(directory=directory))

@@ -17,13 +17,20 @@ __all__ = ["check_test_database", "is_test_database"]
 
 
 def is_test_database(url: str | URL) -> bool:
-    """Whether destructive work on ``url`` is allowed."""
+    """Tell whether destructive work on ``url`` is allowed.
+
+    :param url: a database URL.
+    """
     url = make_url(url)
     return is_throwaway_url(url) or (url.database or "").startswith("test_")
 
 
 def check_test_database(url: str | URL, action: str) -> None:
-    """Raise :class:`UnsafeDatabaseError` unless ``url`` is a test database."""
+    """Raise :class:`UnsafeDatabaseError` unless ``url`` is a test database.
+
+    :param url: a database URL.
+    :param action: what was about to happen, for the message ("drop the database").
+    """
     url = make_url(url)
     if not is_test_database(url):
         raise UnsafeDatabaseError(

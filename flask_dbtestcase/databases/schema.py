@@ -23,7 +23,11 @@ RECORD_TABLE = "flask_dbtestcase_schema"
 
 
 def fingerprint(metadata: sa.MetaData, dialect: sa.Dialect) -> str:
-    """A digest of the DDL that ``metadata.create_all()`` would run."""
+    """Return a digest of the DDL that ``metadata.create_all()`` would run.
+
+    :param metadata: the models' tables.
+    :param dialect: the database's dialect, which the DDL is compiled for.
+    """
     parts = []
     for table in metadata.sorted_tables:
         parts.append(str(CreateTable(table).compile(dialect=dialect)))
@@ -37,7 +41,11 @@ def fingerprint(metadata: sa.MetaData, dialect: sa.Dialect) -> str:
 
 
 def ensure_tables(engine: sa.Engine, metadata: sa.MetaData) -> bool:
-    """Make the database hold exactly ``metadata``'s tables; True if they were (re)built."""
+    """Make the database hold exactly ``metadata``'s tables; True if they were (re)built.
+
+    :param engine: the test database.
+    :param metadata: the models' tables.
+    """
     if not metadata.tables:
         return False
     check_test_database(engine.url, "create tables")

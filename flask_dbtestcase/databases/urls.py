@@ -27,6 +27,8 @@ def make_url(url: str | URL) -> URL:
     SQLAlchemy 2.1 maps ``postgresql://`` to psycopg 3; this package depends
     on psycopg2, so ``postgresql://`` and ``postgres://`` become
     ``postgresql+psycopg2://``. Another explicit PostgreSQL driver is kept.
+
+    :param url: a database URL.
     """
     if isinstance(url, URL):
         parsed = url
@@ -50,7 +52,10 @@ def make_url(url: str | URL) -> URL:
 
 
 def render_url(url: str | URL) -> str:
-    """The URL as a string with its password hidden, for messages."""
+    """Return the URL as a string with its password hidden, for messages.
+
+    :param url: a database URL.
+    """
     if isinstance(url, str):
         try:
             url = _sa_make_url(url)
@@ -60,14 +65,20 @@ def render_url(url: str | URL) -> str:
 
 
 def test_database_name(name: str) -> str:
-    """Django's rule: ``test_`` + name, unless it already starts with it."""
+    """Return the test database's name: ``test_`` + name, unless it already starts with it.
+
+    That is Django's rule.
+
+    :param name: a database name.
+    """
     return name if name.startswith("test_") else f"test_{name}"
 
 
-
-
 def url_host(url: URL) -> str:
-    """The host of ``url``: a name, an address or a socket directory."""
+    """Return the host of ``url``: a name, an address or a socket directory.
+
+    :param url: a database URL.
+    """
     host = url.query.get("host") or url.host or ""
     if isinstance(host, tuple):
         host = ",".join(host)
@@ -75,19 +86,30 @@ def url_host(url: URL) -> str:
 
 
 def describe_location(url: URL) -> str:
-    """Where ``url``'s server is, for messages: ``host:port`` or the socket directory."""
+    """Return where ``url``'s server is, for messages: ``host:port`` or the socket directory.
+
+    :param url: a database URL.
+    """
     host = url_host(url) or "the default local socket"
     return f"{host}:{url.port or 5432}" if not host.startswith("/") else host
 
 
 def same_database(a: str | URL, b: str | URL) -> bool:
-    """Whether two URLs name the same database on the same server."""
+    """Tell whether two URLs name the same database on the same server.
+
+    :param a: a database URL.
+    :param b: another.
+    """
     a, b = make_url(a), make_url(b)
     return (url_host(a), a.port or 5432, a.database) == (url_host(b), b.port or 5432, b.database)
 
 
 def bind_database_url(url: str | URL, bind_key: str) -> URL:
-    """The test database for a Flask-SQLAlchemy bind: ``<name>_<bind_key>``."""
+    """Return the test database for a Flask-SQLAlchemy bind: ``<name>_<bind_key>``.
+
+    :param url: the main test database's URL.
+    :param bind_key: the bind's key in ``SQLALCHEMY_BINDS``.
+    """
     url = make_url(url)
     return url.set(database=f"{url.database}_{bind_key}")
 
