@@ -48,6 +48,7 @@ __all__ = [
     "pin_engine",
 ]
 
+
 class _PinnedPool(StaticPool):
     """A StaticPool that never resets, disposes of or recreates its connection."""
 
@@ -66,11 +67,13 @@ def _pin_key(cargs: t.Sequence[t.Any], cparams: t.Mapping[str, t.Any]) -> tuple[
     return (repr(tuple(cargs)), repr(sorted(cparams.items(), key=lambda kv: kv[0])))
 
 
-def _connect_pinned(dialect: t.Any, conn_rec: t.Any, cargs: t.Any, cparams: t.Any) -> PinnedConnection:
+def _connect_pinned(
+    dialect: t.Any, conn_rec: t.Any, cargs: t.Any, cparams: t.Any
+) -> PinnedConnection:
     """``do_connect`` hook: hand out the shared connection for these arguments."""
     key = _pin_key(cargs, cparams)
     with _pins_lock:
-        conn = STATE.pins.get(key)
+        conn: PinnedConnection | None = STATE.pins.get(key)
         if conn is None or conn.closed:
             conn = dialect.loaded_dbapi.connect(
                 *cargs, connection_factory=PinnedConnection, **cparams
@@ -81,7 +84,12 @@ def _connect_pinned(dialect: t.Any, conn_rec: t.Any, cargs: t.Any, cparams: t.An
 
 @dataclasses.dataclass
 class PinnedEngine:
-    """What :func:`pin_engine` changed on one engine, to undo it."""
+    """What :func:`pin_engine` changed on one engine, to undo it.
+
+    :param engine: the pinned engine.
+    :param original_pool: its pool before.
+    :param listeners: the events :func:`pin_engine` listens to on it.
+    """
 
     engine: Engine
     original_pool: t.Any
@@ -90,7 +98,7 @@ class PinnedEngine:
     @property
     def connection(self) -> PinnedConnection:
         """The shared connection: opened on first use, reopened if it was lost."""
-        record = self.engine.pool.connection  # type: ignore[attr-defined]
+        record = t.cast(_PinnedPool, self.engine.pool).connection
         conn = record.dbapi_connection
         if conn is None or conn.closed:
             record.invalidate()
@@ -99,13 +107,17 @@ class PinnedEngine:
         return t.cast(PinnedConnection, conn)
 
     def unpin(self) -> None:
+        """Give the engine its own pool and events back."""
         for name, fn in self.listeners:
             event.remove(self.engine, name, fn)
         self.engine.pool = self.original_pool
 
 
 def pin_engine(engine: Engine) -> PinnedEngine:
-    """Route every connection of ``engine`` to the shared test connection."""
+    """Route every connection of ``engine`` to the shared test connection.
+
+    :param engine: an engine of the app under test.
+    """
     original = engine.pool
     original.dispose()
 
@@ -139,7 +151,12 @@ def pin_engine(engine: Engine) -> PinnedEngine:
 
 
 def deny_engine(engine: Engine, name: str, test_class: str) -> None:
-    """Make ``engine`` refuse to connect: the test class did not ask for it."""
+    """Make ``engine`` refuse to connect: the test class did not ask for it.
+
+    :param engine: an engine of the app under test.
+    :param name: its bind key (or ``"default"``), for the message.
+    :param test_class: the test class's name, for the message.
+    """
 
     def refuse(*args: t.Any) -> t.NoReturn:
         raise IsolationError(
@@ -161,6 +178,7 @@ def _autocommit(conn: Connection) -> bool:
 
 def _dbapi(conn: Connection) -> PinnedConnection:
     if conn.invalidated:  # its DBAPI connection is out of reach: find the frame
+        pinned: PinnedConnection
         with _pins_lock:
             for pinned in STATE.pins.values():
                 if pinned.find(conn) is not None:

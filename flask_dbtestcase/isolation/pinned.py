@@ -18,6 +18,8 @@ import psycopg2.extensions
 
 from ..errors import IsolationError
 
+__all__ = ["TEST_SAVEPOINT", "PinnedConnection", "PinnedCursor"]
+
 #: The savepoint that brackets one test. ``ROLLBACK TO`` keeps it
 #: established, so the next test of the class reuses it for free.
 TEST_SAVEPOINT = "fdt_test"
@@ -38,7 +40,13 @@ class PinnedCursor(psycopg2.extensions.cursor):
 
     connection: PinnedConnection
 
-    def execute(self, query: t.Any, vars: t.Any = None) -> None:  # noqa: A002
+    def execute(self, query: t.Any, vars: t.Any = None) -> None:
+        """Run a statement, with the pending plumbing prepended to it.
+
+        :param query: the statement: ``str``, ``bytes`` or a
+            :mod:`psycopg2.sql` composable.
+        :param vars: its parameters.
+        """
         prefix = self.connection.take_plumbing()
         if prefix:
             if self.name is not None:  # DECLARE ... CURSOR cannot carry a prefix
@@ -52,22 +60,47 @@ class PinnedCursor(psycopg2.extensions.cursor):
         return super().execute(query, vars)
 
     def executemany(self, query: t.Any, vars_list: t.Any) -> None:
+        """Send the pending plumbing, then run a statement for each set of parameters.
+
+        :param query: the statement.
+        :param vars_list: its sets of parameters.
+        """
         self.connection._flush_plumbing()
         return super().executemany(query, vars_list)
 
     def callproc(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
+        """Send the pending plumbing, then call a stored procedure.
+
+        :param args: as for psycopg2's ``callproc``.
+        :param kwargs: as for psycopg2's ``callproc``.
+        """
         self.connection._flush_plumbing()
         return super().callproc(*args, **kwargs)
 
     def copy_expert(self, *args: t.Any, **kwargs: t.Any) -> None:
+        """Send the pending plumbing, then run a ``COPY``.
+
+        :param args: as for psycopg2's ``copy_expert``.
+        :param kwargs: as for psycopg2's ``copy_expert``.
+        """
         self.connection._flush_plumbing()
         return super().copy_expert(*args, **kwargs)
 
     def copy_from(self, *args: t.Any, **kwargs: t.Any) -> None:
+        """Send the pending plumbing, then copy a file into a table.
+
+        :param args: as for psycopg2's ``copy_from``.
+        :param kwargs: as for psycopg2's ``copy_from``.
+        """
         self.connection._flush_plumbing()
         return super().copy_from(*args, **kwargs)
 
     def copy_to(self, *args: t.Any, **kwargs: t.Any) -> None:
+        """Send the pending plumbing, then copy a table into a file.
+
+        :param args: as for psycopg2's ``copy_to``.
+        :param kwargs: as for psycopg2's ``copy_to``.
+        """
         self.connection._flush_plumbing()
         return super().copy_to(*args, **kwargs)
 
@@ -77,7 +110,11 @@ class PinnedConnection(psycopg2.extensions.connection):
 
     ``commit()``, ``rollback()``, ``close()`` and switching to autocommit are
     no-ops: transaction boundaries are driven by the engine events in
-    :func:`pin_engine`, which turn them into savepoints.
+    :func:`~flask_dbtestcase.isolation.engines.pin_engine`, which turn them
+    into savepoints.
+
+    :param args: as for :class:`psycopg2.extensions.connection`.
+    :param kwargs: as for :class:`psycopg2.extensions.connection`.
     """
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
@@ -94,44 +131,59 @@ class PinnedConnection(psycopg2.extensions.connection):
     # -- DBAPI surface the application (through SQLAlchemy) sees ----------
 
     def cursor(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
+        """Open a :class:`PinnedCursor` (another factory gets the plumbing sent first).
+
+        :param args: as for psycopg2's ``cursor``.
+        :param kwargs: as for psycopg2's ``cursor``.
+        """
         factory = kwargs.get("cursor_factory")
         if factory is not None and not issubclass(factory, PinnedCursor):
             self._flush_plumbing()
         return super().cursor(*args, **kwargs)
 
     def commit(self) -> None:
-        """Ignored: the engine's ``commit`` event released the savepoint."""
+        """Ignore this: the engine's ``commit`` event released the savepoint."""
 
     def rollback(self) -> None:
-        """Ignored: the engine's ``rollback`` event rolled the savepoint back."""
+        """Ignore this: the engine's ``rollback`` event rolled the savepoint back."""
 
     def close(self) -> None:
-        """Ignored: the connection lives as long as the test run."""
+        """Ignore this: the connection lives as long as the test run."""
 
     def set_session(self, *args: t.Any, **kwargs: t.Any) -> None:
-        """Ignored: isolation level and read-only mode belong to the test transaction."""
+        """Ignore this: isolation level and read-only mode belong to the test transaction.
 
-    def set_isolation_level(self, level: int) -> None:
-        """Ignored, as :meth:`set_session`."""
+        :param args: ignored.
+        :param kwargs: ignored.
+        """
 
-    @property  # type: ignore[override]
+    def set_isolation_level(self, level: int | None) -> None:
+        """Ignore this, as :meth:`set_session`.
+
+        :param level: ignored.
+        """
+
+    @property
     def autocommit(self) -> bool:
+        """Always False: the connection stays inside the test transaction."""
         return False
 
     @autocommit.setter
     def autocommit(self, value: bool) -> None:
         """Ignored: autocommit would make the app's writes permanent."""
 
-    @property  # type: ignore[override]
+    @property
     def readonly(self) -> None:
+        """Always None: the server's default."""
         return None
 
     @readonly.setter
     def readonly(self, value: t.Any) -> None:
         """Ignored, as :meth:`set_session`."""
 
-    @property  # type: ignore[override]
+    @property
     def deferrable(self) -> None:
+        """Always None: the server's default."""
         return None
 
     @deferrable.setter
@@ -141,7 +193,7 @@ class PinnedConnection(psycopg2.extensions.connection):
     # -- plumbing ----------------------------------------------------------
 
     def take_plumbing(self) -> str:
-        """Called before every statement: the plumbing to send with it."""
+        """Return the plumbing to send with the next statement (called before every one)."""
         with self._lock:
             self._used = True
             if not self._plumbing:
@@ -172,6 +224,10 @@ class PinnedConnection(psycopg2.extensions.connection):
         return frame
 
     def find(self, owner: object) -> int | None:
+        """Return the index of ``owner``'s innermost frame, or None.
+
+        :param owner: a SQLAlchemy connection, or a test.
+        """
         for index in range(len(self._frames) - 1, -1, -1):
             if self._frames[index].owner is owner:
                 return index
@@ -196,12 +252,19 @@ class PinnedConnection(psycopg2.extensions.connection):
     # -- driven by engine events -------------------------------------------
 
     def begin(self, owner: object) -> None:
-        """A SQLAlchemy connection began a transaction: give it a savepoint."""
+        """Give a savepoint to the transaction a SQLAlchemy connection began.
+
+        :param owner: the SQLAlchemy connection.
+        """
         with self._lock:
             self._push(owner)
 
     def end(self, owner: object, commit: bool) -> None:
-        """A SQLAlchemy connection committed or rolled back its transaction."""
+        """Release or roll back the savepoint of a SQLAlchemy connection's transaction.
+
+        :param owner: the SQLAlchemy connection.
+        :param commit: it committed (else it rolled back).
+        """
         with self._lock:
             index = self.find(owner)
             if index is None:  # its savepoint was already destroyed by an outer rollback
@@ -225,7 +288,10 @@ class PinnedConnection(psycopg2.extensions.connection):
     # -- driven by the test case ---------------------------------------------
 
     def begin_test(self, test: object) -> None:
-        """Open the savepoint that brackets one test (sent with its first statement)."""
+        """Open the savepoint that brackets one test (sent with its first statement).
+
+        :param test: the test.
+        """
         with self._lock:
             if self._frames:
                 raise IsolationError(
@@ -241,7 +307,11 @@ class PinnedConnection(psycopg2.extensions.connection):
                 self._test_frame = self._push(test, TEST_SAVEPOINT)
 
     def end_test(self, check_constraints: bool = False) -> None:
-        """Undo everything the test did. Raises IsolationError if it escaped."""
+        """Undo everything the test did. Raises IsolationError if it escaped.
+
+        :param check_constraints: check the deferred constraints first, as a
+            commit would.
+        """
         with self._lock:
             frame, self._test_frame = self._test_frame, None
             self._frames.clear()
@@ -262,10 +332,7 @@ class PinnedConnection(psycopg2.extensions.connection):
                 )
             self._test_savepoint_established = True
             error: Exception | None = None
-            if (
-                check_constraints
-                and status != psycopg2.extensions.TRANSACTION_STATUS_INERROR
-            ):
+            if check_constraints and status != psycopg2.extensions.TRANSACTION_STATUS_INERROR:
                 try:
                     self._send("SET CONSTRAINTS ALL IMMEDIATE")
                 except psycopg2.Error as exc:
