@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
 import typing as t
 
-from .errors import ConfigurationError, DBTestCaseError, IsolationError, PostgreSQLNotFound, UnsafeDatabaseError
+from .errors import (
+    ConfigurationError,
+    DBTestCaseError,
+    IsolationError,
+    PostgreSQLNotFound,
+    UnsafeDatabaseError,
+)
 
 if t.TYPE_CHECKING:
     from .cases.liveserver import FlaskDBLiveServerTestCase
@@ -30,9 +37,10 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> t.Any:
-    """Import the test case classes on first use, so the runner's --help is fast."""
-    if name in _LAZY:
-        import importlib
+    """Import the test case classes on first use, so the runner's --help is fast.
 
+    :param name: the attribute asked for.
+    """
+    if name in _LAZY:
         return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

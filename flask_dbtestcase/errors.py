@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+__all__ = [
+    "ConfigurationError",
+    "DBTestCaseError",
+    "IsolationError",
+    "PostgreSQLNotFound",
+    "UnsafeDatabaseError",
+]
+
 
 class DBTestCaseError(Exception):
     """Base class for every error flask-dbtestcase raises on purpose.

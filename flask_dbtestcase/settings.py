@@ -24,6 +24,14 @@ from pathlib import Path
 
 from .errors import ConfigurationError
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python < 3.11
+    try:
+        import tomli as tomllib
+    except ImportError:  # then no pyproject.toml is read
+        tomllib = None
+
 __all__ = [
     "CACHE_DIR_ENV",
     "DATABASE_URL_ENV",
@@ -161,25 +169,23 @@ class Settings:
 
     @property
     def factory_spec(self) -> str | None:
-        """The app factory named by pyproject.toml, ``flask test`` or ``FLASK_APP``, in that order."""
+        """The app factory named by pyproject.toml, ``flask test`` or ``FLASK_APP``.
+
+        The first of the three, in that order, that names one wins.
+        """
         return self.app_factory or self.cli_app or self.flask_app
 
 
 @functools.lru_cache(maxsize=8)
 def read_pyproject(start: str) -> dict[str, t.Any]:
-    """``[tool.flask-dbtestcase]`` of the nearest pyproject.toml at or above ``start``.
+    """Return ``[tool.flask-dbtestcase]`` of the nearest pyproject.toml at or above ``start``.
 
     The table's own path is under ``"_path"``; ``{}`` when there is none.
 
     :param start: an absolute directory.
     """
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python < 3.11
-        try:
-            import tomli as tomllib
-        except ImportError:
-            return {}
+    if tomllib is None:  # pragma: no cover - Python < 3.11 without tomli
+        return {}
     here = Path(start)
     for directory in (here, *here.parents):
         candidate = directory / "pyproject.toml"

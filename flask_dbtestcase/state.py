@@ -37,12 +37,15 @@ class RunDatabases:
     worker_id: int = 0
 
     def for_worker(self, worker_id: int) -> RunDatabases:
-        """The databases as the worker numbered ``worker_id`` (from 1) sees them."""
+        """Return the databases as a ``--parallel`` worker sees them.
+
+        :param worker_id: the worker's number, from 1.
+        """
         clones = self.clones or (self.url,)
         return RunDatabases(clones[(worker_id - 1) % len(clones)], (), worker_id)
 
     def cancel_targets(self) -> list[str]:
-        """The URLs whose queries an interrupt cancels (clones are found by name)."""
+        """Return the URLs whose queries an interrupt cancels (clones are found by name)."""
         return [self.url]
 
 
@@ -78,7 +81,7 @@ class ProcessState:
     parallel: t.Any = None
 
     def current_settings(self) -> Settings:
-        """The runner's settings, else the environment's and pyproject.toml's."""
+        """Return the runner's settings, else the environment's and pyproject.toml's."""
         return self.settings if self.settings is not None else Settings.load()
 
     def reset(self) -> None:
