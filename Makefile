@@ -15,7 +15,7 @@ EXTRAS_CMD := import tomllib; d = tomllib.load(open('pyproject.toml', 'rb')); \
 
 help:
 	@echo "make test      run the project's own tests (runtests.py); ARGS=... passes options"
-	@echo "make lint      ruff (lint and format check) and mypy --strict on the package"
+	@echo "make lint      ruff check on the repo; ruff format --check and mypy --strict on the package"
 	@echo "make example   run the example app's suite in examples/blog"
 	@echo "make coverage  run the tests under coverage.py; HTML report in htmlcov/"
 	@echo "make compat    run the isolation suites on SQLAlchemy 2.0.x too"
@@ -71,10 +71,16 @@ test: venv postgres
 LINT_PATHS := flask_dbtestcase tests bench examples runtests.py
 FORMAT_PATHS := flask_dbtestcase runtests.py
 
+# All three run, so one pass shows every problem; any failure fails lint.
 lint: venv
-	"$(VENV_PY)" -m ruff check $(LINT_PATHS)
-	"$(VENV_PY)" -m ruff format --check $(FORMAT_PATHS)
-	"$(VENV_PY)" -m mypy
+	@status=0; \
+	echo '"$(VENV_PY)" -m ruff check $(LINT_PATHS)'; \
+	"$(VENV_PY)" -m ruff check $(LINT_PATHS) || status=1; \
+	echo '"$(VENV_PY)" -m ruff format --check $(FORMAT_PATHS)'; \
+	"$(VENV_PY)" -m ruff format --check $(FORMAT_PATHS) || status=1; \
+	echo '"$(VENV_PY)" -m mypy'; \
+	"$(VENV_PY)" -m mypy || status=1; \
+	exit $$status
 
 # Run from examples/blog, as a user runs their suite: discovery starts in the
 # current directory, which puts the `blog` package on sys.path.
