@@ -3,8 +3,8 @@
 Registered through the ``flask.commands`` entry point. The command does not
 load the application itself (test classes create their own apps against the
 test database); it only hands ``--app``/``FLASK_APP`` on as the default app
-factory (as an argument, not through the environment), then passes every argument to the same argparse runner as
-``python -m flask_dbtestcase``.
+factory (as an argument, not through the environment), then passes every
+argument to the same argparse runner as ``python -m flask_dbtestcase``.
 """
 
 from __future__ import annotations
@@ -12,29 +12,33 @@ from __future__ import annotations
 import sys
 
 import click
+from flask.cli import ScriptInfo
 
 __all__ = ["test_command"]
 
 
 @click.command(
     "test",
-    context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
-                      "help_option_names": []},
+    context_settings={
+        "ignore_unknown_options": True,
+        "allow_extra_args": True,
+        "help_option_names": [],
+    },
     add_help_option=False,
     short_help="Run the tests against a throwaway test database.",
 )
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 @click.pass_context
-def test_command(ctx, args):
+def test_command(ctx: click.Context, args: tuple[str, ...]) -> None:
     """Run the tests (unittest discovery and labels) against a test database
     created for the run and destroyed after it. Run `flask test --help` for
     the options."""
+    # Imported when the command runs: `flask` loads this module for every
+    # command it lists, and most of them never run the tests.
     from .discover import main
 
     app_import_path = None
     try:
-        from flask.cli import ScriptInfo
-
         info = ctx.find_object(ScriptInfo)
         if info is not None:
             app_import_path = info.app_import_path

@@ -31,7 +31,7 @@ Log = t.Callable[[str, int], None]
 
 @dataclasses.dataclass
 class DatabaseState:
-    """What ``setup_databases`` did, so ``teardown_databases`` can undo it."""
+    """Record what ``setup_databases`` did, so ``teardown_databases`` can undo it."""
 
     #: "given" | "server" | "throwaway" | None (no tests, nothing set up).
     mode: str | None = None
@@ -96,6 +96,8 @@ def _setup_main_database(
     interactive: bool,
     project: str | None,
 ) -> None:
+    # Imported here, not at the top: they load sqlalchemy and psycopg2, and
+    # importing the runner must stay fast (--help).
     from ..databases import creation, safety, urls
 
     given = state.previous.url if state.previous is not None else None
@@ -118,6 +120,7 @@ def _setup_main_database(
             test_url, keepdb=keepdb, interactive=interactive, autoclobber=not interactive
         )
     else:
+        # Imported only by runs that start a server: it loads testing.postgresql.
         from ..postgres.server import ThrowawayServer
 
         log("Starting a throwaway PostgreSQL server ...", 2)
@@ -134,9 +137,7 @@ def _setup_main_database(
                 2,
             )
         test_url = urls.make_url(state.server.url(THROWAWAY_DATABASE))
-        creation.create_test_database(
-            test_url, keepdb=keepdb, interactive=False, autoclobber=True
-        )
+        creation.create_test_database(test_url, keepdb=keepdb, interactive=False, autoclobber=True)
     state.created = True
     state.url = test_url.render_as_string(hide_password=False)
     state.display_url = urls.render_url(test_url)
@@ -144,6 +145,8 @@ def _setup_main_database(
 
 
 def _setup_clones(state: DatabaseState, log: Log, parallel: int) -> None:
+    # Imported here, not at the top: they load flask, sqlalchemy and psycopg2,
+    # and importing the runner must stay fast (--help).
     from ..cases.testapp import prebuild_schema
     from ..databases import creation, urls
 
@@ -166,6 +169,11 @@ def teardown_databases(
 
     Every step is attempted; the first error is raised at the end (unless
     ``quiet``), the others are warnings.
+
+    :param state: what ``setup_databases`` did.
+    :param log: prints the progress messages and the warnings.
+    :param keepdb: keep the test database (and the clones).
+    :param quiet: raise nothing and warn of nothing (undoing a failed set-up).
     """
     # A second Ctrl-C must not abandon the clean-up half way.
     try:
@@ -201,9 +209,9 @@ def teardown_databases(
         raise errors[0]
 
 
-def _drop_databases(
-    state: DatabaseState, log: Log, attempt: t.Callable[..., None]
-) -> None:
+def _drop_databases(state: DatabaseState, log: Log, attempt: t.Callable[..., None]) -> None:
+    # Imported here, not at the top: they load sqlalchemy and psycopg2, and
+    # importing the runner must stay fast (--help).
     from ..databases import creation, urls
 
     attempt("drop the databases created for binds", creation.destroy_created_databases)

@@ -6,12 +6,21 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import typing as t
+import unittest
 
 from ..errors import ConfigurationError
 
+__all__ = ["load_tests_for_label", "module_name_for_path", "top_level_for"]
 
-def top_level_for(directory, top_level=None):
-    """Django's rule: walk up while the directory is a package."""
+
+def top_level_for(directory: str, top_level: str | None = None) -> str:
+    """Find the top level directory of ``directory``, Django's way: walk up
+    while the directory is a package.
+
+    :param directory: where discovery starts.
+    :param top_level: the top level given (``-t``); returned as it is when set.
+    """
     if top_level:
         return top_level
     top = os.path.abspath(directory)
@@ -23,23 +32,43 @@ def top_level_for(directory, top_level=None):
     return top
 
 
-def module_name_for_path(path, top_level=None):
+def module_name_for_path(path: str, top_level: str | None = None) -> str:
+    """Return the dotted module name of the ``.py`` file ``path``.
+
+    :param path: the test file.
+    :param top_level: the directory module names start from (default: the
+        current directory).
+    """
     top = os.path.abspath(top_level or os.getcwd())
     rel = os.path.relpath(os.path.abspath(path), top)
     if rel.startswith(os.pardir):
         raise ConfigurationError(
-            "The test file %s is outside %s; run from a directory above it or pass "
-            "-t/--top-level-directory." % (path, top))
+            f"The test file {path} is outside {top}; run from a directory above it or pass "
+            "-t/--top-level-directory."
+        )
     return rel[:-3].replace("\\", ".").replace("/", ".")
 
 
-def load_tests_for_label(label, make_loader, pattern, top_level=None):
-    """The tests ``label`` names; ``make_loader()`` gives a fresh
-    ``unittest.TestLoader`` (discovery changes the loader it uses)."""
+def load_tests_for_label(
+    label: str,
+    make_loader: t.Callable[[], unittest.TestLoader],
+    pattern: str,
+    top_level: str | None = None,
+) -> unittest.TestSuite:
+    """Load the tests ``label`` names.
 
-    def discover(directory):
-        return make_loader().discover(start_dir=directory, pattern=pattern,
-                                      top_level_dir=top_level_for(directory, top_level))
+    :param label: a directory, a ``.py`` file, a dotted package, module,
+        class or method name.
+    :param make_loader: gives a fresh ``unittest.TestLoader`` (discovery
+        changes the loader it uses).
+    :param pattern: the file name pattern of discovery.
+    :param top_level: the top level directory of discovery (``-t``).
+    """
+
+    def discover(directory: str) -> unittest.TestSuite:
+        return make_loader().discover(
+            start_dir=directory, pattern=pattern, top_level_dir=top_level_for(directory, top_level)
+        )
 
     if os.path.isdir(label):
         return discover(label)
@@ -47,8 +76,9 @@ def load_tests_for_label(label, make_loader, pattern, top_level=None):
         return make_loader().loadTestsFromName(module_name_for_path(label, top_level))
     if os.sep in label or label.endswith(".py"):
         raise ConfigurationError(
-            "The test label %r is neither a directory, a Python file nor a dotted "
-            "module name. Check the path." % label)
+            f"The test label {label!r} is neither a directory, a Python file nor a dotted "
+            "module name. Check the path."
+        )
     try:
         spec = importlib.util.find_spec(label)
     except Exception:

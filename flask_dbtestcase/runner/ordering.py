@@ -8,26 +8,50 @@ from __future__ import annotations
 
 import hashlib
 import random
+import typing as t
 import unittest
 from collections import OrderedDict
 
-def iter_test_cases(tests):
-    """Yield every TestCase of a (possibly nested) suite, in order."""
+__all__ = [
+    "Shuffler",
+    "class_key",
+    "iter_test_cases",
+    "parse_shard",
+    "partition_by_class",
+    "reorder_tests",
+    "shard_tests",
+    "shuffle_tests",
+]
+
+_T = t.TypeVar("_T")
+
+
+def iter_test_cases(
+    tests: t.Iterable[unittest.TestCase | unittest.TestSuite],
+) -> t.Iterator[unittest.TestCase]:
+    """Yield every TestCase of a (possibly nested) suite, in order.
+
+    :param tests: a suite, or any iterable of test cases and suites.
+    """
     for test in tests:
         if isinstance(test, unittest.TestCase):
             yield test
         elif isinstance(test, str):  # pragma: no cover - defensive
-            raise TypeError("Test %r must be a TestCase or a TestSuite, not a string." % test)
+            raise TypeError(f"Test {test!r} must be a TestCase or a TestSuite, not a string.")
         else:
             yield from iter_test_cases(test)
 
 
-def class_key(test):
+def class_key(test: unittest.TestCase) -> str:
+    """Return the dotted name of the test's class, ``module.QualifiedName``.
+
+    :param test: the test case.
+    """
     cls = type(test)
-    return "%s.%s" % (cls.__module__, cls.__qualname__)
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def _is_subclass_named(test, name):
+def _is_subclass_named(test: unittest.TestCase, name: str) -> bool:
     """True when a class called ``name`` from this package is in the MRO.
 
     Checked by name so that building a suite does not import testcase.py.
@@ -39,12 +63,15 @@ def _is_subclass_named(test, name):
 
 
 class Shuffler:
-    """Django's shuffler: a seeded, reproducible order that does not depend
-    on the order the tests were found in."""
+    """Order items as Django's shuffler does: seeded, reproducible, and
+    independent of the order the tests were found in.
+
+    :param seed: the seed to replay (default: a new random one).
+    """
 
     hash_algorithm = "md5"
 
-    def __init__(self, seed=None):
+    def __init__(self, seed: int | None = None) -> None:
         if seed is None:
             seed = random.randint(0, 10**10 - 1)
             self.seed_source = "generated"
@@ -53,10 +80,11 @@ class Shuffler:
         self.seed = seed
 
     @property
-    def seed_display(self):
-        return "%s (%s)" % (self.seed, self.seed_source)
+    def seed_display(self) -> str:
+        """The seed and where it came from, as the run prints it."""
+        return f"{self.seed} ({self.seed_source})"
 
-    def _hash_text(self, text):
+    def _hash_text(self, text: str) -> str:
         try:
             h = hashlib.new(self.hash_algorithm, usedforsecurity=False)
         except TypeError:  # pragma: no cover - Python < 3.9
@@ -64,46 +92,71 @@ class Shuffler:
         h.update(text.encode("utf-8"))
         return h.hexdigest()
 
-    def shuffle(self, items, key):
-        hashed = {}
+    def shuffle(self, items: t.Iterable[_T], key: t.Callable[[_T], str]) -> list[_T]:
+        """Return ``items`` in the order of the seeded hashes of their keys.
+
+        :param items: the items to order.
+        :param key: gives the text hashed for each item.
+        """
+        hashed: dict[str, _T] = {}
         for item in items:
-            digest = self._hash_text("%s%s" % (self.seed, key(item)))
+            digest = self._hash_text(f"{self.seed}{key(item)}")
             if digest in hashed:  # pragma: no cover - equal keys
-                raise RuntimeError("item %r has the same hash as %r" % (item, hashed[digest]))
+                raise RuntimeError(f"item {item!r} has the same hash as {hashed[digest]!r}")
             hashed[digest] = item
         return [hashed[digest] for digest in sorted(hashed)]
 
 
-def shuffle_tests(tests, shuffler):
+def shuffle_tests(
+    tests: t.Iterable[unittest.TestCase], shuffler: Shuffler
+) -> t.Iterator[unittest.TestCase]:
     """Shuffle modules, classes within modules, tests within classes: tests
-    of one class stay together so class fixtures run once."""
-    by_module = OrderedDict()
+    of one class stay together so class fixtures run once.
+
+    :param tests: the tests to shuffle.
+    :param shuffler: decides the order.
+    """
+    by_module: OrderedDict[str, OrderedDict[str, list[unittest.TestCase]]] = OrderedDict()
     for test in tests:
         cls = type(test)
-        by_module.setdefault(cls.__module__, OrderedDict()).setdefault(cls.__qualname__, []).append(test)
+        classes = by_module.setdefault(cls.__module__, OrderedDict())
+        classes.setdefault(cls.__qualname__, []).append(test)
     for module in shuffler.shuffle(by_module, key=lambda m: m):
         classes = by_module[module]
         for cls_name in shuffler.shuffle(classes, key=lambda c: c):
-            yield from shuffler.shuffle(classes[cls_name], key=lambda t: t.id())
+            yield from shuffler.shuffle(classes[cls_name], key=lambda test: test.id())
 
 
-def reorder_tests(tests, class_names, reverse=False, shuffler=None):
+def reorder_tests(
+    tests: t.Iterable[unittest.TestCase],
+    class_names: t.Sequence[str],
+    reverse: bool = False,
+    shuffler: Shuffler | None = None,
+) -> t.Iterator[unittest.TestCase]:
     """Group tests Django's way: bins in ``class_names`` order, then the rest;
-    within a bin, tests of one class together; duplicates dropped."""
+    within a bin, tests of one class together; duplicates dropped.
+
+    :param tests: the tests to order.
+    :param class_names: the names of the classes whose tests run first, in order.
+    :param reverse: reverse the order of the classes and tests within each bin.
+    :param shuffler: shuffle the tests first.
+    """
     if shuffler is not None:
         tests = shuffle_tests(tests, shuffler)
-    bins = [OrderedDict() for _ in range(len(class_names) + 1)]
+    bins: list[OrderedDict[type, list[unittest.TestCase]]] = [
+        OrderedDict() for _ in range(len(class_names) + 1)
+    ]
     seen = set()
     for test in tests:
         marker = (type(test), test.id())
         if marker in seen:
             continue
         seen.add(marker)
-        for test_bin, name in zip(bins, class_names):
+        test_bin = bins[-1]
+        for candidate, name in zip(bins, class_names):
             if _is_subclass_named(test, name):
+                test_bin = candidate
                 break
-        else:
-            test_bin = bins[-1]
         test_bin.setdefault(type(test), []).append(test)
     for test_bin in bins:
         groups = list(test_bin.values())
@@ -113,9 +166,12 @@ def reorder_tests(tests, class_names, reverse=False, shuffler=None):
             yield from (reversed(group) if reverse else group)
 
 
-def partition_by_class(tests):
-    """Split an ordered list of tests into runs of one class each."""
-    groups = []
+def partition_by_class(tests: t.Iterable[unittest.TestCase]) -> list[list[unittest.TestCase]]:
+    """Split an ordered list of tests into runs of one class each.
+
+    :param tests: the tests, in the order they run.
+    """
+    groups: list[list[unittest.TestCase]] = []
     for test in tests:
         if groups and type(groups[-1][-1]) is type(test):
             groups[-1].append(test)
@@ -124,26 +180,33 @@ def partition_by_class(tests):
     return groups
 
 
+def parse_shard(value: str | tuple[int, int]) -> tuple[int, int]:
+    """Read ``"K/N"`` (or ``(K, N)``) as ``(K, N)``, checking ``1 <= K <= N``.
 
-def parse_shard(value):
-    """``"K/N"`` (or ``(K, N)``) as ``(K, N)``, checking ``1 <= K <= N``;
-    ValueError says what is wrong."""
+    ValueError says what is wrong.
+
+    :param value: the shard, as ``--shard`` takes it or as a pair.
+    """
     if isinstance(value, str):
-        index, sep, total = value.partition("/")
+        first, sep, second = value.partition("/")
         try:
             if not sep:
                 raise ValueError
-            value = (int(index), int(total))
+            value = (int(first), int(second))
         except ValueError:
-            raise ValueError("%r is not K/N, e.g. 2/4 for the second of four shards" % value) from None
+            raise ValueError(
+                f"{value!r} is not K/N, e.g. 2/4 for the second of four shards"
+            ) from None
     index, total = value
     if not 1 <= index <= total:
-        raise ValueError("shard %d/%d: K/N needs 1 <= K <= N" % (index, total))
+        raise ValueError(f"shard {index}/{total}: K/N needs 1 <= K <= N")
     return index, total
 
 
-def shard_tests(tests, index, total):
-    """The tests of shard ``index`` (1-based) of ``total``.
+def shard_tests(
+    tests: t.Sequence[unittest.TestCase], index: int, total: int
+) -> list[unittest.TestCase]:
+    """Return the tests of shard ``index`` (1-based) of ``total``.
 
     Whole classes are dealt out, so class fixtures run in one shard: the
     largest classes first (ties by dotted name) each to the shard with the
@@ -151,8 +214,12 @@ def shard_tests(tests, index, total):
     on the classes' names and sizes, never on the discovery order or the
     machine, so every shard of one suite sees the same split: together they
     run every test exactly once.
+
+    :param tests: the whole suite's tests.
+    :param index: the shard to keep, from 1.
+    :param total: the number of shards.
     """
-    sizes = OrderedDict()
+    sizes: OrderedDict[str, int] = OrderedDict()
     for test in tests:
         key = class_key(test)
         sizes[key] = sizes.get(key, 0) + 1

@@ -5,59 +5,103 @@ outcomes, ``--durations``, ``--debug-sql`` and the JUnit XML report.
 from __future__ import annotations
 
 import logging
-import os
 import time
+import typing as t
 import unittest
-import xml.etree.ElementTree as ET
 from collections import OrderedDict
+from types import TracebackType
 
 from ..errors import DBTestCaseError
+from .junit import ResultRecord, write_report
 from .ordering import class_key
 
-class RemoteError(Exception):
-    """An error already formatted elsewhere (a parallel worker)."""
+__all__ = [
+    "DBTestResult",
+    "DBTextTestRunner",
+    "ExcInfo",
+    "OptExcInfo",
+    "RemoteError",
+    "ResultMixin",
+    "SQLCapture",
+    "exception_class",
+    "exception_message",
+    "exception_type",
+]
 
-    def __init__(self, text, message, exc_type):
+#: ``sys.exc_info()`` of an error, as unittest hands it to a result.
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType]
+#: What unittest's type stubs say a result may be handed.
+OptExcInfo = t.Union[ExcInfo, tuple[None, None, None]]
+
+
+class RemoteError(Exception):
+    """Stand for an error already formatted elsewhere (a parallel worker).
+
+    :param text: the formatted traceback.
+    :param message: ``ExcType: first line of the message``.
+    :param exc_type: the dotted name of the exception's class.
+    """
+
+    def __init__(self, text: str, message: str, exc_type: str) -> None:
         super().__init__(message)
         self.text = text
         self.message = message
         self.exc_type = exc_type
 
 
-def exception_message(err):
-    """'ExcType: first line of the message', for JUnit's message attribute."""
+def exception_class(err: OptExcInfo) -> type[BaseException]:
+    """Return the class of the exception in ``err``.
+
+    :param err: the ``sys.exc_info()`` of an error (unittest never hands a
+        result ``(None, None, None)``).
+    """
+    return t.cast("type[BaseException]", err[0])
+
+
+def exception_message(err: OptExcInfo) -> str:
+    """Return ``ExcType: first line of the message``, for JUnit's message attribute.
+
+    :param err: the ``sys.exc_info()`` of the error.
+    """
     exc_type, value = err[0], err[1]
     if isinstance(value, RemoteError):
         return value.message
     text = str(value).strip()
     name = getattr(exc_type, "__name__", str(exc_type))
-    return "%s: %s" % (name, text) if text else name
+    return f"{name}: {text}" if text else name
 
 
-def exception_type(err):
+def exception_type(err: OptExcInfo) -> str:
+    """Return the dotted name of the exception's class (builtins without a module).
+
+    :param err: the ``sys.exc_info()`` of the error.
+    """
     if isinstance(err[1], RemoteError):
         return err[1].exc_type
-    exc_type = err[0]
-    return "%s.%s" % (exc_type.__module__, exc_type.__qualname__) if exc_type.__module__ != "builtins" \
+    exc_type = exception_class(err)
+    return (
+        f"{exc_type.__module__}.{exc_type.__qualname__}"
+        if exc_type.__module__ != "builtins"
         else exc_type.__qualname__
+    )
 
 
 class SQLCapture(logging.Handler):
-    """Collects the SQL SQLAlchemy logs during one test (``--debug-sql``)."""
+    """Collect the SQL SQLAlchemy logs during one test (``--debug-sql``)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(logging.INFO)
-        self.buffer = None
+        self.buffer: list[str] | None = None
         self.setFormatter(logging.Formatter("%(message)s"))
 
-    def emit(self, record):
+    def emit(self, record: logging.LogRecord) -> None:
         if self.buffer is not None:
             try:
                 self.buffer.append(self.format(record))
             except Exception:  # pragma: no cover - never break a test over logging
                 pass
 
-    def install(self):
+    def install(self) -> None:
         """Take over SQLAlchemy's SQL logging until ``uninstall()``."""
         logger = logging.getLogger(_SQL_LOGGER)
         self._logger_state = (logger.level, logger.propagate)
@@ -65,7 +109,8 @@ class SQLCapture(logging.Handler):
         logger.addHandler(self)
         logger.propagate = False
 
-    def uninstall(self):
+    def uninstall(self) -> None:
+        """Give SQLAlchemy's SQL logging back as ``install()`` found it."""
         logger = logging.getLogger(_SQL_LOGGER)
         logger.removeHandler(self)
         logger.level, logger.propagate = self._logger_state
@@ -75,55 +120,60 @@ _SQL_LOGGER = "sqlalchemy.engine"
 
 
 class ResultMixin:
-    """Formatting shared by the local and the worker results."""
+    """Format errors the same way in the local and the worker results."""
 
-    sql_capture = None
+    sql_capture: SQLCapture | None = None
 
-    def _exc_info_to_string(self, err, test):
+    def _exc_info_to_string(self, err: OptExcInfo, test: unittest.TestCase) -> str:
         value = err[1]
         if isinstance(value, RemoteError):
             return value.text
         if isinstance(value, DBTestCaseError):
-            text = "%s: %s\n" % (type(value).__name__, value)
+            text = f"{type(value).__name__}: {value}\n"
             if getattr(self, "buffer", False):
                 # Keep the captured output that the parent method would add.
-                full = super()._exc_info_to_string(err, test)
+                full: str = super()._exc_info_to_string(err, test)  # type: ignore[misc]
                 marker = "\nStdout:\n" if "\nStdout:\n" in full else "\nStderr:\n"
                 if marker in full:
-                    text += full[full.index(marker):]
+                    text += full[full.index(marker) :]
         else:
-            text = super()._exc_info_to_string(err, test)
+            text = super()._exc_info_to_string(err, test)  # type: ignore[misc]
         if self.sql_capture is not None and self.sql_capture.buffer:
             text += "\nSQL executed during the test:\n" + "\n".join(self.sql_capture.buffer) + "\n"
         return text
 
-    def _start_sql(self):
+    def _start_sql(self) -> None:
         if self.sql_capture is not None:
             self.sql_capture.buffer = []
 
-    def _stop_sql(self):
+    def _stop_sql(self) -> None:
         if self.sql_capture is not None:
             self.sql_capture.buffer = None
 
 
 class DBTestResult(ResultMixin, unittest.TextTestResult):
-    """unittest's text result, plus per-test timing, per-test outcomes (for
-    the summary line and the JUnit report) and ``--durations``."""
+    """Report as unittest's text result does, plus per-test timing, per-test
+    outcomes (for the summary line and the JUnit report) and ``--durations``.
 
-    def __init__(self, stream, descriptions, verbosity, **kwargs):
+    :param stream: where the report is written (unittest's stream wrapper).
+    :param descriptions: print the tests' docstrings' first lines too.
+    :param verbosity: 0, 1 (dots) or 2 (one line per test).
+    """
+
+    def __init__(self, stream: t.Any, descriptions: bool, verbosity: int, **kwargs: t.Any) -> None:
         kwargs.pop("durations", None)  # Python 3.12 passes it; we do our own
         super().__init__(stream, descriptions, verbosity, **kwargs)
         self.verbosity = verbosity
-        self.durations = None  # number of slowest tests to print, 0 = all
-        self.test_durations = []  # (test, seconds)
-        self.records = OrderedDict()  # test id -> record dict
-        self._started = {}
-        self._remote_elapsed = {}
+        self.durations: int | None = None  # number of slowest tests to print, 0 = all
+        self.test_durations: list[tuple[unittest.TestCase, float]] = []  # (test, seconds)
+        self.records: OrderedDict[str, ResultRecord] = OrderedDict()  # test id -> record
+        self._started: dict[unittest.TestCase, float] = {}
+        self._remote_elapsed: dict[unittest.TestCase, float] = {}
         self.start_time = time.perf_counter()
-        self.stop_time = None
+        self.stop_time: float | None = None
 
     # -- bookkeeping -------------------------------------------------------
-    def _record(self, test):
+    def _record(self, test: unittest.TestCase) -> ResultRecord:
         key = test.id()
         record = self.records.get(key)
         if record is None:
@@ -135,44 +185,64 @@ class DBTestResult(ResultMixin, unittest.TextTestResult):
                 description = str(test)
                 name, _, rest = description.partition(" (")
                 classname = rest.rstrip(")") if rest else name
-            record = {"classname": classname, "name": name, "time": 0.0,
-                      "outcome": "passed", "details": []}
+            record = {
+                "classname": classname,
+                "name": name,
+                "time": 0.0,
+                "outcome": "passed",
+                "details": [],
+            }
             self.records[key] = record
         return record
 
-    def _mark(self, test, outcome, kind=None, err=None, text=None, message=None):
+    def _mark(
+        self,
+        test: unittest.TestCase,
+        outcome: str,
+        kind: str | None = None,
+        err: OptExcInfo | None = None,
+        text: str | None = None,
+        message: str | None = None,
+    ) -> None:
         record = self._record(test)
         rank = {"passed": 0, "skipped": 1, "failed": 2}
         if rank[outcome] >= rank[record["outcome"]]:
             record["outcome"] = outcome
         if kind is not None:
+            exc_type: str | None
             if err is not None:
                 message = exception_message(err)
                 exc_type = exception_type(err)
             else:
                 exc_type = None
-            record["details"].append({"kind": kind, "message": message or "",
-                                      "type": exc_type, "text": text or ""})
+            record["details"].append(
+                {"kind": kind, "message": message or "", "type": exc_type, "text": text or ""}
+            )
 
-    def set_remote_elapsed(self, test, seconds):
+    def set_remote_elapsed(self, test: unittest.TestCase, seconds: float) -> None:
+        """Take the duration a worker measured for ``test`` as its own.
+
+        :param test: the test, about to be stopped.
+        :param seconds: how long it ran in the worker.
+        """
         self._remote_elapsed[test] = seconds
 
     # -- unittest hooks ----------------------------------------------------
-    def startTestRun(self):
+    def startTestRun(self) -> None:
         self.start_time = time.perf_counter()
         super().startTestRun()
 
-    def stopTestRun(self):
+    def stopTestRun(self) -> None:
         self.stop_time = time.perf_counter()
         super().stopTestRun()
 
-    def startTest(self, test):
+    def startTest(self, test: unittest.TestCase) -> None:
         self._started[test] = time.perf_counter()
         self._record(test)
         self._start_sql()
         super().startTest(test)
 
-    def stopTest(self, test):
+    def stopTest(self, test: unittest.TestCase) -> None:
         super().stopTest(test)
         self._stop_sql()
         started = self._started.pop(test, None)
@@ -182,61 +252,65 @@ class DBTestResult(ResultMixin, unittest.TextTestResult):
         self.test_durations.append((test, elapsed))
         self._record(test)["time"] = elapsed
 
-    def addSuccess(self, test):
+    def addSuccess(self, test: unittest.TestCase) -> None:
         super().addSuccess(test)
         self._mark(test, "passed")
 
-    def addFailure(self, test, err):
+    def addFailure(self, test: unittest.TestCase, err: OptExcInfo) -> None:
         super().addFailure(test, err)
         self._mark(test, "failed", "failure", err, self.failures[-1][1])
 
-    def addError(self, test, err):
+    def addError(self, test: unittest.TestCase, err: OptExcInfo) -> None:
         super().addError(test, err)
         self._mark(test, "failed", "error", err, self.errors[-1][1])
 
-    def addSkip(self, test, reason):
+    def addSkip(self, test: unittest.TestCase, reason: str) -> None:
         super().addSkip(test, reason)
         self._mark(test, "skipped", "skipped", text="", message=reason)
 
-    def addExpectedFailure(self, test, err):
+    def addExpectedFailure(self, test: unittest.TestCase, err: OptExcInfo) -> None:
         super().addExpectedFailure(test, err)
         self._mark(test, "passed")
 
-    def addUnexpectedSuccess(self, test):
+    def addUnexpectedSuccess(self, test: unittest.TestCase) -> None:
         super().addUnexpectedSuccess(test)
         self._mark(test, "failed", "failure", text="", message="Unexpected success")
 
-    def addSubTest(self, test, subtest, err):
+    def addSubTest(
+        self, test: unittest.TestCase, subtest: unittest.TestCase, err: OptExcInfo | None
+    ) -> None:
         super().addSubTest(test, subtest, err)
         if err is not None:
-            is_failure = issubclass(err[0], test.failureException)
+            is_failure = issubclass(exception_class(err), test.failureException)
             entries = self.failures if is_failure else self.errors
-            text = "%s\n%s" % (subtest, entries[-1][1])
+            text = f"{subtest}\n{entries[-1][1]}"
             self._mark(test, "failed", "failure" if is_failure else "error", err, text)
 
     # -- counts --------------------------------------------------------------
-    def counts(self):
-        """(passed, failed, skipped) as the summary line reports them."""
+    def counts(self) -> tuple[int, int, int]:
+        """Return (passed, failed, skipped) as the summary line reports them."""
         failed = len(self.failures) + len(self.errors) + len(self.unexpectedSuccesses)
-        outcomes = [r["outcome"] for key, r in self.records.items()]
+        outcomes = [r["outcome"] for r in self.records.values()]
         passed = sum(1 for o in outcomes if o == "passed")
         skipped = sum(1 for o in outcomes if o == "skipped")
         # Holders (setUpClass errors) are records too but never "passed".
         return passed, failed, skipped
 
     # -- output --------------------------------------------------------------
-    def printErrors(self):
+    def printErrors(self) -> None:
         super().printErrors()
         if self.durations is not None:
             self.print_durations()
 
-    def print_durations(self):
+    def print_durations(self) -> None:
+        """Print the slowest tests, as ``--durations`` asks."""
         # The format of Python 3.12's ``unittest --durations``.
         if not self.test_durations:
             return
         slowest = sorted(self.test_durations, key=lambda item: item[1], reverse=True)
+        assert self.durations is not None  # printErrors calls this only with --durations
         if self.durations > 0:
-            slowest = slowest[:self.durations]
+            slowest = slowest[: self.durations]
         self.stream.writeln("Slowest test durations")
         self.stream.writeln(self.separator2)
         hidden = False
@@ -244,57 +318,52 @@ class DBTestResult(ResultMixin, unittest.TextTestResult):
             if self.verbosity < 2 and elapsed < 0.001:
                 hidden = True
                 continue
-            self.stream.writeln("%-10s %s" % ("%.3fs" % elapsed, test))
+            seconds = f"{elapsed:.3f}s"
+            self.stream.writeln(f"{seconds:<10} {test}")
         if hidden:
-            self.stream.writeln("\n(durations < 0.001s were hidden; use -v to show these durations)")
+            self.stream.writeln(
+                "\n(durations < 0.001s were hidden; use -v to show these durations)"
+            )
         else:
             self.stream.writeln("")
         self.stream.flush()
 
-    def write_junit_xml(self, path, suite_name="flask_dbtestcase"):
-        """Write a JUnit XML report of this result to ``path``."""
-        records = list(self.records.values())
-        n_fail = sum(1 for r in records if any(d["kind"] == "failure" for d in r["details"])
-                     and not any(d["kind"] == "error" for d in r["details"]))
-        n_err = sum(1 for r in records if any(d["kind"] == "error" for d in r["details"]))
-        n_skip = sum(1 for r in records if r["outcome"] == "skipped")
-        stop = self.stop_time if self.stop_time is not None else time.perf_counter()
-        total = "%.3f" % max(0.0, stop - self.start_time)
-        attrs = {"name": suite_name, "tests": str(len(records)), "failures": str(n_fail),
-                 "errors": str(n_err), "skipped": str(n_skip), "time": total}
-        root = ET.Element("testsuites", attrs)
-        suite = ET.SubElement(root, "testsuite", dict(attrs, timestamp=time.strftime("%Y-%m-%dT%H:%M:%S"),
-                                                      hostname=os.uname().nodename if hasattr(os, "uname") else ""))
-        for record in records:
-            case = ET.SubElement(suite, "testcase", {"classname": record["classname"],
-                                                     "name": record["name"],
-                                                     "time": "%.3f" % record["time"]})
-            for detail in record["details"]:
-                attrs = {"message": detail["message"]}
-                if detail["type"]:
-                    attrs["type"] = detail["type"]
-                child = ET.SubElement(case, detail["kind"], attrs)
-                if detail["text"]:
-                    child.text = detail["text"]
-        if hasattr(ET, "indent"):  # Python 3.9+
-            ET.indent(root)
-        directory = os.path.dirname(os.path.abspath(path))
-        os.makedirs(directory, exist_ok=True)
-        ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+    def write_junit_xml(self, path: str, suite_name: str = "flask_dbtestcase") -> None:
+        """Write a JUnit XML report of this result to ``path``.
+
+        :param path: the report file; its directory is created if needed.
+        :param suite_name: the name of the report's test suite.
+        """
+        write_report(path, list(self.records.values()), self.start_time, self.stop_time, suite_name)
 
 
 class DBTextTestRunner(unittest.TextTestRunner):
-    """TextTestRunner that configures the result and reports it back."""
+    """Run as TextTestRunner does, configuring the result and reporting it back.
 
-    def __init__(self, *args, on_result=None, durations=None, sql_capture=None, **kwargs):
+    :param on_result: called with the result as soon as it is made.
+    :param durations: the result's ``durations`` (``--durations``).
+    :param sql_capture: the result's ``--debug-sql`` capture.
+    """
+
+    def __init__(
+        self,
+        *args: t.Any,
+        on_result: t.Callable[[unittest.TestResult], None] | None = None,
+        durations: int | None = None,
+        sql_capture: SQLCapture | None = None,
+        **kwargs: t.Any,
+    ) -> None:
         kwargs.setdefault("resultclass", DBTestResult)
         super().__init__(*args, **kwargs)
         self._on_result = on_result
         self._durations = durations
         self._sql_capture = sql_capture
 
-    def _makeResult(self):
-        result = self.resultclass(self.stream, self.descriptions, self.verbosity)
+    def _makeResult(self) -> DBTestResult:
+        # resultclass is DBTestResult or a class shaped like it.
+        result = t.cast(
+            DBTestResult, self.resultclass(self.stream, self.descriptions, self.verbosity)
+        )
         result.durations = self._durations
         result.sql_capture = self._sql_capture
         if self._on_result is not None:
