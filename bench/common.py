@@ -9,7 +9,7 @@ import typing as t
 CLIENT_CPU = 0
 #: placement name -> (client CPUs, server CPUs)
 PLACEMENTS = {
-    "split": ({0}, {1}),   # client on CPU 0, server on CPU 1
+    "split": ({0}, {1}),  # client on CPU 0, server on CPU 1
     "shared": ({0}, {0}),  # both on CPU 0
 }
 

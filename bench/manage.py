@@ -1,5 +1,6 @@
 #!/usr/bin/env python
 """Django's manage.py for the benchmark project (djbench)."""
+
 import os
 import sys
 

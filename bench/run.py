@@ -4,8 +4,9 @@ Starts ONE throwaway PostgreSQL server (fsync off), then for each CPU
 placement (client on CPU 0 and server on CPU 1; both on CPU 0) runs every
 contender in its own worker process (bench/worker.py), each against a fresh
 test database on that server, interleaved round by round so that load from
-other processes on the machine hits every contender alike. Then start-up (cold initdb, warm start, clone
-by CREATE DATABASE ... TEMPLATE) and end-to-end wall times of
+other processes on the machine hits every contender alike. Then start-up
+(cold initdb, warm start, clone by CREATE DATABASE ... TEMPLATE) and
+end-to-end wall times of
 ``python -m flask_dbtestcase`` and ``python manage.py test``. Prints a table of
 medians, spreads and ratios, and writes it to bench/last-run.md.
 """
@@ -29,10 +30,24 @@ sys.path.insert(0, HERE)
 from common import PLACEMENTS, pin, pin_server  # noqa: E402
 
 PROFILES = {
-    "quick": dict(repeats=3, suite_repeats=2, micro_tests=200, suite_tests=150,
-                  floor_iters=1000, startup_repeats=3, e2e_repeats=1),
-    "full": dict(repeats=9, suite_repeats=5, micro_tests=600, suite_tests=300,
-                 floor_iters=2000, startup_repeats=7, e2e_repeats=3),
+    "quick": dict(
+        repeats=3,
+        suite_repeats=2,
+        micro_tests=200,
+        suite_tests=150,
+        floor_iters=1000,
+        startup_repeats=3,
+        e2e_repeats=1,
+    ),
+    "full": dict(
+        repeats=9,
+        suite_repeats=5,
+        micro_tests=600,
+        suite_tests=300,
+        floor_iters=2000,
+        startup_repeats=7,
+        e2e_repeats=3,
+    ),
 }
 FLASK = ["fdt", "noiso", "recipe", "truncate", "dropall"]
 NAMES = {
@@ -71,17 +86,31 @@ class Worker:
         if contender != "django":  # Django's runner creates test_<NAME> itself
             create_test_database(make_url(self.url), interactive=False, autoclobber=True)
         micro = max(20, prof["micro_tests"] // MICRO_DIVISOR.get(contender, 1))
-        env = dict(os.environ, BENCH_PG_HOST=server.socket_dir,
-                   BENCH_DJANGO_DB=f"bench_django_{number}")
+        env = dict(
+            os.environ, BENCH_PG_HOST=server.socket_dir, BENCH_DJANGO_DB=f"bench_django_{number}"
+        )
         for var in ("FLASK_DBTESTCASE_DATABASE_URL", "TEST_DATABASE_URL"):
             env.pop(var, None)
-        cmd = [sys.executable, os.path.join(HERE, "worker.py"), contender,
-               "--data-dir", server.get_data_directory(), "--url", self.url,
-               "--server-cpus", ",".join(map(str, sorted(server_cpus))),
-               "--micro-tests", str(micro), "--suite-tests", str(prof["suite_tests"]),
-               "--floor-iters", str(prof["floor_iters"])]
-        self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True)
+        cmd = [
+            sys.executable,
+            os.path.join(HERE, "worker.py"),
+            contender,
+            "--data-dir",
+            server.get_data_directory(),
+            "--url",
+            self.url,
+            "--server-cpus",
+            ",".join(map(str, sorted(server_cpus))),
+            "--micro-tests",
+            str(micro),
+            "--suite-tests",
+            str(prof["suite_tests"]),
+            "--floor-iters",
+            str(prof["floor_iters"]),
+        ]
+        self.proc = subprocess.Popen(
+            cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
         self._expect("ready")
 
     def _expect(self, what=None):
@@ -123,18 +152,22 @@ def run_placement(server, contenders, placement, prof):
             workers.append(Worker(server, c, placement, prof, f"{placement}_{i}"))
         pin_server(server.get_data_directory(), server_cpus)
         res = {c: {} for c in contenders}
-        plan = [(w, prof["repeats"]) for w in ("empty", "onequery")] + [("suite", prof["suite_repeats"])]
+        plan = [(w, prof["repeats"]) for w in ("empty", "onequery")] + [
+            ("suite", prof["suite_repeats"])
+        ]
         for workload, rounds in plan:
             started = time.perf_counter()
             for rnd in range(rounds):
-                order = workers[rnd % len(workers):] + workers[:rnd % len(workers)]
+                order = workers[rnd % len(workers) :] + workers[: rnd % len(workers)]
                 for w in order:
                     names = ("rt", "savepoint", "begin") if w.contender == "raw" else (workload,)
                     if w.contender == "raw" and workload != "empty":
                         continue  # the floor runs alongside (a) only
                     for name in names:
                         res[w.contender].setdefault(name, []).append(w.run(name))
-            log(f"  {placement:6s} {workload:9s} {rounds} rounds, {time.perf_counter() - started:5.1f} s")
+            log(
+                f"  {placement:6s} {workload:9s} {rounds} rounds, {time.perf_counter() - started:5.1f} s"
+            )
     finally:
         for w in workers:
             w.close()
@@ -145,16 +178,19 @@ def run_placement(server, contenders, placement, prof):
 
 
 def measure_startup(server, prof):
-    from flask_dbtestcase.postgres import server as srvmod
-    from flask_dbtestcase.databases.creation import (clone_test_database, create_test_database,
-                                                     destroy_test_database)
+    from flask_dbtestcase.databases.creation import (
+        clone_test_database,
+        create_test_database,
+        destroy_test_database,
+    )
     from flask_dbtestcase.databases.urls import make_url
+    from flask_dbtestcase.postgres import server as srvmod
 
     out = {"cold": [], "warm": [], "stop": [], "clone": [], "drop_clone": []}
     saved = os.environ.get("FLASK_DBTESTCASE_CACHE_DIR")
     caches = []
     try:
-        for i in range(prof["startup_repeats"]):
+        for _ in range(prof["startup_repeats"]):
             cache = tempfile.mkdtemp(prefix="fdt-bench-cache-")
             caches.append(cache)
             os.environ["FLASK_DBTESTCASE_CACHE_DIR"] = cache
@@ -182,6 +218,7 @@ def measure_startup(server, prof):
 
     # clone: the suite's schema in a template, copied with CREATE DATABASE ... TEMPLATE
     import sqlalchemy as sa
+
     from flaskbench import db as fdb  # noqa: F401  (models registered on its metadata)
 
     url = make_url(server.url("test_bench_template"))
@@ -210,34 +247,55 @@ def measure_startup(server, prof):
 def measure_e2e(server, placement, prof):
     client_cpus, server_cpus = PLACEMENTS[placement]
     pin_server(server.get_data_directory(), server_cpus)
-    base_env = dict(os.environ, BENCH_PG_HOST=server.socket_dir, BENCH_DJANGO_DB="e2e_django",
-                    BENCH_SUITE_TESTS=str(prof["suite_tests"]), PYTHONDONTWRITEBYTECODE="1")
+    base_env = dict(
+        os.environ,
+        BENCH_PG_HOST=server.socket_dir,
+        BENCH_DJANGO_DB="e2e_django",
+        BENCH_SUITE_TESTS=str(prof["suite_tests"]),
+        PYTHONDONTWRITEBYTECODE="1",
+    )
     for var in ("FLASK_DBTESTCASE_DATABASE_URL", "TEST_DATABASE_URL"):
         base_env.pop(var, None)
     py = sys.executable
     existing = server.url("e2e_flask")
     commands = {
-        "flask_url": [py, "-m", "flask_dbtestcase", "flaskbench.e2e_tests", "--noinput",
-                      "--database-url", existing],
+        "flask_url": [
+            py,
+            "-m",
+            "flask_dbtestcase",
+            "flaskbench.e2e_tests",
+            "--noinput",
+            "--database-url",
+            existing,
+        ],
         "flask_own": [py, "-m", "flask_dbtestcase", "flaskbench.e2e_tests", "--noinput"],
         "django": [py, "manage.py", "test", "djbench.tests", "--noinput"],
     }
     # flask_own starts its own server, a child of the command: it inherits the
     # command's CPUs. Pinned to CPU 0 in "shared"; left unpinned in "split".
-    cpus = {"flask_url": client_cpus, "django": client_cpus,
-            "flask_own": client_cpus if placement == "shared" else None}
+    cpus = {
+        "flask_url": client_cpus,
+        "django": client_cpus,
+        "flask_own": client_cpus if placement == "shared" else None,
+    }
     out = {name: [] for name in commands}
     for rep in range(prof["e2e_repeats"] + 1):  # the first round warms the page cache
         for name, cmd in commands.items():
             aff = cpus[name]
             t0 = time.perf_counter()
             proc = subprocess.run(
-                cmd, cwd=HERE, env=base_env, capture_output=True, text=True,
+                cmd,
+                cwd=HERE,
+                env=base_env,
+                capture_output=True,
+                text=True,
                 preexec_fn=(lambda a=aff: pin(0, a)) if aff else None,
             )
             elapsed = time.perf_counter() - t0
             if proc.returncode != 0 or ("OK" not in proc.stderr):
-                raise SystemExit(f"e2e {name} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+                raise SystemExit(
+                    f"e2e {name} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
+                )
             if rep:
                 out[name].append(elapsed)
     return out
@@ -268,8 +326,10 @@ def report(res, prof, profile, contenders) -> str:
     for placement in res["placements"]:
         r = res["placements"][placement]
         raw = r["raw"]
-        w(f"\n### Per-test cost — placement `{placement}` "
-          f"({'client CPU 0, server CPU 1' if placement == 'split' else 'client and server on CPU 0'})\n")
+        w(
+            f"\n### Per-test cost — placement `{placement}` "
+            f"({'client CPU 0, server CPU 1' if placement == 'split' else 'client and server on CPU 0'})\n"
+        )
         w("Median (min–max) over repeats. µs per test for (a) and (b), ms per test for (c).\n")
         w("| raw floor (psycopg2) | µs per pair |")
         w("|---|---|")
@@ -279,31 +339,43 @@ def report(res, prof, profile, contenders) -> str:
         w("")
         noiso_suite = med(r["noiso"]["suite"]) if "noiso" in r else None
         fdt_suite = med(r["fdt"]["suite"]) if "fdt" in r else None
-        w("| contender | (a) empty test µs | (b) one-query test µs | (c) 300-test suite ms/test | (c) vs no isolation | (c) vs FlaskDBTestCase |")
+        w(
+            "| contender | (a) empty test µs | (b) one-query test µs | (c) 300-test suite ms/test | (c) vs no isolation | (c) vs FlaskDBTestCase |"
+        )
         w("|---|---|---|---|---|---|")
         for c in contenders:
             if c == "raw" or c not in r:
                 continue
             d = r[c]
             s = med(d["suite"])
-            w(f"| {NAMES[c]} | {us(d['empty'])} | {us(d['onequery'])} | {ms(d['suite'])} | "
-              f"{s / noiso_suite:.2f}x | {s / fdt_suite:.2f}x |")
+            w(
+                f"| {NAMES[c]} | {us(d['empty'])} | {us(d['onequery'])} | {ms(d['suite'])} | "
+                f"{s / noiso_suite:.2f}x | {s / fdt_suite:.2f}x |"
+            )
         sp = med(raw["savepoint"])
         f, n = r["fdt"], r["noiso"]
         iso = med(f["onequery"]) - med(n["onequery"])
         w("")
         w("| target | measured | verdict |")
         w("|---|---|---|")
-        w(f"| empty test ≤ 0.5x SAVEPOINT floor | {med(f['empty']) * 1e6:.0f} µs = {med(f['empty']) / sp:.2f}x | {ok(med(f['empty']) <= 0.5 * sp)} |")
+        w(
+            f"| empty test ≤ 0.5x SAVEPOINT floor | {med(f['empty']) * 1e6:.0f} µs = {med(f['empty']) / sp:.2f}x | {ok(med(f['empty']) <= 0.5 * sp)} |"
+        )
         paired = med([x - y for x, y in zip(f["onequery"], n["onequery"])])
         best = min(f["onequery"]) - min(n["onequery"])
-        w(f"| isolation cost (one-query FDT − no isolation) ≤ 1.5x SAVEPOINT floor | {iso * 1e6:+.0f} µs = {iso / sp:+.2f}x "
-          f"(paired by round: {paired * 1e6:+.0f} µs = {paired / sp:+.2f}x; best rounds: {best * 1e6:+.0f} µs = {best / sp:+.2f}x) | {ok(iso <= 1.5 * sp)} |")
+        w(
+            f"| isolation cost (one-query FDT − no isolation) ≤ 1.5x SAVEPOINT floor | {iso * 1e6:+.0f} µs = {iso / sp:+.2f}x "
+            f"(paired by round: {paired * 1e6:+.0f} µs = {paired / sp:+.2f}x; best rounds: {best * 1e6:+.0f} µs = {best / sp:+.2f}x) | {ok(iso <= 1.5 * sp)} |"
+        )
         for c in ("recipe", "truncate", "dropall", "django"):
             if c in r and c != "django":
                 ic = med(r[c]["onequery"]) - med(n["onequery"])
-                w(f"| (for comparison) isolation cost of {NAMES[c]} | {ic * 1e6:+.0f} µs = {ic / sp:+.2f}x | |")
-        w(f"| suite within 5% of no isolation | {fdt_suite / noiso_suite:.3f}x | {ok(fdt_suite <= 1.05 * noiso_suite)} |")
+                w(
+                    f"| (for comparison) isolation cost of {NAMES[c]} | {ic * 1e6:+.0f} µs = {ic / sp:+.2f}x | |"
+                )
+        w(
+            f"| suite within 5% of no isolation | {fdt_suite / noiso_suite:.3f}x | {ok(fdt_suite <= 1.05 * noiso_suite)} |"
+        )
         if "truncate" in r:
             q = med(r["truncate"]["suite"]) / fdt_suite
             w(f"| suite ≥ 1.3x faster than TRUNCATE | {q:.2f}x | {ok(q >= 1.3)} |")
@@ -313,7 +385,9 @@ def report(res, prof, profile, contenders) -> str:
         e = res.get("e2e", {}).get(placement)
         if e:
             w("")
-            w(f"End to end, {prof['suite_tests']} tests, wall time of the whole command in s, median (min–max):\n")
+            w(
+                f"End to end, {prof['suite_tests']} tests, wall time of the whole command in s, median (min–max):\n"
+            )
             w("| command | s | vs `manage.py test` |")
             w("|---|---|---|")
             dj = med(e["django"])
@@ -325,8 +399,10 @@ def report(res, prof, profile, contenders) -> str:
             ]
             for key, label in rows:
                 w(f"| {label} | {secs(e[key])} | {med(e[key]) / dj:.2f}x |")
-            w(f"\nTarget end to end faster than Django: flask_dbtestcase (own server) {ok(med(e['flask_own']) < dj)}, "
-              f"(same server) {ok(med(e['flask_url']) < dj)}")
+            w(
+                f"\nTarget end to end faster than Django: flask_dbtestcase (own server) {ok(med(e['flask_own']) < dj)}, "
+                f"(same server) {ok(med(e['flask_url']) < dj)}"
+            )
     st = res.get("startup")
     if st:
         w("\n### Start-up (unpinned), s, median (min–max)\n")
@@ -347,21 +423,27 @@ def versions() -> str:
     from flask_dbtestcase.postgres.binaries import find_postgres_bin
 
     try:
-        pg = subprocess.run([os.path.join(find_postgres_bin(), "postgres"), "--version"],
-                            capture_output=True, text=True).stdout.split()[2]
+        pg = subprocess.run(
+            [os.path.join(find_postgres_bin(), "postgres"), "--version"],
+            capture_output=True,
+            text=True,
+        ).stdout.split()[2]
     except Exception:  # noqa: BLE001 - the version is only informative
         pg = "?"
     try:
         import django
+
         dj = django.get_version()
     except ImportError:
         dj = "not installed"
     with open("/proc/cpuinfo") as f:
-        model = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "?")
-    return (f"{platform.platform()}, {os.cpu_count()} vCPU ({model}); Python {platform.python_version()}; "
-            f"PostgreSQL {pg}; Flask {version('flask')}, "
-            f"Flask-SQLAlchemy {version('flask-sqlalchemy')}, SQLAlchemy {version('sqlalchemy')}, "
-            f"psycopg2 {version('psycopg2-binary')}, Django {dj}")
+        model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "?")
+    return (
+        f"{platform.platform()}, {os.cpu_count()} vCPU ({model}); Python {platform.python_version()}; "
+        f"PostgreSQL {pg}; Flask {version('flask')}, "
+        f"Flask-SQLAlchemy {version('flask-sqlalchemy')}, SQLAlchemy {version('sqlalchemy')}, "
+        f"psycopg2 {version('psycopg2-binary')}, Django {dj}"
+    )
 
 
 def main() -> None:
@@ -398,13 +480,15 @@ def main() -> None:
     finally:
         server.stop()
     text = report(res, prof, a.profile, contenders)
-    header = (f"Run: `{' '.join(['python', 'bench/run.py'] + sys.argv[1:])}` ({a.profile} profile: "
-              f"{prof}), {time.perf_counter() - started:.0f} s, {time.strftime('%Y-%m-%d %H:%M')}\n\n"
-              f"Machine: {versions()}\n\n"
-              f"Load average (1, 5, 15 min) before: {load_before[0]:.2f} {load_before[1]:.2f} "
-              f"{load_before[2]:.2f}; after: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
-              "(other work on the machine shows up here: the contenders are interleaved "
-              "round by round, so it affects them alike, but the spreads widen)\n")
+    header = (
+        f"Run: `{' '.join(['python', 'bench/run.py'] + sys.argv[1:])}` ({a.profile} profile: "
+        f"{prof}), {time.perf_counter() - started:.0f} s, {time.strftime('%Y-%m-%d %H:%M')}\n\n"
+        f"Machine: {versions()}\n\n"
+        f"Load average (1, 5, 15 min) before: {load_before[0]:.2f} {load_before[1]:.2f} "
+        f"{load_before[2]:.2f}; after: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
+        "(other work on the machine shows up here: the contenders are interleaved "
+        "round by round, so it affects them alike, but the spreads widen)\n"
+    )
     print(header + text)
     with open(os.path.join(HERE, "last-run.md"), "w") as f:
         f.write(header + text)

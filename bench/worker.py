@@ -126,7 +126,8 @@ class Cases:
 
     def __init__(self, module, base, a) -> None:
         self.classes = {
-            w: module.make_classes(base, w, a.micro_tests, a.micro_tests) for w in ("empty", "onequery")
+            w: module.make_classes(base, w, a.micro_tests, a.micro_tests)
+            for w in ("empty", "onequery")
         }
         self.classes["suite"] = module.make_classes(base, "suite", a.suite_tests, 30)
 

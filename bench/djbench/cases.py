@@ -27,7 +27,8 @@ def t_suite(self):
     count = Post.objects.filter(author_id=author.id).count()
     bodies = list(Comment.objects.filter(post_id=post.id).values_list("body", flat=True))
     resp = self.client.post(
-        f"/posts/{post.id}/comments", data=json.dumps({"body": "second"}),
+        f"/posts/{post.id}/comments",
+        data=json.dumps({"body": "second"}),
         content_type="application/json",
     )
     if count != 1 or bodies != ["first"] or resp.status_code != 201:

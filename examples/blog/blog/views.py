@@ -128,15 +128,17 @@ def seed():
         return
     alice, bob = User(username="alice"), User(username="bob")
     flask_tag = Tag(name="flask")
-    db.session.add_all([
-        Post(author=alice, title="Hello, world", body="First post.", tags=[flask_tag]),
-        Post(
-            author=bob,
-            title="Testing Flask apps",
-            body="Use a real database.",
-            tags=[flask_tag, Tag(name="testing")],
-            comments=[Comment(author=alice, body="Agreed!")],
-        ),
-    ])
+    db.session.add_all(
+        [
+            Post(author=alice, title="Hello, world", body="First post.", tags=[flask_tag]),
+            Post(
+                author=bob,
+                title="Testing Flask apps",
+                body="Use a real database.",
+                tags=[flask_tag, Tag(name="testing")],
+                comments=[Comment(author=alice, body="Agreed!")],
+            ),
+        ]
+    )
     db.session.commit()
     click.echo("Seeded 2 users, 2 posts, 2 tags and 1 comment.")

@@ -20,7 +20,7 @@ try:
     import factory
     from factory.alchemy import SQLAlchemyModelFactory
 except ImportError:  # factory_boy is optional for this example
-    raise unittest.SkipTest("factory_boy is not installed: pip install factory_boy")
+    raise unittest.SkipTest("factory_boy is not installed: pip install factory_boy") from None
 
 from flask_dbtestcase import FlaskDBTestCase
 

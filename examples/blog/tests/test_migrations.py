@@ -1,5 +1,4 @@
 import sqlalchemy as sa
-
 from flask_dbtestcase import FlaskDBTestCase
 
 

@@ -1,6 +1,5 @@
-from sqlalchemy import select
-
 from flask_dbtestcase import FlaskDBTestCase
+from sqlalchemy import select
 
 from blog.models import Comment, Post, Tag, User, db
 
@@ -17,11 +16,13 @@ class PostAPITests(FlaskDBTestCase):
             Post(author=cls.bob, title="Three", body="third"),
         ]
         db.session.add_all([cls.alice, cls.bob, *cls.posts])
-        db.session.add_all([
-            Comment(post=cls.posts[0], author=cls.bob, body="Nice"),
-            Comment(post=cls.posts[0], author=cls.alice, body="Thanks"),
-            Comment(post=cls.posts[2], author=cls.alice, body="Hm"),
-        ])
+        db.session.add_all(
+            [
+                Comment(post=cls.posts[0], author=cls.bob, body="Nice"),
+                Comment(post=cls.posts[0], author=cls.alice, body="Thanks"),
+                Comment(post=cls.posts[2], author=cls.alice, body="Hm"),
+            ]
+        )
         db.session.commit()
         cls.alice_id, cls.bob_id = cls.alice.id, cls.bob.id
         cls.post_ids = [post.id for post in cls.posts]

@@ -1,9 +1,8 @@
 import threading
 
+from flask_dbtestcase import FlaskDBTransactionTestCase
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.pool import NullPool
-
-from flask_dbtestcase import FlaskDBTransactionTestCase
 
 from blog.models import User, db
 

@@ -45,9 +45,7 @@ class UserAPITests(FlaskDBTestCase):
 
         self.assertEqual(resp.status_code, 201)
         self.assertRowCount(User, 3)
-        self.assertEqual(
-            sorted(u.username for u in User.query.all()), ["alice", "bob", "dave"]
-        )
+        self.assertEqual(sorted(u.username for u in User.query.all()), ["alice", "bob", "dave"])
 
     def test_missing_username_is_400(self):
         resp = self.client.post("/users", json={})
