@@ -35,7 +35,7 @@ def test_command(ctx: click.Context, args: tuple[str, ...]) -> None:
     the options."""
     # Imported when the command runs: `flask` loads this module for every
     # command it lists, and most of them never run the tests.
-    from .discover import main
+    from .command import main
 
     app_import_path = None
     try:

@@ -1,0 +1,135 @@
+"""The command line of ``python -m flask_dbtestcase``, ``flask test`` and ``runtests.py``.
+
+:func:`main` picks the runner class (``--runner``, else
+``FLASK_DBTESTCASE_RUNNER``, else :class:`DBTestRunner`), builds the parser
+from its options (:func:`build_parser`), and turns the outcome into the exit
+status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import typing as t
+
+from ..errors import ConfigurationError, DBTestCaseError
+from ..settings import DATABASE_URL_ENV, RUNNER_ENV, TEST_DATABASE_URL_ENV
+from ..state import STATE
+from .testrunner import DBTestRunner
+
+__all__ = ["build_parser", "main"]
+
+
+def _load_runner_class(spec: str) -> type[DBTestRunner]:
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise ConfigurationError(
+            f"--runner takes module:Class, e.g. myproject.testing:MyRunner; got {spec!r}."
+        )
+    cwd = os.getcwd()
+    if cwd not in {os.path.abspath(p or os.curdir) for p in sys.path}:
+        sys.path.insert(0, cwd)
+    try:
+        module = importlib.import_module(module_name)
+        runner_class = getattr(module, attr)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigurationError(
+            f"Could not load the test runner {spec!r}: {exc}. Check the module path and "
+            "the class name."
+        ) from exc
+    if not (isinstance(runner_class, type) and hasattr(runner_class, "run_tests")):
+        raise ConfigurationError(
+            f"--runner {spec!r} is not a test runner class (it needs run_tests())."
+        )
+    # A DBTestRunner subclass, or a class with the same methods.
+    return t.cast("type[DBTestRunner]", runner_class)
+
+
+def _pick_runner_spec(argv: t.Sequence[str]) -> str | None:
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--runner", default=None)
+    options, _ = pre.parse_known_args(argv)
+    spec: str | None = options.runner or STATE.current_settings().runner
+    return spec
+
+
+def build_parser(
+    runner_class: type[DBTestRunner] = DBTestRunner,
+    prog: str | None = None,
+    add_help: bool = True,
+) -> argparse.ArgumentParser:
+    """Build the command line parser: labels, --runner and the runner's options.
+
+    :param runner_class: declares its options (``add_arguments(parser)``).
+    :param prog: the program name in the usage line
+        (default ``python -m flask_dbtestcase``).
+    :param add_help: add ``-h``/``--help``.
+    """
+    parser = argparse.ArgumentParser(
+        prog=prog or "python -m flask_dbtestcase",
+        add_help=add_help,
+        description="Run tests against a test database created for the run and destroyed after it.",
+        epilog=f"The database: ${DATABASE_URL_ENV} if set (used as is); else test_<name> on "
+        f"--database-url / ${TEST_DATABASE_URL_ENV} (dropped at the end unless --keepdb); else "
+        "a throwaway local PostgreSQL. Exit status: 0 all passed, 1 some failed, 2 usage or "
+        "set-up error, 130 interrupted.",
+    )
+    parser.add_argument(
+        "labels",
+        nargs="*",
+        metavar="label",
+        help="Module paths, dotted names (module, module.Class, module.Class.test_method) "
+        "or directories to run tests from. Default: discover from the current "
+        "directory.",
+    )
+    parser.add_argument(
+        "--runner",
+        metavar="MODULE:CLASS",
+        default=None,
+        help=f"Use this DBTestRunner subclass (also ${RUNNER_ENV}).",
+    )
+    runner_class.add_arguments(parser)
+    return parser
+
+
+def main(
+    argv: t.Sequence[str] | None = None, prog: str | None = None, app_factory: str | None = None
+) -> int:
+    """Run the command line: the entry point of ``python -m flask_dbtestcase`` and ``flask test``.
+
+    Returns the process exit code: 0 all passed, 1 failures, 2 usage or
+    set-up error, 130 interrupted.
+
+    :param argv: the arguments (default: ``sys.argv[1:]``).
+    :param prog: the program name in the usage line.
+    :param app_factory: the app ``flask test`` found (``flask --app``).
+    """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        spec = _pick_runner_spec(argv)
+        runner_class = _load_runner_class(spec) if spec else DBTestRunner
+    except DBTestCaseError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    parser = build_parser(runner_class, prog=prog)
+    try:
+        options = parser.parse_intermixed_args(argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 2
+    kwargs = dict(vars(options))
+    labels = kwargs.pop("labels")
+    kwargs.pop("runner", None)
+    if app_factory:
+        kwargs["app_factory"] = app_factory
+    try:
+        runner = runner_class(**kwargs)
+        failures = runner.run_tests(labels)
+    except DBTestCaseError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        sys.stderr.flush()
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 1 if failures else 0

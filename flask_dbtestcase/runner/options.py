@@ -1,0 +1,158 @@
+"""The runner's command line options, as :meth:`DBTestRunner.add_arguments
+<flask_dbtestcase.runner.testrunner.DBTestRunner.add_arguments>` declares them:
+one per argument of ``DBTestRunner.__init__``.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from ..settings import TEST_DATABASE_URL_ENV
+from .ordering import parse_shard
+
+__all__ = ["add_runner_arguments"]
+
+
+def _parallel_type(value: str) -> int | str:
+    if value == "auto":
+        return value
+    try:
+        number = int(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an integer or the string 'auto'"
+        ) from exc
+    if number < 0:
+        raise argparse.ArgumentTypeError("--parallel must be 0 or more")
+    return number
+
+
+def _shard_type(value: str) -> tuple[int, int]:
+    try:
+        return parse_shard(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def add_runner_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the options of :class:`~flask_dbtestcase.runner.testrunner.DBTestRunner`.
+
+    :param parser: the command line parser.
+    """
+    parser.add_argument(
+        "-t",
+        "--top-level-directory",
+        dest="top_level",
+        help="Top level of project for unittest discovery.",
+    )
+    parser.add_argument(
+        "-p",
+        "--pattern",
+        default="test*.py",
+        help="The test matching pattern. Defaults to test*.py.",
+    )
+    parser.add_argument(
+        "-v",
+        "--verbosity",
+        type=int,
+        default=1,
+        choices=[0, 1, 2, 3],
+        help="Verbosity level; 0=minimal output, 1=normal output, 2=verbose output, "
+        "3=very verbose output.",
+    )
+    parser.add_argument(
+        "--noinput",
+        "--no-input",
+        action="store_false",
+        dest="interactive",
+        help="Do not prompt: an existing test database is destroyed.",
+    )
+    parser.add_argument(
+        "--failfast",
+        action="store_true",
+        help="Stop running the test suite after first failed test.",
+    )
+    parser.add_argument(
+        "--keepdb",
+        action="store_true",
+        help="Preserve the test database between runs (reuse it if it exists); "
+        "on the throwaway server, keep its data directory for the next run "
+        "of this project.",
+    )
+    parser.add_argument(
+        "--shuffle",
+        nargs="?",
+        default=False,
+        type=int,
+        metavar="SEED",
+        help="Shuffle the order of test cases to help check that tests are "
+        "properly isolated. Give the printed seed to replay an order.",
+    )
+    parser.add_argument(
+        "-r",
+        "--reverse",
+        action="store_true",
+        help="Reverse test case order within each group.",
+    )
+    parser.add_argument(
+        "--debug-sql",
+        "-d",
+        action="store_true",
+        help="Print the SQL a failing or erroring test executed.",
+    )
+    parser.add_argument(
+        "--parallel",
+        nargs="?",
+        const="auto",
+        default=0,
+        type=_parallel_type,
+        metavar="N",
+        help="Run tests using up to N parallel processes, each with its own "
+        "database cloned from the test database. Use 'auto' (the default "
+        "without N) for one process per core.",
+    )
+    parser.add_argument(
+        "-k",
+        action="append",
+        dest="test_name_patterns",
+        metavar="PATTERN",
+        help="Only run test methods and classes that match the pattern or "
+        "substring. Can be used multiple times. Same as unittest -k.",
+    )
+    parser.add_argument(
+        "-b",
+        "--buffer",
+        action="store_true",
+        help="Discard output from passing tests.",
+    )
+    parser.add_argument(
+        "--durations",
+        type=int,
+        default=None,
+        metavar="N",
+        help="Show the N slowest test cases (N=0 for all).",
+    )
+    parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        default=None,
+        help="An existing PostgreSQL server to create the test database on "
+        f"(test_<name>); default: ${TEST_DATABASE_URL_ENV}, else a throwaway local "
+        "server.",
+    )
+    parser.add_argument(
+        "--junit-xml",
+        metavar="PATH",
+        default=None,
+        help="Write a JUnit XML report to PATH.",
+    )
+    parser.add_argument(
+        "--shard",
+        metavar="K/N",
+        default=None,
+        type=_shard_type,
+        help="Run only the K-th of N slices of the suite (1 <= K <= N), for "
+        "spreading one suite over N CI jobs: whole test classes, dealt "
+        "out the same way on every machine; the N shards together run "
+        "every test once.",
+    )

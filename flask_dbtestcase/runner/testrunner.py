@@ -1,0 +1,396 @@
+"""The test runner: one test database for the whole run, Django's way.
+
+``DBTestRunner`` is shaped like Django's ``DiscoverRunner``: every command
+line option is an ``__init__`` argument, ``add_arguments(parser)`` declares
+them, and ``run_tests(labels)`` runs the steps a subclass can override::
+
+    setup_test_environment() -> build_suite(labels) -> setup_databases()
+    -> run_suite(suite) -> teardown_databases(state)  (always, in finally)
+    -> teardown_test_environment() -> suite_result(suite, result)
+
+The databases reach the test classes as an object in the process state
+(:class:`~flask_dbtestcase.state.RunDatabases`), and the processes the tests
+start through ``FLASK_DBTESTCASE_DATABASE_URL``. This module imports only the standard
+library at import time, so ``python -m flask_dbtestcase --help`` stays fast;
+the database helpers are imported when the databases are set up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import signal
+import sys
+import time
+import typing as t
+import unittest
+from types import FrameType
+
+from ..errors import ConfigurationError
+from ..settings import Settings
+from ..state import STATE, RunDatabases
+from .databases import DatabaseState, setup_databases, teardown_databases
+from .loading import load_tests_for_label
+from .options import add_runner_arguments
+from .ordering import (
+    Shuffler,
+    iter_test_cases,
+    parse_shard,
+    partition_by_class,
+    reorder_tests,
+    shard_tests,
+)
+from .parallel import ParallelTestSuite
+from .results import DBTestResult, DBTextTestRunner, SQLCapture
+
+if t.TYPE_CHECKING:  # imported when the test environment is set up (it loads psycopg2)
+    from ..databases.cancel import QueryCanceller
+
+__all__ = ["DBTestRunner"]
+
+
+class DBTestRunner:
+    """Discover and run tests against one test database for the whole run.
+
+    Every argument is a command line option of the same name (see
+    :meth:`add_arguments`).
+
+    :param pattern: the file name pattern of discovery (default ``test*.py``).
+    :param top_level: the top level directory of discovery (``-t``).
+    :param verbosity: 0 (minimal), 1 (normal), 2 (verbose) or 3 (very verbose).
+    :param interactive: ask before destroying an existing test database.
+    :param failfast: stop at the first failure or error.
+    :param keepdb: keep the test database (and the throwaway server's data) for the next run.
+    :param reverse: reverse the order of the tests within each group.
+    :param debug_sql: print the SQL a failing or erroring test executed.
+    :param parallel: the number of worker processes, or ``"auto"`` (one per core).
+    :param buffer: discard the output of passing tests.
+    :param test_name_patterns: run only the tests matching these patterns (``-k``).
+    :param shuffle: shuffle the tests with this seed (``None``: a new seed; ``False``: don't).
+    :param durations: print the N slowest tests (0: all).
+    :param database_url: an existing server to create the test database on.
+    :param junit_xml: write a JUnit XML report there.
+    :param shard: run only the K-th of N slices of the suite: ``"K/N"`` or ``(K, N)``.
+    :param stream: where the report is written (default: stderr).
+    :param app_factory: the app factory ``flask test`` found (``flask --app``).
+    """
+
+    test_suite: type[unittest.TestSuite] = unittest.TestSuite
+    test_runner: type[unittest.TextTestRunner] = DBTextTestRunner
+    test_loader_class: type[unittest.TestLoader] = unittest.TestLoader
+    result_class: type[unittest.TextTestResult] = DBTestResult
+    #: Test classes run first, in this order (by class name, see build_suite).
+    reorder_by: tuple[str, ...] = ("FlaskDBTestCase", "FlaskDBTransactionTestCase")
+
+    _canceller: QueryCanceller | None = None
+
+    def __init__(
+        self,
+        pattern: str | None = None,
+        top_level: str | None = None,
+        verbosity: int = 1,
+        interactive: bool = True,
+        failfast: bool = False,
+        keepdb: bool = False,
+        reverse: bool = False,
+        debug_sql: bool = False,
+        parallel: int | str = 0,
+        buffer: bool = False,
+        test_name_patterns: t.Sequence[str] | None = None,
+        shuffle: int | bool | None = False,
+        durations: int | None = None,
+        database_url: str | None = None,
+        junit_xml: str | None = None,
+        shard: str | tuple[int, int] | None = None,
+        stream: t.TextIO | None = None,
+        app_factory: str | None = None,
+        **kwargs: t.Any,
+    ) -> None:
+        self.pattern = pattern or "test*.py"
+        self.top_level = top_level
+        self.verbosity = verbosity
+        self.interactive = interactive
+        self.failfast = failfast
+        self.keepdb = keepdb
+        self.reverse = reverse
+        self.debug_sql = debug_sql
+        if parallel == "auto":
+            parallel = os.cpu_count() or 1
+        self.parallel = int(parallel or 0)
+        self.buffer = buffer
+        self.test_name_patterns: list[str] | None = None
+        if test_name_patterns:
+            self.test_name_patterns = [p if "*" in p else f"*{p}*" for p in test_name_patterns]
+        self.shuffle = shuffle
+        self.durations = durations
+        self.database_url = database_url
+        self.junit_xml = junit_xml
+        try:
+            self.shard = parse_shard(shard) if shard else None
+        except ValueError as exc:
+            raise ConfigurationError(f"--shard: {exc}.") from exc
+        self.stream = stream if stream is not None else sys.stderr
+        #: The app factory ``flask test`` found (``flask --app``), for the
+        #: classes that name none when pyproject.toml names none either.
+        self.app_factory = app_factory
+        self._previous_settings: Settings | None = None
+        self.result: unittest.TestResult | None = None
+        self._shuffler = None if shuffle is False else Shuffler(shuffle)
+        self._subsuites: list[list[unittest.TestCase]] | None = None
+        self._test_count: int | None = None
+        self._sql_capture: SQLCapture | None = None
+        self._previous_sigterm: t.Callable[[int, FrameType | None], t.Any] | int | None = None
+        self._sys_path_added: str | None = None
+
+    # -- options -------------------------------------------------------------
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        """Declare the runner's command line options, one per ``__init__`` argument.
+
+        :param parser: the command line parser (see
+            :func:`~flask_dbtestcase.runner.command.build_parser`).
+        """
+        add_runner_arguments(parser)
+
+    # -- output --------------------------------------------------------------
+    def log(self, message: str, level: int = 1) -> None:
+        """Print ``message`` when the verbosity is at least ``level``.
+
+        :param message: the line to print.
+        :param level: the verbosity from which it is printed.
+        """
+        if self.verbosity >= level:
+            self.stream.write(message + "\n")
+            self.stream.flush()
+
+    # -- environment ---------------------------------------------------------
+    def setup_test_environment(self, **kwargs: t.Any) -> None:
+        """Prepare the process: ``sys.path``, ``--debug-sql``, SIGTERM, the settings."""
+        root = os.path.abspath(self.top_level or os.getcwd())
+        entries = {os.path.abspath(p or os.curdir) for p in sys.path}
+        if root not in entries:
+            sys.path.insert(0, root)
+            self._sys_path_added = root
+        if self.debug_sql:
+            self._sql_capture = SQLCapture()
+            self._sql_capture.install()
+        if hasattr(signal, "SIGTERM"):
+            try:
+                self._previous_sigterm = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+            except ValueError:  # not the main thread
+                self._previous_sigterm = None
+        self._previous_settings = STATE.settings
+        if self.app_factory:
+            STATE.settings = dataclasses.replace(STATE.current_settings(), cli_app=self.app_factory)
+        # Ctrl-C/SIGTERM must also stop a test blocked in a query or lock wait.
+        # Imported here: it loads psycopg2, and --help must stay fast.
+        from ..databases.cancel import QueryCanceller
+
+        self._canceller = QueryCanceller(_cancel_targets)
+        self._canceller.install()
+
+    def teardown_test_environment(self, **kwargs: t.Any) -> None:
+        """Undo ``setup_test_environment``."""
+        if self._canceller is not None:
+            self._canceller.uninstall()
+            self._canceller = None
+        if self._previous_sigterm is not None:
+            try:
+                signal.signal(signal.SIGTERM, self._previous_sigterm)
+            except ValueError:  # pragma: no cover
+                pass
+            self._previous_sigterm = None
+        if self._sql_capture is not None:
+            self._sql_capture.uninstall()
+            self._sql_capture = None
+        STATE.settings = self._previous_settings
+
+    # -- suite ---------------------------------------------------------------
+    def make_loader(self) -> unittest.TestLoader:
+        """Return a new test loader, with the ``-k`` patterns."""
+        loader = self.test_loader_class()
+        if self.test_name_patterns:
+            loader.testNamePatterns = list(self.test_name_patterns)
+        return loader
+
+    def load_tests_for_label(self, label: str) -> unittest.TestSuite:
+        """Load the tests one label names.
+
+        :param label: a directory, a .py file, a dotted package (discovered),
+            or a dotted module/class/method name.
+        """
+        return load_tests_for_label(label, self.make_loader, self.pattern, self.top_level)
+
+    def build_suite(
+        self, test_labels: t.Sequence[str] | None = None, **kwargs: t.Any
+    ) -> unittest.TestSuite:
+        """Load, shard, shuffle and order the tests the labels name.
+
+        :param test_labels: what to run (default: discover from the top level
+            directory or the current one).
+        """
+        labels = list(test_labels or []) or [self.top_level or "."]
+        tests: list[unittest.TestCase] = []
+        for label in labels:
+            tests.extend(iter_test_cases(self.load_tests_for_label(label)))
+        if self.shard is not None:
+            found = len(tests)
+            index, total = self.shard
+            tests = shard_tests(tests, index, total)
+            self.log(f"Shard {index}/{total}: {len(tests)} of {found} test(s).", 2)
+        if self._shuffler is not None:
+            self.log(f"Using shuffle seed: {self._shuffler.seed_display}")
+        tests = list(
+            reorder_tests(tests, self.reorder_by, reverse=self.reverse, shuffler=self._shuffler)
+        )
+        self.log(f"Found {len(tests)} test(s).", 2)
+        self._test_count = len(tests)
+        suite = self.test_suite(tests)
+        if self.parallel > 1:
+            self._subsuites = partition_by_class(tests)
+            self.parallel = min(self.parallel, len(self._subsuites))
+        return suite
+
+    # -- databases -----------------------------------------------------------
+    def setup_databases(self, **kwargs: t.Any) -> DatabaseState:
+        """Make the test database exist and publish it in the environment.
+
+        Returns the state ``teardown_databases`` needs. On any failure it
+        undoes what it did before raising.
+        """
+        state = DatabaseState()
+        if self._test_count == 0:
+            self.log("No tests: skipping the test database.", 2)
+            state.restore = False
+            return state
+        started = time.perf_counter()
+        setup_databases(
+            state,
+            self.log,
+            database_url=self.database_url,
+            keepdb=self.keepdb,
+            interactive=self.interactive,
+            parallel=self.parallel,
+            project=os.path.abspath(self.top_level or os.getcwd()),
+        )
+        self.log(f"Database setup took {time.perf_counter() - started:.3f}s.", 2)
+        return state
+
+    def teardown_databases(self, old_config: DatabaseState, **kwargs: t.Any) -> None:
+        """Destroy what ``setup_databases`` created (unless --keepdb).
+
+        :param old_config: what ``setup_databases`` returned.
+        """
+        teardown_databases(old_config, self.log, keepdb=self.keepdb)
+
+    # -- running -------------------------------------------------------------
+    def get_test_runner_kwargs(self) -> dict[str, t.Any]:
+        """Return the keyword arguments of ``test_runner``."""
+        return {
+            "stream": self.stream,
+            "failfast": self.failfast,
+            "verbosity": self.verbosity,
+            "buffer": self.buffer and self.parallel <= 1,
+            "resultclass": self.result_class,
+            "durations": self.durations,
+            "sql_capture": self._sql_capture if self.parallel <= 1 else None,
+            "on_result": self._set_result,
+        }
+
+    def _set_result(self, result: unittest.TestResult) -> None:
+        self.result = result
+
+    def run_suite(self, suite: unittest.TestSuite, **kwargs: t.Any) -> unittest.TestResult:
+        """Run the suite (in worker processes with ``--parallel``); return the result.
+
+        :param suite: what ``build_suite`` returned.
+        """
+        runner = self.test_runner(**self.get_test_runner_kwargs())
+        if self.parallel > 1 and self._subsuites:
+            suite = self._parallel_suite()
+        return runner.run(suite)
+
+    def _parallel_suite(self) -> ParallelTestSuite:
+        """The class groups in worker processes, their results replayed here."""
+        assert self._subsuites is not None  # run_suite checks it first
+        self.log(f"Running {len(self._subsuites)} test classes in {self.parallel} processes.", 2)
+        return ParallelTestSuite(
+            self._subsuites,
+            self.parallel,
+            t.cast(RunDatabases, STATE.databases),  # handed over by setup_databases
+            failfast=self.failfast,
+            buffer=self.buffer,
+            sql_capture=self._sql_capture,
+        )
+
+    def suite_result(
+        self, suite: unittest.TestSuite, result: unittest.TestResult, **kwargs: t.Any
+    ) -> int:
+        """Return the number of failures, errors and unexpected successes.
+
+        :param suite: the suite that ran.
+        :param result: its result.
+        """
+        return len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
+
+    def summary_line(self, result: unittest.TestResult) -> str:
+        """Return the last line of every run: ``N passed, N failed[, N skipped]``.
+
+        :param result: the run's result.
+        """
+        if hasattr(result, "counts"):
+            passed, failed, skipped = result.counts()
+        else:
+            failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
+            skipped = len(result.skipped)
+            passed = max(0, result.testsRun - failed - skipped)
+        line = f"{passed} passed, {failed} failed"
+        if skipped:
+            line += f", {skipped} skipped"
+        return line
+
+    def run_tests(self, test_labels: t.Sequence[str] | None, **kwargs: t.Any) -> int:
+        """Run the tests; return the number of failures, errors and unexpected successes.
+
+        :param test_labels: what to run (see :meth:`build_suite`).
+        """
+        self.setup_test_environment()
+        try:
+            suite = self.build_suite(test_labels)
+            old_config = self.setup_databases()
+            run_failed = False
+            try:
+                result = self.run_suite(suite)
+            except BaseException:
+                run_failed = True
+                raise
+            finally:
+                try:
+                    self.teardown_databases(old_config)
+                except Exception:
+                    if not run_failed:
+                        raise
+        except KeyboardInterrupt:
+            ran = self.result.testsRun if self.result is not None else 0
+            self.stream.write(f"\nInterrupted: {ran} test{'' if ran == 1 else 's'} ran\n")
+            self.stream.flush()
+            raise
+        finally:
+            self.teardown_test_environment()
+        if self.junit_xml and hasattr(result, "write_junit_xml"):
+            result.write_junit_xml(self.junit_xml)
+            self.log(f"JUnit XML report written to {self.junit_xml}", 2)
+        if self._shuffler is not None:
+            self.log(f"Used shuffle seed: {self._shuffler.seed_display}")
+        self.stream.write(self.summary_line(result) + "\n")
+        self.stream.flush()
+        return self.suite_result(suite, result)
+
+
+def _cancel_targets() -> list[str]:
+    return STATE.databases.cancel_targets() if STATE.databases is not None else []
+
+
+def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> t.NoReturn:
+    raise KeyboardInterrupt("SIGTERM")
