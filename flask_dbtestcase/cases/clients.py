@@ -13,21 +13,25 @@ from __future__ import annotations
 import contextvars
 import typing as t
 
+import flask.globals
+from click.testing import Result
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from werkzeug.test import TestResponse
 
-try:  # Flask 2.2 - 3.1
-    from flask.globals import _cv_app
-except ImportError:  # pragma: no cover - a Flask without the context variable
-    _cv_app = None
+__all__ = ["OwnContextCliRunner", "OwnContextClient", "install"]
+
+#: Flask's context variable of the current app context (Flask 2.2 - 3.1). It
+#: is not public API, so it is looked up, and a Flask without it is tolerated.
+_cv_app: contextvars.ContextVar[t.Any] | None = getattr(flask.globals, "_cv_app", None)
 
 
 class OwnContextClient(FlaskClient):
-    """A FlaskClient whose requests never reuse the test's app context."""
+    """Send requests that never reuse the test's app context, as a FlaskClient."""
 
     _hidden: contextvars.Token[t.Any] | None = None
 
-    def open(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
+    def open(self, *args: t.Any, **kwargs: t.Any) -> TestResponse:
         if _cv_app is None or _cv_app.get(None) is None or self._hidden is not None:
             return super().open(*args, **kwargs)
         if not self.preserve_context:
@@ -42,20 +46,25 @@ class OwnContextClient(FlaskClient):
         try:
             super().__exit__(*exc_info)
         finally:
-            if self._hidden is not None:
-                _cv_app.reset(self._hidden)  # type: ignore[union-attr]
+            # _hidden is only ever set when _cv_app exists.
+            if self._hidden is not None and _cv_app is not None:
+                _cv_app.reset(self._hidden)
                 self._hidden = None
 
 
 class OwnContextCliRunner(FlaskCliRunner):
-    """A FlaskCliRunner whose commands push their own app context."""
+    """Invoke commands that push their own app context, as a FlaskCliRunner."""
 
-    def invoke(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
+    def invoke(self, *args: t.Any, **kwargs: t.Any) -> Result:
         return contextvars.Context().run(super().invoke, *args, **kwargs)
 
 
 def install(app: Flask) -> None:
-    """Make ``app.test_client()`` and ``app.test_cli_runner()`` use the classes above."""
+    """Make ``app.test_client()`` and ``app.test_cli_runner()`` use the classes above.
+
+    :param app: the test class's app. Its own client or runner subclass is
+        kept, with ours on top.
+    """
     for attr, mixin in (
         ("test_client_class", OwnContextClient),
         ("test_cli_runner_class", OwnContextCliRunner),

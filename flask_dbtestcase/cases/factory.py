@@ -27,8 +27,9 @@ __all__ = [
 
 Factory = t.Callable[..., Flask]
 
+
 def read_project_settings(start: str | os.PathLike[str] | None = None) -> dict[str, t.Any]:
-    """``[tool.flask-dbtestcase]`` of the nearest pyproject.toml above ``start`` (cwd).
+    """Read ``[tool.flask-dbtestcase]`` of the nearest pyproject.toml above ``start`` (cwd).
 
     :param start: where to start looking (default: the current directory).
     """
@@ -36,12 +37,15 @@ def read_project_settings(start: str | os.PathLike[str] | None = None) -> dict[s
 
 
 def default_factory_spec() -> str | None:
-    """The factory named by pyproject.toml, ``flask test`` or FLASK_APP, in that order."""
+    """Return the factory named by pyproject.toml, ``flask test`` or FLASK_APP, in that order."""
     return STATE.current_settings().factory_spec
 
 
 def resolve_factory(spec: t.Any) -> Factory:
-    """Turn a callable or a ``"module:callable"`` / ``"module"`` string into a callable."""
+    """Turn a callable or a ``"module:callable"`` / ``"module"`` string into a callable.
+
+    :param spec: the test class's ``app_factory``, or the project's default.
+    """
     if spec is None:
         raise ConfigurationError(
             "No app factory is configured, so flask-dbtestcase does not know how to "
@@ -86,7 +90,7 @@ def resolve_factory(spec: t.Any) -> Factory:
         if obj is None:
             raise ConfigurationError(
                 f"Module '{module_name}' has no 'create_app' or 'make_app' factory. Name "
-                "the factory explicitly: app_factory = \"module:function\"."
+                'the factory explicitly: app_factory = "module:function".'
             )
     if isinstance(obj, Flask):
         raise ConfigurationError(
@@ -104,7 +108,7 @@ def _import_failed(spec: str, exc: BaseException) -> ConfigurationError:
     return ConfigurationError(
         f"Importing the app factory '{spec}' failed with {type(exc).__name__}: {exc}"
         f"{_where(exc)}. Fix that error in your application code; "
-        f"`python -c \"import {spec.partition(':')[0]}\"` shows the full traceback."
+        f'`python -c "import {spec.partition(":")[0]}"` shows the full traceback.'
     )
 
 
@@ -120,25 +124,35 @@ def _where(exc: BaseException) -> str:
 
 
 def factory_name(factory: Factory) -> str:
+    """Return ``module:name`` of the factory, for messages.
+
+    :param factory: the app factory.
+    """
     module = getattr(factory, "__module__", None)
     name = getattr(factory, "__qualname__", None) or repr(factory)
     return f"{module}:{name}" if module else name
 
 
 def accepts_config(factory: Factory) -> bool:
-    """Whether the factory takes a positional argument (the config mapping)."""
+    """Tell whether the factory takes a positional argument (the config mapping).
+
+    :param factory: the app factory.
+    """
     try:
         params = inspect.signature(factory).parameters.values()
     except (TypeError, ValueError):
         return True
     return any(
-        p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
-        for p in params
+        p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL) for p in params
     )
 
 
 def call_factory(factory: Factory, config: t.Mapping[str, t.Any]) -> Flask:
-    """Call the factory with the test config when it accepts one; check the result."""
+    """Call the factory with the test config when it accepts one; check the result.
+
+    :param factory: the app factory.
+    :param config: the test configuration.
+    """
     name = factory_name(factory)
     try:
         app = factory(dict(config)) if accepts_config(factory) else factory()

@@ -18,9 +18,15 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import ConfigurationError
 
+__all__ = ["find_fixture", "load_fixture"]
+
 
 def find_fixture(name: str, test_class: type) -> Path:
-    """Resolve ``name``: absolute, next to the test module, or from the cwd."""
+    """Find the fixture file ``name``: absolute, next to the test module, or from the cwd.
+
+    :param name: the file name, as ``fixtures`` lists it.
+    :param test_class: the test class whose ``fixtures`` name it.
+    """
     path = Path(name)
     candidates = [path] if path.is_absolute() else []
     module = sys.modules.get(test_class.__module__)
@@ -44,8 +50,10 @@ def find_fixture(name: str, test_class: type) -> Path:
 def load_fixture(path: Path, tables: t.Mapping[str, tuple[sa.Table, t.Any]], session: t.Any) -> int:
     """Insert the rows of one fixture file through ``session``; return the row count.
 
-    ``tables`` maps a table name (and "schema.name") to the table and the bind
-    key it belongs to.
+    :param path: the fixture file.
+    :param tables: maps a table name (and "schema.name") to the table and the
+        bind key it belongs to.
+    :param session: the test class's session.
     """
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -111,11 +119,9 @@ def _reset_sequences(session: t.Any, table: sa.Table, rows: list[dict[str, t.Any
             continue
         session.execute(
             sa.text(
-                "SELECT setval(seq, (SELECT max({col}) FROM {table})) FROM "
-                "(SELECT pg_get_serial_sequence(:table, :column) AS seq) s "
-                "WHERE seq IS NOT NULL".format(
-                    col=preparer.quote(column.name), table=qualified
-                )
+                f"SELECT setval(seq, (SELECT max({preparer.quote(column.name)}) FROM {qualified})) "
+                "FROM (SELECT pg_get_serial_sequence(:table, :column) AS seq) s "
+                "WHERE seq IS NOT NULL"
             ),
             {"table": qualified, "column": column.name},
             bind_arguments={"bind": bind},

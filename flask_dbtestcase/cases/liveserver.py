@@ -9,6 +9,8 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from .testcase import FlaskDBTransactionTestCase
 
+__all__ = ["FlaskDBLiveServerTestCase", "QuietRequestHandler"]
+
 
 class QuietRequestHandler(WSGIRequestHandler):
     """Don't log every request to stderr in the middle of the test output."""

@@ -16,10 +16,12 @@ import typing as t
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+__all__ = ["CapturedQuery", "QueryLog", "capture_queries", "num_queries_message"]
+
 
 @dataclasses.dataclass
 class CapturedQuery:
-    """One statement as the application sent it."""
+    """Hold one statement as the application sent it, with its parameters."""
 
     statement: str
     parameters: t.Any
@@ -28,19 +30,30 @@ class CapturedQuery:
         return self.statement
 
 
-class QueryLog(list):  # type: ignore[type-arg]
-    """The statements captured so far: a list of :class:`CapturedQuery`."""
+class QueryLog(list[CapturedQuery]):
+    """Collect the statements captured so far: a list of :class:`CapturedQuery`."""
 
     def format(self) -> str:
+        """Return the statements as a numbered list, one a line."""
         return "\n".join(f"{n}. {q.statement}" for n, q in enumerate(self, start=1))
 
 
 @contextlib.contextmanager
 def capture_queries(engines: t.Iterable[Engine]) -> t.Iterator[QueryLog]:
-    """Record every statement sent through ``engines`` while the block runs."""
+    """Record every statement sent through ``engines`` while the block runs.
+
+    :param engines: the engines to listen to (each once).
+    """
     log = QueryLog()
 
-    def record(conn: t.Any, cursor: t.Any, statement: str, parameters: t.Any, context: t.Any, executemany: bool) -> None:
+    def record(
+        conn: t.Any,
+        cursor: t.Any,
+        statement: str,
+        parameters: t.Any,
+        context: t.Any,
+        executemany: bool,
+    ) -> None:
         log.append(CapturedQuery(statement, parameters))
 
     engines = list(dict.fromkeys(engines))  # one listener per engine
@@ -54,8 +67,11 @@ def capture_queries(engines: t.Iterable[Engine]) -> t.Iterator[QueryLog]:
 
 
 def num_queries_message(log: QueryLog, expected: int) -> str:
-    """Django's failure message for ``assertNumQueries``."""
+    """Return Django's failure message for ``assertNumQueries``.
+
+    :param log: the statements captured.
+    :param expected: the number of statements expected.
+    """
     return (
-        f"{len(log)} queries executed, {expected} expected\n"
-        f"Captured queries were:\n{log.format()}"
+        f"{len(log)} queries executed, {expected} expected\nCaptured queries were:\n{log.format()}"
     )

@@ -8,7 +8,7 @@ config; afterwards every engine must point at the test database it was given
 
 from __future__ import annotations
 
-import os
+import importlib
 import typing as t
 
 import sqlalchemy as sa
@@ -25,6 +25,18 @@ from ..isolation.engines import deny_engine
 from ..state import STATE
 from .factory import call_factory, default_factory_spec, resolve_factory
 
+__all__ = [
+    "bind_test_databases",
+    "build_config",
+    "check_engines",
+    "create_schema",
+    "find_db",
+    "limit_to_databases",
+    "prebuild_schema",
+    "stray_binds",
+    "use_psycopg2_for_plain_urls",
+]
+
 # The schemas this process already built are in STATE.schemas_ready:
 # (urls, metadata or migrations) marks.
 
@@ -36,15 +48,24 @@ def use_psycopg2_for_plain_urls() -> None:
     installed do we map it back, so an app's own config keeps working.
     """
     try:
-        import psycopg  # noqa: F401
+        importlib.import_module("psycopg")
     except ImportError:
         from sqlalchemy.dialects import registry
 
-        registry.register("postgresql", "sqlalchemy.dialects.postgresql.psycopg2", "PGDialect_psycopg2")
+        registry.register(
+            "postgresql", "sqlalchemy.dialects.postgresql.psycopg2", "PGDialect_psycopg2"
+        )
 
 
-def build_config(main: sa.URL, binds: dict[str, t.Any] | None, extra: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
-    """The config mapping the app factory is called with."""
+def build_config(
+    main: sa.URL, binds: dict[str, t.Any] | None, extra: t.Mapping[str, t.Any]
+) -> dict[str, t.Any]:
+    """Return the config mapping the app factory is called with.
+
+    :param main: the test database.
+    :param binds: ``SQLALCHEMY_BINDS`` pointing at the binds' test databases.
+    :param extra: the test class's ``config``, applied last.
+    """
     config: dict[str, t.Any] = {
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": main.render_as_string(hide_password=False),
@@ -56,6 +77,12 @@ def build_config(main: sa.URL, binds: dict[str, t.Any] | None, extra: t.Mapping[
 
 
 def find_db(app: Flask, given: SQLAlchemy | None, owner: str) -> SQLAlchemy:
+    """Return the app's Flask-SQLAlchemy extension, or ``given`` when set.
+
+    :param app: the app built for the test class.
+    :param given: the test class's own ``db``.
+    :param owner: the test class's name, for the error message.
+    """
     db = given or app.extensions.get("sqlalchemy")
     if not isinstance(db, SQLAlchemy):
         raise ConfigurationError(
@@ -67,7 +94,11 @@ def find_db(app: Flask, given: SQLAlchemy | None, owner: str) -> SQLAlchemy:
 
 
 def stray_binds(engines: t.Mapping[t.Any, sa.Engine], main: sa.URL) -> bool:
-    """Whether some bind still points at a database of the app's own."""
+    """Tell whether some bind still points at a database of the app's own.
+
+    :param engines: the app's engines, by bind key (``None``: the main one).
+    :param main: the test database.
+    """
     return any(
         key is not None and not same_database(engine.url, bind_database_url(main, key))
         for key, engine in engines.items()
@@ -75,7 +106,11 @@ def stray_binds(engines: t.Mapping[t.Any, sa.Engine], main: sa.URL) -> bool:
 
 
 def bind_test_databases(app: Flask, main: sa.URL) -> dict[str, t.Any]:
-    """SQLALCHEMY_BINDS with a test database (created if needed) for each key."""
+    """Return SQLALCHEMY_BINDS with a test database (created if needed) for each key.
+
+    :param app: the app as its factory built it, with its own binds.
+    :param main: the test database; each bind's is named after it.
+    """
     binds: dict[str, t.Any] = {}
     for key, value in (app.config.get("SQLALCHEMY_BINDS") or {}).items():
         url = bind_database_url(main, key)
@@ -87,7 +122,12 @@ def bind_test_databases(app: Flask, main: sa.URL) -> dict[str, t.Any]:
 
 
 def check_engines(engines: t.Mapping[t.Any, sa.Engine], main: sa.URL, owner: str) -> None:
-    """Refuse to go on unless every engine points at its test database."""
+    """Refuse to go on unless every engine points at its test database.
+
+    :param engines: the app's engines, by bind key (``None``: the main one).
+    :param main: the test database.
+    :param owner: the test class's name, for the error message.
+    """
     for key, engine in engines.items():
         expected = main if key is None else bind_database_url(main, key)
         if engine.dialect.driver != "psycopg2" or not same_database(engine.url, expected):
@@ -105,7 +145,12 @@ def check_engines(engines: t.Mapping[t.Any, sa.Engine], main: sa.URL, owner: str
 def limit_to_databases(
     engines: dict[t.Any, sa.Engine], databases: str | t.Collection[str], owner: str
 ) -> dict[t.Any, sa.Engine]:
-    """Keep the engines ``databases`` names; make the others refuse to connect."""
+    """Keep the engines ``databases`` names; make the others refuse to connect.
+
+    :param engines: the app's engines, by bind key (``None``: the main one).
+    :param databases: ``"__all__"``, or names from ``"default"`` and the bind keys.
+    :param owner: the test class's name, for the messages.
+    """
     if databases == "__all__":
         return engines
     wanted = {databases} if isinstance(databases, str) else set(databases)
@@ -135,19 +180,29 @@ def create_schema(
 
     ``schema`` and ``migrations_directory`` default to the project's
     ``[tool.flask-dbtestcase]`` settings, then to ``create_all``.
+
+    :param app: the app, for the migrations.
+    :param db: its Flask-SQLAlchemy extension, for the models' tables.
+    :param engines: the engines whose databases get the schema.
+    :param schema: ``"create_all"`` or ``"migrations"``.
+    :param migrations_directory: the Flask-Migrate directory.
+    :param check: with migrations, fail when the models have unmigrated changes.
     """
     settings = STATE.current_settings()
     schema = schema or settings.schema
     migrations_directory = migrations_directory or settings.migrations_directory
     if schema == "migrations":
-        mark = (tuple(sorted(render_url(e.url) for e in engines.values())), f"migrations:{migrations_directory}")
-        if mark not in STATE.schemas_ready:
-            for engine in engines.values():
-                check_test_database(engine.url, "run the migrations")
+        migrated = (
+            tuple(sorted(render_url(e.url) for e in engines.values())),
+            f"migrations:{migrations_directory}",
+        )
+        if migrated not in STATE.schemas_ready:
+            for target in engines.values():
+                check_test_database(target.url, "run the migrations")
             run_migrations(app, migrations_directory)
             if check:
                 check_migrations(app, migrations_directory)
-            STATE.schemas_ready.add(mark)
+            STATE.schemas_ready.add(migrated)
         return
     if schema != "create_all":
         raise ConfigurationError(
@@ -157,8 +212,10 @@ def create_schema(
         )
     for key, metadata in db.metadatas.items():
         engine = engines.get(key)
-        mark = (render_url(engine.url), id(metadata)) if engine is not None else None
-        if mark is not None and mark not in STATE.schemas_ready:
+        if engine is None:
+            continue
+        mark = (render_url(engine.url), id(metadata))
+        if mark not in STATE.schemas_ready:
             ensure_tables(engine, metadata)
             STATE.schemas_ready.add(mark)
 
@@ -172,6 +229,8 @@ def prebuild_schema(url: str) -> str:
     project's default app factory is used, and only for an app without
     binds (whose migrations could reach other databases). Returns what was
     done, for the log.
+
+    :param url: the test database, before it is cloned.
     """
     spec = default_factory_spec()
     if not spec:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import types
 import typing as t
 import unittest
 
@@ -68,7 +69,10 @@ class _AppTestCase(unittest.TestCase):
 
     @classmethod
     def create_app(cls, config: dict[str, t.Any]) -> Flask:
-        """Build the app for this class. Override for full control."""
+        """Build the app for this class. Override for full control.
+
+        :param config: the test configuration the app must apply.
+        """
         spec = cls.__dict__.get("app_factory") or cls.app_factory or default_factory_spec()
         return call_factory(resolve_factory(spec), config)
 
@@ -90,11 +94,14 @@ class _AppTestCase(unittest.TestCase):
             app, db = cls._build_app(main, STATE.bind_urls[key])
         check_engines(cls._engines, main, cls.__qualname__)
         cls._engines = limit_to_databases(cls._engines, cls.databases, cls.__qualname__)
-        create_schema(app, db, cls._engines, cls.schema, cls.migrations_directory, cls.check_migrations)
+        create_schema(
+            app, db, cls._engines, cls.schema, cls.migrations_directory, cls.check_migrations
+        )
 
     @classmethod
     def _factory_key(cls) -> object:
-        return (cls.__dict__.get("app_factory") or cls.app_factory, cls.create_app.__func__)  # type: ignore[attr-defined]
+        create_app = t.cast(types.MethodType, cls.create_app)  # a classmethod, bound to cls
+        return (cls.__dict__.get("app_factory") or cls.app_factory, create_app.__func__)
 
     @classmethod
     def _build_app(cls, main: sa.URL, binds: dict[str, t.Any] | None) -> tuple[Flask, SQLAlchemy]:
@@ -172,8 +179,16 @@ class _AppTestCase(unittest.TestCase):
         with capture_queries(self._engines.values()) as log:
             yield log
 
-    def assertNumQueries(self, num: int, func: t.Callable[..., t.Any] | None = None, *args: t.Any, **kwargs: t.Any) -> t.Any:
-        """Assert the block (or ``func(*args, **kwargs)``) sends exactly ``num`` statements."""
+    def assertNumQueries(
+        self, num: int, func: t.Callable[..., t.Any] | None = None, *args: t.Any, **kwargs: t.Any
+    ) -> t.Any:
+        """Assert the block (or ``func(*args, **kwargs)``) sends exactly ``num`` statements.
+
+        Without ``func``, return a context manager for a ``with`` block.
+
+        :param num: the number of statements expected.
+        :param func: called with ``args`` and ``kwargs``; its result is returned.
+        """
         context = self._num_queries(num)
         if func is None:
             return context
@@ -188,13 +203,20 @@ class _AppTestCase(unittest.TestCase):
             self.fail(num_queries_message(log, num))
 
     def assertRowCount(self, model_or_table: t.Any, count: int, **filter_by: t.Any) -> None:
-        """Assert the table (or a model's table) holds ``count`` rows matching ``filter_by``."""
+        """Assert the table (or a model's table) holds ``count`` rows matching ``filter_by``.
+
+        :param model_or_table: a model class or a table.
+        :param count: the number of rows expected.
+        :param filter_by: column values the rows must have.
+        """
         stmt = sa.select(sa.func.count()).select_from(model_or_table)
         if filter_by:
             stmt = stmt.filter_by(**filter_by)
         actual = self.session.execute(stmt).scalar_one()
         if actual != count:
-            name = getattr(model_or_table, "__name__", None) or getattr(model_or_table, "name", model_or_table)
+            name = getattr(model_or_table, "__name__", None) or getattr(
+                model_or_table, "name", model_or_table
+            )
             where = f" matching {filter_by}" if filter_by else ""
             self.fail(f"{name} has {actual} rows{where}, expected {count}")
 
@@ -208,7 +230,9 @@ class _AppTestCase(unittest.TestCase):
 
     def _setup_and_call(self, result: t.Any, debug: bool = False) -> t.Any:
         method = getattr(self, self._testMethodName)
-        skipped = getattr(type(self), "__unittest_skip__", False) or getattr(method, "__unittest_skip__", False)
+        skipped = getattr(type(self), "__unittest_skip__", False) or getattr(
+            method, "__unittest_skip__", False
+        )
         if not skipped:
             try:
                 self._pre_setup()
@@ -236,7 +260,7 @@ class _AppTestCase(unittest.TestCase):
 
 
 class FlaskDBTestCase(_AppTestCase):
-    """Each test runs in a transaction that is rolled back, Django's TestCase.
+    """Run each test in a transaction that is rolled back, as Django's TestCase does.
 
     ``setUpTestData`` and ``fixtures`` run once per class, in the class's
     transaction; every test starts from exactly that state.
@@ -259,9 +283,10 @@ class FlaskDBTestCase(_AppTestCase):
             cls._pinned.append(pin_engine(engine))
         cls._connections = cls._current_connections()
         cls.addClassCleanup(cls._end_class)
+        assert cls.db is not None  # set by super().setUpClass()
         cls._check_constraints = any(
             getattr(constraint, "deferrable", None)
-            for metadata in cls.db.metadatas.values()  # type: ignore[union-attr]
+            for metadata in cls.db.metadatas.values()
             for table in metadata.tables.values()
             for constraint in table.constraints
         )
@@ -272,7 +297,8 @@ class FlaskDBTestCase(_AppTestCase):
         before = dict(cls.__dict__)
         cls._load_fixtures()
         cls.setUpTestData()
-        keep_test_data(cls, cls.db.session, before)  # type: ignore[union-attr]
+        assert cls.db is not None
+        keep_test_data(cls, cls.db.session, before)
 
     @classmethod
     def _current_connections(cls) -> list[PinnedConnection]:
@@ -287,7 +313,8 @@ class FlaskDBTestCase(_AppTestCase):
     @classmethod
     def _end_class(cls) -> None:
         with contextlib.suppress(Exception):
-            cls.db.session.remove()  # type: ignore[union-attr]
+            assert cls.db is not None
+            cls.db.session.remove()
         for conn in cls.__dict__.get("_connections", []):
             conn.end_class()
 
@@ -325,7 +352,7 @@ class FlaskDBTestCase(_AppTestCase):
 
 
 class FlaskDBTransactionTestCase(_AppTestCase):
-    """Tests that really commit, Django's TransactionTestCase.
+    """Let each test really commit, as Django's TransactionTestCase does.
 
     No wrapping transaction: use it for code that needs real commits (several
     connections, threads, LISTEN/NOTIFY, after-commit hooks). Before the first

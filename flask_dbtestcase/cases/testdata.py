@@ -13,9 +13,15 @@ import typing as t
 
 import sqlalchemy as sa
 
+__all__ = ["TestData", "keep_test_data"]
+
 
 class TestData:
-    """A class attribute set by setUpTestData: each test gets its own attached copy."""
+    """Give each test its own attached copy of a class attribute setUpTestData set.
+
+    :param name: the attribute's name.
+    :param value: what setUpTestData set it to.
+    """
 
     __test__ = False  # not a test, whatever pytest thinks of the name
 
@@ -60,6 +66,10 @@ def keep_test_data(cls: type, session: t.Any, before: dict[str, t.Any]) -> None:
 
     Pending work is committed; expired objects are loaded once here, so the
     per-test copies need no query; then the objects are detached.
+
+    :param cls: the test class.
+    :param session: the session setUpTestData used.
+    :param before: the class's ``__dict__`` before setUpTestData ran.
     """
     if session.new or session.dirty or session.deleted:
         session.commit()

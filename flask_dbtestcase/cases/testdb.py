@@ -16,6 +16,7 @@ import atexit
 import signal
 import threading
 import typing as t
+from types import FrameType
 
 import sqlalchemy as sa
 
@@ -33,7 +34,7 @@ _server_lock = threading.Lock()
 
 
 def current_database_url() -> sa.URL:
-    """The run's test database: the runner's, or this process's throwaway one.
+    """Return the run's test database: the runner's, or this process's throwaway one.
 
     A throwaway server that died is replaced, with a new test database.
     """
@@ -52,7 +53,7 @@ def current_database_url() -> sa.URL:
 
 
 def process_server() -> ThrowawayServer:
-    """This process's throwaway server, started on first use and stopped at exit.
+    """Return this process's throwaway server, started on first use and stopped at exit.
 
     A forked child shares its parent's server; only the parent stops it. A
     server that died is replaced (and its test database forgotten).
@@ -88,5 +89,5 @@ def install_signal_handling() -> None:
     QueryCanceller(_cancel_targets).install()
 
 
-def _sigterm_to_keyboard_interrupt(signum: int, frame: t.Any) -> None:
+def _sigterm_to_keyboard_interrupt(signum: int, frame: FrameType | None) -> t.NoReturn:
     raise KeyboardInterrupt("SIGTERM")
