@@ -2,7 +2,7 @@
 
 import sys
 
-from .runner.discover import main
+from .runner.command import main
 
 __all__: list[str] = []
 
