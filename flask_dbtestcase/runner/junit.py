@@ -4,11 +4,23 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 import typing as t
 import xml.etree.ElementTree as ET
 
-__all__ = ["ResultDetail", "ResultRecord", "write_report"]
+__all__ = ["ResultDetail", "ResultRecord", "xml_safe", "write_report"]
+
+#: Characters XML 1.0 does not allow, even escaped (ANSI colour codes' ESC, NUL, ...).
+_ILLEGAL_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_safe(text: str) -> str:
+    """Replace the characters XML cannot hold with ``#xNN``, as pytest's JUnit report does.
+
+    :param text: a test name, message or traceback.
+    """
+    return _ILLEGAL_XML.sub(lambda match: f"#x{ord(match.group()):02X}", text)
 
 
 class ResultDetail(t.TypedDict):
@@ -60,15 +72,16 @@ def write_report(
         "tests": str(len(records)),
         "failures": str(n_fail),
         "errors": str(n_err),
-        "skipped": str(n_skip),
         "time": total,
     }
+    # <testsuites> has no "skipped" attribute in the JUnit schema; <testsuite> has.
     root = ET.Element("testsuites", attrs)
     suite = ET.SubElement(
         root,
         "testsuite",
         dict(
             attrs,
+            skipped=str(n_skip),
             timestamp=time.strftime("%Y-%m-%dT%H:%M:%S"),
             hostname=os.uname().nodename if hasattr(os, "uname") else "",
         ),
@@ -78,18 +91,18 @@ def write_report(
             suite,
             "testcase",
             {
-                "classname": record["classname"],
-                "name": record["name"],
+                "classname": xml_safe(record["classname"]),
+                "name": xml_safe(record["name"]),
                 "time": f"{record['time']:.3f}",
             },
         )
         for detail in record["details"]:
-            attrs = {"message": detail["message"]}
-            if detail["type"]:
-                attrs["type"] = detail["type"]
+            attrs = {"message": xml_safe(detail["message"])}
+            if detail["type"] and detail["kind"] != "skipped":  # <skipped> has no type
+                attrs["type"] = xml_safe(detail["type"])
             child = ET.SubElement(case, detail["kind"], attrs)
             if detail["text"]:
-                child.text = detail["text"]
+                child.text = xml_safe(detail["text"])
     if hasattr(ET, "indent"):  # Python 3.9+
         ET.indent(root)
     directory = os.path.dirname(os.path.abspath(path))
