@@ -1,27 +1,40 @@
 """Support code shared by the test modules (not a test module: nothing here is collected).
 
-Several modules run a tiny throwaway project the way a user would, in a
-subprocess, and then check that nothing was left behind; several talk to
-the system PostgreSQL server or open a connection of their own from a
-SQLAlchemy URL. One copy of each lives here.
+One copy of each thing several modules need:
+
+- databases: :func:`dsn`, :func:`run_sql` and the system server
+  (:data:`SYSTEM_SERVER`, :func:`server_available`, :func:`system_sql`);
+- processes: :func:`pid_running`, :func:`wait_until`, the one ``/proc``
+  scanner (:func:`processes_mentioning`) and what a run left behind
+  (:func:`leftovers`, :func:`assert_nothing_left`);
+- the environment: the one cleaner (:func:`clean_env`) and :func:`set_env`;
+- runs of a small project as a user would start them: :class:`Project`, the
+  one subprocess harness.
 """
 
 from __future__ import annotations
 
+import functools
+import glob
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 import unittest
+from unittest import mock
 
 import psycopg2
 import sqlalchemy as sa
 
-from flask_dbtestcase.postgres.processes import runtime_dir
+from flask_dbtestcase import settings
+from flask_dbtestcase.postgres.processes import runtime_paths
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+#: The small suites the runner tests run (see runner_suites/README.md).
+SUITES = os.path.join(ROOT, "tests", "runner_suites")
 
 # The system PostgreSQL used by the tests about an existing server
 # (RUNNER_TEST_SERVER_URL points them elsewhere). No database name: add one.
@@ -54,10 +67,12 @@ def run_sql(url: str | sa.URL, statement: str):
         conn.close()
 
 
-def system_server_available() -> bool:
-    """Whether the system server accepts a connection (for skip decorators)."""
+@functools.lru_cache(maxsize=None)
+def server_available(url: str = SYSTEM_SERVER) -> bool:
+    """Whether the server at ``url`` (no database name) accepts a connection
+    to its ``postgres`` database; asked once per process (for skip decorators)."""
     try:
-        psycopg2.connect(**dsn(SYSTEM_SERVER + "/postgres"), connect_timeout=3).close()
+        psycopg2.connect(**dsn(url.rstrip("/") + "/postgres"), connect_timeout=3).close()
     except psycopg2.Error:
         return False
     return True
@@ -79,6 +94,18 @@ def pid_running(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except (FileNotFoundError, ProcessLookupError):
         return False
+
+
+def parent_pid(pid: int) -> int | None:
+    """The parent of process ``pid`` (None once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("PPid:"):
+                    return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return None
 
 
 def wait_until(predicate, timeout: float = 10.0) -> bool:
@@ -107,18 +134,86 @@ def processes_mentioning(text: str) -> list[tuple[int, str]]:
     return found
 
 
-def assert_nothing_left(case: unittest.TestCase, pid: int) -> None:
-    """Process ``pid`` (a finished run) left no throwaway server behind: no
-    ``srv-<pid>-*`` directory in the runtime directory, and no process whose
-    command line mentions one (its postgres)."""
-    prefix = f"srv-{pid}-"
-    left = [name for name in os.listdir(runtime_dir()) if name.startswith(prefix)]
-    case.assertEqual(left, [], f"process {pid} left a server directory behind")
-    case.assertEqual(processes_mentioning(prefix), [], "a postgres process was left running")
+def runtime_dirs() -> set[str]:
+    """Every directory a throwaway server's directory may be in: this
+    process's (its settings) and the defaults a child process falls back to."""
+    found = set(runtime_paths())
+    name = f"flask-dbtestcase-{os.geteuid()}"
+    for base in ("/dev/shm", tempfile.gettempdir(), "/tmp"):
+        found.add(os.path.join(base, name))
+    return found
+
+
+def server_dirs(pid: int) -> set[str]:
+    """The server directories (``srv-<pid>-*``) of the run with this pid."""
+    found = set()
+    for parent in runtime_dirs():
+        found.update(glob.glob(os.path.join(parent, f"srv-{pid}-*")))
+    return found
+
+
+def leftovers(pid: int) -> list[str]:
+    """What the finished run with this pid left: server directories, and
+    processes whose command line mentions one (its postgres)."""
+    found = sorted(server_dirs(pid))
+    found += [f"process {p}: {cmd}" for p, cmd in processes_mentioning(f"srv-{pid}-")]
+    return found
+
+
+def assert_nothing_left(case: unittest.TestCase, pid: int, timeout: float = 5.0) -> None:
+    """The finished run with this pid left no throwaway server behind (a
+    postmaster that got its death signal may take a moment to go)."""
+    wait_until(lambda: not leftovers(pid), timeout)
+    case.assertEqual(leftovers(pid), [], f"process {pid} left a server behind")
 
 
 # ---------------------------------------------------------------------------
-# Throwaway projects
+# The environment
+# ---------------------------------------------------------------------------
+
+#: What steers a run rather than describes the machine: a project's run must
+#: not inherit these from this one (the machine's PG_BIN, POSTGRES, CACHE_DIR
+#: and RUNTIME_DIR are kept: they say where PostgreSQL and its files are).
+RUN_VARIABLES = (
+    settings.DATABASE_URL_ENV,
+    settings.TEST_DATABASE_URL_ENV,
+    settings.FLASK_APP_ENV,
+    settings.RUNNER_ENV,
+    settings.WORKER_ID_ENV,
+    settings.LOCK_TIMEOUT_ENV,
+    settings.STATEMENT_TIMEOUT_ENV,
+)
+
+
+def clean_env(env: dict[str, str | None] | None = None) -> dict[str, str]:
+    """This process's environment for a project's run: without what would
+    steer it (:data:`RUN_VARIABLES`, ``PYTEST_*``), with this checkout
+    importable and unbuffered output, then ``env`` on top (None removes)."""
+    cleaned = {k: v for k, v in os.environ.items()
+               if k not in RUN_VARIABLES and not k.startswith("PYTEST_")}
+    cleaned.update(PYTHONPATH=ROOT, PYTHONUNBUFFERED="1")
+    for name, value in (env or {}).items():
+        if value is None:
+            cleaned.pop(name, None)
+        else:
+            cleaned[name] = value
+    return cleaned
+
+
+def set_env(case: unittest.TestCase, **values: str | None) -> None:
+    """Set environment variables in this process until ``case`` ends (None removes one)."""
+    patcher = mock.patch.dict(os.environ)
+    patcher.start()
+    case.addCleanup(patcher.stop)
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+# ---------------------------------------------------------------------------
+# Runs of a project, in a process of their own or in this one
 # ---------------------------------------------------------------------------
 
 def app_source(table: str, extra: str = "") -> str:
@@ -148,26 +243,21 @@ def create_app(config=None):
 ''' + extra
 
 
-def clean_env(env: dict[str, str] | None = None) -> dict[str, str]:
-    """This process's environment without the settings that would steer a
-    project's run (FLASK_DBTESTCASE_*, FLASK_APP, TEST_DATABASE_URL, PYTEST_*),
-    with this checkout importable, and with ``env`` on top."""
-    cleaned = {k: v for k, v in os.environ.items()
-               if not k.startswith(("FLASK_DBTESTCASE", "FLASK_APP", "TEST_DATABASE", "PYTEST_"))}
-    cleaned.update(PYTHONPATH=ROOT, PYTHONUNBUFFERED="1")
-    cleaned.update(env or {})
-    return cleaned
-
-
 class Result:
     """One finished run: its pid, exit code, output and how long it took."""
 
-    def __init__(self, proc: subprocess.Popen, stdout: str, stderr: str, elapsed: float):
-        self.pid = proc.pid
-        self.returncode = proc.returncode
+    def __init__(self, pid: int, returncode: int, stdout: str, stderr: str, elapsed: float):
+        self.pid = pid
+        self.returncode = returncode
         self.stdout, self.stderr = stdout, stderr
         self.output = stdout + stderr
         self.elapsed = elapsed
+
+    @property
+    def last_line(self) -> str:
+        """The last line of stderr (the runner's summary line)."""
+        lines = self.stderr.rstrip("\n").splitlines()
+        return lines[-1] if lines else ""
 
     def __str__(self) -> str:
         return (f"exit {self.returncode} after {self.elapsed:.1f}s\n--- stdout\n{self.stdout[-2000:]}"
@@ -175,33 +265,60 @@ class Result:
 
 
 class Project:
-    """A tiny project in a temporary directory, and ``python -m <module> ...``
-    runs of it, as a user would start them.
+    """A small project, and runs of it as a user would start them.
 
-    ``files`` maps file names to their text. Runs get ``clean_env(env)``, no
-    stdin, and ``timeout`` seconds: a run that hangs is killed and fails the
-    test instead of stalling the suite. The directory and any process still
-    running are removed by ``case``'s clean-ups.
+    The project is ``files`` (names to text) written to a temporary
+    directory, or an existing ``directory`` used as it is. A run is
+    ``python -m <module> args`` (``command`` replaces ``python -m <module>``,
+    e.g. ``flask test``) with ``clean_env(env)``, no stdin, and ``timeout``
+    seconds: a run that hangs is killed and fails the test. With
+    ``private_runtime`` its throwaway servers go to a runtime directory of
+    its own, so "nothing left behind" is exact (that directory must be
+    empty, no process may run from it); otherwise it is checked by the
+    run's pid. ``cache`` is a private initdb cache. The directory and any
+    process still running are removed by ``case``'s clean-ups.
     """
 
-    def __init__(self, case: unittest.TestCase, files: dict[str, str], module: str,
-                 env: dict[str, str] | None = None, timeout: float = 60):
+    def __init__(self, case: unittest.TestCase, files: dict[str, str] | None = None, *,
+                 directory: str | None = None, module: str = "flask_dbtestcase",
+                 env: dict[str, str | None] | None = None, timeout: float = 60,
+                 private_runtime: bool = False, cache: str | None = None):
         self.case = case
         self.module = module
         self.timeout = timeout
-        self.dir = tempfile.mkdtemp(prefix="fdt-project-")
-        case.addCleanup(shutil.rmtree, self.dir, True)
-        for name, text in files.items():
-            with open(os.path.join(self.dir, name), "w") as f:
-                f.write(text)
-        self.env = clean_env(env)
+        if directory is None:
+            self.dir = tempfile.mkdtemp(prefix="fdt-project-")
+            case.addCleanup(shutil.rmtree, self.dir, True)
+            for name, text in (files or {}).items():
+                with open(os.path.join(self.dir, name), "w") as f:
+                    f.write(text)
+        else:
+            assert not files, "files for an existing directory"
+            self.dir = directory
+        env = dict(env or {})
+        self.runtime_parent = None
+        if private_runtime:
+            # Short: the socket path inside it must fit in ~100 bytes.
+            self.runtime_parent = tempfile.mkdtemp(prefix="fdtrt-", dir="/tmp")
+            os.chmod(self.runtime_parent, 0o755)  # the server user must get through
+            case.addCleanup(shutil.rmtree, self.runtime_parent, True)
+            case.addCleanup(self.kill_servers)
+            env.setdefault(settings.RUNTIME_DIR_ENV, self.runtime_parent)
+        if cache:
+            env[settings.CACHE_DIR_ENV] = cache
+        self.env = env
+
+    # -- in a process of its own ----------------------------------------------
+    def command(self, args: list[str], module: str | None = None,
+                command: list[str] | None = None) -> list[str]:
+        return [*(command or [sys.executable, "-m", module or self.module]), *args]
 
     def popen(self, args: list[str], module: str | None = None, env: dict | None = None,
-              preexec_fn=None) -> subprocess.Popen:
-        """Start ``python -m <module> args`` (the project's module unless given)."""
+              preexec_fn=None, command: list[str] | None = None) -> subprocess.Popen:
+        """Start the run; ``case`` kills it at the end if it still runs."""
         proc = subprocess.Popen(
-            [sys.executable, "-m", module or self.module, *args], cwd=self.dir,
-            env={**self.env, **(env or {})}, stdin=subprocess.DEVNULL,
+            self.command(args, module, command), cwd=self.dir,
+            env=clean_env({**self.env, **(env or {})}), stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=preexec_fn)
         self.case.addCleanup(self.reap, proc)
         return proc
@@ -215,14 +332,54 @@ class Project:
             proc.kill()
             stdout, stderr = proc.communicate()
             self.case.fail(f"the run hung (killed after {timeout}s)\n{stdout}\n{stderr}")
-        return Result(proc, stdout, stderr, time.monotonic() - started)
+        return Result(proc.pid, proc.returncode, stdout, stderr, time.monotonic() - started)
 
     def run(self, args: list[str], module: str | None = None, timeout: float | None = None,
-            env: dict | None = None, preexec_fn=None) -> Result:
-        """Run ``python -m <module> args`` to the end."""
+            env: dict | None = None, preexec_fn=None, command: list[str] | None = None,
+            clean: bool = True) -> Result:
+        """The run, to its end; then (unless ``clean`` is false) nothing may be left behind."""
         started = time.monotonic()
-        proc = self.popen(args, module, env=env, preexec_fn=preexec_fn)
-        return self.finish(proc, started, timeout)
+        proc = self.popen(args, module, env=env, preexec_fn=preexec_fn, command=command)
+        result = self.finish(proc, started, timeout)
+        if clean:
+            self.assertNothingLeft(result)
+        return result
+
+    # -- leftovers -------------------------------------------------------------
+    @property
+    def runtime_dir(self) -> str:
+        """The private runtime directory (``private_runtime``)."""
+        assert self.runtime_parent, "no private runtime directory"
+        return os.path.join(self.runtime_parent, f"flask-dbtestcase-{os.geteuid()}")
+
+    def postgres_processes(self) -> list[tuple[int, str]]:
+        """The processes running from the private runtime directory."""
+        return processes_mentioning(self.runtime_parent) if self.runtime_parent else []
+
+    def leftovers(self) -> list[str]:
+        """What is in the private runtime directory, and running from it."""
+        found = []
+        if os.path.isdir(self.runtime_dir):
+            found += [os.path.join(self.runtime_dir, n) for n in os.listdir(self.runtime_dir)]
+        found += [f"process {pid}: {cmd}" for pid, cmd in self.postgres_processes()]
+        return found
+
+    def assertNothingLeft(self, result: Result | None = None) -> None:
+        """Nothing left behind: in the private runtime directory, or by the run's pid."""
+        if self.runtime_parent is None:
+            assert result is not None
+            assert_nothing_left(self.case, result.pid)
+            return
+        # PDEATHSIG'd postmasters take a moment to go.
+        wait_until(lambda: not self.leftovers(), 5)
+        self.case.assertEqual(self.leftovers(), [], f"left behind\n{result or ''}")
+
+    def kill_servers(self) -> None:
+        for pid, _ in self.postgres_processes():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
 
     @staticmethod
     def reap(proc: subprocess.Popen) -> None:

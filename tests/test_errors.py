@@ -15,7 +15,7 @@ import textwrap
 import unittest
 
 from tests.support import (
-    SYSTEM_SERVER, Project, Result, app_source, assert_nothing_left, system_server_available, system_sql,
+    SYSTEM_SERVER, Project, Result, app_source, assert_nothing_left, server_available, system_sql,
 )
 
 APP = app_source("fdt_error_probe_thing")
@@ -109,7 +109,7 @@ class ErrorTests(unittest.TestCase):
         os.rmdir(empty)
         self.assertFailsWith(run, "PostgreSQL", "--database-url")
 
-    @unittest.skipUnless(system_server_available(), "needs the PostgreSQL server on 127.0.0.1:5432")
+    @unittest.skipUnless(server_available(), "needs the PostgreSQL server on 127.0.0.1:5432")
     def test_factory_ignoring_the_config_touches_nothing(self):
         run = self.run_project(f'''
             from flask_dbtestcase import FlaskDBTestCase
@@ -124,7 +124,7 @@ class ErrorTests(unittest.TestCase):
         self.assertFailsWith(run, "ignored the test configuration", "Nothing was run against it")
         self.assertNoProbeTable()
 
-    @unittest.skipUnless(system_server_available(), "needs the PostgreSQL server on 127.0.0.1:5432")
+    @unittest.skipUnless(server_available(), "needs the PostgreSQL server on 127.0.0.1:5432")
     def test_non_test_database_from_the_environment(self):
         run = self.run_project('''
             from flask_dbtestcase import FlaskDBTestCase

@@ -24,7 +24,6 @@ import signal
 import socket
 import stat
 import struct
-import subprocess
 import sys
 import tempfile
 import textwrap
@@ -33,8 +32,8 @@ import time
 import unittest
 
 from tests.support import (
-    SYSTEM_SERVER, Project, Result, app_source, pid_running, processes_mentioning,
-    system_server_available, system_sql, wait_until,
+    SYSTEM_SERVER, Project, Result, app_source, pid_running, server_available, system_sql,
+    wait_until,
 )
 
 TIMEOUT = 60  # no single run may take longer: a hang fails the test
@@ -62,59 +61,16 @@ def with_password(url: str, password: str) -> str:
     return re.sub(r"://([^:@/]*)@", lambda m: f"://{m.group(1)}:{password}@", url, count=1)
 
 
-class FaultProject(Project):
-    """A throwaway project run by the runner (or unittest) with a private
-    runtime directory, so "nothing left behind" is exact: the directory
-    must be empty afterwards and no process may still run from it."""
-
-    def __init__(self, case: unittest.TestCase, tests: dict[str, str], app: str = APP,
-                 env: dict[str, str] | None = None, cache: str | None = None):
-        # Short: the socket path inside it must fit in ~100 bytes.
-        self.runtime_parent = tempfile.mkdtemp(prefix="fdtrt-", dir="/tmp")
-        os.chmod(self.runtime_parent, 0o755)  # the server user must get through
-        case.addCleanup(shutil.rmtree, self.runtime_parent, True)
-        files = {"myapp.py": app}
-        files.update({name: HEADER + textwrap.dedent(text) for name, text in tests.items()})
-        private = {"FLASK_DBTESTCASE_RUNTIME_DIR": self.runtime_parent}
-        if cache:
-            private["FLASK_DBTESTCASE_CACHE_DIR"] = cache
-        super().__init__(case, files, module="flask_dbtestcase", env={**private, **(env or {})},
-                         timeout=TIMEOUT)
-        case.addCleanup(self.kill_servers)
-
-    @property
-    def runtime_dir(self) -> str:
-        return os.path.join(self.runtime_parent, f"flask-dbtestcase-{os.geteuid()}")
-
-    def run(self, args: list[str], module: str | None = None, timeout: float | None = None,
-            env: dict | None = None, preexec_fn=None, clean: bool = True) -> Result:
-        """``Project.run``, then (unless ``clean`` is false) nothing may be left behind."""
-        result = super().run(args, module, timeout, env, preexec_fn)
-        if clean:
-            self.assertNothingLeft(result)
-        return result
-
-    def leftovers(self) -> list[str]:
-        found = []
-        if os.path.isdir(self.runtime_dir):
-            found += [os.path.join(self.runtime_dir, n) for n in os.listdir(self.runtime_dir)]
-        found += [f"process {pid}: {cmd}" for pid, cmd in self.postgres_processes()]
-        return found
-
-    def postgres_processes(self) -> list[tuple[int, str]]:
-        return processes_mentioning(self.runtime_parent)
-
-    def assertNothingLeft(self, result: Result | None = None) -> None:
-        # PDEATHSIG'd postmasters take a moment to go.
-        wait_until(lambda: not self.leftovers(), 5)
-        self.case.assertEqual(self.leftovers(), [], f"left behind\n{result or ''}")
-
-    def kill_servers(self) -> None:
-        for pid, _ in self.postgres_processes():
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+def fault_project(case: unittest.TestCase, tests: dict[str, str], app: str = APP,
+                  env: dict[str, str] | None = None, cache: str | None = None) -> Project:
+    """A throwaway project (``myapp`` and the test modules ``tests``) run by
+    the runner (or unittest) with a private runtime directory, so "nothing
+    left behind" is exact: the directory must be empty afterwards and no
+    process may still run from it."""
+    files = {"myapp.py": app}
+    files.update({name: HEADER + textwrap.dedent(text) for name, text in tests.items()})
+    return Project(case, files, module="flask_dbtestcase", env=env, timeout=TIMEOUT,
+                   private_runtime=True, cache=cache)
 
 
 def runner_or_unittest(unittest_mode: bool) -> str:
@@ -152,7 +108,7 @@ class Quick(FlaskDBTestCase):
 class KilledRunTests(unittest.TestCase):
     """SIGKILL mid-run: the server goes with it; the next run removes the rest."""
 
-    def kill_mid_run(self, project: FaultProject, unittest_mode: bool) -> str:
+    def kill_mid_run(self, project: Project, unittest_mode: bool) -> str:
         args = ["test_sleeper"] if unittest_mode else ["-p", "test_sleeper.py"]
         proc = project.popen(args, runner_or_unittest(unittest_mode))
         line = proc.stdout.readline()
@@ -171,7 +127,7 @@ class KilledRunTests(unittest.TestCase):
         return server_dir
 
     def check(self, unittest_mode: bool) -> None:
-        project = FaultProject(self, {"test_sleeper.py": SLEEPER, "test_quick.py": QUICK})
+        project = fault_project(self, {"test_sleeper.py": SLEEPER, "test_quick.py": QUICK})
         self.kill_mid_run(project, unittest_mode)
         args = ["test_quick"] if unittest_mode else ["-p", "test_quick.py"]
         result = project.run(args, runner_or_unittest(unittest_mode))
@@ -187,7 +143,7 @@ class KilledRunTests(unittest.TestCase):
     def test_left_running_postmaster_is_stopped_by_the_next_run(self):
         # A postmaster that outlived its owner (no death signal: started off
         # the main thread, or a platform without PDEATHSIG) is stopped too.
-        project = FaultProject(self, {"test_sleeper.py": SLEEPER, "test_quick.py": QUICK})
+        project = fault_project(self, {"test_sleeper.py": SLEEPER, "test_quick.py": QUICK})
         code = textwrap.dedent('''
             import threading, time
             from flask_dbtestcase.postgres import server
@@ -197,9 +153,7 @@ class KilledRunTests(unittest.TestCase):
             print(box[0].child_process.pid, flush=True)
             time.sleep(60)
         ''')
-        proc = subprocess.Popen([sys.executable, "-c", code], env=project.env, cwd=project.dir,
-                                stdout=subprocess.PIPE, text=True)
-        self.addCleanup(Project.reap, proc)
+        proc = project.popen([], command=[sys.executable, "-c", code])
         postmaster = int(proc.stdout.readline())
         proc.kill()
         proc.wait(TIMEOUT)
@@ -222,7 +176,7 @@ class ColdCacheTests(unittest.TestCase):
         return sorted(n for n in os.listdir(self.cache) if not n.endswith(".lock"))
 
     def test_killed_during_initdb_then_half_written_entry_is_rebuilt(self):
-        project = FaultProject(self, {"test_quick.py": QUICK}, cache=self.cache)
+        project = fault_project(self, {"test_quick.py": QUICK}, cache=self.cache)
         proc = project.popen(["-p", "test_quick.py"])
         started = time.monotonic()
         initdb_dir = f"initdb-{proc.pid}-"
@@ -265,8 +219,8 @@ class ColdCacheTests(unittest.TestCase):
                     time.sleep(1.0)
                     self.assertEqual(Thing.query.count(), 1)
         '''
-        first = FaultProject(self, {"test_concurrent.py": test}, cache=self.cache)
-        second = FaultProject(self, {"test_concurrent.py": test}, cache=self.cache)
+        first = fault_project(self, {"test_concurrent.py": test}, cache=self.cache)
+        second = fault_project(self, {"test_concurrent.py": test}, cache=self.cache)
         # The same runtime directory too: one user, one machine.
         second.runtime_parent = first.runtime_parent
         second.env["FLASK_DBTESTCASE_RUNTIME_DIR"] = first.runtime_parent
@@ -302,7 +256,7 @@ class InterruptTests(unittest.TestCase):
     """Ctrl-C / SIGTERM while a test waits on the database: prompt stop."""
 
     def interrupt(self, signum: int, unittest_mode: bool = False) -> Result:
-        project = FaultProject(self, {"test_query.py": IN_QUERY})
+        project = fault_project(self, {"test_query.py": IN_QUERY})
         args = ["test_query"] if unittest_mode else ["-p", "test_query.py"]
         started = time.monotonic()
         proc = project.popen(args, runner_or_unittest(unittest_mode))
@@ -345,7 +299,7 @@ class InterruptTests(unittest.TestCase):
 
 class HangingTests(unittest.TestCase):
     def test_lock_wait_fails_with_a_clear_error_instead_of_hanging(self):
-        project = FaultProject(self, {"test_lock.py": """
+        project = fault_project(self, {"test_lock.py": """
             class Locks(FlaskDBTestCase):
                 app_factory = "myapp:create_app"
                 def test_0_default_lock_timeout(self):
@@ -378,7 +332,7 @@ class HangingTests(unittest.TestCase):
         self.assertLess(result.elapsed, 20)
 
     def test_transactions_left_open(self):
-        project = FaultProject(self, {"test_open.py": """
+        project = fault_project(self, {"test_open.py": """
             LEAKED = []
             class Open(FlaskDBTestCase):
                 app_factory = "myapp:create_app"
@@ -412,7 +366,7 @@ class HangingTests(unittest.TestCase):
                 self.assertRegex(result.stderr, r"FAILED \(errors=1\)")
 
     def test_closing_the_connection(self):
-        project = FaultProject(self, {"test_close.py": """
+        project = fault_project(self, {"test_close.py": """
             class Closes(FlaskDBTestCase):
                 app_factory = "myapp:create_app"
                 @classmethod
@@ -469,7 +423,7 @@ class Dies(FlaskDBTestCase):
 
 class ServerDeathTests(unittest.TestCase):
     def test_server_dies_mid_run(self):
-        project = FaultProject(self, {"test_dies.py": SERVER_DIES})
+        project = fault_project(self, {"test_dies.py": SERVER_DIES})
         result = project.run(["-p", "test_dies.py"], timeout=30)
         self.assertEqual(result.returncode, 1, result)
         self.assertIn("Is the server running", result.stderr)
@@ -478,7 +432,7 @@ class ServerDeathTests(unittest.TestCase):
         self.assertLess(result.elapsed, 20)
 
     def test_server_dies_under_unittest(self):
-        project = FaultProject(self, {"test_dies.py": SERVER_DIES})
+        project = fault_project(self, {"test_dies.py": SERVER_DIES})
         result = project.run(["test_dies"], "unittest", timeout=30)
         self.assertNotEqual(result.returncode, 0, result)
         self.assertRegex(result.stderr, r"FAILED \((failures|errors)=")
@@ -549,7 +503,7 @@ class BadInputTests(unittest.TestCase):
             self.assertIn(fragment, result.stderr)
 
     def test_unreachable_server(self):
-        project = FaultProject(self, {"test_quick.py": QUICK})
+        project = fault_project(self, {"test_quick.py": QUICK})
         url = f"postgresql://app:{self.SECRET}@127.0.0.1:1/app"
         result = project.run(["--database-url", url, "-p", "test_quick.py", "-v", "3"], timeout=30)
         self.assertOneParagraph(result, "Could not connect", "127.0.0.1:1", "Check that the server is running")
@@ -558,19 +512,19 @@ class BadInputTests(unittest.TestCase):
     def test_wrong_password(self):
         fake = FakeAuthServer()
         self.addCleanup(fake.close)
-        project = FaultProject(self, {"test_quick.py": QUICK})
+        project = fault_project(self, {"test_quick.py": QUICK})
         url = f"postgresql://app:{self.SECRET}@127.0.0.1:{fake.port}/app"
         result = project.run(["--database-url", url, "-p", "test_quick.py", "-v", "3"], timeout=30)
         self.assertOneParagraph(result, "password authentication failed", "password in the URL")
         self.assertIn(self.SECRET.encode(), fake.passwords)  # it was really sent, never printed
 
-    @unittest.skipUnless(system_server_available(), "needs the PostgreSQL server at " + SYSTEM_SERVER)
+    @unittest.skipUnless(server_available(), "needs the PostgreSQL server at " + SYSTEM_SERVER)
     def test_given_database_without_the_test_prefix(self):
         name = f"fdt_fault_{os.getpid()}"
         system_sql(f'DROP DATABASE IF EXISTS "{name}"')
         system_sql(f'CREATE DATABASE "{name}"')
         self.addCleanup(system_sql, f'DROP DATABASE IF EXISTS "{name}"')
-        project = FaultProject(self, {"test_quick.py": QUICK})
+        project = fault_project(self, {"test_quick.py": QUICK})
         url = with_password(SYSTEM_SERVER, self.SECRET) + "/" + name
         result = project.run(["-p", "test_quick.py"], env={"FLASK_DBTESTCASE_DATABASE_URL": url})
         self.assertOneParagraph(result, "not a test database")  # refused up front, exit 2
@@ -579,14 +533,14 @@ class BadInputTests(unittest.TestCase):
         found = system_sql("SELECT to_regclass('fault_thing')", database=name)[0][0]
         self.assertIsNone(found, "a table was created on a non-test database")
 
-    @unittest.skipUnless(system_server_available(), "needs the PostgreSQL server at " + SYSTEM_SERVER)
+    @unittest.skipUnless(server_available(), "needs the PostgreSQL server at " + SYSTEM_SERVER)
     def test_factory_pointing_elsewhere_with_a_password(self):
         elsewhere = with_password(SYSTEM_SERVER, self.SECRET) + "/postgres"
         app = APP + textwrap.dedent(f"""
             def stubborn(config=None):
                 return create_app({{"SQLALCHEMY_DATABASE_URI": {elsewhere!r}}})
         """)
-        project = FaultProject(self, {"test_quick.py": QUICK.replace("myapp:create_app", "myapp:stubborn")}, app=app)
+        project = fault_project(self, {"test_quick.py": QUICK.replace("myapp:create_app", "myapp:stubborn")}, app=app)
         result = project.run(["-p", "test_quick.py", "--debug-sql", "-v", "3"])
         self.assertEqual(result.returncode, 1, result)
         self.assertIn("ignored the test configuration", result.stderr)
@@ -594,7 +548,7 @@ class BadInputTests(unittest.TestCase):
         self.assertFalse(system_sql("SELECT to_regclass('fault_thing')")[0][0])
 
     def test_malformed_fixture(self):
-        project = FaultProject(self, {"test_fix.py": """
+        project = fault_project(self, {"test_fix.py": """
             class WithFixture(FlaskDBTestCase):
                 app_factory = "myapp:create_app"
                 fixtures = ["broken.json"]
@@ -619,7 +573,7 @@ class SecurityTests(unittest.TestCase):
         cache = tempfile.mkdtemp(prefix="fdt-cache-")
         shutil.rmtree(cache)  # the framework makes it
         self.addCleanup(shutil.rmtree, cache, True)
-        project = FaultProject(self, {"test_sec.py": """
+        project = fault_project(self, {"test_sec.py": """
             import json, stat, socket
             class Looks(FlaskDBTestCase):
                 app_factory = "myapp:create_app"
@@ -713,7 +667,7 @@ class Survives(FlaskDBTestCase):
 
 class WorkerDeathTests(unittest.TestCase):
     def test_parallel_worker_dying_is_reported_not_hung(self):
-        project = FaultProject(self, {"test_crash.py": CRASHING_WORKER})
+        project = fault_project(self, {"test_crash.py": CRASHING_WORKER})
         result = project.run(["-p", "test_crash.py", "--parallel", "2"])
         self.assertEqual(result.returncode, 1, result)
         self.assertIn("A worker process died", result.stderr)
@@ -723,7 +677,7 @@ class WorkerDeathTests(unittest.TestCase):
 
 class LoadTests(unittest.TestCase):
     def test_constant_memory_and_connections(self):
-        project = FaultProject(self, {"test_load.py": LOAD.replace("CLASSES", str(LOAD_CLASSES))
+        project = fault_project(self, {"test_load.py": LOAD.replace("CLASSES", str(LOAD_CLASSES))
                                  .replace("TESTS", str(LOAD_TESTS))})
         result = project.run(["-p", "test_load.py"], timeout=max(TIMEOUT, LOAD_CLASSES * LOAD_TESTS / 20))
         self.assertEqual(result.returncode, 0, result)

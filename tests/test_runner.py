@@ -1,91 +1,41 @@
 """The runner, end to end: ``python -m flask_dbtestcase`` (and ``flask test``,
-``runtests.py``) run in subprocesses on the small suites in
-tests/runner_suites/, checking output, exit codes and that nothing is left
-behind (no throwaway server, no test database on the --database-url server).
+``runtests.py``) run in subprocesses (``support.Project``) on the small
+suites in tests/runner_suites/, checking output, exit codes and that nothing
+is left behind (no throwaway server, no test database on the --database-url
+server).
 """
 
 from __future__ import annotations
 
-import glob
 import os
 import re
+import shutil
 import signal
-import subprocess
 import sys
 import tempfile
+import time
 import unittest
 import xml.etree.ElementTree as ET
 
-from tests.support import run_sql
+from tests.support import (
+    ROOT, SUITES, SYSTEM_SERVER, Project, leftovers, processes_mentioning, run_sql,
+    server_available,
+)
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-SUITES = os.path.join(HERE, "runner_suites")
 TIMEOUT = 120
 PATTERN = ["-p", "suite_*.py"]
 FLASK = os.path.join(os.path.dirname(sys.executable), "flask")
 
 # The system server the --database-url tests create their test databases on.
-SERVER_URL = os.environ.get("RUNNER_TEST_SERVER_URL", "postgresql://postgres@127.0.0.1:5432")
 BASE_NAME = "fdbt_runner_%d" % os.getpid()
 TEST_NAME = "test_" + BASE_NAME
 
 
-def clean_env(**extra):
-    env = dict(os.environ)
-    for name in ("FLASK_DBTESTCASE_DATABASE_URL", "TEST_DATABASE_URL", "FLASK_APP",
-                 "FLASK_DBTESTCASE_APP_FACTORY", "FLASK_DBTESTCASE_RUNNER"):
-        env.pop(name, None)
-    env["PYTHONPATH"] = ROOT
-    env.update(extra)
-    return env
-
-
-def leftovers(pid):
-    """Server directories and postgres processes a run with this pid left."""
-    found = []
-    for base in {"/dev/shm", tempfile.gettempdir(), "/tmp"}:
-        found += glob.glob(os.path.join(base, "flask-dbtestcase-*", "srv-%d-*" % pid))
-    for proc in glob.glob("/proc/[0-9]*/cmdline"):
-        try:
-            with open(proc, "rb") as f:
-                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if "postgres" in cmdline and "srv-%d-" % pid in cmdline:
-            found.append(cmdline)
-    return found
-
-
-class Run:
-    def __init__(self, proc, stdout, stderr):
-        self.pid = proc.pid
-        self.returncode = proc.returncode
-        self.stdout = stdout
-        self.stderr = stderr
-        self.output = stdout + stderr
-
-    @property
-    def last_line(self):
-        lines = self.stderr.rstrip("\n").splitlines()
-        return lines[-1] if lines else ""
-
-
-def run(args, suite="basic", env=None, timeout=TIMEOUT, command=None, check_clean=True):
-    cmd = (command or [sys.executable, "-m", "flask_dbtestcase"]) + list(args)
-    proc = subprocess.Popen(cmd, cwd=os.path.join(SUITES, suite), env=env or clean_env(),
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        stdout, stderr = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        stdout, stderr = proc.communicate()
-        raise AssertionError("timed out: %s\n%s\n%s" % (cmd, stdout, stderr))
-    result = Run(proc, stdout, stderr)
-    if check_clean:
-        assert not leftovers(proc.pid), leftovers(proc.pid)
-    return result
+def run(case, args, suite="basic", env=None, command=None):
+    """The runner (or ``command``) on runner_suites/<suite> (or a directory),
+    in a subprocess; nothing may be left behind."""
+    project = Project(case, directory=os.path.join(SUITES, suite), env=env, timeout=TIMEOUT)
+    return project.run(args, command=command)
 
 
 def test_lines(text):
@@ -105,7 +55,7 @@ class RunnerOutputTests(unittest.TestCase):
                                                                     result.stderr))
 
     def test_help_lists_options(self):
-        result = run(["--help"])
+        result = run(self, ["--help"])
         self.assertCode(result, 0)
         for option in ("--verbosity", "--failfast", "-k", "--keepdb", "--parallel", "--reverse",
                        "--shuffle", "--debug-sql", "--durations", "--buffer", "--noinput",
@@ -114,13 +64,13 @@ class RunnerOutputTests(unittest.TestCase):
             self.assertIn(option, result.stdout)
 
     def test_unknown_option_is_a_usage_error(self):
-        result = run(["--no-such-option"])
+        result = run(self, ["--no-such-option"])
         self.assertCode(result, 2)
         self.assertIn("usage:", result.stderr)
         self.assertIn("--no-such-option", result.stderr)
 
     def test_outcomes_summary_and_exit_code(self):
-        result = run(PATTERN)
+        result = run(self, PATTERN)
         self.assertCode(result, 1)
         self.assertIn("Ran 7 tests in ", result.stderr)
         self.assertIn("FAILED (failures=1, errors=1, skipped=1)", result.stderr)
@@ -128,47 +78,47 @@ class RunnerOutputTests(unittest.TestCase):
         self.assertIn("RuntimeError: boom in test_error", result.stderr)
 
     def test_verbosity_levels(self):
-        quiet = run(PATTERN + ["-v", "0", "-k", "MorePassing"])
+        quiet = run(self, PATTERN + ["-v", "0", "-k", "MorePassing"])
         self.assertCode(quiet, 0)
         self.assertNotIn("...", quiet.stderr)
         self.assertEqual(quiet.last_line, "3 passed, 0 failed")
-        normal = run(PATTERN + ["-k", "MorePassing"])
+        normal = run(self, PATTERN + ["-k", "MorePassing"])
         self.assertIn("...\n", normal.stderr)  # unittest's dots
         self.assertNotIn("Database setup took", normal.stderr)
-        verbose = run(PATTERN + ["-v", "2", "-k", "MorePassing"])
+        verbose = run(self, PATTERN + ["-v", "2", "-k", "MorePassing"])
         self.assertEqual(test_lines(verbose.stderr), ["test_a", "test_b", "test_c"])
         self.assertRegex(verbose.stderr, r"Database setup took \d+\.\d+s")
 
     def test_no_tests_needs_no_database(self):
-        env = clean_env(FLASK_DBTESTCASE_PG_BIN=os.path.join(SUITES, "no-such-dir"))
-        result = run(PATTERN + ["-k", "no_test_matches_this"], env=env)
+        env = {"FLASK_DBTESTCASE_PG_BIN": os.path.join(SUITES, "no-such-dir")}
+        result = run(self, PATTERN + ["-k", "no_test_matches_this"], env=env)
         self.assertCode(result, 0)
         self.assertIn("Ran 0 tests", result.stderr)
         self.assertEqual(result.last_line, "0 passed, 0 failed")
 
     def test_k_patterns(self):
-        result = run(PATTERN + ["-v", "2", "-k", "test_a", "-k", "*_c"])
+        result = run(self, PATTERN + ["-v", "2", "-k", "test_a", "-k", "*_c"])
         self.assertCode(result, 0)
         self.assertEqual(test_lines(result.stderr), ["test_a", "test_c"])
         self.assertEqual(result.last_line, "2 passed, 0 failed")
 
     def test_failfast(self):
-        result = run(PATTERN + ["--failfast"])
+        result = run(self, PATTERN + ["--failfast"])
         self.assertCode(result, 1)
         self.assertIn("Ran 4 tests", result.stderr)  # MorePassing's 3, then test_error stops it
         self.assertEqual(result.last_line, "3 passed, 1 failed")
 
     def test_reverse(self):
-        forward = test_lines(run(PATTERN + ["-v", "2"]).stderr)
-        backward = test_lines(run(PATTERN + ["-v", "2", "--reverse"]).stderr)
+        forward = test_lines(run(self, PATTERN + ["-v", "2"]).stderr)
+        backward = test_lines(run(self, PATTERN + ["-v", "2", "--reverse"]).stderr)
         self.assertEqual(len(forward), 7)
         self.assertEqual(backward, forward[::-1])
 
     def test_shuffle_prints_seed_and_replays(self):
-        first = run(PATTERN + ["-v", "2", "--shuffle"])
+        first = run(self, PATTERN + ["-v", "2", "--shuffle"])
         match = re.search(r"Using shuffle seed: (\d+) \(generated\)", first.stderr)
         self.assertTrue(match, first.stderr)
-        again = run(PATTERN + ["-v", "2", "--shuffle", match.group(1)])
+        again = run(self, PATTERN + ["-v", "2", "--shuffle", match.group(1)])
         self.assertIn("Using shuffle seed: %s (given)" % match.group(1), again.stderr)
         self.assertIn("Used shuffle seed: %s (given)\n" % match.group(1), again.stderr)
         self.assertEqual(test_lines(again.stderr), test_lines(first.stderr))
@@ -179,15 +129,15 @@ class RunnerOutputTests(unittest.TestCase):
         self.assertEqual(positions, list(range(positions[0], positions[0] + 4)))
 
     def test_durations(self):
-        env = clean_env(SUITE_SLEEP="0.3")
-        result = run(PATTERN + ["--durations", "2"], suite="slow", env=env)
+        env = {"SUITE_SLEEP": "0.3"}
+        result = run(self, PATTERN + ["--durations", "2"], suite="slow", env=env)
         self.assertCode(result, 0)
         after = result.stderr.split("Slowest test durations\n", 1)[1].splitlines()
         self.assertTrue(after[0].startswith("-----"))
         rows = [line for line in after[1:3]]
         self.assertRegex(rows[0], r"^0\.[3-9]\d\ds\s+test_2_sleeps ")
         self.assertLessEqual(len([r for r in after[1:4] if re.match(r"^\d+\.\d{3}s ", r)]), 2)
-        verbose = run(PATTERN + ["--durations", "2", "-v", "2"], suite="slow", env=env)
+        verbose = run(self, PATTERN + ["--durations", "2", "-v", "2"], suite="slow", env=env)
         after = verbose.stderr.split("Slowest test durations\n", 1)[1].splitlines()
         self.assertRegex(after[1], r"test_2_sleeps")
         self.assertRegex(after[2], r"^\d+\.\d{3}s\s+test_[13]_quick")
@@ -196,7 +146,7 @@ class RunnerOutputTests(unittest.TestCase):
     def test_junit_xml(self):
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "reports", "junit.xml")
-            result = run(PATTERN + ["--junit-xml", path])
+            result = run(self, PATTERN + ["--junit-xml", path])
             self.assertCode(result, 1)
             root = ET.parse(path).getroot()
         suite = root if root.tag == "testsuite" else root.find("testsuite")
@@ -215,33 +165,33 @@ class RunnerOutputTests(unittest.TestCase):
         float(cases["test_pass"].get("time"))
 
     def test_buffer(self):
-        plain = run(PATTERN)
+        plain = run(self, PATTERN)
         self.assertIn("output of test_pass", plain.stdout)
-        buffered = run(PATTERN + ["--buffer"])
+        buffered = run(self, PATTERN + ["--buffer"])
         self.assertNotIn("output of test_pass", buffered.output)
         self.assertIn("Stdout:\noutput of test_fail", buffered.stderr)
 
     def test_labels(self):
-        by_name = run(["-v", "2", "suite_basic.MorePassing.test_b", "suite_basic.Outcomes.test_pass"])
+        by_name = run(self, ["-v", "2", "suite_basic.MorePassing.test_b", "suite_basic.Outcomes.test_pass"])
         self.assertEqual(test_lines(by_name.stderr), ["test_b", "test_pass"])
-        by_path = run(["-v", "2", "suite_basic.py", "-k", "MorePassing"])
+        by_path = run(self, ["-v", "2", "suite_basic.py", "-k", "MorePassing"])
         self.assertEqual(test_lines(by_path.stderr), ["test_a", "test_b", "test_c"])
-        missing = run(["no_such_module"])
+        missing = run(self, ["no_such_module"])
         self.assertCode(missing, 1)
         self.assertIn("no_such_module", missing.stderr)
         self.assertEqual(missing.last_line, "0 passed, 1 failed")
 
     def test_runner_subclass(self):
-        result = run(PATTERN + ["--runner", "customrunner:LoudRunner", "--shout", "-k", "test_a"])
+        result = run(self, PATTERN + ["--runner", "customrunner:LoudRunner", "--shout", "-k", "test_a"])
         self.assertCode(result, 0)
         self.assertEqual(result.last_line, "1 PASSED, 0 FAILED")
-        bad = run(["--runner", "customrunner:Missing"])
+        bad = run(self, ["--runner", "customrunner:Missing"])
         self.assertCode(bad, 2)
         self.assertTrue(bad.stderr.startswith("error: "), bad.stderr)
 
     def test_runtests_py(self):
-        result = subprocess.run([sys.executable, os.path.join(ROOT, "runtests.py"), "--help"],
-                                capture_output=True, text=True, timeout=TIMEOUT, env=clean_env())
+        result = Project(self, directory=ROOT, timeout=TIMEOUT).run(
+            ["--help"], command=[sys.executable, os.path.join(ROOT, "runtests.py")])
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("usage: runtests.py", result.stdout)
 
@@ -295,7 +245,7 @@ class ShardTests(unittest.TestCase):
     """--shard K/N: whole classes, the same split everywhere, each test once."""
 
     def run_ok(self, args):
-        result = run(PATTERN + ["-v", "2"] + args, suite="shard")
+        result = run(self, PATTERN + ["-v", "2"] + args, suite="shard")
         self.assertEqual(result.returncode, 0, result.output)
         return ran_test_ids(result.stderr)
 
@@ -319,7 +269,7 @@ class ShardTests(unittest.TestCase):
 
     def test_bad_shard_is_a_usage_error(self):
         for value in ("0/3", "4/3", "two/3", "3"):
-            result = run(["--shard", value], suite="shard")
+            result = run(self, ["--shard", value], suite="shard")
             self.assertEqual(result.returncode, 2, result.output)
             self.assertIn("usage:", result.stderr)
             self.assertIn("argument --shard:", result.stderr)
@@ -365,40 +315,26 @@ class KeepDBTests(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        import shutil
-
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def setUp(self):
-        import shutil
-
         self.project = tempfile.mkdtemp(prefix="proj-", dir=self.tmp)
         shutil.copy(os.path.join(SUITES, "keepdb", "suite_keep.py"), self.project)
         self.record = os.path.join(self.project, "record.txt")
-        self.env = clean_env(FLASK_DBTESTCASE_CACHE_DIR=self.cache, KEEPDB_RECORD=self.record,
-                             FLASK_DBTESTCASE_RUNTIME_DIR=self.runtime_parent)
+        self.env = {"FLASK_DBTESTCASE_CACHE_DIR": self.cache, "KEEPDB_RECORD": self.record,
+                    "FLASK_DBTESTCASE_RUNTIME_DIR": self.runtime_parent}
 
     def run_suite(self, *args):
         """One run: (oid, real data directory, runs so far) it recorded, and its stderr."""
-        result = run(PATTERN + ["-v", "2"] + list(args), suite=self.project, env=self.env)
+        result = run(self, PATTERN + ["-v", "2"] + list(args), suite=self.project, env=self.env)
         self.assertEqual(result.returncode, 0, result.output)
         with open(self.record) as f:
             oid, data_dir, runs = f.read().splitlines()[-1].split()
         # No server outlives the run, and its run directory is gone.
         runtime = os.path.join(self.runtime_parent, "flask-dbtestcase-%d" % os.geteuid())
         self.assertEqual(os.listdir(runtime), [])
-        self.assertEqual([p for p in self.postgres_commands() if self.tmp in p], [])
+        self.assertEqual(processes_mentioning(self.tmp), [])
         return (int(oid), data_dir, int(runs)), result.stderr
-
-    def postgres_commands(self):
-        commands = []
-        for proc in glob.glob("/proc/[0-9]*/cmdline"):
-            try:
-                with open(proc, "rb") as f:
-                    commands.append(f.read().replace(b"\0", b" ").decode(errors="replace"))
-            except OSError:
-                pass
-        return [c for c in commands if "postgres" in c]
 
     def kept_dir(self, stderr):
         match = re.search(r"^Keeping the server's data in (\S+)$", stderr, re.M)
@@ -443,22 +379,22 @@ class KeepDBTests(unittest.TestCase):
 
 class ThrowawayServerTests(unittest.TestCase):
     def test_database_is_handed_to_the_tests(self):
-        result = run(PATTERN, suite="dbcheck")
+        result = run(self, PATTERN, suite="dbcheck")
         self.assertEqual(result.returncode, 0, result.output)
         self.assertIn("DBNAME=test_db", result.stdout)
         self.assertIn("ROWS=1", result.stdout)
         self.assertEqual(result.last_line, "1 passed, 0 failed")
 
     def test_debug_sql(self):
-        result = run(PATTERN + ["--debug-sql"], suite="sqlfail")
+        result = run(self, PATTERN + ["--debug-sql"], suite="sqlfail")
         self.assertEqual(result.returncode, 1, result.output)
         self.assertIn("SQL executed during the test:", result.stderr)
         self.assertIn("SELECT 42 AS the_answer", result.stderr)
-        without = run(PATTERN, suite="sqlfail")
+        without = run(self, PATTERN, suite="sqlfail")
         self.assertNotIn("SELECT 42", without.stderr)
 
     def test_framework_errors_in_tests_have_no_traceback(self):
-        result = run(PATTERN, suite="cfgerror")
+        result = run(self, PATTERN, suite="cfgerror")
         self.assertEqual(result.returncode, 1, result.output)
         self.assertIn("ERROR: setUpClass (suite_cfg.BadSetup)", result.stderr)
         self.assertIn("ConfigurationError: The app factory 'nope:create_app' could not", result.stderr)
@@ -466,8 +402,8 @@ class ThrowawayServerTests(unittest.TestCase):
         self.assertEqual(result.last_line, "1 passed, 1 failed")
 
     def test_postgresql_not_found(self):
-        env = clean_env(FLASK_DBTESTCASE_PG_BIN=os.path.join(SUITES, "no-such-dir"))
-        result = run(PATTERN, suite="dbcheck", env=env)
+        env = {"FLASK_DBTESTCASE_PG_BIN": os.path.join(SUITES, "no-such-dir")}
+        result = run(self, PATTERN, suite="dbcheck", env=env)
         self.assertEqual(result.returncode, 2, result.output)
         self.assertTrue(result.stderr.startswith("error: "), result.stderr)
         self.assertIn("--database-url", result.stderr)
@@ -480,28 +416,23 @@ class ThrowawayServerTests(unittest.TestCase):
         self._interrupt(signal.SIGTERM)
 
     def _interrupt(self, signum):
-        proc = subprocess.Popen([sys.executable, "-m", "flask_dbtestcase"] + PATTERN,
-                                cwd=os.path.join(SUITES, "slow"), env=clean_env(SUITE_SLEEP="60"),
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
-        try:
-            line = proc.stdout.readline()  # the test prints SLEEPING, then sleeps
-            self.assertEqual(line.strip(), "SLEEPING")
-            self.assertTrue(leftovers(proc.pid), "the server should be running now")
-            proc.send_signal(signum)
-            stdout, stderr = proc.communicate(timeout=TIMEOUT)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate()
-        self.assertEqual(proc.returncode, 130, stderr)
-        self.assertIn("Interrupted: 2 tests ran", stderr)
-        self.assertEqual(leftovers(proc.pid), [])
+        slow = Project(self, directory=os.path.join(SUITES, "slow"), env={"SUITE_SLEEP": "60"},
+                       timeout=TIMEOUT)
+        started = time.monotonic()
+        proc = slow.popen(PATTERN)
+        line = proc.stdout.readline()  # the test prints SLEEPING, then sleeps
+        self.assertEqual(line.strip(), "SLEEPING")
+        self.assertTrue(leftovers(proc.pid), "the server should be running now")
+        proc.send_signal(signum)
+        result = slow.finish(proc, started)
+        self.assertEqual(result.returncode, 130, result.stderr)
+        self.assertIn("Interrupted: 2 tests ran", result.stderr)
+        slow.assertNothingLeft(result)
 
     def test_parallel(self):
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "junit.xml")
-            result = run(PATTERN + ["--parallel", "2", "--junit-xml", path], suite="parallel")
+            result = run(self, PATTERN + ["--parallel", "2", "--junit-xml", path], suite="parallel")
             self.assertEqual(result.returncode, 1, result.output)
             suite = ET.parse(path).getroot().find("testsuite")
         self.assertEqual(result.last_line, "4 passed, 4 failed")
@@ -522,45 +453,34 @@ class ThrowawayServerTests(unittest.TestCase):
 
 class FlaskCommandTests(unittest.TestCase):
     def test_flask_test_runs_the_runner(self):
-        result = run(PATTERN + ["-k", "test_pass"], command=[FLASK, "test"])
+        result = run(self, PATTERN + ["-k", "test_pass"], command=[FLASK, "test"])
         self.assertEqual(result.returncode, 0, result.output)
         self.assertEqual(result.last_line, "1 passed, 0 failed")
-        failing = run(PATTERN, command=[FLASK, "test"])
+        failing = run(self, PATTERN, command=[FLASK, "test"])
         self.assertEqual(failing.returncode, 1)
-        help_ = run(["--help"], command=[FLASK, "test"])
+        help_ = run(self, ["--help"], command=[FLASK, "test"])
         self.assertIn("usage: flask test", help_.stdout)
 
     def test_flask_app_becomes_the_default_factory_without_loading_it(self):
         # The app does not exist: the command must not load it.
-        result = run(PATTERN, suite="envcheck",
+        result = run(self, PATTERN, suite="envcheck",
                      command=[FLASK, "--app", "nonexistent_app:create_app", "test"])
         self.assertEqual(result.returncode, 0, result.output)
         self.assertIn("APP_FACTORY=nonexistent_app:create_app", result.stdout)
         self.assertIn("HAS_DB_URL=True", result.stdout)
-        env = clean_env(FLASK_APP="other_app:create_app")
-        from_env = run(PATTERN, suite="envcheck", command=[FLASK, "test"], env=env)
+        env = {"FLASK_APP": "other_app:create_app"}
+        from_env = run(self, PATTERN, suite="envcheck", command=[FLASK, "test"], env=env)
         self.assertIn("APP_FACTORY=other_app:create_app", from_env.stdout)
 
 
-def server_available():
-    try:
-        import psycopg2
-
-        conn = psycopg2.connect(SERVER_URL + "/postgres", connect_timeout=3)
-        conn.close()
-        return True
-    except Exception:
-        return False
-
-
-@unittest.skipUnless(server_available(), "no PostgreSQL server at %s" % SERVER_URL)
+@unittest.skipUnless(server_available(), "no PostgreSQL server at %s" % SYSTEM_SERVER)
 class DatabaseURLTests(unittest.TestCase):
     """--database-url / TEST_DATABASE_URL against the real server."""
 
-    url = "%s/%s" % (SERVER_URL, BASE_NAME)
+    url = "%s/%s" % (SYSTEM_SERVER, BASE_NAME)
 
     def sql(self, statement):
-        return run_sql(SERVER_URL + "/postgres", statement)
+        return run_sql(SYSTEM_SERVER + "/postgres", statement)
 
     def databases(self):
         return {row[0] for row in self.sql("SELECT datname FROM pg_database")}
@@ -570,21 +490,21 @@ class DatabaseURLTests(unittest.TestCase):
         self.addCleanup(self.sql, 'DROP DATABASE IF EXISTS "%s"' % TEST_NAME)
 
     def test_creates_and_drops_the_test_database(self):
-        result = run(PATTERN + ["--database-url", self.url, "-v", "2"], suite="dbcheck")
+        result = run(self, PATTERN + ["--database-url", self.url, "-v", "2"], suite="dbcheck")
         self.assertEqual(result.returncode, 0, result.output)
         self.assertIn("DBNAME=%s" % TEST_NAME, result.stdout)
         self.assertIn("DBURL=postgresql+psycopg2://", result.stdout)
         self.assertNotIn(TEST_NAME, self.databases())
 
     def test_test_database_url_environment_variable(self):
-        result = run(PATTERN, suite="dbcheck", env=clean_env(TEST_DATABASE_URL=self.url))
+        result = run(self, PATTERN, suite="dbcheck", env={"TEST_DATABASE_URL": self.url})
         self.assertEqual(result.returncode, 0, result.output)
         self.assertIn("DBNAME=%s" % TEST_NAME, result.stdout)
         self.assertNotIn(TEST_NAME, self.databases())
 
     def test_existing_database_refused_kept_or_replaced(self):
         self.sql('CREATE DATABASE "%s"' % TEST_NAME)
-        refused = run(PATTERN + ["--database-url", self.url], suite="dbcheck")
+        refused = run(self, PATTERN + ["--database-url", self.url], suite="dbcheck")
         self.assertEqual(refused.returncode, 2, refused.output)
         self.assertTrue(refused.stderr.startswith("error: "), refused.stderr)
         self.assertIn("already exists", refused.stderr)
@@ -593,12 +513,12 @@ class DatabaseURLTests(unittest.TestCase):
         self.assertIn(TEST_NAME, self.databases())  # refused: not touched
 
         for expected_rows in (1, 2):
-            kept = run(PATTERN + ["--database-url", self.url, "--keepdb"], suite="dbcheck")
+            kept = run(self, PATTERN + ["--database-url", self.url, "--keepdb"], suite="dbcheck")
             self.assertEqual(kept.returncode, 0, kept.output)
             self.assertIn("ROWS=%d" % expected_rows, kept.stdout)
             self.assertIn(TEST_NAME, self.databases())
 
-        replaced = run(PATTERN + ["--database-url", self.url, "--noinput"], suite="dbcheck")
+        replaced = run(self, PATTERN + ["--database-url", self.url, "--noinput"], suite="dbcheck")
         self.assertEqual(replaced.returncode, 0, replaced.output)
         self.assertIn("ROWS=1", replaced.stdout)  # a fresh database
         self.assertNotIn(TEST_NAME, self.databases())
@@ -606,15 +526,15 @@ class DatabaseURLTests(unittest.TestCase):
     def test_given_database_is_used_as_is(self):
         self.sql('CREATE DATABASE "%s"' % TEST_NAME)
         url = "postgresql+psycopg2://postgres@127.0.0.1:5432/%s" % TEST_NAME
-        if SERVER_URL != "postgresql://postgres@127.0.0.1:5432":
-            url = SERVER_URL.replace("postgresql://", "postgresql+psycopg2://") + "/" + TEST_NAME
-        result = run(PATTERN, suite="dbcheck", env=clean_env(FLASK_DBTESTCASE_DATABASE_URL=url))
+        if SYSTEM_SERVER != "postgresql://postgres@127.0.0.1:5432":
+            url = SYSTEM_SERVER.replace("postgresql://", "postgresql+psycopg2://") + "/" + TEST_NAME
+        result = run(self, PATTERN, suite="dbcheck", env={"FLASK_DBTESTCASE_DATABASE_URL": url})
         self.assertEqual(result.returncode, 0, result.output)
         self.assertIn("DBNAME=%s" % TEST_NAME, result.stdout)
         self.assertIn(TEST_NAME, self.databases())  # neither created nor dropped by the runner
 
     def test_parallel_clones_are_dropped(self):
-        result = run(PATTERN + ["--database-url", self.url, "--parallel", "2"], suite="parallel")
+        result = run(self, PATTERN + ["--database-url", self.url, "--parallel", "2"], suite="parallel")
         self.assertEqual(result.returncode, 1, result.output)
         pairs = set(re.findall(r"WORKER (\d+) DB (\w+)", result.stdout))
         self.assertTrue(pairs, result.stdout)
@@ -622,7 +542,7 @@ class DatabaseURLTests(unittest.TestCase):
         self.assertFalse({d for d in self.databases() if d.startswith(TEST_NAME)})
 
     def test_non_postgresql_url(self):
-        result = run(PATTERN + ["--database-url", "sqlite:///db.sqlite3"], suite="dbcheck")
+        result = run(self, PATTERN + ["--database-url", "sqlite:///db.sqlite3"], suite="dbcheck")
         self.assertEqual(result.returncode, 2, result.output)
         self.assertTrue(result.stderr.startswith("error: "), result.stderr)
         self.assertIn("PostgreSQL", result.stderr)

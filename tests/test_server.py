@@ -7,7 +7,6 @@ import pwd
 import shutil
 import signal
 import stat
-import subprocess
 import sys
 import tempfile
 import textwrap
@@ -15,13 +14,12 @@ import time
 import unittest
 from unittest import mock
 
-from flask_dbtestcase.cases import testdb
 from flask_dbtestcase.postgres import processes, server
 from flask_dbtestcase.postgres.binaries import find_postgres_bin
 from flask_dbtestcase.errors import ConfigurationError
 from flask_dbtestcase.errors import PostgreSQLNotFound
 
-from tests.support import ROOT, pid_running, run_sql, wait_until
+from tests.support import ROOT, Project, pid_running, run_sql, set_env, wait_until
 
 
 def query(srv: server.ThrowawayServer, statement: str):
@@ -134,10 +132,7 @@ class ServerTests(unittest.TestCase):
             print(srv.base_dir, srv.child_process.pid, flush=True)
             """
         )
-        out = subprocess.run(
-            [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-            timeout=60,
-        )  # fmt: skip
+        out = Project(self, directory=ROOT).run([], command=[sys.executable, "-c", code])
         self.assertEqual(out.returncode, 0, out.stderr)
         base_dir, pid = out.stdout.split()
         self.assertFalse(os.path.exists(base_dir))
@@ -259,18 +254,11 @@ class ReapTests(unittest.TestCase):
         parent = tempfile.mkdtemp()
         os.chmod(parent, 0o755)
         self.addCleanup(shutil.rmtree, parent, True)
-        patcher = mock.patch.dict(os.environ, {"FLASK_DBTESTCASE_RUNTIME_DIR": parent})
-        patcher.start()
-        self.addCleanup(patcher.stop)
+        set_env(self, FLASK_DBTESTCASE_RUNTIME_DIR=parent)
+        self.project = Project(self, directory=ROOT, env={"FLASK_DBTESTCASE_RUNTIME_DIR": parent})
 
     def start_and_kill_owner(self, mode: str) -> tuple[str, int]:
-        child = subprocess.Popen(
-            [sys.executable, "-c", KILLED_CHILD, mode], cwd=ROOT, stdout=subprocess.PIPE,
-            text=True,
-        )  # fmt: skip
-        self.addCleanup(child.stdout.close)
-        self.addCleanup(child.wait)
-        self.addCleanup(child.kill)
+        child = self.project.popen([mode], command=[sys.executable, "-c", KILLED_CHILD])
         base_dir, pid = child.stdout.readline().split()
         self.addCleanup(processes.kill_and_wait, int(pid), 2.0)  # even if a test fails
         self.assertTrue(base_dir.startswith(os.environ["FLASK_DBTESTCASE_RUNTIME_DIR"]))
