@@ -2,20 +2,27 @@
 
 One copy of each thing several modules need:
 
-- databases: :func:`dsn`, :func:`run_sql` and the system server
-  (:data:`SYSTEM_SERVER`, :func:`server_available`, :func:`system_sql`);
+- databases: :func:`dsn`, :func:`run_sql`, the system server
+  (:data:`SYSTEM_SERVER`, :func:`server_available`, :func:`system_sql`) and
+  this run's own test database (:func:`run_database_url`);
 - processes: :func:`pid_running`, :func:`wait_until`, the one ``/proc``
   scanner (:func:`processes_mentioning`) and what a run left behind
   (:func:`leftovers`, :func:`assert_nothing_left`);
 - the environment: the one cleaner (:func:`clean_env`) and :func:`set_env`;
 - runs of a small project as a user would start them: :class:`Project`, the
-  one subprocess harness.
+  one subprocess harness, whose :meth:`Project.run_here` makes the same run
+  inside this process when the behaviour under test needs no process of its
+  own (as Django's tests run ``DiscoverRunner`` in-process).
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import functools
 import glob
+import io
+import itertools
 import os
 import shutil
 import signal
@@ -31,6 +38,7 @@ import sqlalchemy as sa
 
 from flask_dbtestcase import settings
 from flask_dbtestcase.postgres.processes import runtime_paths
+from flask_dbtestcase.state import STATE, RunDatabases
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: The small suites the runner tests run (see runner_suites/README.md).
@@ -81,6 +89,15 @@ def server_available(url: str = SYSTEM_SERVER) -> bool:
 def system_sql(statement: str, database: str = "postgres"):
     """``run_sql`` on the system server."""
     return run_sql(f"{SYSTEM_SERVER}/{database}", statement)
+
+
+def run_database_url() -> str:
+    """This run's test database, with its password: the runner's, else this
+    process's own. A child process given it (``FLASK_DBTESTCASE_DATABASE_URL``)
+    uses it as it is, instead of starting a server of its own."""
+    from flask_dbtestcase.cases.testdb import current_database_url
+
+    return current_database_url().render_as_string(hide_password=False)
 
 
 # ---------------------------------------------------------------------------
@@ -264,6 +281,108 @@ class Result:
                 f"\n--- stderr\n{self.stderr[-4000:]}")
 
 
+def _unittest_main(argv: list[str]) -> int:
+    """``python -m unittest argv``, in this process: its exit code."""
+    program = unittest.main(module=None, argv=["python -m unittest", *argv], exit=False)
+    return 0 if program.result.wasSuccessful() else 1
+
+
+def _runner_main(argv: list[str]) -> int:
+    """``python -m flask_dbtestcase argv``, in this process: its exit code."""
+    from flask_dbtestcase.runner import main
+
+    return main(argv)
+
+
+#: What ``run_here`` runs for each module ``python -m`` would run.
+IN_PROCESS = {"flask_dbtestcase": _runner_main, "unittest": _unittest_main}
+
+
+@contextlib.contextmanager
+def nested_state(outside: bool = False, database: str | None = None):
+    """The process state for a run made inside this one, given back afterwards.
+
+    The nested run sees the run's databases (``STATE.databases``: a runner
+    nested in a runner uses them as they are), or ``database`` instead, but
+    keeps its own list of created databases and its own shared connections,
+    so its clean-up drops and closes only what it made. ``outside``: a fresh
+    state, as in a process with no runner (it starts a throwaway server of
+    its own if it needs one; this process's signal handling is left alone).
+    """
+    saved = {field.name: getattr(STATE, field.name) for field in dataclasses.fields(STATE)}
+    if outside:
+        STATE.reset()
+        STATE.signals_installed = True
+    else:
+        if database is not None:
+            STATE.databases = RunDatabases(database)
+        STATE.created_databases = []
+        STATE.pins = {}
+        STATE.schemas_ready = set(saved["schemas_ready"])
+        STATE.bind_urls = dict(saved["bind_urls"])
+        STATE.parallel = None
+    STATE.settings = None  # read afresh from the nested run's environment
+    try:
+        yield
+    finally:
+        try:
+            engines = sys.modules.get("flask_dbtestcase.isolation.engines")
+            if engines is not None:
+                engines.close_pinned_connections()
+            if STATE.created_databases:
+                from flask_dbtestcase.databases.creation import destroy_created_databases
+
+                destroy_created_databases()
+            if STATE.server is not None and STATE.server is not saved["server"]:
+                STATE.server.stop()
+        finally:
+            for name, value in saved.items():
+                setattr(STATE, name, value)
+
+
+@contextlib.contextmanager
+def fresh_database():
+    """A new, empty test database on this run's server, dropped afterwards:
+    its URL (for a nested run whose tables must not meet this run's)."""
+    from flask_dbtestcase.databases import creation
+
+    base = sa.make_url(run_database_url())
+    url = base.set(database=f"{base.database}_own{next(_fresh_databases)}_{os.getpid()}")
+    creation.create_test_database(url, interactive=False, autoclobber=True)
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        creation.destroy_test_database(url)
+
+
+_fresh_databases = itertools.count(1)
+
+
+@contextlib.contextmanager
+def as_a_process(directory: str, env: dict[str, str | None] | None = None, outside: bool = False,
+                 database: str | None = None):
+    """This process, made to look like a fresh one started in ``directory``
+    with ``clean_env(env)`` and no terminal on stdin; everything is given
+    back afterwards: the environment, the working directory, ``sys.path``,
+    the process state (see :func:`nested_state`), and the modules imported
+    from ``directory`` are forgotten (the next run imports its own)."""
+    cwd = os.getcwd()
+    path = list(sys.path)
+    directory = os.path.realpath(directory)
+    with mock.patch.dict(os.environ, clean_env(env), clear=True), \
+            mock.patch.object(sys, "stdin", io.StringIO()), nested_state(outside, database):
+        os.chdir(directory)
+        try:
+            yield
+        finally:
+            os.chdir(cwd)
+            sys.path[:] = path
+            for name, module in list(sys.modules.items()):
+                file = getattr(module, "__file__", None) or ""
+                if file and os.path.realpath(file).startswith(directory + os.sep):
+                    del sys.modules[name]
+
+
 class Project:
     """A small project, and runs of it as a user would start them.
 
@@ -277,6 +396,8 @@ class Project:
     empty, no process may run from it); otherwise it is checked by the
     run's pid. ``cache`` is a private initdb cache. The directory and any
     process still running are removed by ``case``'s clean-ups.
+
+    :meth:`run_here` makes the same run in this process (see :func:`as_a_process`).
     """
 
     def __init__(self, case: unittest.TestCase, files: dict[str, str] | None = None, *,
@@ -345,6 +466,33 @@ class Project:
             self.assertNothingLeft(result)
         return result
 
+    # -- in this process -------------------------------------------------------
+    def run_here(self, args: list[str], module: str | None = None, env: dict | None = None,
+                 outside: bool = False, own_database: bool = False, clean: bool = True) -> Result:
+        """The same run, in this process: stdout and stderr captured, the exit
+        code the entry point returns. It uses this run's test database, or
+        with ``own_database`` a new one on this run's server, or ``outside``
+        this run none of this run's (see :func:`nested_state`); with
+        ``clean``, any server it started must be gone at its end. A run in
+        this process cannot be killed: make no run here that could hang."""
+        entry = IN_PROCESS[module or self.module]
+        out, err = io.StringIO(), io.StringIO()
+        before = server_dirs(os.getpid())
+        started = time.monotonic()
+        database = fresh_database if own_database else contextlib.nullcontext
+        with database() as url, as_a_process(self.dir, {**self.env, **(env or {})}, outside, url), \
+                contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            if entry is _unittest_main:
+                sys.path.insert(0, self.dir)  # as python -m puts the working directory first
+            code = entry(list(args))
+        result = Result(os.getpid(), code, out.getvalue(), err.getvalue(), time.monotonic() - started)
+        if clean:
+            new = server_dirs(os.getpid()) - before
+            self.case.assertEqual(sorted(new), [], f"the run left a server directory\n{result}")
+            if self.runtime_parent:
+                self.assertNothingLeft(result)
+        return result
+
     # -- leftovers -------------------------------------------------------------
     @property
     def runtime_dir(self) -> str:
@@ -368,7 +516,8 @@ class Project:
         """Nothing left behind: in the private runtime directory, or by the run's pid."""
         if self.runtime_parent is None:
             assert result is not None
-            assert_nothing_left(self.case, result.pid)
+            if result.pid != os.getpid():
+                assert_nothing_left(self.case, result.pid)
             return
         # PDEATHSIG'd postmasters take a moment to go.
         wait_until(lambda: not self.leftovers(), 5)

@@ -1,12 +1,18 @@
-"""The runner, end to end: ``python -m flask_dbtestcase`` (and ``flask test``,
-``runtests.py``) run in subprocesses (``support.Project``) on the small
-suites in tests/runner_suites/, checking output, exit codes and that nothing
-is left behind (no throwaway server, no test database on the --database-url
-server).
+"""The runner, end to end, on the small suites in tests/runner_suites/.
+
+Most runs are made in this process (``Project.run_here``), as Django tests
+its ``DiscoverRunner``: ``flask_dbtestcase.runner.main`` on a suite, its
+output captured; a runner nested in this run uses this run's test database.
+A run gets a process of its own where the behaviour needs one: the real
+entry points and their exit codes (``python -m flask_dbtestcase``,
+``runtests.py``, ``flask test``), signals, ``--parallel``. Every run checks
+that nothing is left behind (no throwaway server; no test database on the
+--database-url server).
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
@@ -18,8 +24,8 @@ import unittest
 import xml.etree.ElementTree as ET
 
 from tests.support import (
-    ROOT, SUITES, SYSTEM_SERVER, Project, leftovers, processes_mentioning, run_sql,
-    server_available,
+    ROOT, SUITES, SYSTEM_SERVER, Project, Result, leftovers, processes_mentioning,
+    run_database_url, run_sql, server_available,
 )
 
 TIMEOUT = 120
@@ -31,11 +37,15 @@ BASE_NAME = "fdbt_runner_%d" % os.getpid()
 TEST_NAME = "test_" + BASE_NAME
 
 
-def run(case, args, suite="basic", env=None, command=None):
-    """The runner (or ``command``) on runner_suites/<suite> (or a directory),
-    in a subprocess; nothing may be left behind."""
-    project = Project(case, directory=os.path.join(SUITES, suite), env=env, timeout=TIMEOUT)
-    return project.run(args, command=command)
+def suite(case: unittest.TestCase, name: str = "basic", **options) -> Project:
+    """The suite runner_suites/<name> (or a directory) as a project."""
+    return Project(case, directory=os.path.join(SUITES, name), timeout=TIMEOUT, **options)
+
+
+def run(case: unittest.TestCase, args: list[str], name: str = "basic", env=None,
+        outside: bool = False) -> Result:
+    """``python -m flask_dbtestcase args`` on a suite, in this process."""
+    return suite(case, name).run_here(args, env=env, outside=outside)
 
 
 def test_lines(text):
@@ -48,11 +58,13 @@ def ran_test_ids(text):
     return re.findall(r"^test_\w+ \(([\w.]+)\) \.\.\.", text, re.M)
 
 
-class RunnerOutputTests(unittest.TestCase):
-    def assertCode(self, result, code):
-        self.assertEqual(result.returncode, code,
-                         "exit code %s\nstdout:\n%s\nstderr:\n%s" % (result.returncode, result.stdout,
-                                                                    result.stderr))
+class RunnerTestCase(unittest.TestCase):
+    def assertCode(self, result: Result, code: int) -> None:
+        self.assertEqual(result.returncode, code, str(result))
+
+
+class RunnerOutputTests(RunnerTestCase):
+    """The command line options, in this process."""
 
     def test_help_lists_options(self):
         result = run(self, ["--help"])
@@ -90,8 +102,9 @@ class RunnerOutputTests(unittest.TestCase):
         self.assertRegex(verbose.stderr, r"Database setup took \d+\.\d+s")
 
     def test_no_tests_needs_no_database(self):
+        # Outside this run, with no PostgreSQL to be found: a database set-up would fail.
         env = {"FLASK_DBTESTCASE_PG_BIN": os.path.join(SUITES, "no-such-dir")}
-        result = run(self, PATTERN + ["-k", "no_test_matches_this"], env=env)
+        result = run(self, PATTERN + ["-k", "no_test_matches_this"], env=env, outside=True)
         self.assertCode(result, 0)
         self.assertIn("Ran 0 tests", result.stderr)
         self.assertEqual(result.last_line, "0 passed, 0 failed")
@@ -130,14 +143,14 @@ class RunnerOutputTests(unittest.TestCase):
 
     def test_durations(self):
         env = {"SUITE_SLEEP": "0.3"}
-        result = run(self, PATTERN + ["--durations", "2"], suite="slow", env=env)
+        result = run(self, PATTERN + ["--durations", "2"], "slow", env=env)
         self.assertCode(result, 0)
         after = result.stderr.split("Slowest test durations\n", 1)[1].splitlines()
         self.assertTrue(after[0].startswith("-----"))
         rows = [line for line in after[1:3]]
         self.assertRegex(rows[0], r"^0\.[3-9]\d\ds\s+test_2_sleeps ")
         self.assertLessEqual(len([r for r in after[1:4] if re.match(r"^\d+\.\d{3}s ", r)]), 2)
-        verbose = run(self, PATTERN + ["--durations", "2", "-v", "2"], suite="slow", env=env)
+        verbose = run(self, PATTERN + ["--durations", "2", "-v", "2"], "slow", env=env)
         after = verbose.stderr.split("Slowest test durations\n", 1)[1].splitlines()
         self.assertRegex(after[1], r"test_2_sleeps")
         self.assertRegex(after[2], r"^\d+\.\d{3}s\s+test_[13]_quick")
@@ -149,11 +162,11 @@ class RunnerOutputTests(unittest.TestCase):
             result = run(self, PATTERN + ["--junit-xml", path])
             self.assertCode(result, 1)
             root = ET.parse(path).getroot()
-        suite = root if root.tag == "testsuite" else root.find("testsuite")
-        self.assertEqual((suite.get("tests"), suite.get("failures"), suite.get("errors"),
-                          suite.get("skipped")), ("7", "1", "1", "1"))
-        float(suite.get("time"))
-        cases = {case.get("name"): case for case in suite.iter("testcase")}
+        suite_ = root if root.tag == "testsuite" else root.find("testsuite")
+        self.assertEqual((suite_.get("tests"), suite_.get("failures"), suite_.get("errors"),
+                          suite_.get("skipped")), ("7", "1", "1", "1"))
+        float(suite_.get("time"))
+        cases = {case.get("name"): case for case in suite_.iter("testcase")}
         self.assertEqual(cases["test_fail"].get("classname"), "suite_basic.Outcomes")
         failure = cases["test_fail"].find("failure")
         self.assertEqual(failure.get("message"), "AssertionError: 1 != 2")
@@ -189,10 +202,28 @@ class RunnerOutputTests(unittest.TestCase):
         self.assertCode(bad, 2)
         self.assertTrue(bad.stderr.startswith("error: "), bad.stderr)
 
+
+class EntryPointTests(RunnerTestCase):
+    """The real entry points, in processes of their own: their exit codes."""
+
+    def test_python_m_flask_dbtestcase_exit_codes(self):
+        # On this run's database: the subject is the process, not the server.
+        basic = suite(self, env={"FLASK_DBTESTCASE_DATABASE_URL": run_database_url()})
+        failing = basic.run(PATTERN)
+        self.assertCode(failing, 1)
+        self.assertIn("Ran 7 tests in ", failing.stderr)
+        self.assertEqual(failing.last_line, "4 passed, 2 failed, 1 skipped")
+        passing = basic.run(PATTERN + ["-k", "MorePassing"])
+        self.assertCode(passing, 0)
+        self.assertEqual(passing.last_line, "3 passed, 0 failed")
+        usage = basic.run(["--no-such-option"])
+        self.assertCode(usage, 2)
+        self.assertIn("usage:", usage.stderr)
+
     def test_runtests_py(self):
         result = Project(self, directory=ROOT, timeout=TIMEOUT).run(
             ["--help"], command=[sys.executable, os.path.join(ROOT, "runtests.py")])
-        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertCode(result, 0)
         self.assertIn("usage: runtests.py", result.stdout)
 
 
@@ -241,11 +272,51 @@ class InProcessTests(unittest.TestCase):
         self.assertEqual(first[2], "test_t1")
 
 
+class NestedRunTests(unittest.TestCase):
+    """A runner nested in this run hands this run's state back untouched."""
+
+    def test_outer_run_still_works_after_a_nested_run(self):
+        from flask_dbtestcase import FlaskDBTestCase
+        from flask_dbtestcase.databases.creation import database_exists
+        from flask_dbtestcase.settings import DATABASE_URL_ENV
+        from flask_dbtestcase.state import STATE
+
+        from tests.sampleapp import Audit, Item, create_app, db
+
+        class Before(FlaskDBTestCase):  # makes the app's bind database, if not yet made
+            app_factory = create_app
+
+            def test_uses_both_databases(self):
+                db.session.add_all([Item(name="outer"), Audit(event="outer")])
+                db.session.commit()
+                self.assertRowCount(Item, 1)
+                self.assertRowCount(Audit, 1)
+
+        def run_class():
+            result = unittest.TestResult()
+            unittest.defaultTestLoader.loadTestsFromTestCase(Before).run(result)
+            self.assertTrue(result.wasSuccessful(), result.errors + result.failures)
+
+        run_class()
+        databases, exported = STATE.databases, os.environ.get(DATABASE_URL_ENV)
+        created = list(STATE.created_databases)
+        self.addCleanup(run_sql, run_database_url(), "DROP TABLE IF EXISTS runner_probe")
+        nested = run(self, PATTERN + ["-v", "2"], "dbcheck")
+        self.assertEqual(nested.returncode, 0, nested)
+        self.assertIn("ROWS=", nested.stdout)
+        self.assertIs(STATE.databases, databases)
+        self.assertEqual(os.environ.get(DATABASE_URL_ENV), exported)
+        self.assertEqual(STATE.created_databases, created)
+        for url in created:  # e.g. the bind's test database: not dropped by the nested run
+            self.assertTrue(database_exists(url), url)
+        run_class()
+
+
 class ShardTests(unittest.TestCase):
     """--shard K/N: whole classes, the same split everywhere, each test once."""
 
     def run_ok(self, args):
-        result = run(self, PATTERN + ["-v", "2"] + args, suite="shard")
+        result = run(self, PATTERN + ["-v", "2"] + args, "shard")
         self.assertEqual(result.returncode, 0, result.output)
         return ran_test_ids(result.stderr)
 
@@ -269,7 +340,7 @@ class ShardTests(unittest.TestCase):
 
     def test_bad_shard_is_a_usage_error(self):
         for value in ("0/3", "4/3", "two/3", "3"):
-            result = run(self, ["--shard", value], suite="shard")
+            result = run(self, ["--shard", value], "shard")
             self.assertEqual(result.returncode, 2, result.output)
             self.assertIn("usage:", result.stderr)
             self.assertIn("argument --shard:", result.stderr)
@@ -289,7 +360,7 @@ class ShardTests(unittest.TestCase):
 
         loader = unittest.TestLoader()
         tests = [loader.loadTestsFromTestCase(c) for c in (RunnerOutputTests, InProcessTests, ShardTests)]
-        tests = [t for suite in tests for t in suite]
+        tests = [t for suite_ in tests for t in suite_]
         for k in (1, 2):
             forward = [t.id() for t in shard_tests(tests, k, 2)]
             backward = [t.id() for t in shard_tests(tests[::-1], k, 2)]
@@ -301,7 +372,9 @@ class KeepDBTests(unittest.TestCase):
     database, with what the tests committed) survives to the next run of the
     same project; a concurrent run gets a fresh server; without --keepdb
     nothing survives. Each test is a project of its own (a copy of
-    runner_suites/keepdb), sharing one private cache and runtime directory."""
+    runner_suites/keepdb), sharing one private cache and runtime directory.
+    The runs are made in this process, outside this run (with throwaway
+    servers of their own)."""
 
     @classmethod
     def setUpClass(cls):
@@ -326,7 +399,8 @@ class KeepDBTests(unittest.TestCase):
 
     def run_suite(self, *args):
         """One run: (oid, real data directory, runs so far) it recorded, and its stderr."""
-        result = run(self, PATTERN + ["-v", "2"] + list(args), suite=self.project, env=self.env)
+        result = Project(self, directory=self.project, env=self.env).run_here(
+            PATTERN + ["-v", "2"] + list(args), outside=True)
         self.assertEqual(result.returncode, 0, result.output)
         with open(self.record) as f:
             oid, data_dir, runs = f.read().splitlines()[-1].split()
@@ -364,8 +438,6 @@ class KeepDBTests(unittest.TestCase):
         self.assertEqual(set(os.listdir(self.cache)), kept_before)
 
     def test_a_concurrent_run_gets_a_fresh_server(self):
-        import fcntl
-
         (_, kept_data, _), out = self.run_suite("--keepdb")
         with open(self.kept_dir(out) + ".lock", "w") as lock:  # as another run holding it
             fcntl.flock(lock, fcntl.LOCK_EX)
@@ -377,25 +449,26 @@ class KeepDBTests(unittest.TestCase):
         self.assertEqual((data, runs), (kept_data, 2))
 
 
-class ThrowawayServerTests(unittest.TestCase):
+class ThrowawayServerTests(RunnerTestCase):
     def test_database_is_handed_to_the_tests(self):
-        result = run(self, PATTERN, suite="dbcheck")
-        self.assertEqual(result.returncode, 0, result.output)
+        # The real entry point, outside this run: a throwaway server of its own.
+        result = suite(self, "dbcheck").run(PATTERN)
+        self.assertCode(result, 0)
         self.assertIn("DBNAME=test_db", result.stdout)
         self.assertIn("ROWS=1", result.stdout)
         self.assertEqual(result.last_line, "1 passed, 0 failed")
 
     def test_debug_sql(self):
-        result = run(self, PATTERN + ["--debug-sql"], suite="sqlfail")
-        self.assertEqual(result.returncode, 1, result.output)
+        result = run(self, PATTERN + ["--debug-sql"], "sqlfail")
+        self.assertCode(result, 1)
         self.assertIn("SQL executed during the test:", result.stderr)
         self.assertIn("SELECT 42 AS the_answer", result.stderr)
-        without = run(self, PATTERN, suite="sqlfail")
+        without = run(self, PATTERN, "sqlfail")
         self.assertNotIn("SELECT 42", without.stderr)
 
     def test_framework_errors_in_tests_have_no_traceback(self):
-        result = run(self, PATTERN, suite="cfgerror")
-        self.assertEqual(result.returncode, 1, result.output)
+        result = run(self, PATTERN, "cfgerror")
+        self.assertCode(result, 1)
         self.assertIn("ERROR: setUpClass (suite_cfg.BadSetup)", result.stderr)
         self.assertIn("ConfigurationError: The app factory 'nope:create_app' could not", result.stderr)
         self.assertNotIn("Traceback", result.stderr)
@@ -403,8 +476,8 @@ class ThrowawayServerTests(unittest.TestCase):
 
     def test_postgresql_not_found(self):
         env = {"FLASK_DBTESTCASE_PG_BIN": os.path.join(SUITES, "no-such-dir")}
-        result = run(self, PATTERN, suite="dbcheck", env=env)
-        self.assertEqual(result.returncode, 2, result.output)
+        result = run(self, PATTERN, "dbcheck", env=env, outside=True)
+        self.assertCode(result, 2)
         self.assertTrue(result.stderr.startswith("error: "), result.stderr)
         self.assertIn("--database-url", result.stderr)
         self.assertEqual(len(result.stderr.strip().splitlines()), 1)
@@ -416,8 +489,7 @@ class ThrowawayServerTests(unittest.TestCase):
         self._interrupt(signal.SIGTERM)
 
     def _interrupt(self, signum):
-        slow = Project(self, directory=os.path.join(SUITES, "slow"), env={"SUITE_SLEEP": "60"},
-                       timeout=TIMEOUT)
+        slow = suite(self, "slow", env={"SUITE_SLEEP": "60"})
         started = time.monotonic()
         proc = slow.popen(PATTERN)
         line = proc.stdout.readline()  # the test prints SLEEPING, then sleeps
@@ -425,16 +497,16 @@ class ThrowawayServerTests(unittest.TestCase):
         self.assertTrue(leftovers(proc.pid), "the server should be running now")
         proc.send_signal(signum)
         result = slow.finish(proc, started)
-        self.assertEqual(result.returncode, 130, result.stderr)
+        self.assertCode(result, 130)
         self.assertIn("Interrupted: 2 tests ran", result.stderr)
         slow.assertNothingLeft(result)
 
     def test_parallel(self):
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "junit.xml")
-            result = run(self, PATTERN + ["--parallel", "2", "--junit-xml", path], suite="parallel")
-            self.assertEqual(result.returncode, 1, result.output)
-            suite = ET.parse(path).getroot().find("testsuite")
+            result = suite(self, "parallel").run(PATTERN + ["--parallel", "2", "--junit-xml", path])
+            self.assertCode(result, 1)
+            suite_ = ET.parse(path).getroot().find("testsuite")
         self.assertEqual(result.last_line, "4 passed, 4 failed")
         self.assertIn("Ran 8 tests", result.stderr)
         # Each worker has its own clone (a loaded machine may leave one worker idle).
@@ -444,38 +516,42 @@ class ThrowawayServerTests(unittest.TestCase):
         self.assertLessEqual({worker for worker, _ in pairs}, {"1", "2"})
         for number in range(1, 5):
             self.assertIn("failure from class %d" % number, result.stderr)
-        self.assertEqual(suite.get("failures"), "4")
-        failures = [case.find("failure") for case in suite.iter("testcase")
+        self.assertEqual(suite_.get("failures"), "4")
+        failures = [case.find("failure") for case in suite_.iter("testcase")
                     if case.find("failure") is not None]
         self.assertEqual(len(failures), 4)
         self.assertTrue(all("Traceback" in f.text for f in failures))
 
 
-class FlaskCommandTests(unittest.TestCase):
+class FlaskCommandTests(RunnerTestCase):
+    """``flask test``: the Flask CLI, in processes of their own."""
+
     def test_flask_test_runs_the_runner(self):
-        result = run(self, PATTERN + ["-k", "test_pass"], command=[FLASK, "test"])
-        self.assertEqual(result.returncode, 0, result.output)
+        basic = suite(self, env={"FLASK_DBTESTCASE_DATABASE_URL": run_database_url()})
+        result = basic.run(PATTERN + ["-k", "test_pass"], command=[FLASK, "test"])
+        self.assertCode(result, 0)
         self.assertEqual(result.last_line, "1 passed, 0 failed")
-        failing = run(self, PATTERN, command=[FLASK, "test"])
-        self.assertEqual(failing.returncode, 1)
-        help_ = run(self, ["--help"], command=[FLASK, "test"])
+        failing = basic.run(PATTERN, command=[FLASK, "test"])
+        self.assertCode(failing, 1)
+        help_ = basic.run(["--help"], command=[FLASK, "test"])
         self.assertIn("usage: flask test", help_.stdout)
 
     def test_flask_app_becomes_the_default_factory_without_loading_it(self):
         # The app does not exist: the command must not load it.
-        result = run(self, PATTERN, suite="envcheck",
-                     command=[FLASK, "--app", "nonexistent_app:create_app", "test"])
-        self.assertEqual(result.returncode, 0, result.output)
+        result = suite(self, "envcheck").run(
+            PATTERN, command=[FLASK, "--app", "nonexistent_app:create_app", "test"])
+        self.assertCode(result, 0)
         self.assertIn("APP_FACTORY=nonexistent_app:create_app", result.stdout)
-        self.assertIn("HAS_DB_URL=True", result.stdout)
-        env = {"FLASK_APP": "other_app:create_app"}
-        from_env = run(self, PATTERN, suite="envcheck", command=[FLASK, "test"], env=env)
+        self.assertIn("HAS_DB_URL=True", result.stdout)  # the runner's own database
+        env = {"FLASK_APP": "other_app:create_app", "FLASK_DBTESTCASE_DATABASE_URL": run_database_url()}
+        from_env = suite(self, "envcheck", env=env).run(PATTERN, command=[FLASK, "test"])
         self.assertIn("APP_FACTORY=other_app:create_app", from_env.stdout)
 
 
 @unittest.skipUnless(server_available(), "no PostgreSQL server at %s" % SYSTEM_SERVER)
-class DatabaseURLTests(unittest.TestCase):
-    """--database-url / TEST_DATABASE_URL against the real server."""
+class DatabaseURLTests(RunnerTestCase):
+    """--database-url / TEST_DATABASE_URL against the real server, in this
+    process but outside this run (whose database would otherwise be used)."""
 
     url = "%s/%s" % (SYSTEM_SERVER, BASE_NAME)
 
@@ -489,23 +565,26 @@ class DatabaseURLTests(unittest.TestCase):
         self.sql('DROP DATABASE IF EXISTS "%s"' % TEST_NAME)
         self.addCleanup(self.sql, 'DROP DATABASE IF EXISTS "%s"' % TEST_NAME)
 
+    def run_db(self, args, env=None):
+        return run(self, PATTERN + args, "dbcheck", env=env, outside=True)
+
     def test_creates_and_drops_the_test_database(self):
-        result = run(self, PATTERN + ["--database-url", self.url, "-v", "2"], suite="dbcheck")
-        self.assertEqual(result.returncode, 0, result.output)
+        result = self.run_db(["--database-url", self.url, "-v", "2"])
+        self.assertCode(result, 0)
         self.assertIn("DBNAME=%s" % TEST_NAME, result.stdout)
         self.assertIn("DBURL=postgresql+psycopg2://", result.stdout)
         self.assertNotIn(TEST_NAME, self.databases())
 
     def test_test_database_url_environment_variable(self):
-        result = run(self, PATTERN, suite="dbcheck", env={"TEST_DATABASE_URL": self.url})
-        self.assertEqual(result.returncode, 0, result.output)
+        result = self.run_db([], env={"TEST_DATABASE_URL": self.url})
+        self.assertCode(result, 0)
         self.assertIn("DBNAME=%s" % TEST_NAME, result.stdout)
         self.assertNotIn(TEST_NAME, self.databases())
 
     def test_existing_database_refused_kept_or_replaced(self):
         self.sql('CREATE DATABASE "%s"' % TEST_NAME)
-        refused = run(self, PATTERN + ["--database-url", self.url], suite="dbcheck")
-        self.assertEqual(refused.returncode, 2, refused.output)
+        refused = self.run_db(["--database-url", self.url])
+        self.assertCode(refused, 2)
         self.assertTrue(refused.stderr.startswith("error: "), refused.stderr)
         self.assertIn("already exists", refused.stderr)
         self.assertNotIn("Traceback", refused.stderr)
@@ -513,13 +592,13 @@ class DatabaseURLTests(unittest.TestCase):
         self.assertIn(TEST_NAME, self.databases())  # refused: not touched
 
         for expected_rows in (1, 2):
-            kept = run(self, PATTERN + ["--database-url", self.url, "--keepdb"], suite="dbcheck")
-            self.assertEqual(kept.returncode, 0, kept.output)
+            kept = self.run_db(["--database-url", self.url, "--keepdb"])
+            self.assertCode(kept, 0)
             self.assertIn("ROWS=%d" % expected_rows, kept.stdout)
             self.assertIn(TEST_NAME, self.databases())
 
-        replaced = run(self, PATTERN + ["--database-url", self.url, "--noinput"], suite="dbcheck")
-        self.assertEqual(replaced.returncode, 0, replaced.output)
+        replaced = self.run_db(["--database-url", self.url, "--noinput"])
+        self.assertCode(replaced, 0)
         self.assertIn("ROWS=1", replaced.stdout)  # a fresh database
         self.assertNotIn(TEST_NAME, self.databases())
 
@@ -528,22 +607,22 @@ class DatabaseURLTests(unittest.TestCase):
         url = "postgresql+psycopg2://postgres@127.0.0.1:5432/%s" % TEST_NAME
         if SYSTEM_SERVER != "postgresql://postgres@127.0.0.1:5432":
             url = SYSTEM_SERVER.replace("postgresql://", "postgresql+psycopg2://") + "/" + TEST_NAME
-        result = run(self, PATTERN, suite="dbcheck", env={"FLASK_DBTESTCASE_DATABASE_URL": url})
-        self.assertEqual(result.returncode, 0, result.output)
+        result = self.run_db([], env={"FLASK_DBTESTCASE_DATABASE_URL": url})
+        self.assertCode(result, 0)
         self.assertIn("DBNAME=%s" % TEST_NAME, result.stdout)
         self.assertIn(TEST_NAME, self.databases())  # neither created nor dropped by the runner
 
     def test_parallel_clones_are_dropped(self):
-        result = run(self, PATTERN + ["--database-url", self.url, "--parallel", "2"], suite="parallel")
-        self.assertEqual(result.returncode, 1, result.output)
+        result = suite(self, "parallel").run(PATTERN + ["--database-url", self.url, "--parallel", "2"])
+        self.assertCode(result, 1)
         pairs = set(re.findall(r"WORKER (\d+) DB (\w+)", result.stdout))
         self.assertTrue(pairs, result.stdout)
         self.assertEqual({db for _, db in pairs}, {"%s_%s" % (TEST_NAME, w) for w, _ in pairs})
         self.assertFalse({d for d in self.databases() if d.startswith(TEST_NAME)})
 
     def test_non_postgresql_url(self):
-        result = run(self, PATTERN + ["--database-url", "sqlite:///db.sqlite3"], suite="dbcheck")
-        self.assertEqual(result.returncode, 2, result.output)
+        result = self.run_db(["--database-url", "sqlite:///db.sqlite3"])
+        self.assertCode(result, 2)
         self.assertTrue(result.stderr.startswith("error: "), result.stderr)
         self.assertIn("PostgreSQL", result.stderr)
         self.assertNotIn("Traceback", result.stderr)
