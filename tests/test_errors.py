@@ -1,10 +1,13 @@
 """Failure paths of the test case classes, run as a user would: `python -m unittest`.
 
-Each test writes a tiny project to a temporary directory, runs it in a
-subprocess (so it starts its own throwaway server, as a user's would), and
-checks the one-paragraph error, the exit code, and that nothing was left
-behind: no server directory, no postgres process, nothing created on a
-database that is not a test database.
+Each test writes a tiny project to a temporary directory and runs it with
+unittest's own entry point, in this process (``Project.run_here``: on a test
+database of its own on this run's server, or outside this run where the
+test is about where the database comes from), and checks the one-paragraph error, the exit code,
+and that nothing was left behind: no server, nothing created on a database
+that is not a test database. One run is made in a process of its own,
+starting its own throwaway server as a user's would: several of the
+failures at once, then nothing may be left behind by that process.
 """
 
 from __future__ import annotations
@@ -20,29 +23,82 @@ from tests.support import (
 
 APP = app_source("fdt_error_probe_thing")
 
+NOT_IMPORTABLE = '''
+    from flask_dbtestcase import FlaskDBTestCase
+    class T(FlaskDBTestCase):
+        app_factory = "no_such_module:create_app"
+        def test_x(self):
+            pass
+'''
+
+FACTORY_RAISES = '''
+    from flask_dbtestcase import FlaskDBTestCase
+    def broken(config):
+        raise RuntimeError("boom in factory")
+    class T(FlaskDBTestCase):
+        app_factory = broken
+        def test_x(self):
+            pass
+'''
+
+RAW_COMMIT = '''
+    import sqlalchemy as sa
+    from flask_dbtestcase import FlaskDBTestCase
+    from myapp import db
+    class T(FlaskDBTestCase):
+        app_factory = "myapp:create_app"
+        def test_raw_commit(self):
+            db.session.execute(sa.text("INSERT INTO fdt_error_probe_thing (name) VALUES ('x')"))
+            db.session.execute(sa.text("COMMIT"))
+'''
+
+CHILD_APP = APP + '''
+class Child(db.Model):
+    __tablename__ = "fdt_error_probe_child"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    thing_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("fdt_error_probe_thing.id", deferrable=True, initially="DEFERRED"))
+'''
+
+DEFERRED = '''
+    from flask_dbtestcase import FlaskDBTestCase
+    from myapp import db, Child
+    class T(FlaskDBTestCase):
+        app_factory = "myapp:create_app"
+        def test_dangling_reference(self):
+            db.session.add(Child(thing_id=12345))
+            db.session.commit()
+'''
+
 
 class ErrorTests(unittest.TestCase):
     def run_project(self, tests: str, app: str = APP, env: dict[str, str] | None = None,
-                    extra: dict[str, str] | None = None) -> Result:
-        """Run ``tests`` with ``python -m unittest`` in a new project; nothing may be left behind."""
+                    extra: dict[str, str] | None = None, outside: bool = False) -> Result:
+        """Run ``tests`` with ``python -m unittest`` in a new project, in this
+        process, on a test database of its own (as a user's project has: a
+        raw COMMIT really commits, the projects' tables differ), or outside
+        this run; nothing may be left behind."""
         files = {"myapp.py": app, "test_it.py": textwrap.dedent(tests), **(extra or {})}
-        run = Project(self, files, module="unittest", env=env, timeout=120).run(["test_it"])
-        assert_nothing_left(self, run.pid)
-        return run
+        return Project(self, files, module="unittest", env=env).run_here(
+            ["test_it"], outside=outside, own_database=not outside)
 
     def assertFailsWith(self, run: Result, *fragments: str) -> None:
         self.assertNotEqual(run.returncode, 0, run.output)
         for fragment in fragments:
             self.assertIn(fragment, run.output)
 
+    def test_failures_in_a_process_of_their_own_leave_nothing_behind(self):
+        modules = {"test_not_importable": NOT_IMPORTABLE, "test_raises": FACTORY_RAISES,
+                   "test_raw_commit": RAW_COMMIT, "test_deferred": DEFERRED}
+        files = {"myapp.py": CHILD_APP}
+        files.update({f"{name}.py": textwrap.dedent(text) for name, text in modules.items()})
+        run = Project(self, files, module="unittest", timeout=120).run(["-v", *modules])
+        assert_nothing_left(self, run.pid)
+        self.assertFailsWith(run, "Could not import the app factory module 'no_such_module'",
+                             "raised RuntimeError: boom in factory", "raw COMMIT", "deferred constraint")
+
     def test_factory_module_not_importable(self):
-        run = self.run_project('''
-            from flask_dbtestcase import FlaskDBTestCase
-            class T(FlaskDBTestCase):
-                app_factory = "no_such_module:create_app"
-                def test_x(self):
-                    pass
-        ''')
+        run = self.run_project(NOT_IMPORTABLE)
         self.assertFailsWith(run, "Could not import the app factory module 'no_such_module'", "pip install -e .")
 
     def test_factory_returns_no_app(self):
@@ -56,15 +112,7 @@ class ErrorTests(unittest.TestCase):
         self.assertFailsWith(run, "returned NoneType, not a Flask app")
 
     def test_factory_raises(self):
-        run = self.run_project('''
-            from flask_dbtestcase import FlaskDBTestCase
-            def broken(config):
-                raise RuntimeError("boom in factory")
-            class T(FlaskDBTestCase):
-                app_factory = broken
-                def test_x(self):
-                    pass
-        ''')
+        run = self.run_project(FACTORY_RAISES)
         self.assertFailsWith(run, "raised RuntimeError: boom in factory", "test_it.py")
 
     def test_app_without_flask_sqlalchemy(self):
@@ -105,7 +153,7 @@ class ErrorTests(unittest.TestCase):
                 app_factory = "myapp:create_app"
                 def test_x(self):
                     pass
-        ''', env={"FLASK_DBTESTCASE_PG_BIN": empty, "PATH": "/usr/bin:/bin"})
+        ''', env={"FLASK_DBTESTCASE_PG_BIN": empty, "PATH": "/usr/bin:/bin"}, outside=True)
         os.rmdir(empty)
         self.assertFailsWith(run, "PostgreSQL", "--database-url")
 
@@ -132,7 +180,7 @@ class ErrorTests(unittest.TestCase):
                 app_factory = "myapp:create_app"
                 def test_x(self):
                     pass
-        ''', env={"FLASK_DBTESTCASE_DATABASE_URL": SYSTEM_SERVER + "/postgres"})
+        ''', env={"FLASK_DBTESTCASE_DATABASE_URL": SYSTEM_SERVER + "/postgres"}, outside=True)
         self.assertFailsWith(run, "Refusing to", "not a test database")
         self.assertNoProbeTable()
 
@@ -141,35 +189,11 @@ class ErrorTests(unittest.TestCase):
         self.assertIsNone(found, "a table was created on a non-test database")
 
     def test_raw_commit_is_reported(self):
-        run = self.run_project('''
-            import sqlalchemy as sa
-            from flask_dbtestcase import FlaskDBTestCase
-            from myapp import db
-            class T(FlaskDBTestCase):
-                app_factory = "myapp:create_app"
-                def test_raw_commit(self):
-                    db.session.execute(sa.text("INSERT INTO fdt_error_probe_thing (name) VALUES ('x')"))
-                    db.session.execute(sa.text("COMMIT"))
-        ''')
+        run = self.run_project(RAW_COMMIT)
         self.assertFailsWith(run, "raw COMMIT", "FlaskDBTransactionTestCase")
 
     def test_deferred_constraint_violation_fails_the_test(self):
-        app = APP + '''
-class Child(db.Model):
-    __tablename__ = "fdt_error_probe_child"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    thing_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("fdt_error_probe_thing.id", deferrable=True, initially="DEFERRED"))
-'''
-        run = self.run_project('''
-            from flask_dbtestcase import FlaskDBTestCase
-            from myapp import db, Child
-            class T(FlaskDBTestCase):
-                app_factory = "myapp:create_app"
-                def test_dangling_reference(self):
-                    db.session.add(Child(thing_id=12345))
-                    db.session.commit()
-        ''', app=app)
+        run = self.run_project(DEFERRED, app=CHILD_APP)
         self.assertFailsWith(run, "deferred constraint", "fdt_error_probe_child")
 
     def test_factory_from_pyproject_and_flask_app(self):
