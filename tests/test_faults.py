@@ -1,8 +1,11 @@
 """Faults survived, nothing left behind (issue #5).
 
 Every case writes a tiny project to a temporary directory and runs it the
-way a user would, in a subprocess: ``python -m flask_dbtestcase`` (the
-runner) or ``python -m unittest``. Each run gets a private runtime directory
+way a user would: ``python -m flask_dbtestcase`` (the runner) or ``python -m
+unittest``, in a subprocess where the fault needs a process of its own (a
+run killed or interrupted, ``--parallel`` workers, memory measured), and
+otherwise in this process (``Project.run_here``: the same entry point, its
+output captured). Each project gets a private runtime directory
 (``FLASK_DBTESTCASE_RUNTIME_DIR``), so "nothing left behind" is exact: that
 directory must be empty afterwards and no postgres process may still run
 from it. Every subprocess has a timeout: a hang is a failure, not a stuck CI.
@@ -63,10 +66,8 @@ def with_password(url: str, password: str) -> str:
 
 def fault_project(case: unittest.TestCase, tests: dict[str, str], app: str = APP,
                   env: dict[str, str] | None = None, cache: str | None = None) -> Project:
-    """A throwaway project (``myapp`` and the test modules ``tests``) run by
-    the runner (or unittest) with a private runtime directory, so "nothing
-    left behind" is exact: the directory must be empty afterwards and no
-    process may still run from it."""
+    """A throwaway project (``myapp`` and the test modules ``tests``) with a
+    private runtime directory, run by the runner unless told otherwise."""
     files = {"myapp.py": app}
     files.update({name: HEADER + textwrap.dedent(text) for name, text in tests.items()})
     return Project(case, files, module="flask_dbtestcase", env=env, timeout=TIMEOUT,
@@ -106,7 +107,8 @@ class Quick(FlaskDBTestCase):
 
 
 class KilledRunTests(unittest.TestCase):
-    """SIGKILL mid-run: the server goes with it; the next run removes the rest."""
+    """SIGKILL mid-run: the server goes with it; the next run (made in this
+    process) removes the rest."""
 
     def kill_mid_run(self, project: Project, unittest_mode: bool) -> str:
         args = ["test_sleeper"] if unittest_mode else ["-p", "test_sleeper.py"]
@@ -130,7 +132,7 @@ class KilledRunTests(unittest.TestCase):
         project = fault_project(self, {"test_sleeper.py": SLEEPER, "test_quick.py": QUICK})
         self.kill_mid_run(project, unittest_mode)
         args = ["test_quick"] if unittest_mode else ["-p", "test_quick.py"]
-        result = project.run(args, runner_or_unittest(unittest_mode))
+        result = project.run_here(args, runner_or_unittest(unittest_mode), outside=True)
         self.assertEqual(result.returncode, 0, result)
         self.assertIn("QUICK RAN", result.stdout)
 
@@ -159,7 +161,7 @@ class KilledRunTests(unittest.TestCase):
         proc.wait(TIMEOUT)
         time.sleep(0.2)
         self.assertTrue(pid_running(postmaster))
-        result = project.run(["-p", "test_quick.py"])
+        result = project.run_here(["-p", "test_quick.py"], outside=True)
         self.assertEqual(result.returncode, 0, result)
         self.assertFalse(pid_running(postmaster))
 
@@ -186,14 +188,15 @@ class ColdCacheTests(unittest.TestCase):
         proc.send_signal(signal.SIGKILL)
         proc.wait(TIMEOUT)
         self.assertEqual(self.entries(), [], "a half-built cache entry appeared under its final name")
-        result = project.run(["-p", "test_quick.py"])
+        # The next runs, in this process (outside this run: servers of their own).
+        result = project.run_here(["-p", "test_quick.py"], outside=True)
         self.assertEqual(result.returncode, 0, result)
         (entry,) = self.entries()
         self.assertTrue(os.path.isfile(os.path.join(self.cache, entry, "complete")))
         # Half written (as an interrupted non-atomic writer would leave it):
         os.remove(os.path.join(self.cache, entry, "complete"))
         shutil.rmtree(os.path.join(self.cache, entry, "data", "global"))
-        result = project.run(["-p", "test_quick.py"])
+        result = project.run_here(["-p", "test_quick.py"], outside=True)
         self.assertEqual(result.returncode, 0, result)
         self.assertEqual(self.entries(), [entry])
         self.assertTrue(os.path.isdir(os.path.join(self.cache, entry, "data", "global")))
@@ -224,9 +227,11 @@ class ColdCacheTests(unittest.TestCase):
         # The same runtime directory too: one user, one machine.
         second.runtime_parent = first.runtime_parent
         second.env["FLASK_DBTESTCASE_RUNTIME_DIR"] = first.runtime_parent
+        # One run in a subprocess, the other in this process, at the same time.
         started = time.monotonic()
-        procs = [p.popen(["-v", "2", "-p", "test_concurrent.py"]) for p in (first, second)]
-        results = [p.finish(proc, started) for p, proc in zip((first, second), procs)]
+        proc = first.popen(["-v", "2", "-p", "test_concurrent.py"])
+        here = second.run_here(["-v", "2", "-p", "test_concurrent.py"], outside=True, clean=False)
+        results = [first.finish(proc, started), here]
         for result in results:
             self.assertEqual(result.returncode, 0, result)
         sockets = {line_for(r.stdout, "SOCKET") for r in results}
@@ -297,7 +302,14 @@ class InterruptTests(unittest.TestCase):
 # Tests that hang, leave transactions open, break their connection
 # ---------------------------------------------------------------------------
 
+#: For the runs made in this process, which cannot be killed: a lock wait the
+#: lock timeout failed to end is still ended (as another error) by this bound.
+HANG_GUARD = {"FLASK_DBTESTCASE_STATEMENT_TIMEOUT": "30s"}
+
+
 class HangingTests(unittest.TestCase):
+    """In this process, outside this run: servers of their own, with short lock timeouts."""
+
     def test_lock_wait_fails_with_a_clear_error_instead_of_hanging(self):
         project = fault_project(self, {"test_lock.py": """
             class Locks(FlaskDBTestCase):
@@ -319,11 +331,11 @@ class HangingTests(unittest.TestCase):
                     self.assertEqual(Thing.query.count(), 1)
                     print("NEXT TEST RAN", flush=True)
         """})
-        default = project.run(["-p", "test_lock.py", "-k", "test_0"])
+        default = project.run_here(["-p", "test_lock.py", "-k", "test_0"], outside=True)
         self.assertEqual(default.returncode, 0, default)
         self.assertIn("LOCK_TIMEOUT 10s", default.stdout)  # the default bound
-        result = project.run(["-p", "test_lock.py", "-v", "2"],
-                             env={"FLASK_DBTESTCASE_LOCK_TIMEOUT": "1s"}, timeout=30)
+        result = project.run_here(["-p", "test_lock.py", "-v", "2"], outside=True,
+                                  env={"FLASK_DBTESTCASE_LOCK_TIMEOUT": "1s", **HANG_GUARD})
         self.assertEqual(result.returncode, 1, result)
         self.assertIn("LOCK_TIMEOUT 1s", result.stdout)
         self.assertIn("canceling statement due to lock timeout", result.stderr)
@@ -357,8 +369,8 @@ class HangingTests(unittest.TestCase):
         """})
         for mode, args in ((False, ["-p", "test_open.py", "-v", "2"]), (True, ["-v", "test_open"])):
             with self.subTest(unittest_mode=mode):
-                result = project.run(args, runner_or_unittest(mode),
-                                     env={"FLASK_DBTESTCASE_LOCK_TIMEOUT": "1s"}, timeout=30)
+                result = project.run_here(args, runner_or_unittest(mode), outside=True,
+                                          env={"FLASK_DBTESTCASE_LOCK_TIMEOUT": "1s", **HANG_GUARD})
                 self.assertEqual(result.returncode, 1, result)
                 self.assertRegex(result.stderr, r"test_2_does_not_see_it .*\.\.\. ok")
                 self.assertRegex(result.stderr, r"test_5_other_tables_still_work .*\.\.\. ok")
@@ -366,6 +378,7 @@ class HangingTests(unittest.TestCase):
                 self.assertRegex(result.stderr, r"FAILED \(errors=1\)")
 
     def test_closing_the_connection(self):
+        # On a database of its own on this run's server: the server is not the subject.
         project = fault_project(self, {"test_close.py": """
             class Closes(FlaskDBTestCase):
                 app_factory = "myapp:create_app"
@@ -394,7 +407,7 @@ class HangingTests(unittest.TestCase):
                     print("LATER", names, flush=True)
                     self.assertEqual(names, [])
         """})
-        result = project.run(["-p", "test_close.py", "-v", "2"])
+        result = project.run_here(["-p", "test_close.py", "-v", "2"], own_database=True)
         self.assertIn("LATER []", result.stdout)
         names = line_for(result.stdout, "NAMES")
         self.assertEqual(names, "NAMES ['class data']", result)
@@ -422,9 +435,11 @@ class Dies(FlaskDBTestCase):
 
 
 class ServerDeathTests(unittest.TestCase):
+    """In this process, outside this run: the server killed is the run's own."""
+
     def test_server_dies_mid_run(self):
         project = fault_project(self, {"test_dies.py": SERVER_DIES})
-        result = project.run(["-p", "test_dies.py"], timeout=30)
+        result = project.run_here(["-p", "test_dies.py"], outside=True, env=HANG_GUARD)
         self.assertEqual(result.returncode, 1, result)
         self.assertIn("Is the server running", result.stderr)
         self.assertNotIn("error: ", result.stderr)  # no clean-up error on top
@@ -433,7 +448,7 @@ class ServerDeathTests(unittest.TestCase):
 
     def test_server_dies_under_unittest(self):
         project = fault_project(self, {"test_dies.py": SERVER_DIES})
-        result = project.run(["test_dies"], "unittest", timeout=30)
+        result = project.run_here(["test_dies"], "unittest", outside=True, env=HANG_GUARD)
         self.assertNotEqual(result.returncode, 0, result)
         self.assertRegex(result.stderr, r"FAILED \((failures|errors)=")
         self.assertLess(result.elapsed, 20)
@@ -490,6 +505,10 @@ class FakeAuthServer:
 
 
 class BadInputTests(unittest.TestCase):
+    """In this process: refused before anything runs (outside this run, whose
+    database would otherwise be used), or failing on a database of its own
+    on this run's server."""
+
     SECRET = "s3cr3t-Pa55"
 
     def assertOneParagraph(self, result: Result, *fragments: str) -> None:
@@ -505,7 +524,7 @@ class BadInputTests(unittest.TestCase):
     def test_unreachable_server(self):
         project = fault_project(self, {"test_quick.py": QUICK})
         url = f"postgresql://app:{self.SECRET}@127.0.0.1:1/app"
-        result = project.run(["--database-url", url, "-p", "test_quick.py", "-v", "3"], timeout=30)
+        result = project.run_here(["--database-url", url, "-p", "test_quick.py", "-v", "3"], outside=True)
         self.assertOneParagraph(result, "Could not connect", "127.0.0.1:1", "Check that the server is running")
         self.assertNotIn("QUICK RAN", result.stdout)
 
@@ -514,7 +533,7 @@ class BadInputTests(unittest.TestCase):
         self.addCleanup(fake.close)
         project = fault_project(self, {"test_quick.py": QUICK})
         url = f"postgresql://app:{self.SECRET}@127.0.0.1:{fake.port}/app"
-        result = project.run(["--database-url", url, "-p", "test_quick.py", "-v", "3"], timeout=30)
+        result = project.run_here(["--database-url", url, "-p", "test_quick.py", "-v", "3"], outside=True)
         self.assertOneParagraph(result, "password authentication failed", "password in the URL")
         self.assertIn(self.SECRET.encode(), fake.passwords)  # it was really sent, never printed
 
@@ -526,7 +545,8 @@ class BadInputTests(unittest.TestCase):
         self.addCleanup(system_sql, f'DROP DATABASE IF EXISTS "{name}"')
         project = fault_project(self, {"test_quick.py": QUICK})
         url = with_password(SYSTEM_SERVER, self.SECRET) + "/" + name
-        result = project.run(["-p", "test_quick.py"], env={"FLASK_DBTESTCASE_DATABASE_URL": url})
+        result = project.run_here(["-p", "test_quick.py"], outside=True,
+                                  env={"FLASK_DBTESTCASE_DATABASE_URL": url})
         self.assertOneParagraph(result, "not a test database")  # refused up front, exit 2
         self.assertNotIn(self.SECRET, result.output)
         self.assertNotIn("QUICK RAN", result.stdout)
@@ -541,7 +561,7 @@ class BadInputTests(unittest.TestCase):
                 return create_app({{"SQLALCHEMY_DATABASE_URI": {elsewhere!r}}})
         """)
         project = fault_project(self, {"test_quick.py": QUICK.replace("myapp:create_app", "myapp:stubborn")}, app=app)
-        result = project.run(["-p", "test_quick.py", "--debug-sql", "-v", "3"])
+        result = project.run_here(["-p", "test_quick.py", "--debug-sql", "-v", "3"], own_database=True)
         self.assertEqual(result.returncode, 1, result)
         self.assertIn("ignored the test configuration", result.stderr)
         self.assertNotIn(self.SECRET, result.output)
@@ -557,7 +577,7 @@ class BadInputTests(unittest.TestCase):
         """})
         with open(os.path.join(project.dir, "broken.json"), "w") as f:
             f.write('{"fault_thing": [{"name": "a"},')
-        result = project.run(["-p", "test_fix.py"])
+        result = project.run_here(["-p", "test_fix.py"], own_database=True)
         self.assertEqual(result.returncode, 1, result)
         self.assertIn("broken.json", result.stderr)
         self.assertNotIn("TEST RAN", result.stdout)
@@ -601,7 +621,11 @@ class SecurityTests(unittest.TestCase):
                         tcp.close()
                     print("FOUND " + json.dumps(found), flush=True)
         """}, cache=cache)
-        result = project.run(["-p", "test_sec.py"], preexec_fn=lambda: os.umask(0))
+        umask = os.umask(0)  # for the run, in this process, outside this run
+        try:
+            result = project.run_here(["-p", "test_sec.py"], outside=True)
+        finally:
+            os.umask(umask)
         self.assertEqual(result.returncode, 0, result)
         found = json.loads(line_for(result.stdout, "FOUND ")[len("FOUND "):])
         self.assertEqual(found["world_writable"], [])
