@@ -110,7 +110,12 @@ class ThingTests{n}(FlaskDBTestCase):
 
 @unittest.skipUnless(HAVE_PYTEST, "pytest is not installed (pip install -e '.[test]')")
 class PytestTests(unittest.TestCase):
+    """Each test runs pytest on a project of its own, except that the
+    forward run of the three-class project is made once and looked at by
+    the two tests that need it (whichever runs first makes it)."""
+
     maxDiff = None
+    _forward: tuple[Result, list[dict]] | None = None
 
     def write_project(self, classes: int = 2) -> None:
         files = {"myapp.py": APP, "conftest.py": CONFTEST, "pytest.ini": "[pytest]\n"}
@@ -129,35 +134,42 @@ class PytestTests(unittest.TestCase):
         if os.path.exists(self.record_file):
             with open(self.record_file) as f:
                 records = [json.loads(line) for line in f]
+        self.assertNothingLeft({r["pid"] for r in records})
         return result, records
+
+    def forward_run(self) -> tuple[Result, list[dict]]:
+        """pytest on three classes, in file order."""
+        if PytestTests._forward is None:
+            self.write_project(classes=3)
+            PytestTests._forward = self.run_pytest()
+        return PytestTests._forward
 
     def assertNothingLeft(self, pids) -> None:
         for pid in pids:
             assert_nothing_left(self, pid)
 
     def test_isolation_in_file_order_and_reversed(self):
-        self.write_project(classes=2)
-        for reverse in (False, True):
+        forward = self.forward_run()
+        self.write_project(classes=3)
+        runs = {False: forward, True: self.run_pytest(reverse=True)}
+        for reverse, (result, records) in runs.items():
             with self.subTest(reverse=reverse):
-                result, records = self.run_pytest(reverse=reverse)
                 self.assertEqual(result.returncode, 0, result.output)
-                self.assertIn("4 passed", result.output)
+                self.assertIn("6 passed", result.output)
                 order = [r["test"].rsplit(".", 1)[1] for r in records]
                 first, second = ("test_b", "test_a") if reverse else ("test_a", "test_b")
                 self.assertTrue(order[0].startswith(first), order)
                 self.assertTrue(order[1].startswith(second), order)
-                self.assertEqual(len(records), 4)
+                self.assertEqual(len(records), 6)
                 for r in records:
                     n = r["test"].split("ThingTests")[1][0]
                     if "test_a_commits" in r["test"]:
                         self.assertEqual(r["names"], [f"class-{n}", f"committed-{n}", f"posted-{n}"])
                     else:
                         self.assertEqual(r["names"], [f"class-{n}"], "a commit leaked between tests")
-                self.assertNothingLeft({r["pid"] for r in records})
 
     def test_one_server_for_the_whole_session(self):
-        self.write_project(classes=3)
-        result, records = self.run_pytest()
+        result, records = self.forward_run()
         self.assertEqual(result.returncode, 0, result.output)
         self.assertIn("6 passed", result.output)
         self.assertEqual(len(records), 6)
@@ -167,7 +179,6 @@ class PytestTests(unittest.TestCase):
         self.assertEqual(len({r["database"] for r in records}), 1)
         self.assertEqual({r["server_dirs"] for r in records}, {1}, "the process had more than one server directory")
         self.assertTrue(records[0]["data_directory"].startswith(records[0]["base_dir"]))
-        self.assertNothingLeft({r["pid"] for r in records})
 
     @unittest.skipUnless(HAVE_XDIST, "pytest-xdist is not installed (pip install -e '.[test]')")
     def test_xdist_workers_get_their_own_server(self):
@@ -188,7 +199,6 @@ class PytestTests(unittest.TestCase):
         self.assertNotEqual(servers[0]["base_dir"], servers[1]["base_dir"], "the workers shared a server")
         self.assertNotEqual(servers[0]["data_directory"], servers[1]["data_directory"])
         self.assertNotEqual(servers[0]["database"], servers[1]["database"])
-        self.assertNothingLeft({r["pid"] for r in records})
 
 
 if __name__ == "__main__":

@@ -50,13 +50,6 @@ class ServerTests(unittest.TestCase):
         srv.stop()
         self.assertFalse(os.path.exists(srv.base_dir))
 
-    def test_url(self):
-        srv = self.start()
-        self.assertEqual(
-            srv.url("app"), f"postgresql+psycopg2://postgres@/app?host={srv.socket_dir}"
-        )
-        self.assertTrue(srv.url().endswith(f"/postgres?host={srv.socket_dir}"))
-
     @unittest.skipUnless(os.geteuid() == 0, "only root must switch users")
     def test_runs_as_an_unprivileged_user_when_root(self):
         srv = self.start()
@@ -68,25 +61,6 @@ class ServerTests(unittest.TestCase):
         owner = os.stat(os.path.join(srv.base_dir, "data")).st_uid
         self.assertEqual(owner, expected)
 
-    def test_private_socket_and_no_tcp(self):
-        srv = self.start()
-        mode = stat.S_IMODE(os.stat(srv.socket_dir).st_mode)
-        self.assertEqual(mode, 0o700)
-        self.assertTrue(os.path.exists(os.path.join(srv.socket_dir, ".s.PGSQL.5432")))
-        self.assertEqual(query(srv, "SHOW listen_addresses"), "")
-        pid = srv.child_process.pid
-        inodes = {
-            os.readlink(f"/proc/{pid}/fd/{fd}")[8:-1]
-            for fd in os.listdir(f"/proc/{pid}/fd")
-            if os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:[")
-        }
-        self.assertTrue(inodes)  # it does have its unix socket
-        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-            if os.path.exists(table):
-                with open(table) as f:
-                    tcp = {line.split()[9] for line in list(f)[1:]}
-                self.assertFalse(inodes & tcp, f"postgres has a TCP socket ({table})")
-
     def test_falls_back_to_the_temp_dir(self):
         with mock.patch.object(processes, "shm_usable", return_value=False):
             srv = self.start()
@@ -95,11 +69,6 @@ class ServerTests(unittest.TestCase):
         self.assertEqual(query(srv, "SELECT 1"), 1)
         srv.stop()
         self.assertFalse(os.path.exists(srv.base_dir))
-
-    def test_settings_for_speed(self):
-        srv = self.start()
-        for name in ("fsync", "full_page_writes", "synchronous_commit"):
-            self.assertEqual(query(srv, f"SHOW {name}"), "off", name)
 
     def test_is_throwaway_url(self):
         srv = self.start()
@@ -139,15 +108,60 @@ class ServerTests(unittest.TestCase):
         self.assertTrue(wait_until(lambda: not pid_running(int(pid)), 5))
 
 
+class SharedServerTests(unittest.TestCase):
+    """What a running server looks like: one server, looked at by every test."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = server.ThrowawayServer.start()
+        cls.addClassCleanup(cls.srv.stop)
+
+    def test_url(self):
+        srv = self.srv
+        self.assertEqual(
+            srv.url("app"), f"postgresql+psycopg2://postgres@/app?host={srv.socket_dir}"
+        )
+        self.assertTrue(srv.url().endswith(f"/postgres?host={srv.socket_dir}"))
+
+    def test_private_socket_and_no_tcp(self):
+        srv = self.srv
+        mode = stat.S_IMODE(os.stat(srv.socket_dir).st_mode)
+        self.assertEqual(mode, 0o700)
+        self.assertTrue(os.path.exists(os.path.join(srv.socket_dir, ".s.PGSQL.5432")))
+        self.assertEqual(query(srv, "SHOW listen_addresses"), "")
+        pid = srv.child_process.pid
+        inodes = {
+            os.readlink(f"/proc/{pid}/fd/{fd}")[8:-1]
+            for fd in os.listdir(f"/proc/{pid}/fd")
+            if os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:[")
+        }
+        self.assertTrue(inodes)  # it does have its unix socket
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            if os.path.exists(table):
+                with open(table) as f:
+                    tcp = {line.split()[9] for line in list(f)[1:]}
+                self.assertFalse(inodes & tcp, f"postgres has a TCP socket ({table})")
+
+    def test_settings_for_speed(self):
+        for name in ("fsync", "full_page_writes", "synchronous_commit"):
+            self.assertEqual(query(self.srv, f"SHOW {name}"), "off", name)
+
+
 class CacheTests(unittest.TestCase):
-    """initdb runs once; a broken cache entry is rebuilt, never used."""
+    """initdb runs once; a broken cache entry is rebuilt, never used.
+
+    One private cache for the class: the first start runs initdb. Every test
+    starts a server first, so it begins with a complete entry whatever the
+    tests before it did (a start rebuilds a broken one).
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        cls.cache = tempfile.mkdtemp()
+        cls.addClassCleanup(shutil.rmtree, cls.cache, True)
 
     def setUp(self):
-        self.cache = tempfile.mkdtemp()
-        self.addCleanup(shutil.rmtree, self.cache, True)
-        patcher = mock.patch.dict(os.environ, {"FLASK_DBTESTCASE_CACHE_DIR": self.cache})
-        patcher.start()
-        self.addCleanup(patcher.stop)
+        set_env(self, FLASK_DBTESTCASE_CACHE_DIR=self.cache)
 
     def start(self) -> tuple[server.ThrowawayServer, float]:
         started = time.perf_counter()
@@ -191,6 +205,14 @@ class CacheTests(unittest.TestCase):
         self.start()
         self.assertTrue(os.path.exists(os.path.join(entry, "data", "PG_VERSION")))
 
+
+
+class BootFailureTests(unittest.TestCase):
+    def setUp(self):
+        self.cache = tempfile.mkdtemp()  # its initdb entry is the fake version's
+        self.addCleanup(shutil.rmtree, self.cache, True)
+        set_env(self, FLASK_DBTESTCASE_CACHE_DIR=self.cache)
+
     def test_boot_failure_reports_the_log(self):
         fake = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, fake)
@@ -201,9 +223,9 @@ class CacheTests(unittest.TestCase):
             f.write('#!/bin/sh\necho "FATAL:  pretend boot failure" >&2\nexit 1\n')
         os.chmod(os.path.join(fake, "postgres"), 0o755)
         before = set(os.listdir(processes.runtime_dir()))
-        with mock.patch.dict(os.environ, {"FLASK_DBTESTCASE_PG_BIN": fake}):
-            with self.assertRaises(ConfigurationError) as cm:
-                server.ThrowawayServer.start()
+        set_env(self, FLASK_DBTESTCASE_PG_BIN=fake)
+        with self.assertRaises(ConfigurationError) as cm:
+            server.ThrowawayServer.start()
         self.assertIn("pretend boot failure", str(cm.exception))
         self.assertNotIn("\n", str(cm.exception))
         leftovers = {

@@ -1,8 +1,9 @@
 """schema = "migrations": the test database is built by the project's Flask-Migrate migrations.
 
-Run by tests/test_migrations.py in a process of its own: a project has one
-schema per test database, and this app's must not meet the other test apps'
-tables (the migrations check would rightly report them as unmigrated).
+Run by tests/test_migrations.py in a process of its own, on a test database
+of its own: a project has one schema per test database, and this app's must
+not meet the other test apps' tables (the migrations check would rightly
+report them as unmigrated).
 """
 
 from __future__ import annotations
