@@ -34,9 +34,11 @@ import threading
 import time
 import unittest
 
+import psycopg2
+
 from tests.support import (
-    SYSTEM_SERVER, Project, Result, app_source, pid_running, server_available, system_sql,
-    wait_until,
+    SYSTEM_SERVER, Project, Result, app_source, parent_pid, pid_running, run_sql,
+    server_available, system_sql, wait_until,
 )
 
 TIMEOUT = 60  # no single run may take longer: a hang fails the test
@@ -72,6 +74,21 @@ def fault_project(case: unittest.TestCase, tests: dict[str, str], app: str = APP
     files.update({name: HEADER + textwrap.dedent(text) for name, text in tests.items()})
     return Project(case, files, module="flask_dbtestcase", env=env, timeout=TIMEOUT,
                    private_runtime=True, cache=cache)
+
+
+def active_query(project: Project, fragment: str) -> bool:
+    """Whether a query containing ``fragment`` runs on a server of the project's."""
+    for name in os.listdir(project.runtime_dir):
+        socket_dir = os.path.join(project.runtime_dir, name, "sock")
+        try:
+            rows = run_sql(f"postgresql://postgres@/postgres?host={socket_dir}",
+                           "SELECT query FROM pg_stat_activity WHERE state = 'active'"
+                           " AND pid <> pg_backend_pid()")
+        except psycopg2.Error:
+            continue
+        if any(fragment in query for (query,) in rows):
+            return True
+    return False
 
 
 def runner_or_unittest(unittest_mode: bool) -> str:
@@ -152,14 +169,17 @@ class KilledRunTests(unittest.TestCase):
             box = []
             t = threading.Thread(target=lambda: box.append(server.ThrowawayServer.start()))
             t.start(); t.join()
-            print(box[0].child_process.pid, flush=True)
+            print(box[0].child_process.pid, box[0].socket_dir, flush=True)
             time.sleep(60)
         ''')
         proc = project.popen([], command=[sys.executable, "-c", code])
-        postmaster = int(proc.stdout.readline())
+        postmaster, socket_dir = proc.stdout.readline().split()
+        postmaster = int(postmaster)
         proc.kill()
         proc.wait(TIMEOUT)
-        time.sleep(0.2)
+        # Its owner is gone (it has another parent now), and it still serves.
+        self.assertTrue(wait_until(lambda: parent_pid(postmaster) != proc.pid, 10))
+        self.assertEqual(run_sql(f"postgresql://postgres@/postgres?host={socket_dir}", "SELECT 1"), [(1,)])
         self.assertTrue(pid_running(postmaster))
         result = project.run_here(["-p", "test_quick.py"], outside=True)
         self.assertEqual(result.returncode, 0, result)
@@ -204,12 +224,24 @@ class ColdCacheTests(unittest.TestCase):
 
     def test_two_runs_at_once_share_nothing_but_the_cache(self):
         test = '''
+            def meet(tag):
+                """Wait until the other run has got here too (each leaves a file)."""
+                directory = os.environ["RENDEZVOUS"]
+                mine = "%s-%d" % (tag, os.getpid())
+                open(os.path.join(directory, mine), "w").close()
+                deadline = time.monotonic() + 20
+                while time.monotonic() < deadline:
+                    if any(n.startswith(tag + "-") and n != mine for n in os.listdir(directory)):
+                        return
+                    time.sleep(0.01)
+                raise AssertionError("the other run never got to " + tag)
+
             class Concurrent(FlaskDBTestCase):
                 app_factory = "myapp:create_app"
                 def test_alone(self):
                     db.session.add(Thing(name="run %d" % os.getpid()))
                     db.session.commit()
-                    time.sleep(1.5)  # overlap with the other run
+                    meet("alone")  # both runs are in this test now
                     print("NAMES", [t.name for t in Thing.query.all()])
                     print("SOCKET", db.engine.url.query.get("host"))
                     self.assertEqual(Thing.query.count(), 1)
@@ -219,11 +251,14 @@ class ColdCacheTests(unittest.TestCase):
                 def test_commits_for_real(self):
                     db.session.add(Thing(name="committed %d" % os.getpid()))
                     db.session.commit()
-                    time.sleep(1.0)
+                    meet("committed")
                     self.assertEqual(Thing.query.count(), 1)
         '''
-        first = fault_project(self, {"test_concurrent.py": test}, cache=self.cache)
-        second = fault_project(self, {"test_concurrent.py": test}, cache=self.cache)
+        rendezvous = tempfile.mkdtemp(prefix="fdt-meet-")
+        self.addCleanup(shutil.rmtree, rendezvous, True)
+        env = {"RENDEZVOUS": rendezvous}
+        first = fault_project(self, {"test_concurrent.py": test}, cache=self.cache, env=env)
+        second = fault_project(self, {"test_concurrent.py": test}, cache=self.cache, env=env)
         # The same runtime directory too: one user, one machine.
         second.runtime_parent = first.runtime_parent
         second.env["FLASK_DBTESTCASE_RUNTIME_DIR"] = first.runtime_parent
@@ -266,7 +301,8 @@ class InterruptTests(unittest.TestCase):
         started = time.monotonic()
         proc = project.popen(args, runner_or_unittest(unittest_mode))
         self.assertEqual(proc.stdout.readline().strip(), "QUERYING")
-        time.sleep(0.3)  # well inside pg_sleep
+        self.assertTrue(wait_until(lambda: active_query(project, "pg_sleep(30)"), 10),
+                        "the query never started")  # well inside pg_sleep
         interrupted = time.monotonic()
         proc.send_signal(signum)
         result = project.finish(proc, started)
@@ -416,11 +452,20 @@ class HangingTests(unittest.TestCase):
 
 SERVER_DIES = """
 import signal
+def gone(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
 def kill_the_server():
     data = db.session.execute(sa.text("SHOW data_directory")).scalar()
     with open(os.path.join(data, "postmaster.pid")) as f:
-        os.kill(int(f.readline()), signal.SIGKILL)
-    time.sleep(0.5)
+        pid = int(f.readline())
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while not gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 class Dies(FlaskDBTestCase):
     app_factory = "myapp:create_app"

@@ -19,7 +19,7 @@ from flask_dbtestcase.postgres.binaries import find_postgres_bin
 from flask_dbtestcase.errors import ConfigurationError
 from flask_dbtestcase.errors import PostgreSQLNotFound
 
-from tests.support import ROOT, Project, pid_running, run_sql, set_env, wait_until
+from tests.support import ROOT, Project, parent_pid, pid_running, run_sql, set_env, wait_until
 
 
 def query(srv: server.ThrowawayServer, statement: str):
@@ -287,6 +287,7 @@ class ReapTests(unittest.TestCase):
         self.assertTrue(os.path.isdir(base_dir))
         child.kill()
         child.wait()
+        self.owner = child.pid
         return base_dir, int(pid)
 
     def test_postmaster_dies_with_its_owner_and_the_dir_is_reaped(self):
@@ -298,7 +299,10 @@ class ReapTests(unittest.TestCase):
 
     def test_reap_stops_a_postmaster_left_running(self):
         base_dir, pid = self.start_and_kill_owner("thread")
-        time.sleep(0.2)
+        # Its owner is gone (it has another parent now), and it still serves.
+        self.assertTrue(wait_until(lambda: parent_pid(pid) != self.owner, 10))
+        socket_dir = os.path.join(base_dir, "sock")
+        self.assertEqual(run_sql(f"postgresql://postgres@/postgres?host={socket_dir}", "SELECT 1"), [(1,)])
         self.assertTrue(pid_running(pid), "expected no death signal off the main thread")
         self.assertEqual(server.reap_stale(), 1)
         self.assertFalse(pid_running(pid))
