@@ -2,10 +2,14 @@
 
 Every test in these classes starts by checking that it sees exactly the
 class's data (setUp below), so any leak from any other test — in whatever
-order the runner picks — fails the next test.
+order the runner picks — fails the next test. Where what is rolled back can
+only be seen by the test after (DDL, a lost connection), a pair of tests is
+run in a fixed order inside one test (``run_in_order``).
 """
 
 from __future__ import annotations
+
+import unittest
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -38,6 +42,16 @@ class IsolatedCase(FlaskDBTestCase):
         self.assertRowCount(Audit, 1)
         exists = self.session.execute(sa.text("SELECT to_regclass('made_in_a_test')")).scalar()
         self.assertIsNone(exists, "a table created by a previous test survived")
+
+
+def run_in_order(case: unittest.TestCase, test_class: type, *names: str) -> None:
+    """Run the tests ``names`` of ``test_class`` in that order (one class
+    set-up for all of them, as the runner would); they must all pass."""
+    suite = unittest.TestSuite(test_class(name) for name in names)
+    result = unittest.TestResult()
+    suite.run(result)
+    case.assertEqual(result.testsRun, len(names))
+    case.assertTrue(result.wasSuccessful(), result.errors + result.failures)
 
 
 class SessionIsolationTests(IsolatedCase):
@@ -96,18 +110,6 @@ class SessionIsolationTests(IsolatedCase):
         self.assertRowCount(Item, 0)
         self.assertRowCount(Audit, 0)
 
-    def test_ddl_is_rolled_back(self):
-        db.session.execute(sa.text("CREATE TABLE made_in_a_test (id int)"))
-        db.session.execute(sa.text("ALTER TABLE item ADD COLUMN extra int"))
-        db.session.commit()
-        self.assertIsNotNone(db.session.execute(sa.text("SELECT to_regclass('made_in_a_test')")).scalar())
-
-    def test_column_added_by_other_test_is_gone(self):
-        columns = db.session.execute(
-            sa.text("SELECT column_name FROM information_schema.columns WHERE table_name = 'item'")
-        ).scalars().all()
-        self.assertNotIn("extra", columns)
-
     def test_sequences_move_on_without_collisions(self):
         first = Item(name="seq-1")
         db.session.add(first)
@@ -130,6 +132,32 @@ class SessionIsolationTests(IsolatedCase):
         self.assertNotEqual(main, audit)
         self.assertTrue(audit.startswith("test_"), audit)
         self.assertEqual(str(db.engines[None].url), str(current_database_url()))
+
+
+def item_columns() -> list[str]:
+    return db.session.execute(
+        sa.text("SELECT column_name FROM information_schema.columns WHERE table_name = 'item'")
+    ).scalars().all()
+
+
+class DDLTests(unittest.TestCase):
+    """DDL a test commits is rolled back: the next test has neither the table
+    nor the column (its setUp checks the table, it checks the column)."""
+
+    def test_ddl_is_rolled_back_for_the_next_test(self):
+        class DDL(IsolatedCase):
+            def test_1_commits_ddl(self):
+                db.session.execute(sa.text("CREATE TABLE made_in_a_test (id int)"))
+                db.session.execute(sa.text("ALTER TABLE item ADD COLUMN extra int"))
+                db.session.commit()
+                made = db.session.execute(sa.text("SELECT to_regclass('made_in_a_test')")).scalar()
+                self.assertIsNotNone(made)
+                self.assertIn("extra", item_columns())
+
+            def test_2_next_test(self):
+                self.assertNotIn("extra", item_columns())  # made_in_a_test: setUp
+
+        run_in_order(self, DDL, "test_1_commits_ddl", "test_2_next_test")
 
 
 class TestDataTests(IsolatedCase):
@@ -300,10 +328,10 @@ class NothingPersistsTests(IsolatedCase):
         self.assertEqual(rows[0][0], 0)
 
 
-class LostConnectionTests(IsolatedCase):
-    """A test that kills or closes its connection: the next tests still run isolated."""
+class LostConnection(IsolatedCase):
+    """Not collected (no test methods of its own): run by LostConnectionTests."""
 
-    def test_kill_own_backend(self):
+    def kill_own_backend(self):
         db.session.add(Item(name="before-kill"))
         db.session.flush()
         with self.assertRaises(sa.exc.OperationalError):
@@ -312,18 +340,40 @@ class LostConnectionTests(IsolatedCase):
         db.session.add(Item(name="after-kill"))  # goes to a fresh connection
         db.session.commit()
         self.assertRowCount(Item, 1, name="after-kill")
+        self.assertRowCount(Item, 0, name="before-kill")  # it died with its connection
 
-    def test_invalidate_connection(self):
+    def invalidate_connection(self):
         with db.engine.connect() as conn:
             conn.execute(sa.insert(Item).values(name="invalidated"))
             conn.invalidate()
+        self.assertRowCount(Item, 0, name="invalidated")  # discarded with the connection
         db.session.add(Item(name="after-invalidate"))
         db.session.commit()
+        self.assertRowCount(Item, 1, name="after-invalidate")
+        self.assertRowCount(Item, 3)  # the class's two and this one
 
-    def test_class_data_still_there(self):
+    def class_data_still_there(self):
+        # setUp checked the rows; the class's objects and requests still work.
         self.assertEqual(self.alice.name, "alice")
         self.client.post("/items", json={"name": "still-works"})
         self.assertRowCount(Item, 3)
+
+
+class LostConnectionTests(unittest.TestCase):
+    """A test that kills or closes its connection: the next test still runs isolated."""
+
+    def pair(self, lose: str) -> None:
+        test_class = type("Lost", (LostConnection,), {
+            "test_1_loses_it": getattr(LostConnection, lose),
+            "test_2_next_test": LostConnection.class_data_still_there,
+        })
+        run_in_order(self, test_class, "test_1_loses_it", "test_2_next_test")
+
+    def test_kill_own_backend(self):
+        self.pair("kill_own_backend")
+
+    def test_invalidate_connection(self):
+        self.pair("invalidate_connection")
 
 
 class RoundTripTests(IsolatedCase):
