@@ -12,7 +12,9 @@ that nothing is left behind (no throwaway server; no test database on the
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import io
 import os
 import re
 import shutil
@@ -24,7 +26,7 @@ import unittest
 import xml.etree.ElementTree as ET
 
 from tests.support import (
-    ROOT, SUITES, SYSTEM_SERVER, Project, Result, leftovers, processes_mentioning,
+    ROOT, SUITES, SYSTEM_SERVER, Project, Result, as_a_process, leftovers, processes_mentioning,
     run_database_url, run_sql, server_available,
 )
 
@@ -156,16 +158,19 @@ class RunnerOutputTests(RunnerTestCase):
         self.assertRegex(after[2], r"^\d+\.\d{3}s\s+test_[13]_quick")
         self.assertEqual(after[3], "")
 
+    def junit(self, path: str) -> ET.Element:
+        root = ET.parse(path).getroot()
+        self.assertEqual(root.tag, "testsuites")
+        return root.find("testsuite")
+
     def test_junit_xml(self):
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "reports", "junit.xml")
             result = run(self, PATTERN + ["--junit-xml", path])
             self.assertCode(result, 1)
-            root = ET.parse(path).getroot()
-        suite_ = root if root.tag == "testsuite" else root.find("testsuite")
+            suite_ = self.junit(path)
         self.assertEqual((suite_.get("tests"), suite_.get("failures"), suite_.get("errors"),
                           suite_.get("skipped")), ("7", "1", "1", "1"))
-        float(suite_.get("time"))
         cases = {case.get("name"): case for case in suite_.iter("testcase")}
         self.assertEqual(cases["test_fail"].get("classname"), "suite_basic.Outcomes")
         failure = cases["test_fail"].find("failure")
@@ -175,7 +180,37 @@ class RunnerOutputTests(RunnerTestCase):
         self.assertIn("boom in test_error", error.get("message"))
         self.assertEqual(cases["test_skip"].find("skipped").get("message"), "not today")
         self.assertEqual(list(cases["test_pass"]), [])
-        float(cases["test_pass"].get("time"))
+        # The times: seconds with three decimals; the suite's covers its tests'
+        # and lies within the run.
+        times = {name: case.get("time") for name, case in cases.items()}
+        for name, value in list(times.items()) + [("the suite", suite_.get("time"))]:
+            self.assertRegex(value, r"^\d+\.\d{3}$", name)
+        total = float(suite_.get("time"))
+        self.assertLessEqual(sum(map(float, times.values())), total + 0.001 * len(times))
+        self.assertLessEqual(total, result.elapsed)
+
+    def test_junit_xml_times_are_the_measured_durations(self):
+        from flask_dbtestcase.runner import DBTestRunner
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "junit.xml")
+            with as_a_process(os.path.join(SUITES, "slow"), {"SUITE_SLEEP": "0.25"}), \
+                    contextlib.redirect_stdout(io.StringIO()):
+                runner = DBTestRunner(pattern="suite_*.py", junit_xml=path, stream=io.StringIO())
+                started = time.monotonic()
+                self.assertEqual(runner.run_tests([]), 0)
+                wall = time.monotonic() - started
+            suite_ = self.junit(path)
+        times = {case.get("name"): float(case.get("time")) for case in suite_.iter("testcase")}
+        self.assertEqual(set(times), {"test_1_quick", "test_2_sleeps", "test_3_quick"})
+        measured = {test._testMethodName: seconds for test, seconds in runner.result.test_durations}
+        for name, seconds in times.items():
+            self.assertAlmostEqual(seconds, measured[name], delta=0.0005)
+        self.assertGreaterEqual(times["test_2_sleeps"], 0.25)
+        self.assertLess(times["test_1_quick"] + times["test_3_quick"], 0.25)
+        total = float(suite_.get("time"))
+        self.assertGreaterEqual(total + 0.002, sum(times.values()))
+        self.assertLessEqual(total, wall)
 
     def test_buffer(self):
         plain = run(self, PATTERN)
@@ -504,16 +539,16 @@ class ThrowawayServerTests(RunnerTestCase):
     def test_parallel(self):
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "junit.xml")
-            result = suite(self, "parallel").run(PATTERN + ["--parallel", "2", "--junit-xml", path])
+            result = suite(self, "parallel", env={"PARALLEL_RENDEZVOUS": tmp}).run(
+                PATTERN + ["--parallel", "2", "--junit-xml", path])
             self.assertCode(result, 1)
             suite_ = ET.parse(path).getroot().find("testsuite")
         self.assertEqual(result.last_line, "4 passed, 4 failed")
         self.assertIn("Ran 8 tests", result.stderr)
-        # Each worker has its own clone (a loaded machine may leave one worker idle).
+        # Both workers ran tests (they wait for each other), each on its own clone.
         pairs = set(re.findall(r"WORKER (\d+) DB (\w+)", result.stdout))
-        self.assertTrue(pairs, result.stdout)
+        self.assertEqual({worker for worker, _ in pairs}, {"1", "2"}, result.stdout)
         self.assertEqual({db for _, db in pairs}, {"test_db_%s" % worker for worker, _ in pairs})
-        self.assertLessEqual({worker for worker, _ in pairs}, {"1", "2"})
         for number in range(1, 5):
             self.assertIn("failure from class %d" % number, result.stderr)
         self.assertEqual(suite_.get("failures"), "4")
@@ -613,10 +648,12 @@ class DatabaseURLTests(RunnerTestCase):
         self.assertIn(TEST_NAME, self.databases())  # neither created nor dropped by the runner
 
     def test_parallel_clones_are_dropped(self):
-        result = suite(self, "parallel").run(PATTERN + ["--database-url", self.url, "--parallel", "2"])
+        with tempfile.TemporaryDirectory() as tmp:
+            result = suite(self, "parallel", env={"PARALLEL_RENDEZVOUS": tmp}).run(
+                PATTERN + ["--database-url", self.url, "--parallel", "2"])
         self.assertCode(result, 1)
         pairs = set(re.findall(r"WORKER (\d+) DB (\w+)", result.stdout))
-        self.assertTrue(pairs, result.stdout)
+        self.assertEqual({worker for worker, _ in pairs}, {"1", "2"}, result.stdout)
         self.assertEqual({db for _, db in pairs}, {"%s_%s" % (TEST_NAME, w) for w, _ in pairs})
         self.assertFalse({d for d in self.databases() if d.startswith(TEST_NAME)})
 
