@@ -27,6 +27,15 @@ SYSTEM = "postgresql://postgres@127.0.0.1:5432"
 SYSTEM_URL = SYSTEM + "/postgres"
 
 
+def own_created_list(case: unittest.TestCase) -> None:
+    """Give the test a list of created databases of its own, and this run's
+    back at its end: what it asserts about the list does not depend on what
+    ran before it, and it does not make this run forget its own databases."""
+    saved = STATE.created_databases
+    STATE.created_databases = []
+    case.addCleanup(setattr, STATE, "created_databases", saved)
+
+
 def system_databases() -> list[str]:
     return [row[0] for row in run_sql(SYSTEM_URL, "SELECT datname FROM pg_database ORDER BY datname")]
 
@@ -106,7 +115,7 @@ class ThrowawayTests(unittest.TestCase):
         cls.addClassCleanup(cls.server.stop)
 
     def setUp(self):
-        self.addCleanup(STATE.created_databases.clear)
+        own_created_list(self)
 
     def url(self, name: str):
         url = urls.make_url(self.server.url(name))
@@ -216,7 +225,7 @@ class ExistingServerTests(unittest.TestCase):
         self.url = urls.make_url(SYSTEM_URL).set(
             database=urls.test_database_name("postgres")
         )
-        self.addCleanup(STATE.created_databases.clear)
+        own_created_list(self)
         self.addCleanup(self.drop)
 
     def drop(self) -> None:

@@ -420,6 +420,13 @@ class KeepDBTests(unittest.TestCase):
         os.mkdir(cls.cache, 0o755)
         cls.runtime_parent = os.path.join(cls.tmp, "rt")
         os.mkdir(cls.runtime_parent, 0o755)
+        # The initdb cache is filled first, so every test, in whatever
+        # order, starts with it as it is after any run.
+        from flask_dbtestcase.postgres.server import ThrowawayServer
+
+        with as_a_process(cls.tmp, {"FLASK_DBTESTCASE_CACHE_DIR": cls.cache,
+                                    "FLASK_DBTESTCASE_RUNTIME_DIR": cls.runtime_parent}, outside=True):
+            ThrowawayServer.start().stop()
 
     @classmethod
     def tearDownClass(cls):
