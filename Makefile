@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 EXTRAS_CMD := import tomllib; d = tomllib.load(open('pyproject.toml', 'rb')); \
 	print('[test]' if 'test' in d.get('project', {}).get('optional-dependencies', {}) else '')
 
-.PHONY: help venv postgres test lint example coverage compat clean distclean
+.PHONY: help venv postgres test lint example coverage compat docs clean distclean
 
 help:
 	@echo "make test      run the project's own tests (runtests.py); ARGS=... passes options"
@@ -19,6 +19,7 @@ help:
 	@echo "make example   run the example app's suite in examples/blog"
 	@echo "make coverage  run the tests under coverage.py; HTML report in htmlcov/"
 	@echo "make compat    run the isolation suites on SQLAlchemy 2.0.x too"
+	@echo "make docs      build the documentation (Sphinx) into docs/_build/html; warnings fail it"
 	@echo "make venv      create $(VENV) and install the package (done by test/example)"
 	@echo "make postgres  check for PostgreSQL's server binaries, install them if root"
 	@echo "make clean     remove caches and build files; distclean also removes $(VENV)"
@@ -128,6 +129,18 @@ compat: postgres
 		"$(COMPAT_VENV)/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[migrate]" "sqlalchemy>=2.0,<2.1"; \
 	fi
 	"$(COMPAT_VENV)/bin/python" runtests.py $(COMPAT_TESTS) $(ARGS)
+
+# The documentation: Sphinx, with the docs extra installed into $(VENV) once
+# (again when pyproject.toml changes). Warnings are errors; --keep-going
+# reports them all before failing.
+DOCS_STAMP := $(VENV)/.installed-docs
+
+$(DOCS_STAMP): $(STAMP) pyproject.toml
+	"$(VENV_PY)" -m pip install --quiet --disable-pip-version-check -e ".[docs]"
+	@touch "$@"
+
+docs: $(DOCS_STAMP)
+	"$(VENV_PY)" -m sphinx -W --keep-going -b html docs docs/_build/html
 
 clean:
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
