@@ -17,20 +17,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import importlib
 import os
 import sys
+import types
 import typing as t
 from pathlib import Path
 
 from .errors import ConfigurationError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python < 3.11
-    try:
-        import tomli as tomllib
-    except ImportError:  # then no pyproject.toml is read
-        tomllib = None
 
 __all__ = [
     "CACHE_DIR_ENV",
@@ -180,25 +174,65 @@ class Settings:
 def read_pyproject(start: str) -> dict[str, t.Any]:
     """Return ``[tool.flask-dbtestcase]`` of the nearest pyproject.toml at or above ``start``.
 
-    The table's own path is under ``"_path"``; ``{}`` when there is none.
+    The table's own path is under ``"_path"``; ``{}`` when there is none. A
+    pyproject.toml that cannot be read (malformed, or no TOML parser on
+    Python < 3.11) raises :class:`ConfigurationError`: silently ignoring it
+    would ignore the settings the user wrote there.
 
     :param start: an absolute directory.
     """
-    if tomllib is None:  # pragma: no cover - Python < 3.11 without tomli
-        return {}
     here = Path(start)
     for directory in (here, *here.parents):
         candidate = directory / "pyproject.toml"
         if candidate.is_file():
-            try:
-                with candidate.open("rb") as f:
-                    data = tomllib.load(f)
-            except (OSError, tomllib.TOMLDecodeError) as exc:
-                raise ConfigurationError(f"Could not read {candidate}: {exc}.") from None
+            data = _read_toml(candidate)
             table = data.get("tool", {}).get("flask-dbtestcase")
             if table is not None:
                 return dict(table, _path=str(candidate))
     return {}
+
+
+def _toml_parser() -> types.ModuleType | None:
+    """Return ``tomllib`` (Python 3.11+) or ``tomli``, whichever imports; ``None`` if neither."""
+    for name in ("tomllib", "tomli"):
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            continue
+    return None
+
+
+def _read_toml(path: Path) -> dict[str, t.Any]:
+    """Parse ``path``, or say in plain words why it cannot be read.
+
+    :param path: a pyproject.toml that exists.
+    """
+    parser = _toml_parser()
+    if parser is None:
+        version = ".".join(map(str, sys.version_info[:2]))
+        raise ConfigurationError(
+            f"flask-dbtestcase cannot read its settings ([tool.flask-dbtestcase]) from "
+            f"{path}: this Python ({version}) has no TOML parser. Python 3.11 and later "
+            "come with one (tomllib); on older versions flask-dbtestcase needs the tomli "
+            "package, which it depends on but which is missing from this environment. "
+            "Install it (pip install tomli), or reinstall flask-dbtestcase with its "
+            "dependencies."
+        )
+    try:
+        with path.open("rb") as f:
+            data: dict[str, t.Any] = parser.load(f)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"flask-dbtestcase cannot read its settings ([tool.flask-dbtestcase]) from "
+            f"{path}: {exc.strerror or exc}. Make the file readable by this user."
+        ) from None
+    except ValueError as exc:  # tomllib.TOMLDecodeError and tomli's are ValueErrors
+        raise ConfigurationError(
+            f"flask-dbtestcase cannot read its settings ([tool.flask-dbtestcase]) from "
+            f"{path}: the file is not valid TOML ({exc}). Fix the file at the line "
+            "named: until it parses, none of the settings in it can be used."
+        ) from None
+    return data
 
 
 def export_database_url(url: str | None) -> None:
