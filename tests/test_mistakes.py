@@ -13,10 +13,24 @@ import tempfile
 import unittest
 from unittest import mock
 
-from flask_dbtestcase.errors import ConfigurationError
+import sqlalchemy as sa
+
+from flask_dbtestcase import FlaskDBTestCase
+from flask_dbtestcase.errors import ConfigurationError, DBTestCaseError, UnsafeDatabaseError
 from flask_dbtestcase.settings import Settings, read_pyproject
+from tests.mistakeapps import missingenv
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+#: tests/mistakeapps/brokenimport.py: importing it fails, so it is named by path.
+BROKEN_IMPORT = os.path.join(ROOT, "tests", "mistakeapps", "brokenimport.py")
+#: The variable brokenimport.py reads when imported.
+BROKEN_IMPORT_VARIABLE = "FDT_MISTAKE_IMPORT_SETTING"
+
+
+def line_of(path: str, text: str) -> int:
+    """The number of the first line of the file ``path`` that contains ``text``."""
+    with open(path) as f:
+        return next(n for n, line in enumerate(f, 1) if text in line)
 
 
 class PyprojectTests(unittest.TestCase):
@@ -61,3 +75,72 @@ class PyprojectTests(unittest.TestCase):
         with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
             dependencies = parser.load(f)["project"]["dependencies"]
         self.assertIn("tomli>=1.1; python_version < '3.11'", dependencies)
+
+
+class MistakeTests(unittest.TestCase):
+    """setUpClass of a class around one of the apps in tests/mistakeapps/.
+
+    Each app makes one mistake, and points its own database at
+    ``mistake_app_db`` on a server that cannot be reached: every refusal
+    must come before anything connects to it.
+    """
+
+    def setUp(self):
+        self.connects = []
+
+        def record(dialect, connection_record, cargs, cparams):
+            self.connects.append(dict(cparams))
+
+        sa.event.listen(sa.engine.Engine, "do_connect", record)
+        self.addCleanup(sa.event.remove, sa.engine.Engine, "do_connect", record)
+
+    def case(self, app_factory: str, **attrs) -> type:
+        return type("MistakeCase", (FlaskDBTestCase,), {
+            "__module__": __name__, "app_factory": app_factory, "test_x": lambda self: None,
+            **attrs,
+        })
+
+    def refused(self, app_factory: str, error: type[DBTestCaseError] = UnsafeDatabaseError) -> str:
+        """setUpClass's error for a class using ``app_factory``, checked to be a plain paragraph."""
+        cls = self.case(app_factory)
+        try:
+            with self.assertRaises(error) as caught:
+                cls.setUpClass()
+        finally:
+            cls.doClassCleanups()
+        self.assertEqual(cls.tearDown_exceptions, [])
+        message = str(caught.exception)
+        self.assertNotIn("\n", message)
+        self.assertNotIn("Traceback", message)
+        self.assertEqual([c for c in self.connects if c.get("dbname") == "mistake_app_db"], [],
+                         "something connected to the app's own database")
+        return message
+
+    def assertMentions(self, message: str, *fragments: str) -> None:
+        for fragment in fragments:
+            self.assertIn(fragment, message)
+
+    # -- an exception in the user's code points at the user's line ------------
+
+    def test_exception_in_the_factory_names_the_users_line(self):
+        with mock.patch.dict(os.environ):
+            os.environ.pop(missingenv.VARIABLE, None)
+            message = self.refused("tests.mistakeapps.missingenv:create_app", ConfigurationError)
+        self.assertMentions(
+            message,
+            f"raised KeyError: '{missingenv.VARIABLE}'",
+            f"(at {missingenv.__file__}:{line_of(missingenv.__file__, 'os.environ[VARIABLE]')})",
+        )
+        self.assertNotIn("<frozen", message)
+
+    def test_exception_importing_the_factory_names_the_users_line(self):
+        with mock.patch.dict(os.environ):
+            os.environ.pop(BROKEN_IMPORT_VARIABLE, None)
+            sys.modules.pop("tests.mistakeapps.brokenimport", None)
+            message = self.refused("tests.mistakeapps.brokenimport:create_app", ConfigurationError)
+        self.assertMentions(
+            message,
+            f"failed with KeyError: '{BROKEN_IMPORT_VARIABLE}'",
+            f"(at {BROKEN_IMPORT}:{line_of(BROKEN_IMPORT, 'os.environ[VARIABLE]')})",
+        )
+        self.assertNotIn("<frozen", message)
