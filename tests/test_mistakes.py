@@ -16,6 +16,7 @@ from unittest import mock
 import sqlalchemy as sa
 
 from flask_dbtestcase import FlaskDBTestCase
+from flask_dbtestcase.cases.factory import resolve_factory
 from flask_dbtestcase.errors import ConfigurationError, DBTestCaseError, UnsafeDatabaseError
 from flask_dbtestcase.settings import Settings, read_pyproject
 from tests.mistakeapps import missingenv
@@ -144,3 +145,23 @@ class MistakeTests(unittest.TestCase):
             f"(at {BROKEN_IMPORT}:{line_of(BROKEN_IMPORT, 'os.environ[VARIABLE]')})",
         )
         self.assertNotIn("<frozen", message)
+
+    # -- an app, no factory ---------------------------------------------------
+
+    def test_module_holding_an_app_but_no_factory(self):
+        message = self.refused("tests.mistakeapps.appobject", ConfigurationError)
+        self.assertMentions(
+            message,
+            "'tests.mistakeapps.appobject:app' is a Flask app that already exists, "
+            "not an application factory",
+            "def create_app(config=None)",
+            'app_factory = "tests.mistakeapps.appobject:create_app"',
+        )
+        self.assertNotIn("has no 'create_app' or 'make_app' factory", message)
+
+    def test_flask_app_forms_naming_a_module_with_an_app(self):
+        as_path = os.path.join("tests", "mistakeapps", "appobject.py")  # FLASK_APP=app.py
+        for spec in ("tests.mistakeapps.appobject", as_path):
+            with self.subTest(spec=spec), self.assertRaises(ConfigurationError) as caught:
+                resolve_factory(spec)
+            self.assertIn("is a Flask app that already exists", str(caught.exception))

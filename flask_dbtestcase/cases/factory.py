@@ -8,6 +8,7 @@ import inspect
 import os
 import sys
 import sysconfig
+import types
 import typing as t
 from pathlib import Path
 
@@ -89,21 +90,49 @@ def resolve_factory(spec: t.Any) -> Factory:
             )
     else:
         obj = getattr(module, "create_app", None) or getattr(module, "make_app", None)
+        existing = _existing_app(module) if obj is None else None
+        if existing is not None:
+            raise ConfigurationError(_not_a_factory(f"{module_name}:{existing}", spec))
         if obj is None:
             raise ConfigurationError(
                 f"Module '{module_name}' has no 'create_app' or 'make_app' factory. Name "
                 'the factory explicitly: app_factory = "module:function".'
             )
     if isinstance(obj, Flask):
-        raise ConfigurationError(
-            f"'{spec}' is a Flask app that already exists, not an application factory. "
-            "flask-dbtestcase must create the app itself so that it uses the test "
-            "database: point app_factory at a function that creates the app and "
-            "accepts a config mapping (the application factory pattern)."
-        )
+        raise ConfigurationError(_not_a_factory(spec, spec))
     if not callable(obj):
         raise ConfigurationError(f"'{spec}' is not callable, so it cannot be an app factory.")
     return t.cast(Factory, obj)
+
+
+def _existing_app(module: types.ModuleType) -> str | None:
+    """Return the name of the Flask app a module holds, as ``flask`` finds it.
+
+    :param module: a module without a ``create_app`` or ``make_app``.
+    """
+    for name in ("app", "application"):
+        if isinstance(getattr(module, name, None), Flask):
+            return name
+    found: dict[str, t.Any] = vars(module)
+    return next((name for name, value in found.items() if isinstance(value, Flask)), None)
+
+
+def _not_a_factory(found: str, spec: str) -> str:
+    """Say that ``found`` is an app, not a factory, and what to write instead.
+
+    :param found: ``module:attr`` of the Flask app.
+    :param spec: the app_factory (or FLASK_APP) that led to it.
+    """
+    named = "" if found == spec else f" (found from app_factory or FLASK_APP '{spec}')"
+    return (
+        f"'{found}' is a Flask app that already exists, not an application factory"
+        f"{named}. flask-dbtestcase must create the app itself so that it uses the "
+        "test database: point app_factory at a function that creates the app and "
+        "accepts a config mapping (the application factory pattern), e.g. "
+        "def create_app(config=None): app = Flask(__name__), then "
+        "app.config.update(config or {}), db.init_app(app), return app; and "
+        f'app_factory = "{found.partition(":")[0]}:create_app".'
+    )
 
 
 def _import_failed(spec: str, exc: BaseException) -> ConfigurationError:
