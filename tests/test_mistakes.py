@@ -165,3 +165,32 @@ class MistakeTests(unittest.TestCase):
             with self.subTest(spec=spec), self.assertRaises(ConfigurationError) as caught:
                 resolve_factory(spec)
             self.assertIn("is a Flask app that already exists", str(caught.exception))
+
+    # -- the test configuration arrives too late, or never --------------------
+
+    def test_init_app_before_the_config_is_applied(self):
+        message = self.refused("tests.mistakeapps.initfirst:create_app")
+        self.assertMentions(
+            message,
+            "applied the test configuration too late",
+            "its config has SQLALCHEMY_DATABASE_URI set to the test database",
+            "mistake_app_db",
+            "db.init_app(app) ran before the config was applied",
+            "Flask-SQLAlchemy creates the engines in init_app",
+            "move app.config.update(config) above db.init_app(app)",
+        )
+
+    def test_factory_ignoring_the_mapping_gets_the_general_answer(self):
+        message = self.refused("tests.test_mistakes:stubborn")
+        self.assertMentions(message, "ignored the test configuration", "mistake_app_db",
+                            "Nothing was run against it", "app.config.update(config)")
+
+
+# The factories the tests above name as "tests.test_mistakes:<function>".
+
+
+def stubborn(config):
+    """A factory that takes the mapping and does nothing with it."""
+    from tests.mistakeapps.initfirst import create_app
+
+    return create_app()

@@ -12,7 +12,7 @@ import importlib
 import typing as t
 
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app, has_app_context
 from flask_sqlalchemy import SQLAlchemy
 
 from ..databases.creation import create_test_database, database_exists
@@ -121,25 +121,91 @@ def bind_test_databases(app: Flask, main: sa.URL) -> dict[str, t.Any]:
     return binds
 
 
-def check_engines(engines: t.Mapping[t.Any, sa.Engine], main: sa.URL, owner: str) -> None:
+def check_engines(
+    engines: t.Mapping[t.Any, sa.Engine], main: sa.URL, owner: str, app: Flask | None = None
+) -> None:
     """Refuse to go on unless every engine points at its test database.
+
+    The refusal says why when it can tell: the factory called
+    ``db.init_app(app)`` before applying the config.
 
     :param engines: the app's engines, by bind key (``None``: the main one).
     :param main: the test database.
     :param owner: the test class's name, for the error message.
+    :param app: the app the engines belong to (default: the current app).
     """
+    if app is None and has_app_context():
+        app = current_app
     for key, engine in engines.items():
         expected = main if key is None else bind_database_url(main, key)
-        if engine.dialect.driver != "psycopg2" or not same_database(engine.url, expected):
-            what = "its database" if key is None else f"its bind {key!r}"
-            raise UnsafeDatabaseError(
-                f"The app built for {owner} ignored the test configuration: {what} "
-                f"points at {render_url(engine.url)}, not at the test database "
-                f"{render_url(expected)}. Nothing was run against it. Make the app "
-                "factory apply the config mapping it is given (app.config.update(config)) "
-                "after loading its own settings, and before calling db.init_app(app)."
-            )
+        what = "its database" if key is None else f"its bind {key!r}"
+        if not same_database(engine.url, expected):
+            raise UnsafeDatabaseError(_pointing_elsewhere(app, key, engine.url, expected, owner))
+        if engine.dialect.driver != "psycopg2":
+            raise UnsafeDatabaseError(_ignored(owner, what, engine.url, expected))
         check_test_database(engine.url, "run tests")
+
+
+def _ignored(owner: str, what: str, url: sa.URL, expected: sa.URL) -> str:
+    """Say that the app did not use the test configuration (the general case)."""
+    return (
+        f"The app built for {owner} ignored the test configuration: {what} "
+        f"points at {render_url(url)}, not at the test database "
+        f"{render_url(expected)}. Nothing was run against it. Make the app "
+        "factory apply the config mapping it is given (app.config.update(config)) "
+        "after loading its own settings, and before calling db.init_app(app)."
+    )
+
+
+def _configured_url(app: Flask, key: str | None) -> t.Any:
+    """Return the URL the app's config holds for ``key`` (``None``: the main database).
+
+    :param app: the app.
+    :param key: a bind key, or ``None``.
+    """
+    if key is None:
+        return app.config.get("SQLALCHEMY_DATABASE_URI")
+    bind = (app.config.get("SQLALCHEMY_BINDS") or {}).get(key)
+    return bind.get("url") if isinstance(bind, dict) else bind
+
+
+def _names_database(value: t.Any, expected: sa.URL) -> bool:
+    """Tell whether a config value is a URL of the database ``expected``.
+
+    :param value: a configured URL (a string, a URL, or anything else).
+    :param expected: the test database.
+    """
+    try:
+        return isinstance(value, (str, sa.URL)) and same_database(value, expected)
+    except Exception:  # not a URL at all
+        return False
+
+
+def _pointing_elsewhere(
+    app: Flask | None, key: str | None, url: sa.URL, expected: sa.URL, owner: str
+) -> str:
+    """Say why an engine points at another database than its test database.
+
+    :param app: the app, when known.
+    :param key: the engine's bind key (``None``: the main one).
+    :param url: where the engine points.
+    :param expected: its test database.
+    :param owner: the test class's name.
+    """
+    what = "its database" if key is None else f"its bind {key!r}"
+    setting = "SQLALCHEMY_DATABASE_URI" if key is None else f"SQLALCHEMY_BINDS[{key!r}]"
+    factory = "the app factory"
+    there = f"{what} points at {render_url(url)}, not at the test database {render_url(expected)}"
+    if app is not None and _names_database(_configured_url(app, key), expected):
+        return (
+            f"The app built for {owner} applied the test configuration too late: its "
+            f"config has {setting} set to the test database, but {there}, because "
+            "db.init_app(app) ran before the config was applied (Flask-SQLAlchemy "
+            "creates the engines in init_app, from the config as it is at that "
+            f"moment). Nothing was run against it. In {factory}, move "
+            "app.config.update(config) above db.init_app(app)."
+        )
+    return _ignored(owner, what, url, expected)
 
 
 def limit_to_databases(
@@ -244,7 +310,7 @@ def prebuild_schema(url: str) -> str:
         try:
             if set(engines) != {None}:
                 return "the app has binds: each worker builds its schema"
-            check_engines(engines, main, spec)
+            check_engines(engines, main, spec, app)
             create_schema(app, db, engines)
         finally:
             for engine in engines.values():
