@@ -185,6 +185,19 @@ class MistakeTests(unittest.TestCase):
         self.assertMentions(message, "ignored the test configuration", "mistake_app_db",
                             "Nothing was run against it", "app.config.update(config)")
 
+    def test_factory_without_an_argument(self):
+        message = self.refused("tests.mistakeapps.noarg:create_app")
+        self.assertMentions(
+            message,
+            "never got the test configuration",
+            "'tests.mistakeapps.noarg:create_app' takes no (positional) argument",
+            "mistake_app_db",
+            "Nothing was run against it",
+            "def create_app(config=None)",
+            "app.config.update(config or {})",
+            "before db.init_app(app)",
+        )
+
 
 # The factories the tests above name as "tests.test_mistakes:<function>".
 

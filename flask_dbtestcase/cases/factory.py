@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
 import inspect
@@ -20,15 +21,35 @@ from ..state import STATE
 
 __all__ = [
     "Factory",
+    "FactoryCall",
     "accepts_config",
     "call_factory",
     "default_factory_spec",
+    "factory_call",
     "factory_name",
     "read_project_settings",
     "resolve_factory",
 ]
 
 Factory = t.Callable[..., Flask]
+
+
+@dataclasses.dataclass(frozen=True)
+class FactoryCall:
+    """How :func:`call_factory` built an app: what a refusal later explains."""
+
+    #: ``module:name`` of the factory.
+    name: str
+    #: The factory's own name (``create_app``), for the code a message shows.
+    function: str
+    #: The factory's module, for the code a message shows.
+    module: str | None
+    #: Whether the factory was given the test config (it takes an argument).
+    passed_config: bool
+
+
+# Where call_factory keeps, in app.extensions, how it built the app.
+_EXTENSION = "flask_dbtestcase.factory_call"
 
 
 def read_project_settings(start: str | os.PathLike[str] | None = None) -> dict[str, t.Any]:
@@ -235,19 +256,42 @@ def call_factory(factory: Factory, config: t.Mapping[str, t.Any]) -> Flask:
     :param factory: the app factory.
     :param config: the test configuration.
     """
-    name = factory_name(factory)
+    call = _describe(factory)
     try:
-        app = factory(dict(config)) if accepts_config(factory) else factory()
+        app = factory(dict(config)) if call.passed_config else factory()
     except Exception as exc:
         raise ConfigurationError(
-            f"The app factory '{name}' raised {type(exc).__name__}: {exc}{_where(exc)}. "
+            f"The app factory '{call.name}' raised {type(exc).__name__}: {exc}{_where(exc)}. "
             "It was called with the test configuration (TESTING, "
             "SQLALCHEMY_DATABASE_URI pointing at the test database, and your "
             "class's config); fix the factory so it can build the app with it."
         ) from None
     if not isinstance(app, Flask):
         raise ConfigurationError(
-            f"The app factory '{name}' returned {type(app).__name__}, not a Flask app. "
+            f"The app factory '{call.name}' returned {type(app).__name__}, not a Flask app. "
             "Make it end with 'return app'."
         )
+    app.extensions[_EXTENSION] = call
     return app
+
+
+def _describe(factory: Factory) -> FactoryCall:
+    """Return what a message may need to know about the factory, before calling it.
+
+    :param factory: the app factory.
+    """
+    return FactoryCall(
+        name=factory_name(factory),
+        function=str(getattr(factory, "__name__", "create_app")),
+        module=getattr(factory, "__module__", None),
+        passed_config=accepts_config(factory),
+    )
+
+
+def factory_call(app: Flask) -> FactoryCall | None:
+    """Return how :func:`call_factory` built ``app`` (``None``: it did not).
+
+    :param app: an app.
+    """
+    call = app.extensions.get(_EXTENSION)
+    return call if isinstance(call, FactoryCall) else None

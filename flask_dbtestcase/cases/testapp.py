@@ -23,7 +23,12 @@ from ..databases.urls import bind_database_url, make_url, render_url, same_datab
 from ..errors import ConfigurationError, UnsafeDatabaseError
 from ..isolation.engines import deny_engine
 from ..state import STATE
-from .factory import call_factory, default_factory_spec, resolve_factory
+from .factory import (
+    call_factory,
+    default_factory_spec,
+    factory_call,
+    resolve_factory,
+)
 
 __all__ = [
     "bind_test_databases",
@@ -126,8 +131,8 @@ def check_engines(
 ) -> None:
     """Refuse to go on unless every engine points at its test database.
 
-    The refusal says why when it can tell: the factory called
-    ``db.init_app(app)`` before applying the config.
+    The refusal says why, when it can tell: the factory takes no argument,
+    or it called ``db.init_app(app)`` before applying the config.
 
     :param engines: the app's engines, by bind key (``None``: the main one).
     :param main: the test database.
@@ -194,7 +199,8 @@ def _pointing_elsewhere(
     """
     what = "its database" if key is None else f"its bind {key!r}"
     setting = "SQLALCHEMY_DATABASE_URI" if key is None else f"SQLALCHEMY_BINDS[{key!r}]"
-    factory = "the app factory"
+    call = None if app is None else factory_call(app)
+    factory = f"the app factory '{call.name}'" if call else "the app factory"
     there = f"{what} points at {render_url(url)}, not at the test database {render_url(expected)}"
     if app is not None and _names_database(_configured_url(app, key), expected):
         return (
@@ -204,6 +210,15 @@ def _pointing_elsewhere(
             "creates the engines in init_app, from the config as it is at that "
             f"moment). Nothing was run against it. In {factory}, move "
             "app.config.update(config) above db.init_app(app)."
+        )
+    if call is not None and not call.passed_config:
+        return (
+            f"The app built for {owner} never got the test configuration: {factory} "
+            "takes no (positional) argument, so flask-dbtestcase could not hand it the config "
+            f"mapping, and {there}. Nothing was run against it. Make the factory accept "
+            f"the mapping, def {call.function}(config=None), and apply it after loading "
+            "the app's own settings and before db.init_app(app): "
+            "app.config.update(config or {})."
         )
     return _ignored(owner, what, url, expected)
 
