@@ -28,6 +28,13 @@ BROKEN_IMPORT = os.path.join(ROOT, "tests", "mistakeapps", "brokenimport.py")
 BROKEN_IMPORT_VARIABLE = "FDT_MISTAKE_IMPORT_SETTING"
 
 
+def run_classes(*classes: type) -> unittest.TestResult:
+    suite = unittest.TestSuite(unittest.defaultTestLoader.loadTestsFromTestCase(c) for c in classes)
+    result = unittest.TestResult()
+    suite.run(result)
+    return result
+
+
 def line_of(path: str, text: str) -> int:
     """The number of the first line of the file ``path`` that contains ``text``."""
     with open(path) as f:
@@ -198,6 +205,52 @@ class MistakeTests(unittest.TestCase):
             "before db.init_app(app)",
         )
 
+    def assertFromObjectAdvice(self, message: str, factory: str) -> None:
+        self.assertMentions(
+            message,
+            "never got the test configuration",
+            f"the app factory 'tests.mistakeapps.fromobject:{factory}' passed the config "
+            "mapping to app.config.from_object()",
+            "reads only the UPPERCASE attributes of an object, so the keys of a dict never arrive",
+            f"'from tests.mistakeapps.fromobject import {factory}'",
+            "'from tests.mistakeapps.config import Config'",
+            "'def create_test_app(config):'",
+            "'class TestConfig(Config): pass'",
+            "'for key, value in config.items(): setattr(TestConfig, key, value)'",
+            f"'return {factory}(TestConfig)'",
+            'app_factory = "tests.factory:create_test_app"',
+        )
+
+    def test_factory_passing_the_mapping_to_from_object(self):
+        # The Mega-Tutorial's create_app(config_class=Config): with a dict in
+        # place of the class the app has no database URI at all, and
+        # Flask-SQLAlchemy's init_app raises.
+        message = self.refused("tests.mistakeapps.fromobject:create_app", ConfigurationError)
+        self.assertFromObjectAdvice(message, "create_app")
+        self.assertMentions(message, "the factory failed with RuntimeError",
+                            "'SQLALCHEMY_DATABASE_URI' or 'SQLALCHEMY_BINDS' must be set")
+
+    def test_factory_passing_the_mapping_to_from_object_after_defaults(self):
+        # cookiecutter-flask's create_app(config_object="...settings"), after a
+        # default URI: the app is built, against its own database.
+        message = self.refused("tests.mistakeapps.fromobject:create_app_with_defaults")
+        self.assertFromObjectAdvice(message, "create_app_with_defaults")
+        self.assertMentions(message, "mistake_app_db", "Nothing was run against it")
+
+    def test_the_adapter_shown_for_from_object_works(self):
+        from tests.mistakeapps.fromobject import Post
+
+        class Adapted(FlaskDBTestCase):
+            app_factory = "tests.test_mistakes:create_test_app"
+
+            def test_uses_the_test_database(self):
+                self.assertTrue(self.app.config["TESTING"])
+                self.assertRowCount(Post, 0)
+
+        result = run_classes(Adapted)
+        self.assertTrue(result.wasSuccessful(), result.errors + result.failures)
+        self.assertEqual(result.testsRun, 1)
+
 
 # The factories the tests above name as "tests.test_mistakes:<function>".
 
@@ -207,3 +260,16 @@ def stubborn(config):
     from tests.mistakeapps.initfirst import create_app
 
     return create_app()
+
+
+def create_test_app(config):
+    """The adapter the from_object refusal shows, written as it says."""
+    from tests.mistakeapps.config import Config
+    from tests.mistakeapps.fromobject import create_app
+
+    class TestConfig(Config):
+        pass
+
+    for key, value in config.items():
+        setattr(TestConfig, key, value)
+    return create_app(TestConfig)

@@ -27,6 +27,8 @@ __all__ = [
     "default_factory_spec",
     "factory_call",
     "factory_name",
+    "from_object_advice",
+    "from_object_reason",
     "read_project_settings",
     "resolve_factory",
 ]
@@ -46,10 +48,30 @@ class FactoryCall:
     module: str | None
     #: Whether the factory was given the test config (it takes an argument).
     passed_config: bool
+    #: Whether the factory looked the mapping over as an object (``dir()``),
+    #: as ``app.config.from_object(mapping)`` does.
+    read_as_object: bool
+    #: ``(module, class)`` of the config class the factory uses by default.
+    config_class: tuple[str, str] | None
 
 
 # Where call_factory keeps, in app.extensions, how it built the app.
 _EXTENSION = "flask_dbtestcase.factory_call"
+
+
+class _ConfigMapping(dict[str, t.Any]):
+    """The test config handed to a factory: a dict that notices ``dir()``.
+
+    ``app.config.from_object(mapping)`` reads ``dir(mapping)`` for UPPERCASE
+    attributes, and a dict has none: its keys never arrive. Noticing the
+    ``dir()`` lets the refusal that follows say so.
+    """
+
+    read_as_object = False
+
+    def __dir__(self) -> t.Iterable[str]:
+        self.read_as_object = True
+        return super().__dir__()
 
 
 def read_project_settings(start: str | os.PathLike[str] | None = None) -> dict[str, t.Any]:
@@ -257,9 +279,16 @@ def call_factory(factory: Factory, config: t.Mapping[str, t.Any]) -> Flask:
     :param config: the test configuration.
     """
     call = _describe(factory)
+    mapping = _ConfigMapping(config)
     try:
-        app = factory(dict(config)) if call.passed_config else factory()
+        app = factory(mapping) if call.passed_config else factory()
     except Exception as exc:
+        if mapping.read_as_object:
+            raise ConfigurationError(
+                f"The app never got the test configuration: {from_object_reason(call)}, "
+                f"and without them the factory failed with {type(exc).__name__}: "
+                f"{exc}{_where(exc)}. {from_object_advice(call)}"
+            ) from None
         raise ConfigurationError(
             f"The app factory '{call.name}' raised {type(exc).__name__}: {exc}{_where(exc)}. "
             "It was called with the test configuration (TESTING, "
@@ -271,7 +300,7 @@ def call_factory(factory: Factory, config: t.Mapping[str, t.Any]) -> Flask:
             f"The app factory '{call.name}' returned {type(app).__name__}, not a Flask app. "
             "Make it end with 'return app'."
         )
-    app.extensions[_EXTENSION] = call
+    app.extensions[_EXTENSION] = dataclasses.replace(call, read_as_object=mapping.read_as_object)
     return app
 
 
@@ -285,6 +314,48 @@ def _describe(factory: Factory) -> FactoryCall:
         function=str(getattr(factory, "__name__", "create_app")),
         module=getattr(factory, "__module__", None),
         passed_config=accepts_config(factory),
+        read_as_object=False,
+        config_class=_default_config_class(factory),
+    )
+
+
+def from_object_reason(call: FactoryCall) -> str:
+    """Say that the factory gave the config mapping to ``app.config.from_object()``.
+
+    :param call: how the factory was called.
+    """
+    return (
+        f"the app factory '{call.name}' passed the config mapping to "
+        "app.config.from_object(), which reads only the UPPERCASE attributes of an "
+        "object, so the keys of a dict never arrive"
+    )
+
+
+def from_object_advice(call: FactoryCall) -> str:
+    """Show the adapter a ``from_object`` factory needs: a config class made from the mapping.
+
+    :param call: how the factory was called.
+    """
+    config_module, config_class = call.config_class or (None, "Config")
+    imports = []
+    if call.module and config_module == call.module:
+        imports.append(f"from {call.module} import {call.function}, {config_class}")
+    else:
+        if call.module:
+            imports.append(f"from {call.module} import {call.function}")
+        if config_module:
+            imports.append(f"from {config_module} import {config_class}")
+    shown = "".join(f"'{line}', " for line in imports)
+    if not config_module:
+        shown += f"(with your config class for {config_class}) "
+    return (
+        "Give flask-dbtestcase a factory that turns the mapping into a config class, "
+        f"e.g. in tests/factory.py: {shown}then 'def create_test_app(config):' with the "
+        f"three lines 'class TestConfig({config_class}): pass', "
+        "'for key, value in config.items(): setattr(TestConfig, key, value)' and "
+        f"'return {call.function}(TestConfig)'; and name it with "
+        'app_factory = "tests.factory:create_test_app" under [tool.flask-dbtestcase] '
+        "in pyproject.toml (or on the test class)."
     )
 
 
@@ -295,3 +366,25 @@ def factory_call(app: Flask) -> FactoryCall | None:
     """
     call = app.extensions.get(_EXTENSION)
     return call if isinstance(call, FactoryCall) else None
+
+
+def _default_config_class(factory: Factory) -> tuple[str, str] | None:
+    """Return ``(module, class)`` of the default of the factory's first parameter.
+
+    ``create_app(config_class=Config)`` gives ``("config", "Config")``;
+    ``create_app(config_object="app.settings.Prod")`` gives
+    ``("app.settings", "Prod")``.
+
+    :param factory: the app factory.
+    """
+    try:
+        params = list(inspect.signature(factory).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    default = params[0].default if params else inspect.Parameter.empty
+    if isinstance(default, type):
+        return default.__module__, default.__qualname__
+    if isinstance(default, str) and "." in default.strip(":"):
+        module, _, name = default.replace(":", ".").rpartition(".")
+        return module, name
+    return None

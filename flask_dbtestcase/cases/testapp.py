@@ -27,6 +27,8 @@ from .factory import (
     call_factory,
     default_factory_spec,
     factory_call,
+    from_object_advice,
+    from_object_reason,
     resolve_factory,
 )
 
@@ -132,7 +134,8 @@ def check_engines(
     """Refuse to go on unless every engine points at its test database.
 
     The refusal says why, when it can tell: the factory takes no argument,
-    or it called ``db.init_app(app)`` before applying the config.
+    it passed the mapping to ``app.config.from_object()``, or it called
+    ``db.init_app(app)`` before applying the config.
 
     :param engines: the app's engines, by bind key (``None``: the main one).
     :param main: the test database.
@@ -219,6 +222,12 @@ def _pointing_elsewhere(
             f"the mapping, def {call.function}(config=None), and apply it after loading "
             "the app's own settings and before db.init_app(app): "
             "app.config.update(config or {})."
+        )
+    if call is not None and call.read_as_object:
+        return (
+            f"The app built for {owner} never got the test configuration: "
+            f"{from_object_reason(call)}, and {there}. Nothing was run against it. "
+            f"{from_object_advice(call)}"
         )
     return _ignored(owner, what, url, expected)
 
