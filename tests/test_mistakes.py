@@ -11,11 +11,13 @@ import shutil
 import sys
 import tempfile
 import unittest
+import warnings
 from unittest import mock
 
 import sqlalchemy as sa
 
 from flask_dbtestcase import FlaskDBTestCase
+from flask_dbtestcase.cases import testapp
 from flask_dbtestcase.cases.factory import resolve_factory
 from flask_dbtestcase.errors import ConfigurationError, DBTestCaseError, UnsafeDatabaseError
 from flask_dbtestcase.settings import Settings, read_pyproject
@@ -250,6 +252,34 @@ class MistakeTests(unittest.TestCase):
         result = run_classes(Adapted)
         self.assertTrue(result.wasSuccessful(), result.errors + result.failures)
         self.assertEqual(result.testsRun, 1)
+
+    # -- the models are never imported ----------------------------------------
+
+    def test_models_never_imported_warn_once(self):
+        from tests.mistakeapps import unimported
+
+        testapp._WARNED_EMPTY.discard(unimported.db.metadata)  # another run in this process
+        first = self.case("tests.mistakeapps.unimported:create_app")
+        with self.assertWarns(UserWarning) as caught:
+            result = run_classes(first)
+        self.assertTrue(result.wasSuccessful(), result.errors + result.failures)
+        message = str(caught.warning)
+        self.assertMentions(message, "'tests.mistakeapps.unimported' has no models",
+                            "create_all creates none",
+                            "import your models module in the app factory")
+        second = self.case("tests.mistakeapps.unimported:create_app")
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            result = run_classes(second)
+        self.assertTrue(result.wasSuccessful(), result.errors + result.failures)
+        self.assertEqual([w for w in seen if "has no models" in str(w.message)], [])
+
+    def test_an_app_with_models_does_not_warn(self):
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            result = run_classes(self.case("tests.sampleapp:create_app"))
+        self.assertTrue(result.wasSuccessful(), result.errors + result.failures)
+        self.assertEqual([w for w in seen if "has no models" in str(w.message)], [])
 
 
 # The factories the tests above name as "tests.test_mistakes:<function>".

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import importlib
 import typing as t
+import warnings
+import weakref
 
 import sqlalchemy as sa
 from flask import Flask, current_app, has_app_context
@@ -300,6 +302,7 @@ def create_schema(
             "default: create the models' tables) or 'migrations' (run the "
             "Flask-Migrate migrations)."
         )
+    _warn_if_no_models(app, db)
     for key, metadata in db.metadatas.items():
         engine = engines.get(key)
         if engine is None:
@@ -308,6 +311,31 @@ def create_schema(
         if mark not in STATE.schemas_ready:
             ensure_tables(engine, metadata)
             STATE.schemas_ready.add(mark)
+
+
+# The metadata already warned about by _warn_if_no_models.
+_WARNED_EMPTY: weakref.WeakSet[sa.MetaData] = weakref.WeakSet()
+
+
+def _warn_if_no_models(app: Flask, db: SQLAlchemy) -> None:
+    """Warn, once per metadata, when create_all would create no table at all.
+
+    :param app: the app, for the message.
+    :param db: its Flask-SQLAlchemy extension.
+    """
+    metadatas = list(db.metadatas.values())
+    if any(m.tables for m in metadatas) or all(m in _WARNED_EMPTY for m in metadatas):
+        return
+    _WARNED_EMPTY.update(metadatas)
+    warnings.warn(
+        f"The app '{app.import_name}' has no models: its Flask-SQLAlchemy metadata "
+        "holds no table, so create_all creates none in the test database, and any "
+        "query on a model's table will fail with 'relation does not exist'. Model "
+        "classes exist only once their module is imported: import your models module "
+        "in the app factory (e.g. 'from . import models' before 'return app').",
+        UserWarning,
+        stacklevel=2,
+    )
 
 
 def prebuild_schema(url: str) -> str:
