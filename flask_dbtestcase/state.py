@@ -68,7 +68,7 @@ class ProcessState:
     database_url: t.Any = None
     #: Whether SIGTERM and the query canceller are set up for that server.
     signals_installed: bool = False
-    #: The databases this process created and must drop (``sqlalchemy.URL``\\ s).
+    #: The databases this process created and must drop (each a ``sqlalchemy.URL``).
     created_databases: list[t.Any] = dataclasses.field(default_factory=list)
     #: The schemas built so far, as (databases, metadata or migrations) marks.
     schemas_ready: set[tuple[t.Any, t.Any]] = dataclasses.field(default_factory=set)
