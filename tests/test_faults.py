@@ -38,7 +38,7 @@ import psycopg2
 
 from tests.support import (
     SYSTEM_SERVER, Project, Result, app_source, parent_pid, pid_running, run_sql,
-    server_available, system_sql, wait_until,
+    scratch_dir, server_available, system_sql, wait_until,
 )
 
 TIMEOUT = 60  # no single run may take longer: a hang fails the test
@@ -191,7 +191,7 @@ class ColdCacheTests(unittest.TestCase):
     and two runs building it at once."""
 
     def setUp(self):
-        self.cache = tempfile.mkdtemp(prefix="fdt-cache-")
+        self.cache = scratch_dir("fdt-cache-")
         self.addCleanup(shutil.rmtree, self.cache, True)
 
     def entries(self) -> list[str]:
@@ -635,7 +635,7 @@ class BadInputTests(unittest.TestCase):
 
 class SecurityTests(unittest.TestCase):
     def test_private_even_with_umask_000(self):
-        cache = tempfile.mkdtemp(prefix="fdt-cache-")
+        cache = scratch_dir("fdt-cache-")
         shutil.rmtree(cache)  # the framework makes it
         self.addCleanup(shutil.rmtree, cache, True)
         project = fault_project(self, {"test_sec.py": """

@@ -27,7 +27,7 @@ import xml.etree.ElementTree as ET
 
 from tests.support import (
     ROOT, SUITES, SYSTEM_SERVER, Project, Result, as_a_process, leftovers, processes_mentioning,
-    run_database_url, run_sql, server_available,
+    run_database_url, run_sql, scratch_dir, server_available,
 )
 
 TIMEOUT = 120
@@ -413,9 +413,7 @@ class KeepDBTests(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        # Short (socket paths) and reachable by the server user when root.
-        cls.tmp = tempfile.mkdtemp(prefix="fdtk-", dir="/tmp")
-        os.chmod(cls.tmp, 0o755)
+        cls.tmp = scratch_dir("fdtk-", 0o755)  # reachable by the server user when root
         cls.cache = os.path.join(cls.tmp, "cache")
         os.mkdir(cls.cache, 0o755)
         cls.runtime_parent = os.path.join(cls.tmp, "rt")

@@ -19,7 +19,9 @@ from flask_dbtestcase.postgres.binaries import find_postgres_bin
 from flask_dbtestcase.errors import ConfigurationError
 from flask_dbtestcase.errors import PostgreSQLNotFound
 
-from tests.support import ROOT, Project, parent_pid, pid_running, run_sql, set_env, wait_until
+from tests.support import (
+    ROOT, Project, parent_pid, pid_running, run_sql, scratch_dir, set_env, wait_until,
+)
 
 
 def query(srv: server.ThrowawayServer, statement: str):
@@ -157,7 +159,7 @@ class CacheTests(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.cache = tempfile.mkdtemp()
+        cls.cache = scratch_dir("fdt-cache-")
         cls.addClassCleanup(shutil.rmtree, cls.cache, True)
 
     def setUp(self):
@@ -209,7 +211,7 @@ class CacheTests(unittest.TestCase):
 
 class BootFailureTests(unittest.TestCase):
     def setUp(self):
-        self.cache = tempfile.mkdtemp()  # its initdb entry is the fake version's
+        self.cache = scratch_dir("fdt-cache-")  # its initdb entry is the fake version's
         self.addCleanup(shutil.rmtree, self.cache, True)
         set_env(self, FLASK_DBTESTCASE_CACHE_DIR=self.cache)
 
@@ -273,8 +275,7 @@ class ReapTests(unittest.TestCase):
     def setUp(self):
         # A private runtime dir: other runs on this machine reap stale
         # servers too, and must not do this test's work for it.
-        parent = tempfile.mkdtemp()
-        os.chmod(parent, 0o755)
+        parent = scratch_dir("fdtrt-", 0o755)
         self.addCleanup(shutil.rmtree, parent, True)
         set_env(self, FLASK_DBTESTCASE_RUNTIME_DIR=parent)
         self.project = Project(self, directory=ROOT, env={"FLASK_DBTESTCASE_RUNTIME_DIR": parent})
