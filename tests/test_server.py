@@ -192,13 +192,17 @@ class CacheTests(unittest.TestCase):
         self.assertLess(warm, 1.0)
 
     def test_half_written_entry_is_rebuilt(self):
+        # As an interrupted non-atomic writer would leave it (no marker, parts
+        # of the data directory missing): it would not boot.
         self.start()
         entry = self.entry()
         os.remove(os.path.join(entry, "complete"))
-        shutil.rmtree(os.path.join(entry, "data", "base"))  # would not boot
+        for part in ("base", "global"):
+            shutil.rmtree(os.path.join(entry, "data", part))
         self.start()
         self.assertTrue(os.path.exists(os.path.join(entry, "complete")))
-        self.assertTrue(os.path.isdir(os.path.join(entry, "data", "base")))
+        for part in ("base", "global"):
+            self.assertTrue(os.path.isdir(os.path.join(entry, "data", part)), part)
 
     def test_entry_without_pg_version_is_rebuilt(self):
         self.start()
