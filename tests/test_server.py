@@ -20,7 +20,8 @@ from flask_dbtestcase.errors import ConfigurationError
 from flask_dbtestcase.errors import PostgreSQLNotFound
 
 from tests.support import (
-    ROOT, Project, parent_pid, pid_running, run_sql, scratch_dir, set_env, wait_until,
+    ROOT, Project, parent_pid, pid_running, process_status, run_sql, scratch_dir, set_env,
+    wait_until,
 )
 
 
@@ -55,8 +56,7 @@ class ServerTests(unittest.TestCase):
     @unittest.skipUnless(os.geteuid() == 0, "only root must switch users")
     def test_runs_as_an_unprivileged_user_when_root(self):
         srv = self.start()
-        with open(f"/proc/{srv.child_process.pid}/status") as f:
-            uids = next(line for line in f if line.startswith("Uid:")).split()[1:]
+        uids = process_status(srv.child_process.pid, "Uid")
         expected = processes.server_user().pw_uid
         self.assertNotEqual(expected, 0)
         self.assertEqual(set(uids), {str(expected)})
