@@ -75,7 +75,7 @@ def run_sql(url: str | sa.URL, statement: str):
         conn.close()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def server_available(url: str = SYSTEM_SERVER) -> bool:
     """Whether the server at ``url`` (no database name) accepts a connection
     to its ``postgres`` database; asked once per process (for skip decorators)."""
@@ -502,7 +502,8 @@ class Project:
             if entry is _unittest_main:
                 sys.path.insert(0, self.dir)  # as python -m puts the working directory first
             code = entry(list(args))
-        result = Result(os.getpid(), code, out.getvalue(), err.getvalue(), time.monotonic() - started)
+        elapsed = time.monotonic() - started
+        result = Result(os.getpid(), code, out.getvalue(), err.getvalue(), elapsed)
         if clean:
             new = server_dirs(os.getpid()) - before
             self.case.assertEqual(sorted(new), [], f"the run left a server directory\n{result}")

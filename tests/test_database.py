@@ -15,11 +15,9 @@ from psycopg2 import sql
 from sqlalchemy.engine import make_url as sa_make_url
 
 from flask_dbtestcase.databases import creation, safety, urls
+from flask_dbtestcase.errors import ConfigurationError, UnsafeDatabaseError
 from flask_dbtestcase.postgres import server
 from flask_dbtestcase.state import STATE
-from flask_dbtestcase.errors import ConfigurationError
-from flask_dbtestcase.errors import UnsafeDatabaseError
-
 from tests.support import run_sql, server_available
 
 # Not support.SYSTEM_SERVER: the expected messages below name 127.0.0.1:5432.

@@ -19,11 +19,10 @@ from unittest import mock
 
 import psycopg2
 
+from flask_dbtestcase.errors import ConfigurationError, PostgreSQLNotFound
 from flask_dbtestcase.postgres import binaries as embedded
 from flask_dbtestcase.postgres import processes, server
 from flask_dbtestcase.postgres.binaries import find_postgres_bin, server_version
-from flask_dbtestcase.errors import ConfigurationError, PostgreSQLNotFound
-
 from tests.support import ROOT, Project, app_source, process_status, scratch_dir, set_env
 
 INSTALLED = embedded.installed_root()

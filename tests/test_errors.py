@@ -18,7 +18,13 @@ import textwrap
 import unittest
 
 from tests.support import (
-    SYSTEM_SERVER, Project, Result, app_source, assert_nothing_left, server_available, system_sql,
+    SYSTEM_SERVER,
+    Project,
+    Result,
+    app_source,
+    assert_nothing_left,
+    server_available,
+    system_sql,
 )
 
 APP = app_source("fdt_error_probe_thing")
@@ -95,7 +101,8 @@ class ErrorTests(unittest.TestCase):
         run = Project(self, files, module="unittest", timeout=120).run(["-v", *modules])
         assert_nothing_left(self, run.pid)
         self.assertFailsWith(run, "Could not import the app factory module 'no_such_module'",
-                             "raised RuntimeError: boom in factory", "raw COMMIT", "deferred constraint")
+                             "raised RuntimeError: boom in factory", "raw COMMIT",
+                             "deferred constraint")
 
     def test_factory_module_not_importable(self):
         run = self.run_project(NOT_IMPORTABLE)

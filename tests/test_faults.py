@@ -37,8 +37,17 @@ import unittest
 import psycopg2
 
 from tests.support import (
-    SYSTEM_SERVER, Project, Result, app_source, parent_pid, pid_running, run_sql,
-    scratch_dir, server_available, system_sql, wait_until,
+    SYSTEM_SERVER,
+    Project,
+    Result,
+    app_source,
+    parent_pid,
+    pid_running,
+    run_sql,
+    scratch_dir,
+    server_available,
+    system_sql,
+    wait_until,
 )
 
 TIMEOUT = 60  # no single run may take longer: a hang fails the test
@@ -179,7 +188,8 @@ class KilledRunTests(unittest.TestCase):
         proc.wait(TIMEOUT)
         # Its owner is gone (it has another parent now), and it still serves.
         self.assertTrue(wait_until(lambda: parent_pid(postmaster) != proc.pid, 10))
-        self.assertEqual(run_sql(f"postgresql://postgres@/postgres?host={socket_dir}", "SELECT 1"), [(1,)])
+        served = run_sql(f"postgresql://postgres@/postgres?host={socket_dir}", "SELECT 1")
+        self.assertEqual(served, [(1,)])
         self.assertTrue(pid_running(postmaster))
         result = project.run_here(["-p", "test_quick.py"], outside=True)
         self.assertEqual(result.returncode, 0, result)
@@ -339,6 +349,7 @@ HANG_GUARD = {"FLASK_DBTESTCASE_STATEMENT_TIMEOUT": "30s"}
 #: The lock timeout of the runs that wait on a lock on purpose (as PostgreSQL
 #: shows it): every lock they wait on is held until the wait fails.
 SHORT_LOCK_TIMEOUT = "300ms"
+SHORT_LOCK_WAITS = {"FLASK_DBTESTCASE_LOCK_TIMEOUT": SHORT_LOCK_TIMEOUT}
 
 
 class HangingTests(unittest.TestCase):
@@ -369,7 +380,7 @@ class HangingTests(unittest.TestCase):
         self.assertEqual(default.returncode, 0, default)
         self.assertIn("LOCK_TIMEOUT 10s", default.stdout)  # the default bound
         result = project.run_here(["-p", "test_lock.py", "-v", "2"], outside=True,
-                                  env={"FLASK_DBTESTCASE_LOCK_TIMEOUT": SHORT_LOCK_TIMEOUT, **HANG_GUARD})
+                                  env={**SHORT_LOCK_WAITS, **HANG_GUARD})
         self.assertEqual(result.returncode, 1, result)
         self.assertIn(f"LOCK_TIMEOUT {SHORT_LOCK_TIMEOUT}", result.stdout)
         self.assertIn("canceling statement due to lock timeout", result.stderr)
@@ -404,7 +415,7 @@ class HangingTests(unittest.TestCase):
         for mode, args in ((False, ["-p", "test_open.py", "-v", "2"]), (True, ["-v", "test_open"])):
             with self.subTest(unittest_mode=mode):
                 result = project.run_here(args, runner_or_unittest(mode), outside=True,
-                                          env={"FLASK_DBTESTCASE_LOCK_TIMEOUT": SHORT_LOCK_TIMEOUT, **HANG_GUARD})
+                                          env={**SHORT_LOCK_WAITS, **HANG_GUARD})
                 self.assertEqual(result.returncode, 1, result)
                 self.assertRegex(result.stderr, r"test_2_does_not_see_it .*\.\.\. ok")
                 self.assertRegex(result.stderr, r"test_5_other_tables_still_work .*\.\.\. ok")

@@ -16,7 +16,6 @@ from sqlalchemy.exc import IntegrityError
 
 from flask_dbtestcase import FlaskDBTestCase
 from flask_dbtestcase.cases.testdb import current_database_url
-
 from tests.sampleapp import AppSession, Audit, Item, Note, create_app, db
 from tests.support import run_sql
 

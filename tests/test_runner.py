@@ -26,8 +26,18 @@ import unittest
 import xml.etree.ElementTree as ET
 
 from tests.support import (
-    ROOT, SUITES, SYSTEM_SERVER, Project, Result, as_a_process, leftovers, processes_mentioning,
-    run_database_url, run_sql, scratch_dir, server_available,
+    ROOT,
+    SUITES,
+    SYSTEM_SERVER,
+    Project,
+    Result,
+    as_a_process,
+    leftovers,
+    processes_mentioning,
+    run_database_url,
+    run_sql,
+    scratch_dir,
+    server_available,
 )
 
 TIMEOUT = 120
@@ -284,8 +294,8 @@ class InProcessTests(unittest.TestCase):
         return [t._testMethodName for t in tests]
 
     def test_django_order(self):
-        from flask_dbtestcase.runner.ordering import iter_test_cases, reorder_tests
         from flask_dbtestcase.runner import DBTestRunner
+        from flask_dbtestcase.runner.ordering import iter_test_cases, reorder_tests
 
         tests = list(iter_test_cases(self.make_tests()))
         ordered = reorder_tests(tests, DBTestRunner.reorder_by)
@@ -313,7 +323,6 @@ class NestedRunTests(unittest.TestCase):
         from flask_dbtestcase.databases.creation import database_exists
         from flask_dbtestcase.settings import DATABASE_URL_ENV
         from flask_dbtestcase.state import STATE
-
         from tests.sampleapp import Audit, Item, create_app, db
 
         class Before(FlaskDBTestCase):  # makes the app's bind database, if not yet made
@@ -420,8 +429,9 @@ class KeepDBTests(unittest.TestCase):
         # order, starts with it as it is after any run.
         from flask_dbtestcase.postgres.server import ThrowawayServer
 
-        with as_a_process(cls.tmp, {"FLASK_DBTESTCASE_CACHE_DIR": cls.cache,
-                                    "FLASK_DBTESTCASE_RUNTIME_DIR": cls.runtime_parent}, outside=True):
+        env = {"FLASK_DBTESTCASE_CACHE_DIR": cls.cache,
+               "FLASK_DBTESTCASE_RUNTIME_DIR": cls.runtime_parent}
+        with as_a_process(cls.tmp, env, outside=True):
             ThrowawayServer.start().stop()
 
     @classmethod
@@ -581,7 +591,8 @@ class FlaskCommandTests(RunnerTestCase):
         self.assertCode(result, 0)
         self.assertIn("APP_FACTORY=nonexistent_app:create_app", result.stdout)
         self.assertIn("HAS_DB_URL=True", result.stdout)  # the runner's own database
-        env = {"FLASK_APP": "other_app:create_app", "FLASK_DBTESTCASE_DATABASE_URL": run_database_url()}
+        env = {"FLASK_APP": "other_app:create_app",
+               "FLASK_DBTESTCASE_DATABASE_URL": run_database_url()}
         from_env = suite(self, "envcheck", env=env).run(PATTERN, command=[FLASK, "test"])
         self.assertIn("APP_FACTORY=other_app:create_app", from_env.stdout)
 

@@ -14,13 +14,18 @@ import time
 import unittest
 from unittest import mock
 
+from flask_dbtestcase.errors import ConfigurationError, PostgreSQLNotFound
 from flask_dbtestcase.postgres import processes, server
 from flask_dbtestcase.postgres.binaries import find_postgres_bin
-from flask_dbtestcase.errors import ConfigurationError
-from flask_dbtestcase.errors import PostgreSQLNotFound
-
 from tests.support import (
-    ROOT, Project, parent_pid, pid_running, process_status, run_sql, scratch_dir, set_env,
+    ROOT,
+    Project,
+    parent_pid,
+    pid_running,
+    process_status,
+    run_sql,
+    scratch_dir,
+    set_env,
     wait_until,
 )
 
@@ -307,7 +312,8 @@ class ReapTests(unittest.TestCase):
         # Its owner is gone (it has another parent now), and it still serves.
         self.assertTrue(wait_until(lambda: parent_pid(pid) != self.owner, 10))
         socket_dir = os.path.join(base_dir, "sock")
-        self.assertEqual(run_sql(f"postgresql://postgres@/postgres?host={socket_dir}", "SELECT 1"), [(1,)])
+        served = run_sql(f"postgresql://postgres@/postgres?host={socket_dir}", "SELECT 1")
+        self.assertEqual(served, [(1,)])
         self.assertTrue(pid_running(pid), "expected no death signal off the main thread")
         self.assertEqual(server.reap_stale(), 1)
         self.assertFalse(pid_running(pid))
