@@ -58,6 +58,19 @@ class ServerTests(unittest.TestCase):
         srv.stop()
         self.assertFalse(os.path.exists(srv.base_dir))
 
+    def test_leaves_no_shared_memory_segments_behind(self):
+        def segments() -> set[str]:
+            names = os.listdir("/dev/shm") if os.path.isdir("/dev/shm") else []
+            return {name for name in names if name.startswith("PostgreSQL.")}
+
+        before = segments()
+        srv = self.start()
+        self.assertEqual(query(srv, "SHOW dynamic_shared_memory_type"), "mmap")
+        os.kill(srv.child_process.pid, signal.SIGKILL)  # no clean shutdown at all
+        srv.child_process.wait()
+        srv.stop()
+        self.assertEqual(segments() - before, set())
+
     @unittest.skipUnless(os.geteuid() == 0, "only root must switch users")
     def test_runs_as_an_unprivileged_user_when_root(self):
         srv = self.start()

@@ -68,6 +68,10 @@ _SERVER_SETTINGS = [
     "-c", "logging_collector=off",
     "-c", "full_page_writes=off",
     "-c", "synchronous_commit=off",
+    # Shared memory segments in the data directory, removed with it: POSIX
+    # ones (/dev/shm/PostgreSQL.*) outlive a server stopped with SIGQUIT or
+    # SIGKILL.
+    "-c", "dynamic_shared_memory_type=mmap",
 ]  # fmt: skip
 _BOOT_TIMEOUT = 30.0
 
