@@ -15,7 +15,7 @@ EXTRAS_CMD := import tomllib; d = tomllib.load(open('pyproject.toml', 'rb')); \
 
 help:
 	@echo "make test      run the project's own tests (runtests.py); ARGS=... passes options"
-	@echo "make lint      ruff check on the repo; ruff format --check and mypy --strict on the package"
+	@echo "make lint      ruff check and ruff format --check on the repo; mypy --strict on the package"
 	@echo "make example   run the example app's suite in examples/blog"
 	@echo "make coverage  run the tests under coverage.py; HTML report in htmlcov/"
 	@echo "make compat    run the isolation suites on SQLAlchemy 2.0.x too"
@@ -67,10 +67,9 @@ postgres: venv
 test: venv postgres
 	"$(VENV_PY)" runtests.py $(ARGS)
 
-# Lint everything; the package's format and types too (the tests, bench and
-# the example keep their hand layout).
+# Lint and format-check everything; types on the package (mypy --strict).
 LINT_PATHS := flask_dbtestcase tests bench examples runtests.py
-FORMAT_PATHS := flask_dbtestcase runtests.py
+FORMAT_PATHS := $(LINT_PATHS)
 
 # All three run, so one pass shows every problem; any failure fails lint.
 lint: venv

@@ -437,7 +437,9 @@ def versions() -> str:
     except ImportError:
         dj = "not installed"
     with open("/proc/cpuinfo") as f:
-        model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "?")
+        model = next(
+            (line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "?"
+        )
     return (
         f"{platform.platform()}, {os.cpu_count()} vCPU ({model}); Python {platform.python_version()}; "
         f"PostgreSQL {pg}; Flask {version('flask')}, "

@@ -53,6 +53,7 @@ SYSTEM_SERVER = os.environ.get("RUNNER_TEST_SERVER_URL", "postgresql://postgres@
 # Databases
 # ---------------------------------------------------------------------------
 
+
 def dsn(url: str | sa.URL) -> dict:
     """psycopg2.connect() arguments for a SQLAlchemy URL (host, port, user,
     password, dbname, and query options such as a socket directory)."""
@@ -103,6 +104,7 @@ def run_database_url() -> str:
 # ---------------------------------------------------------------------------
 # Processes and leftovers
 # ---------------------------------------------------------------------------
+
 
 def pid_running(pid: int) -> bool:
     """Alive and not a zombie waiting to be reaped."""
@@ -214,8 +216,11 @@ def clean_env(env: dict[str, str | None] | None = None) -> dict[str, str]:
     """This process's environment for a project's run: without what would
     steer it (:data:`RUN_VARIABLES`, ``PYTEST_*``), with this checkout
     importable and unbuffered output, then ``env`` on top (None removes)."""
-    cleaned = {k: v for k, v in os.environ.items()
-               if k not in RUN_VARIABLES and not k.startswith("PYTEST_")}
+    cleaned = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in RUN_VARIABLES and not k.startswith("PYTEST_")
+    }
     cleaned.update(PYTHONPATH=ROOT, PYTHONUNBUFFERED="1")
     for name, value in (env or {}).items():
         if value is None:
@@ -252,10 +257,12 @@ def set_env(case: unittest.TestCase, **values: str | None) -> None:
 # Runs of a project, in a process of their own or in this one
 # ---------------------------------------------------------------------------
 
+
 def app_source(table: str, extra: str = "") -> str:
     """The ``myapp.py`` of a throwaway project: Flask-SQLAlchemy ``db``, a
     ``Thing`` model on ``table`` and ``create_app(config)``, then ``extra`` code."""
-    return f'''
+    return (
+        f'''
 import sqlalchemy as sa
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
@@ -276,7 +283,9 @@ def create_app(config=None):
     app.config.update(config or {{}})
     db.init_app(app)
     return app
-''' + extra
+'''
+        + extra
+    )
 
 
 class Result:
@@ -296,8 +305,10 @@ class Result:
         return lines[-1] if lines else ""
 
     def __str__(self) -> str:
-        return (f"exit {self.returncode} after {self.elapsed:.1f}s\n--- stdout\n{self.stdout[-2000:]}"
-                f"\n--- stderr\n{self.stderr[-4000:]}")
+        return (
+            f"exit {self.returncode} after {self.elapsed:.1f}s\n--- stdout\n{self.stdout[-2000:]}"
+            f"\n--- stderr\n{self.stderr[-4000:]}"
+        )
 
 
 def _unittest_main(argv: list[str]) -> int:
@@ -378,8 +389,12 @@ _fresh_databases = itertools.count(1)
 
 
 @contextlib.contextmanager
-def as_a_process(directory: str, env: dict[str, str | None] | None = None, outside: bool = False,
-                 database: str | None = None):
+def as_a_process(
+    directory: str,
+    env: dict[str, str | None] | None = None,
+    outside: bool = False,
+    database: str | None = None,
+):
     """This process, made to look like a fresh one started in ``directory``
     with ``clean_env(env)`` and no terminal on stdin; everything is given
     back afterwards: the environment, the working directory, ``sys.path``,
@@ -388,8 +403,11 @@ def as_a_process(directory: str, env: dict[str, str | None] | None = None, outsi
     cwd = os.getcwd()
     path = list(sys.path)
     directory = os.path.realpath(directory)
-    with mock.patch.dict(os.environ, clean_env(env), clear=True), \
-            mock.patch.object(sys, "stdin", io.StringIO()), nested_state(outside, database):
+    with (
+        mock.patch.dict(os.environ, clean_env(env), clear=True),
+        mock.patch.object(sys, "stdin", io.StringIO()),
+        nested_state(outside, database),
+    ):
         os.chdir(directory)
         try:
             yield
@@ -419,10 +437,18 @@ class Project:
     :meth:`run_here` makes the same run in this process (see :func:`as_a_process`).
     """
 
-    def __init__(self, case: unittest.TestCase, files: dict[str, str] | None = None, *,
-                 directory: str | None = None, module: str = "flask_dbtestcase",
-                 env: dict[str, str | None] | None = None, timeout: float = 60,
-                 private_runtime: bool = False, cache: str | None = None):
+    def __init__(
+        self,
+        case: unittest.TestCase,
+        files: dict[str, str] | None = None,
+        *,
+        directory: str | None = None,
+        module: str = "flask_dbtestcase",
+        env: dict[str, str | None] | None = None,
+        timeout: float = 60,
+        private_runtime: bool = False,
+        cache: str | None = None,
+    ):
         self.case = case
         self.module = module
         self.timeout = timeout
@@ -447,34 +473,58 @@ class Project:
         self.env = env
 
     # -- in a process of its own ----------------------------------------------
-    def command(self, args: list[str], module: str | None = None,
-                command: list[str] | None = None) -> list[str]:
+    def command(
+        self, args: list[str], module: str | None = None, command: list[str] | None = None
+    ) -> list[str]:
         return [*(command or [sys.executable, "-m", module or self.module]), *args]
 
-    def popen(self, args: list[str], module: str | None = None, env: dict | None = None,
-              preexec_fn=None, command: list[str] | None = None) -> subprocess.Popen:
+    def popen(
+        self,
+        args: list[str],
+        module: str | None = None,
+        env: dict | None = None,
+        preexec_fn=None,
+        command: list[str] | None = None,
+    ) -> subprocess.Popen:
         """Start the run; ``case`` kills it at the end if it still runs."""
         proc = subprocess.Popen(
-            self.command(args, module, command), cwd=self.dir,
-            env=clean_env({**self.env, **(env or {})}), stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=preexec_fn)
+            self.command(args, module, command),
+            cwd=self.dir,
+            env=clean_env({**self.env, **(env or {})}),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=preexec_fn,
+        )
         self.case.addCleanup(self.reap, proc)
         return proc
 
-    def finish(self, proc: subprocess.Popen, started: float, timeout: float | None = None) -> Result:
-        """Wait for ``proc`` until ``timeout`` seconds after ``started``; fail the test if it hangs."""
+    def finish(
+        self, proc: subprocess.Popen, started: float, timeout: float | None = None
+    ) -> Result:
+        """Wait for ``proc`` until ``timeout`` s after ``started``; fail the test if it hangs."""
         timeout = self.timeout if timeout is None else timeout
         try:
-            stdout, stderr = proc.communicate(timeout=max(1.0, started + timeout - time.monotonic()))
+            stdout, stderr = proc.communicate(
+                timeout=max(1.0, started + timeout - time.monotonic())
+            )
         except subprocess.TimeoutExpired:
             proc.kill()
             stdout, stderr = proc.communicate()
             self.case.fail(f"the run hung (killed after {timeout}s)\n{stdout}\n{stderr}")
         return Result(proc.pid, proc.returncode, stdout, stderr, time.monotonic() - started)
 
-    def run(self, args: list[str], module: str | None = None, timeout: float | None = None,
-            env: dict | None = None, preexec_fn=None, command: list[str] | None = None,
-            clean: bool = True) -> Result:
+    def run(
+        self,
+        args: list[str],
+        module: str | None = None,
+        timeout: float | None = None,
+        env: dict | None = None,
+        preexec_fn=None,
+        command: list[str] | None = None,
+        clean: bool = True,
+    ) -> Result:
         """The run, to its end; then (unless ``clean`` is false) nothing may be left behind."""
         started = time.monotonic()
         proc = self.popen(args, module, env=env, preexec_fn=preexec_fn, command=command)
@@ -484,8 +534,15 @@ class Project:
         return result
 
     # -- in this process -------------------------------------------------------
-    def run_here(self, args: list[str], module: str | None = None, env: dict | None = None,
-                 outside: bool = False, own_database: bool = False, clean: bool = True) -> Result:
+    def run_here(
+        self,
+        args: list[str],
+        module: str | None = None,
+        env: dict | None = None,
+        outside: bool = False,
+        own_database: bool = False,
+        clean: bool = True,
+    ) -> Result:
         """The same run, in this process: stdout and stderr captured, the exit
         code the entry point returns. It uses this run's test database, or
         with ``own_database`` a new one on this run's server, or ``outside``
@@ -497,8 +554,12 @@ class Project:
         before = server_dirs(os.getpid())
         started = time.monotonic()
         database = fresh_database if own_database else contextlib.nullcontext
-        with database() as url, as_a_process(self.dir, {**self.env, **(env or {})}, outside, url), \
-                contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        with (
+            database() as url,
+            as_a_process(self.dir, {**self.env, **(env or {})}, outside, url),
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+        ):
             if entry is _unittest_main:
                 sys.path.insert(0, self.dir)  # as python -m puts the working directory first
             code = entry(list(args))

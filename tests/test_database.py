@@ -35,7 +35,9 @@ def own_created_list(case: unittest.TestCase) -> None:
 
 
 def system_databases() -> list[str]:
-    return [row[0] for row in run_sql(SYSTEM_URL, "SELECT datname FROM pg_database ORDER BY datname")]
+    return [
+        row[0] for row in run_sql(SYSTEM_URL, "SELECT datname FROM pg_database ORDER BY datname")
+    ]
 
 
 class UrlTests(unittest.TestCase):
@@ -220,9 +222,7 @@ class ThrowawayTests(unittest.TestCase):
 @unittest.skipUnless(server_available(SYSTEM), "no PostgreSQL server on 127.0.0.1:5432")
 class ExistingServerTests(unittest.TestCase):
     def setUp(self):
-        self.url = urls.make_url(SYSTEM_URL).set(
-            database=urls.test_database_name("postgres")
-        )
+        self.url = urls.make_url(SYSTEM_URL).set(database=urls.test_database_name("postgres"))
         own_created_list(self)
         self.addCleanup(self.drop)
 

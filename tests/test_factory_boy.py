@@ -27,7 +27,6 @@ import unittest
 import sqlalchemy as sa
 
 from flask_dbtestcase import FlaskDBTestCase
-
 from tests.sampleapp import Audit, Item, Note, create_app, db
 
 HAVE_FACTORY_BOY = importlib.util.find_spec("factory") is not None
@@ -88,7 +87,9 @@ class FactoryCase(FlaskDBTestCase):
 
     def setUp(self):
         # Every test starts from the class data alone, whatever ran before.
-        self.assertEqual(self.item_names(), ["alice", "bob"], "a previous test's factory rows leaked")
+        self.assertEqual(
+            self.item_names(), ["alice", "bob"], "a previous test's factory rows leaked"
+        )
         self.assertRowCount(Note, 0)
         self.assertEqual(self.session.scalars(sa.select(Audit.event)).all(), ["class data"])
 

@@ -52,7 +52,9 @@ from tests.support import (
 
 TIMEOUT = 60  # no single run may take longer: a hang fails the test
 
-APP = app_source("fault_thing", extra='''
+APP = app_source(
+    "fault_thing",
+    extra='''
 def connect_separately():
     """A psycopg2 connection of the test's own, outside the framework."""
     import psycopg2
@@ -60,14 +62,15 @@ def connect_separately():
     args = dict(url.query)
     args.update(url.translate_connect_args(username="user", database="dbname"))
     return psycopg2.connect(**args)
-''')
+''',
+)
 
-HEADER = '''
+HEADER = """
 import os, sys, time
 import sqlalchemy as sa
 from flask_dbtestcase import FlaskDBTestCase, FlaskDBTransactionTestCase
 from myapp import db, Thing, connect_separately
-'''
+"""
 
 
 def with_password(url: str, password: str) -> str:
@@ -75,14 +78,26 @@ def with_password(url: str, password: str) -> str:
     return re.sub(r"://([^:@/]*)@", lambda m: f"://{m.group(1)}:{password}@", url, count=1)
 
 
-def fault_project(case: unittest.TestCase, tests: dict[str, str], app: str = APP,
-                  env: dict[str, str] | None = None, cache: str | None = None) -> Project:
+def fault_project(
+    case: unittest.TestCase,
+    tests: dict[str, str],
+    app: str = APP,
+    env: dict[str, str] | None = None,
+    cache: str | None = None,
+) -> Project:
     """A throwaway project (``myapp`` and the test modules ``tests``) with a
     private runtime directory, run by the runner unless told otherwise."""
     files = {"myapp.py": app}
     files.update({name: HEADER + textwrap.dedent(text) for name, text in tests.items()})
-    return Project(case, files, module="flask_dbtestcase", env=env, timeout=TIMEOUT,
-                   private_runtime=True, cache=cache)
+    return Project(
+        case,
+        files,
+        module="flask_dbtestcase",
+        env=env,
+        timeout=TIMEOUT,
+        private_runtime=True,
+        cache=cache,
+    )
 
 
 def active_query(project: Project, fragment: str) -> bool:
@@ -90,9 +105,11 @@ def active_query(project: Project, fragment: str) -> bool:
     for name in os.listdir(project.runtime_dir):
         socket_dir = os.path.join(project.runtime_dir, name, "sock")
         try:
-            rows = run_sql(f"postgresql://postgres@/postgres?host={socket_dir}",
-                           "SELECT query FROM pg_stat_activity WHERE state = 'active'"
-                           " AND pid <> pg_backend_pid()")
+            rows = run_sql(
+                f"postgresql://postgres@/postgres?host={socket_dir}",
+                "SELECT query FROM pg_stat_activity WHERE state = 'active'"
+                " AND pid <> pg_backend_pid()",
+            )
         except psycopg2.Error:
             continue
         if any(fragment in query for (query,) in rows):
@@ -113,7 +130,7 @@ def line_for(output: str, fragment: str) -> str:
 # A killed run
 # ---------------------------------------------------------------------------
 
-SLEEPER = '''
+SLEEPER = """
 class Sleeper(FlaskDBTestCase):
     app_factory = "myapp:create_app"
     def test_sleeps(self):
@@ -121,15 +138,15 @@ class Sleeper(FlaskDBTestCase):
         db.session.flush()
         print("READY", os.getpid(), flush=True)
         time.sleep(float(os.environ.get("SLEEP", "60")))
-'''
+"""
 
-QUICK = '''
+QUICK = """
 class Quick(FlaskDBTestCase):
     app_factory = "myapp:create_app"
     def test_quick(self):
         self.assertEqual(Thing.query.count(), 0)
         print("QUICK RAN", flush=True)
-'''
+"""
 
 
 class KilledRunTests(unittest.TestCase):
@@ -148,8 +165,9 @@ class KilledRunTests(unittest.TestCase):
         proc.send_signal(signal.SIGKILL)
         proc.wait(TIMEOUT)
         # The postmaster dies with its owner (PR_SET_PDEATHSIG) ...
-        self.assertTrue(wait_until(lambda: not project.postgres_processes(), 10),
-                        project.postgres_processes())
+        self.assertTrue(
+            wait_until(lambda: not project.postgres_processes(), 10), project.postgres_processes()
+        )
         # ... but nothing could remove the directory: the next run must.
         self.assertEqual(os.listdir(project.runtime_dir), [server_dir])
         return server_dir
@@ -172,7 +190,7 @@ class KilledRunTests(unittest.TestCase):
         # A postmaster that outlived its owner (no death signal: started off
         # the main thread, or a platform without PDEATHSIG) is stopped too.
         project = fault_project(self, {"test_sleeper.py": SLEEPER, "test_quick.py": QUICK})
-        code = textwrap.dedent('''
+        code = textwrap.dedent("""
             import threading, time
             from flask_dbtestcase.postgres import server
             box = []
@@ -180,7 +198,7 @@ class KilledRunTests(unittest.TestCase):
             t.start(); t.join()
             print(box[0].child_process.pid, box[0].socket_dir, flush=True)
             time.sleep(60)
-        ''')
+        """)
         proc = project.popen([], command=[sys.executable, "-c", code])
         postmaster, socket_dir = proc.stdout.readline().split()
         postmaster = int(postmaster)
@@ -213,12 +231,21 @@ class ColdCacheTests(unittest.TestCase):
         proc = project.popen(["-p", "test_quick.py"])
         started = time.monotonic()
         initdb_dir = f"initdb-{proc.pid}-"
-        self.assertTrue(wait_until(lambda: os.path.isdir(project.runtime_dir) and any(
-            n.startswith(initdb_dir) for n in os.listdir(project.runtime_dir)), 20),
-            "initdb never started")
+        self.assertTrue(
+            wait_until(
+                lambda: (
+                    os.path.isdir(project.runtime_dir)
+                    and any(n.startswith(initdb_dir) for n in os.listdir(project.runtime_dir))
+                ),
+                20,
+            ),
+            "initdb never started",
+        )
         proc.send_signal(signal.SIGKILL)
         proc.wait(TIMEOUT)
-        self.assertEqual(self.entries(), [], "a half-built cache entry appeared under its final name")
+        self.assertEqual(
+            self.entries(), [], "a half-built cache entry appeared under its final name"
+        )
         # The next run, in this process (outside this run: a server of its own).
         result = project.run_here(["-p", "test_quick.py"], outside=True)
         self.assertEqual(result.returncode, 0, result)
@@ -284,7 +311,7 @@ class ColdCacheTests(unittest.TestCase):
 # Interrupted runs
 # ---------------------------------------------------------------------------
 
-IN_QUERY = '''
+IN_QUERY = """
 class InQuery(FlaskDBTestCase):
     app_factory = "myapp:create_app"
     def test_1_quick(self):
@@ -294,7 +321,7 @@ class InQuery(FlaskDBTestCase):
         db.session.execute(sa.text("SELECT pg_sleep(30)"))
     def test_3_never(self):
         print("TEST 3 RAN", flush=True)
-'''
+"""
 
 
 class InterruptTests(unittest.TestCase):
@@ -306,8 +333,9 @@ class InterruptTests(unittest.TestCase):
         started = time.monotonic()
         proc = project.popen(args, runner_or_unittest(unittest_mode))
         self.assertEqual(proc.stdout.readline().strip(), "QUERYING")
-        self.assertTrue(wait_until(lambda: active_query(project, "pg_sleep(30)"), 10),
-                        "the query never started")  # well inside pg_sleep
+        self.assertTrue(
+            wait_until(lambda: active_query(project, "pg_sleep(30)"), 10), "the query never started"
+        )  # well inside pg_sleep
         interrupted = time.monotonic()
         proc.send_signal(signum)
         result = project.finish(proc, started)
@@ -338,7 +366,6 @@ class InterruptTests(unittest.TestCase):
         self.assertIn("KeyboardInterrupt: SIGTERM", result.stderr)
 
 
-
 # ---------------------------------------------------------------------------
 # Tests that hang, leave transactions open, break their connection
 # ---------------------------------------------------------------------------
@@ -356,7 +383,10 @@ class HangingTests(unittest.TestCase):
     """In this process, outside this run: servers of their own, with a short lock timeout."""
 
     def test_lock_wait_fails_with_a_clear_error_instead_of_hanging(self):
-        project = fault_project(self, {"test_lock.py": """
+        project = fault_project(
+            self,
+            {
+                "test_lock.py": """
             class Locks(FlaskDBTestCase):
                 app_factory = "myapp:create_app"
                 def test_0_default_lock_timeout(self):
@@ -375,12 +405,15 @@ class HangingTests(unittest.TestCase):
                     db.session.commit()
                     self.assertEqual(Thing.query.count(), 1)
                     print("NEXT TEST RAN", flush=True)
-        """})
+        """
+            },
+        )
         default = project.run_here(["-p", "test_lock.py", "-k", "test_0"], outside=True)
         self.assertEqual(default.returncode, 0, default)
         self.assertIn("LOCK_TIMEOUT 10s", default.stdout)  # the default bound
-        result = project.run_here(["-p", "test_lock.py", "-v", "2"], outside=True,
-                                  env={**SHORT_LOCK_WAITS, **HANG_GUARD})
+        result = project.run_here(
+            ["-p", "test_lock.py", "-v", "2"], outside=True, env={**SHORT_LOCK_WAITS, **HANG_GUARD}
+        )
         self.assertEqual(result.returncode, 1, result)
         self.assertIn(f"LOCK_TIMEOUT {SHORT_LOCK_TIMEOUT}", result.stdout)
         self.assertIn("canceling statement due to lock timeout", result.stderr)
@@ -389,7 +422,10 @@ class HangingTests(unittest.TestCase):
         self.assertLess(result.elapsed, 20)
 
     def test_transactions_left_open(self):
-        project = fault_project(self, {"test_open.py": """
+        project = fault_project(
+            self,
+            {
+                "test_open.py": """
             LEAKED = []
             class Open(FlaskDBTestCase):
                 app_factory = "myapp:create_app"
@@ -411,11 +447,17 @@ class HangingTests(unittest.TestCase):
                     Thing.query.count()
                 def test_5_other_tables_still_work(self):
                     self.assertEqual(db.session.execute(sa.text("SELECT 1")).scalar(), 1)
-        """})
+        """
+            },
+        )
         for mode, args in ((False, ["-p", "test_open.py", "-v", "2"]), (True, ["-v", "test_open"])):
             with self.subTest(unittest_mode=mode):
-                result = project.run_here(args, runner_or_unittest(mode), outside=True,
-                                          env={**SHORT_LOCK_WAITS, **HANG_GUARD})
+                result = project.run_here(
+                    args,
+                    runner_or_unittest(mode),
+                    outside=True,
+                    env={**SHORT_LOCK_WAITS, **HANG_GUARD},
+                )
                 self.assertEqual(result.returncode, 1, result)
                 self.assertRegex(result.stderr, r"test_2_does_not_see_it .*\.\.\. ok")
                 self.assertRegex(result.stderr, r"test_5_other_tables_still_work .*\.\.\. ok")
@@ -424,7 +466,10 @@ class HangingTests(unittest.TestCase):
 
     def test_closing_the_connection(self):
         # On a database of its own on this run's server: the server is not the subject.
-        project = fault_project(self, {"test_close.py": """
+        project = fault_project(
+            self,
+            {
+                "test_close.py": """
             class Closes(FlaskDBTestCase):
                 app_factory = "myapp:create_app"
                 @classmethod
@@ -451,7 +496,9 @@ class HangingTests(unittest.TestCase):
                     names = sorted(t.name for t in Thing.query.all())
                     print("LATER", names, flush=True)
                     self.assertEqual(names, [])
-        """})
+        """
+            },
+        )
         result = project.run_here(["-p", "test_close.py", "-v", "2"], own_database=True)
         self.assertIn("LATER []", result.stdout)
         names = line_for(result.stdout, "NAMES")
@@ -512,10 +559,10 @@ class ServerDeathTests(unittest.TestCase):
         self.assertLess(result.elapsed, 20)
 
 
-
 # ---------------------------------------------------------------------------
 # Bad input, through the runner: one paragraph, non-zero, nothing executed
 # ---------------------------------------------------------------------------
+
 
 class FakeAuthServer:
     """Speaks just enough PostgreSQL to ask for a password and refuse it."""
@@ -555,7 +602,7 @@ class FakeAuthServer:
         (length,) = struct.unpack("!i", conn.recv(4))
         if kind == b"p":
             self.passwords.append(conn.recv(length - 4).rstrip(b"\0"))
-        fields = b"SFATAL\0VFATAL\0C28P01\0Mpassword authentication failed for user \"app\"\0\0"
+        fields = b'SFATAL\0VFATAL\0C28P01\0Mpassword authentication failed for user "app"\0\0'
         conn.sendall(b"E" + struct.pack("!i", len(fields) + 4) + fields)
 
     def close(self):
@@ -582,8 +629,12 @@ class BadInputTests(unittest.TestCase):
     def test_unreachable_server(self):
         project = fault_project(self, {"test_quick.py": QUICK})
         url = f"postgresql://app:{self.SECRET}@127.0.0.1:1/app"
-        result = project.run_here(["--database-url", url, "-p", "test_quick.py", "-v", "3"], outside=True)
-        self.assertOneParagraph(result, "Could not connect", "127.0.0.1:1", "Check that the server is running")
+        result = project.run_here(
+            ["--database-url", url, "-p", "test_quick.py", "-v", "3"], outside=True
+        )
+        self.assertOneParagraph(
+            result, "Could not connect", "127.0.0.1:1", "Check that the server is running"
+        )
         self.assertNotIn("QUICK RAN", result.stdout)
 
     def test_wrong_password(self):
@@ -591,7 +642,9 @@ class BadInputTests(unittest.TestCase):
         self.addCleanup(fake.close)
         project = fault_project(self, {"test_quick.py": QUICK})
         url = f"postgresql://app:{self.SECRET}@127.0.0.1:{fake.port}/app"
-        result = project.run_here(["--database-url", url, "-p", "test_quick.py", "-v", "3"], outside=True)
+        result = project.run_here(
+            ["--database-url", url, "-p", "test_quick.py", "-v", "3"], outside=True
+        )
         self.assertOneParagraph(result, "password authentication failed", "password in the URL")
         self.assertIn(self.SECRET.encode(), fake.passwords)  # it was really sent, never printed
 
@@ -603,8 +656,9 @@ class BadInputTests(unittest.TestCase):
         self.addCleanup(system_sql, f'DROP DATABASE IF EXISTS "{name}"')
         project = fault_project(self, {"test_quick.py": QUICK})
         url = with_password(SYSTEM_SERVER, self.SECRET) + "/" + name
-        result = project.run_here(["-p", "test_quick.py"], outside=True,
-                                  env={"FLASK_DBTESTCASE_DATABASE_URL": url})
+        result = project.run_here(
+            ["-p", "test_quick.py"], outside=True, env={"FLASK_DBTESTCASE_DATABASE_URL": url}
+        )
         self.assertOneParagraph(result, "not a test database")  # refused up front, exit 2
         self.assertNotIn(self.SECRET, result.output)
         self.assertNotIn("QUICK RAN", result.stdout)
@@ -618,21 +672,30 @@ class BadInputTests(unittest.TestCase):
             def stubborn(config=None):
                 return create_app({{"SQLALCHEMY_DATABASE_URI": {elsewhere!r}}})
         """)
-        project = fault_project(self, {"test_quick.py": QUICK.replace("myapp:create_app", "myapp:stubborn")}, app=app)
-        result = project.run_here(["-p", "test_quick.py", "--debug-sql", "-v", "3"], own_database=True)
+        project = fault_project(
+            self, {"test_quick.py": QUICK.replace("myapp:create_app", "myapp:stubborn")}, app=app
+        )
+        result = project.run_here(
+            ["-p", "test_quick.py", "--debug-sql", "-v", "3"], own_database=True
+        )
         self.assertEqual(result.returncode, 1, result)
         self.assertIn("ignored the test configuration", result.stderr)
         self.assertNotIn(self.SECRET, result.output)
         self.assertFalse(system_sql("SELECT to_regclass('fault_thing')")[0][0])
 
     def test_malformed_fixture(self):
-        project = fault_project(self, {"test_fix.py": """
+        project = fault_project(
+            self,
+            {
+                "test_fix.py": """
             class WithFixture(FlaskDBTestCase):
                 app_factory = "myapp:create_app"
                 fixtures = ["broken.json"]
                 def test_x(self):
                     print("TEST RAN")
-        """})
+        """
+            },
+        )
         with open(os.path.join(project.dir, "broken.json"), "w") as f:
             f.write('{"fault_thing": [{"name": "a"},')
         result = project.run_here(["-p", "test_fix.py"], own_database=True)
@@ -646,12 +709,16 @@ class BadInputTests(unittest.TestCase):
 # Security: private socket and directories, nothing world-writable
 # ---------------------------------------------------------------------------
 
+
 class SecurityTests(unittest.TestCase):
     def test_private_even_with_umask_000(self):
         cache = scratch_dir("fdt-cache-")
         shutil.rmtree(cache)  # the framework makes it
         self.addCleanup(shutil.rmtree, cache, True)
-        project = fault_project(self, {"test_sec.py": """
+        project = fault_project(
+            self,
+            {
+                "test_sec.py": """
             import json, stat, socket
             class Looks(FlaskDBTestCase):
                 app_factory = "myapp:create_app"
@@ -662,13 +729,14 @@ class SecurityTests(unittest.TestCase):
                     data = db.session.execute(sa.text("SHOW data_directory")).scalar()
                     found["modes"]["data"] = oct(stat.S_IMODE(os.stat(data).st_mode))
                     found["listen"] = db.session.execute(sa.text("SHOW listen_addresses")).scalar()
-                    for top in (os.environ["FLASK_DBTESTCASE_RUNTIME_DIR"], os.environ["FLASK_DBTESTCASE_CACHE_DIR"]):
+                    runtime = os.environ["FLASK_DBTESTCASE_RUNTIME_DIR"]
+                    for top in (runtime, os.environ["FLASK_DBTESTCASE_CACHE_DIR"]):
                         for base, dirs, files in os.walk(top):
                             for name in [base] + [os.path.join(base, n) for n in dirs + files]:
                                 st = os.lstat(name)
                                 if stat.S_ISSOCK(st.st_mode) or stat.S_ISLNK(st.st_mode):
                                     continue
-                                if st.st_mode & stat.S_IWOTH and name != os.environ["FLASK_DBTESTCASE_RUNTIME_DIR"]:
+                                if st.st_mode & stat.S_IWOTH and name != runtime:
                                     found["world_writable"].append(name)
                     tcp = socket.socket()
                     try:
@@ -678,14 +746,17 @@ class SecurityTests(unittest.TestCase):
                     finally:
                         tcp.close()
                     print("FOUND " + json.dumps(found), flush=True)
-        """}, cache=cache)
+        """
+            },
+            cache=cache,
+        )
         umask = os.umask(0)  # for the run, in this process, outside this run
         try:
             result = project.run_here(["-p", "test_sec.py"], outside=True)
         finally:
             os.umask(umask)
         self.assertEqual(result.returncode, 0, result)
-        found = json.loads(line_for(result.stdout, "FOUND ")[len("FOUND "):])
+        found = json.loads(line_for(result.stdout, "FOUND ")[len("FOUND ") :])
         self.assertEqual(found["world_writable"], [])
         self.assertEqual(found["modes"]["sock"], "0o700")
         self.assertIn(found["modes"]["data"], ("0o700", "0o750"))
@@ -734,7 +805,7 @@ for c in range(CLASSES):
 """
 
 
-CRASHING_WORKER = '''
+CRASHING_WORKER = """
 class Dies(FlaskDBTestCase):
     app_factory = "myapp:create_app"
     def test_dies(self):
@@ -744,7 +815,7 @@ class Survives(FlaskDBTestCase):
     app_factory = "myapp:create_app"
     def test_survives(self):
         self.assertEqual(Thing.query.count(), 0)
-'''
+"""
 
 
 class WorkerDeathTests(unittest.TestCase):
@@ -759,19 +830,33 @@ class WorkerDeathTests(unittest.TestCase):
 
 class LoadTests(unittest.TestCase):
     def test_constant_memory_and_connections(self):
-        project = fault_project(self, {"test_load.py": LOAD.replace("CLASSES", str(LOAD_CLASSES))
-                                 .replace("TESTS", str(LOAD_TESTS))})
-        result = project.run(["-p", "test_load.py"], timeout=max(TIMEOUT, LOAD_CLASSES * LOAD_TESTS / 20))
+        project = fault_project(
+            self,
+            {
+                "test_load.py": LOAD.replace("CLASSES", str(LOAD_CLASSES)).replace(
+                    "TESTS", str(LOAD_TESTS)
+                )
+            },
+        )
+        result = project.run(
+            ["-p", "test_load.py"], timeout=max(TIMEOUT, LOAD_CLASSES * LOAD_TESTS / 20)
+        )
         self.assertEqual(result.returncode, 0, result)
-        probes = [tuple(map(int, m)) for m in re.findall(r"^PROBE (\d+) (\d+) (\d+) (\d+)$", result.stdout, re.M)]
+        probes = [
+            tuple(map(int, m))
+            for m in re.findall(r"^PROBE (\d+) (\d+) (\d+) (\d+)$", result.stdout, re.M)
+        ]
         self.assertEqual(len(probes), LOAD_CLASSES)
         warm = probes[len(probes) // 10]
         last = probes[-1]
         backends = {p[2] for p in probes}
-        fds = {p[3] for p in probes[len(probes) // 10:]}
-        summary = (f"{LOAD_CLASSES * (LOAD_TESTS + 1)} tests in {result.elapsed:.1f}s; RSS {probes[0][1]} kB "
-                   f"first class, {warm[1]} kB at 10%, {last[1]} kB last; backends {sorted(backends)}; "
-                   f"open fds {sorted(fds)}")
+        fds = {p[3] for p in probes[len(probes) // 10 :]}
+        summary = (
+            f"{LOAD_CLASSES * (LOAD_TESTS + 1)} tests in {result.elapsed:.1f}s; "
+            f"RSS {probes[0][1]} kB "
+            f"first class, {warm[1]} kB at 10%, {last[1]} kB last; backends {sorted(backends)}; "
+            f"open fds {sorted(fds)}"
+        )
         if os.environ.get("FAULTS_LOAD_REPORT"):
             print("\nLOAD:", summary, file=sys.stderr)
         self.assertEqual(len(backends), 1, summary)  # no connection growth

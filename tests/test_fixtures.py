@@ -12,7 +12,6 @@ import sqlalchemy as sa
 
 from flask_dbtestcase import ConfigurationError, FlaskDBTestCase
 from flask_dbtestcase.cases.fixtures import find_fixture, load_fixture
-
 from tests.sampleapp import Audit, Item, Note, create_app, db
 
 
@@ -67,13 +66,17 @@ class MalformedFixtureTests(FlaskDBTestCase):
         self.assertLoadFails({"nope": []}, "names table 'nope'", "Known tables")
 
     def test_unknown_column(self):
-        self.assertLoadFails({"item": [{"name": "a"}, {"nme": "b"}]}, "table 'item', row 1", "no column named 'nme'")
+        self.assertLoadFails(
+            {"item": [{"name": "a"}, {"nme": "b"}]}, "table 'item', row 1", "no column named 'nme'"
+        )
 
     def test_row_not_an_object(self):
         self.assertLoadFails({"item": [["a"]]}, "table 'item', row 0", "must be a JSON object")
 
     def test_database_refuses_row(self):
-        self.assertLoadFails({"item": [{"name": "x"}, {"name": "x"}]}, "table 'item', row 1", "refused it")
+        self.assertLoadFails(
+            {"item": [{"name": "x"}, {"name": "x"}]}, "table 'item', row 1", "refused it"
+        )
         self.assertRowCount(Item, 0)
 
     def test_missing_file(self):

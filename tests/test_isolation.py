@@ -134,9 +134,13 @@ class SessionIsolationTests(IsolatedCase):
 
 
 def item_columns() -> list[str]:
-    return db.session.execute(
-        sa.text("SELECT column_name FROM information_schema.columns WHERE table_name = 'item'")
-    ).scalars().all()
+    return (
+        db.session.execute(
+            sa.text("SELECT column_name FROM information_schema.columns WHERE table_name = 'item'")
+        )
+        .scalars()
+        .all()
+    )
 
 
 class DDLTests(unittest.TestCase):
@@ -362,10 +366,14 @@ class LostConnectionTests(unittest.TestCase):
     """A test that kills or closes its connection: the next test still runs isolated."""
 
     def pair(self, lose: str) -> None:
-        test_class = type("Lost", (LostConnection,), {
-            "test_1_loses_it": getattr(LostConnection, lose),
-            "test_2_next_test": LostConnection.class_data_still_there,
-        })
+        test_class = type(
+            "Lost",
+            (LostConnection,),
+            {
+                "test_1_loses_it": getattr(LostConnection, lose),
+                "test_2_next_test": LostConnection.class_data_still_there,
+            },
+        )
         run_in_order(self, test_class, "test_1_loses_it", "test_2_next_test")
 
     def test_kill_own_backend(self):
@@ -383,6 +391,7 @@ class RoundTripTests(IsolatedCase):
 
     def test_empty_test_sends_nothing(self):
         from flask_dbtestcase.isolation.engines import PinnedConnection
+
         conn = db.engine.pool.connection.dbapi_connection
         self.assertIsInstance(conn, PinnedConnection)
         self.assertFalse(conn._used, "something ran SQL in an empty test")

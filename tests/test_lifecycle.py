@@ -7,7 +7,6 @@ import unittest
 import weakref
 
 from flask_dbtestcase import FlaskDBTestCase
-
 from tests.sampleapp import create_app, db
 
 
@@ -30,10 +29,16 @@ class LifecycleTests(unittest.TestCase):
             return app
 
         classes = [
-            type(f"Finished{i}", (FlaskDBTestCase,), {
-                "app_factory": staticmethod(factory),
-                "test_request": lambda self: self.assertEqual(self.client.get("/items").status_code, 200),
-            })
+            type(
+                f"Finished{i}",
+                (FlaskDBTestCase,),
+                {
+                    "app_factory": staticmethod(factory),
+                    "test_request": lambda self: self.assertEqual(
+                        self.client.get("/items").status_code, 200
+                    ),
+                },
+            )
             for i in range(5)
         ]
         result = run_classes(*classes)

@@ -7,7 +7,6 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 from flask_dbtestcase.liveserver import FlaskDBLiveServerTestCase
-
 from tests.sampleapp import Item, create_app
 
 

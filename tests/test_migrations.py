@@ -13,8 +13,13 @@ class MigrationsTests(unittest.TestCase):
         # (no server of its own), and its tables meet no other app's. A
         # process of its own: Alembic configures the logging of the process.
         with fresh_database() as url:
-            project = Project(self, directory=ROOT, module="unittest", timeout=120,
-                              env={"FLASK_DBTESTCASE_DATABASE_URL": url})
+            project = Project(
+                self,
+                directory=ROOT,
+                module="unittest",
+                timeout=120,
+                env={"FLASK_DBTESTCASE_DATABASE_URL": url},
+            )
             proc = project.run(["-v", "tests.migrationsapp.cases"])
         output = proc.output
         self.assertEqual(proc.returncode, 0, output)

@@ -105,10 +105,16 @@ class MistakeTests(unittest.TestCase):
         self.addCleanup(sa.event.remove, sa.engine.Engine, "do_connect", record)
 
     def case(self, app_factory: str, **attrs) -> type:
-        return type("MistakeCase", (FlaskDBTestCase,), {
-            "__module__": __name__, "app_factory": app_factory, "test_x": lambda self: None,
-            **attrs,
-        })
+        return type(
+            "MistakeCase",
+            (FlaskDBTestCase,),
+            {
+                "__module__": __name__,
+                "app_factory": app_factory,
+                "test_x": lambda self: None,
+                **attrs,
+            },
+        )
 
     def refused(self, app_factory: str, error: type[DBTestCaseError] = UnsafeDatabaseError) -> str:
         """setUpClass's error for a class using ``app_factory``, checked to be a plain paragraph."""
@@ -122,8 +128,11 @@ class MistakeTests(unittest.TestCase):
         message = str(caught.exception)
         self.assertNotIn("\n", message)
         self.assertNotIn("Traceback", message)
-        self.assertEqual([c for c in self.connects if c.get("dbname") == "mistake_app_db"], [],
-                         "something connected to the app's own database")
+        self.assertEqual(
+            [c for c in self.connects if c.get("dbname") == "mistake_app_db"],
+            [],
+            "something connected to the app's own database",
+        )
         return message
 
     def assertMentions(self, message: str, *fragments: str) -> None:
@@ -191,8 +200,13 @@ class MistakeTests(unittest.TestCase):
 
     def test_factory_ignoring_the_mapping_gets_the_general_answer(self):
         message = self.refused("tests.test_mistakes:stubborn")
-        self.assertMentions(message, "ignored the test configuration", "mistake_app_db",
-                            "Nothing was run against it", "app.config.update(config)")
+        self.assertMentions(
+            message,
+            "ignored the test configuration",
+            "mistake_app_db",
+            "Nothing was run against it",
+            "app.config.update(config)",
+        )
 
     def test_factory_without_an_argument(self):
         message = self.refused("tests.mistakeapps.noarg:create_app")
@@ -229,8 +243,11 @@ class MistakeTests(unittest.TestCase):
         # Flask-SQLAlchemy's init_app raises.
         message = self.refused("tests.mistakeapps.fromobject:create_app", ConfigurationError)
         self.assertFromObjectAdvice(message, "create_app")
-        self.assertMentions(message, "the factory failed with RuntimeError",
-                            "'SQLALCHEMY_DATABASE_URI' or 'SQLALCHEMY_BINDS' must be set")
+        self.assertMentions(
+            message,
+            "the factory failed with RuntimeError",
+            "'SQLALCHEMY_DATABASE_URI' or 'SQLALCHEMY_BINDS' must be set",
+        )
 
     def test_factory_passing_the_mapping_to_from_object_after_defaults(self):
         # cookiecutter-flask's create_app(config_object="...settings"), after a
@@ -264,9 +281,12 @@ class MistakeTests(unittest.TestCase):
             result = run_classes(first)
         self.assertTrue(result.wasSuccessful(), result.errors + result.failures)
         message = str(caught.warning)
-        self.assertMentions(message, "'tests.mistakeapps.unimported' has no models",
-                            "create_all creates none",
-                            "import your models module in the app factory")
+        self.assertMentions(
+            message,
+            "'tests.mistakeapps.unimported' has no models",
+            "create_all creates none",
+            "import your models module in the app factory",
+        )
         second = self.case("tests.mistakeapps.unimported:create_app")
         with warnings.catch_warnings(record=True) as seen:
             warnings.simplefilter("always")

@@ -29,7 +29,9 @@ HAVE_PYTEST = importlib.util.find_spec("pytest") is not None
 HAVE_XDIST = importlib.util.find_spec("xdist") is not None
 
 # The app, with a view that commits (create_app of the template, plus a route).
-APP = app_source("fdt_pytest_thing", extra='''
+APP = app_source(
+    "fdt_pytest_thing",
+    extra="""
 from flask import jsonify, request
 
 _create_app = create_app
@@ -44,19 +46,20 @@ def create_app(config=None):
         return jsonify(ok=True), 201
 
     return app
-''')
+""",
+)
 
 # Reverses the collected order when REVERSE=1: pytest has no --reverse.
-CONFTEST = '''
+CONFTEST = """
 import os
 
 def pytest_collection_modifyitems(items):
     if os.environ.get("REVERSE") == "1":
         items.reverse()
-'''
+"""
 
 # One module of the user's suite; {n} makes several distinct classes.
-TESTS = '''
+TESTS = """
 import json
 import os
 
@@ -86,7 +89,9 @@ class ThingTests{n}(FlaskDBTestCase):
             base_dir=process_server().base_dir,
             database=current_database_url().render_as_string(hide_password=False),
             data_directory=self.session.execute(sa.text("SHOW data_directory")).scalar(),
-            server_dirs=len([d for d in os.listdir(runtime_dir()) if d.startswith(f"srv-{{pid}}-")]),
+            server_dirs=len(
+                [d for d in os.listdir(runtime_dir()) if d.startswith(f"srv-{{pid}}-")]
+            ),
         )
         with open(os.environ["RECORD_FILE"], "a") as f:
             f.write(json.dumps(fields) + "\\n")
@@ -105,7 +110,7 @@ class ThingTests{n}(FlaskDBTestCase):
     def test_b_sees_only_the_class_data(self):
         self.assertEqual(self.names(), ["class-{n}"])
         self.record(names=self.names())
-'''
+"""
 
 
 @unittest.skipUnless(HAVE_PYTEST, "pytest is not installed (pip install -e '.[test]')")
@@ -129,7 +134,8 @@ class PytestTests(unittest.TestCase):
             os.remove(self.record_file)
         result = self.project.run(
             ["-p", "no:randomly", "-p", "no:cacheprovider", "-v", *args],
-            env={"RECORD_FILE": self.record_file, "REVERSE": "1" if reverse else "0"})
+            env={"RECORD_FILE": self.record_file, "REVERSE": "1" if reverse else "0"},
+        )
         records = []
         if os.path.exists(self.record_file):
             with open(self.record_file) as f:
@@ -164,20 +170,34 @@ class PytestTests(unittest.TestCase):
                 for r in records:
                     n = r["test"].split("ThingTests")[1][0]
                     if "test_a_commits" in r["test"]:
-                        self.assertEqual(r["names"], [f"class-{n}", f"committed-{n}", f"posted-{n}"])
+                        self.assertEqual(
+                            r["names"], [f"class-{n}", f"committed-{n}", f"posted-{n}"]
+                        )
                     else:
-                        self.assertEqual(r["names"], [f"class-{n}"], "a commit leaked between tests")
+                        self.assertEqual(
+                            r["names"], [f"class-{n}"], "a commit leaked between tests"
+                        )
 
     def test_one_server_for_the_whole_session(self):
         result, records = self.forward_run()
         self.assertEqual(result.returncode, 0, result.output)
         self.assertIn("6 passed", result.output)
         self.assertEqual(len(records), 6)
-        self.assertEqual({r["pid"] for r in records}, {result.pid}, "the tests did not all run in pytest's process")
-        self.assertEqual(len({r["base_dir"] for r in records}), 1, "more than one server was started")
+        self.assertEqual(
+            {r["pid"] for r in records},
+            {result.pid},
+            "the tests did not all run in pytest's process",
+        )
+        self.assertEqual(
+            len({r["base_dir"] for r in records}), 1, "more than one server was started"
+        )
         self.assertEqual(len({r["data_directory"] for r in records}), 1)
         self.assertEqual(len({r["database"] for r in records}), 1)
-        self.assertEqual({r["server_dirs"] for r in records}, {1}, "the process had more than one server directory")
+        self.assertEqual(
+            {r["server_dirs"] for r in records},
+            {1},
+            "the process had more than one server directory",
+        )
         self.assertTrue(records[0]["data_directory"].startswith(records[0]["base_dir"]))
 
     @unittest.skipUnless(HAVE_XDIST, "pytest-xdist is not installed (pip install -e '.[test]')")
@@ -192,11 +212,15 @@ class PytestTests(unittest.TestCase):
         by_worker = {w: [r for r in records if r["worker"] == w] for w in workers}
         for worker, rows in by_worker.items():
             self.assertEqual(len({r["pid"] for r in rows}), 1, worker)
-            self.assertEqual(len({r["base_dir"] for r in rows}), 1, f"{worker} started more than one server")
+            self.assertEqual(
+                len({r["base_dir"] for r in rows}), 1, f"{worker} started more than one server"
+            )
             self.assertEqual({r["server_dirs"] for r in rows}, {1})
         servers = [by_worker[w][0] for w in sorted(workers)]
         self.assertNotEqual(servers[0]["pid"], servers[1]["pid"])
-        self.assertNotEqual(servers[0]["base_dir"], servers[1]["base_dir"], "the workers shared a server")
+        self.assertNotEqual(
+            servers[0]["base_dir"], servers[1]["base_dir"], "the workers shared a server"
+        )
         self.assertNotEqual(servers[0]["data_directory"], servers[1]["data_directory"])
         self.assertNotEqual(servers[0]["database"], servers[1]["database"])
 

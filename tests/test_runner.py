@@ -45,7 +45,7 @@ PATTERN = ["-p", "suite_*.py"]
 FLASK = os.path.join(os.path.dirname(sys.executable), "flask")
 
 # The system server the --database-url tests create their test databases on.
-BASE_NAME = "fdbt_runner_%d" % os.getpid()
+BASE_NAME = f"fdbt_runner_{os.getpid()}"
 TEST_NAME = "test_" + BASE_NAME
 
 
@@ -54,8 +54,9 @@ def suite(case: unittest.TestCase, name: str = "basic", **options) -> Project:
     return Project(case, directory=os.path.join(SUITES, name), timeout=TIMEOUT, **options)
 
 
-def run(case: unittest.TestCase, args: list[str], name: str = "basic", env=None,
-        outside: bool = False) -> Result:
+def run(
+    case: unittest.TestCase, args: list[str], name: str = "basic", env=None, outside: bool = False
+) -> Result:
     """``python -m flask_dbtestcase args`` on a suite, in this process."""
     return suite(case, name).run_here(args, env=env, outside=outside)
 
@@ -81,10 +82,24 @@ class RunnerOutputTests(RunnerTestCase):
     def test_help_lists_options(self):
         result = run(self, ["--help"])
         self.assertCode(result, 0)
-        for option in ("--verbosity", "--failfast", "-k", "--keepdb", "--parallel", "--reverse",
-                       "--shuffle", "--debug-sql", "--durations", "--buffer", "--noinput",
-                       "--database-url", "--junit-xml", "--pattern", "--top-level-directory",
-                       "--shard"):
+        for option in (
+            "--verbosity",
+            "--failfast",
+            "-k",
+            "--keepdb",
+            "--parallel",
+            "--reverse",
+            "--shuffle",
+            "--debug-sql",
+            "--durations",
+            "--buffer",
+            "--noinput",
+            "--database-url",
+            "--junit-xml",
+            "--pattern",
+            "--top-level-directory",
+            "--shard",
+        ):
             self.assertIn(option, result.stdout)
 
     def test_unknown_option_is_a_usage_error(self):
@@ -144,8 +159,8 @@ class RunnerOutputTests(RunnerTestCase):
         match = re.search(r"Using shuffle seed: (\d+) \(generated\)", first.stderr)
         self.assertTrue(match, first.stderr)
         again = run(self, PATTERN + ["-v", "2", "--shuffle", match.group(1)])
-        self.assertIn("Using shuffle seed: %s (given)" % match.group(1), again.stderr)
-        self.assertIn("Used shuffle seed: %s (given)\n" % match.group(1), again.stderr)
+        self.assertIn(f"Using shuffle seed: {match.group(1)} (given)", again.stderr)
+        self.assertIn(f"Used shuffle seed: {match.group(1)} (given)\n", again.stderr)
         self.assertEqual(test_lines(again.stderr), test_lines(first.stderr))
         order = test_lines(first.stderr)
         # Tests of one class stay together.
@@ -179,8 +194,15 @@ class RunnerOutputTests(RunnerTestCase):
             result = run(self, PATTERN + ["--junit-xml", path])
             self.assertCode(result, 1)
             suite_ = self.junit(path)
-        self.assertEqual((suite_.get("tests"), suite_.get("failures"), suite_.get("errors"),
-                          suite_.get("skipped")), ("7", "1", "1", "1"))
+        self.assertEqual(
+            (
+                suite_.get("tests"),
+                suite_.get("failures"),
+                suite_.get("errors"),
+                suite_.get("skipped"),
+            ),
+            ("7", "1", "1", "1"),
+        )
         cases = {case.get("name"): case for case in suite_.iter("testcase")}
         self.assertEqual(cases["test_fail"].get("classname"), "suite_basic.Outcomes")
         failure = cases["test_fail"].find("failure")
@@ -204,8 +226,10 @@ class RunnerOutputTests(RunnerTestCase):
 
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "junit.xml")
-            with as_a_process(os.path.join(SUITES, "slow"), {"SUITE_SLEEP": "0.25"}), \
-                    contextlib.redirect_stdout(io.StringIO()):
+            with (
+                as_a_process(os.path.join(SUITES, "slow"), {"SUITE_SLEEP": "0.25"}),
+                contextlib.redirect_stdout(io.StringIO()),
+            ):
                 runner = DBTestRunner(pattern="suite_*.py", junit_xml=path, stream=io.StringIO())
                 started = time.monotonic()
                 self.assertEqual(runner.run_tests([]), 0)
@@ -230,7 +254,9 @@ class RunnerOutputTests(RunnerTestCase):
         self.assertIn("Stdout:\noutput of test_fail", buffered.stderr)
 
     def test_labels(self):
-        by_name = run(self, ["-v", "2", "suite_basic.MorePassing.test_b", "suite_basic.Outcomes.test_pass"])
+        by_name = run(
+            self, ["-v", "2", "suite_basic.MorePassing.test_b", "suite_basic.Outcomes.test_pass"]
+        )
         self.assertEqual(test_lines(by_name.stderr), ["test_b", "test_pass"])
         by_path = run(self, ["-v", "2", "suite_basic.py", "-k", "MorePassing"])
         self.assertEqual(test_lines(by_path.stderr), ["test_a", "test_b", "test_c"])
@@ -240,7 +266,9 @@ class RunnerOutputTests(RunnerTestCase):
         self.assertEqual(missing.last_line, "0 passed, 1 failed")
 
     def test_runner_subclass(self):
-        result = run(self, PATTERN + ["--runner", "customrunner:LoudRunner", "--shout", "-k", "test_a"])
+        result = run(
+            self, PATTERN + ["--runner", "customrunner:LoudRunner", "--shout", "-k", "test_a"]
+        )
         self.assertCode(result, 0)
         self.assertEqual(result.last_line, "1 PASSED, 0 FAILED")
         bad = run(self, ["--runner", "customrunner:Missing"])
@@ -265,7 +293,8 @@ class EntryPointTests(RunnerTestCase):
 
     def test_runtests_py(self):
         result = Project(self, directory=ROOT, timeout=TIMEOUT).run(
-            ["--help"], command=[sys.executable, os.path.join(ROOT, "runtests.py")])
+            ["--help"], command=[sys.executable, os.path.join(ROOT, "runtests.py")]
+        )
         self.assertCode(result, 0)
         self.assertIn("usage: runtests.py", result.stdout)
 
@@ -277,15 +306,22 @@ class InProcessTests(unittest.TestCase):
         from flask_dbtestcase import FlaskDBTestCase, FlaskDBTransactionTestCase
 
         class Plain(unittest.TestCase):
-            def test_p1(self): pass
-            def test_p2(self): pass
+            def test_p1(self):
+                pass
+
+            def test_p2(self):
+                pass
 
         class Trans(FlaskDBTransactionTestCase):
-            def test_t1(self): pass
+            def test_t1(self):
+                pass
 
         class Db(FlaskDBTestCase):
-            def test_d1(self): pass
-            def test_d2(self): pass
+            def test_d1(self):
+                pass
+
+            def test_d2(self):
+                pass
 
         loader = unittest.TestLoader()
         return unittest.TestSuite([loader.loadTestsFromTestCase(c) for c in (Plain, Trans, Db)])
@@ -299,9 +335,13 @@ class InProcessTests(unittest.TestCase):
 
         tests = list(iter_test_cases(self.make_tests()))
         ordered = reorder_tests(tests, DBTestRunner.reorder_by)
-        self.assertEqual(self.names(ordered), ["test_d1", "test_d2", "test_t1", "test_p1", "test_p2"])
+        self.assertEqual(
+            self.names(ordered), ["test_d1", "test_d2", "test_t1", "test_p1", "test_p2"]
+        )
         backward = reorder_tests(tests, DBTestRunner.reorder_by, reverse=True)
-        self.assertEqual(self.names(backward), ["test_d2", "test_d1", "test_t1", "test_p2", "test_p1"])
+        self.assertEqual(
+            self.names(backward), ["test_d2", "test_d1", "test_t1", "test_p2", "test_p1"]
+        )
 
     def test_shuffle_keeps_bins_and_is_reproducible(self):
         from flask_dbtestcase.runner import DBTestRunner
@@ -309,7 +349,9 @@ class InProcessTests(unittest.TestCase):
 
         tests = list(iter_test_cases(self.make_tests()))
         first = self.names(reorder_tests(tests, DBTestRunner.reorder_by, shuffler=Shuffler(7)))
-        again = self.names(reorder_tests(tests[::-1], DBTestRunner.reorder_by, shuffler=Shuffler(7)))
+        again = self.names(
+            reorder_tests(tests[::-1], DBTestRunner.reorder_by, shuffler=Shuffler(7))
+        )
         self.assertEqual(first, again)
         self.assertEqual(sorted(first[:2]), ["test_d1", "test_d2"])
         self.assertEqual(first[2], "test_t1")
@@ -365,7 +407,7 @@ class ShardTests(unittest.TestCase):
     def test_shards_cover_the_suite_once_by_class(self):
         everything = self.run_ok([])
         self.assertEqual(len(everything), 21)
-        shards = [self.run_ok(["--shard", "%d/3" % k]) for k in (1, 2, 3)]
+        shards = [self.run_ok(["--shard", f"{k}/3"]) for k in (1, 2, 3)]
         self.assertTrue(all(shards), shards)
         self.assertEqual(sorted(sum(shards, [])), sorted(everything))  # disjoint and complete
         classes = [{test_id.rsplit(".", 1)[0] for test_id in ids} for ids in shards]
@@ -401,7 +443,9 @@ class ShardTests(unittest.TestCase):
         from flask_dbtestcase.runner.ordering import shard_tests
 
         loader = unittest.TestLoader()
-        tests = [loader.loadTestsFromTestCase(c) for c in (RunnerOutputTests, InProcessTests, ShardTests)]
+        tests = [
+            loader.loadTestsFromTestCase(c) for c in (RunnerOutputTests, InProcessTests, ShardTests)
+        ]
         tests = [t for suite_ in tests for t in suite_]
         for k in (1, 2):
             forward = [t.id() for t in shard_tests(tests, k, 2)]
@@ -429,8 +473,10 @@ class KeepDBTests(unittest.TestCase):
         # order, starts with it as it is after any run.
         from flask_dbtestcase.postgres.server import ThrowawayServer
 
-        env = {"FLASK_DBTESTCASE_CACHE_DIR": cls.cache,
-               "FLASK_DBTESTCASE_RUNTIME_DIR": cls.runtime_parent}
+        env = {
+            "FLASK_DBTESTCASE_CACHE_DIR": cls.cache,
+            "FLASK_DBTESTCASE_RUNTIME_DIR": cls.runtime_parent,
+        }
         with as_a_process(cls.tmp, env, outside=True):
             ThrowawayServer.start().stop()
 
@@ -442,18 +488,22 @@ class KeepDBTests(unittest.TestCase):
         self.project = tempfile.mkdtemp(prefix="proj-", dir=self.tmp)
         shutil.copy(os.path.join(SUITES, "keepdb", "suite_keep.py"), self.project)
         self.record = os.path.join(self.project, "record.txt")
-        self.env = {"FLASK_DBTESTCASE_CACHE_DIR": self.cache, "KEEPDB_RECORD": self.record,
-                    "FLASK_DBTESTCASE_RUNTIME_DIR": self.runtime_parent}
+        self.env = {
+            "FLASK_DBTESTCASE_CACHE_DIR": self.cache,
+            "KEEPDB_RECORD": self.record,
+            "FLASK_DBTESTCASE_RUNTIME_DIR": self.runtime_parent,
+        }
 
     def run_suite(self, *args):
         """One run: (oid, real data directory, runs so far) it recorded, and its stderr."""
         result = Project(self, directory=self.project, env=self.env).run_here(
-            PATTERN + ["-v", "2"] + list(args), outside=True)
+            PATTERN + ["-v", "2"] + list(args), outside=True
+        )
         self.assertEqual(result.returncode, 0, result.output)
         with open(self.record) as f:
             oid, data_dir, runs = f.read().splitlines()[-1].split()
         # No server outlives the run, and its run directory is gone.
-        runtime = os.path.join(self.runtime_parent, "flask-dbtestcase-%d" % os.geteuid())
+        runtime = os.path.join(self.runtime_parent, f"flask-dbtestcase-{os.geteuid()}")
         self.assertEqual(os.listdir(runtime), [])
         self.assertEqual(processes_mentioning(self.tmp), [])
         return (int(oid), data_dir, int(runs)), result.stderr
@@ -518,7 +568,9 @@ class ThrowawayServerTests(RunnerTestCase):
         result = run(self, PATTERN, "cfgerror")
         self.assertCode(result, 1)
         self.assertIn("ERROR: setUpClass (suite_cfg.BadSetup)", result.stderr)
-        self.assertIn("ConfigurationError: The app factory 'nope:create_app' could not", result.stderr)
+        self.assertIn(
+            "ConfigurationError: The app factory 'nope:create_app' could not", result.stderr
+        )
         self.assertNotIn("Traceback", result.stderr)
         self.assertEqual(result.last_line, "1 passed, 1 failed")
 
@@ -553,7 +605,8 @@ class ThrowawayServerTests(RunnerTestCase):
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "junit.xml")
             result = suite(self, "parallel", env={"PARALLEL_RENDEZVOUS": tmp}).run(
-                PATTERN + ["--parallel", "2", "--junit-xml", path])
+                PATTERN + ["--parallel", "2", "--junit-xml", path]
+            )
             self.assertCode(result, 1)
             suite_ = ET.parse(path).getroot().find("testsuite")
         self.assertEqual(result.last_line, "4 passed, 4 failed")
@@ -561,12 +614,15 @@ class ThrowawayServerTests(RunnerTestCase):
         # Both workers ran tests (they wait for each other), each on its own clone.
         pairs = set(re.findall(r"WORKER (\d+) DB (\w+)", result.stdout))
         self.assertEqual({worker for worker, _ in pairs}, {"1", "2"}, result.stdout)
-        self.assertEqual({db for _, db in pairs}, {"test_db_%s" % worker for worker, _ in pairs})
+        self.assertEqual({db for _, db in pairs}, {f"test_db_{worker}" for worker, _ in pairs})
         for number in range(1, 5):
-            self.assertIn("failure from class %d" % number, result.stderr)
+            self.assertIn(f"failure from class {number}", result.stderr)
         self.assertEqual(suite_.get("failures"), "4")
-        failures = [case.find("failure") for case in suite_.iter("testcase")
-                    if case.find("failure") is not None]
+        failures = [
+            case.find("failure")
+            for case in suite_.iter("testcase")
+            if case.find("failure") is not None
+        ]
         self.assertEqual(len(failures), 4)
         self.assertTrue(all("Traceback" in f.text for f in failures))
 
@@ -587,22 +643,25 @@ class FlaskCommandTests(RunnerTestCase):
     def test_flask_app_becomes_the_default_factory_without_loading_it(self):
         # The app does not exist: the command must not load it.
         result = suite(self, "envcheck").run(
-            PATTERN, command=[FLASK, "--app", "nonexistent_app:create_app", "test"])
+            PATTERN, command=[FLASK, "--app", "nonexistent_app:create_app", "test"]
+        )
         self.assertCode(result, 0)
         self.assertIn("APP_FACTORY=nonexistent_app:create_app", result.stdout)
         self.assertIn("HAS_DB_URL=True", result.stdout)  # the runner's own database
-        env = {"FLASK_APP": "other_app:create_app",
-               "FLASK_DBTESTCASE_DATABASE_URL": run_database_url()}
+        env = {
+            "FLASK_APP": "other_app:create_app",
+            "FLASK_DBTESTCASE_DATABASE_URL": run_database_url(),
+        }
         from_env = suite(self, "envcheck", env=env).run(PATTERN, command=[FLASK, "test"])
         self.assertIn("APP_FACTORY=other_app:create_app", from_env.stdout)
 
 
-@unittest.skipUnless(server_available(), "no PostgreSQL server at %s" % SYSTEM_SERVER)
+@unittest.skipUnless(server_available(), f"no PostgreSQL server at {SYSTEM_SERVER}")
 class DatabaseURLTests(RunnerTestCase):
     """--database-url / TEST_DATABASE_URL against the real server, in this
     process but outside this run (whose database would otherwise be used)."""
 
-    url = "%s/%s" % (SYSTEM_SERVER, BASE_NAME)
+    url = f"{SYSTEM_SERVER}/{BASE_NAME}"
 
     def sql(self, statement):
         return run_sql(SYSTEM_SERVER + "/postgres", statement)
@@ -611,8 +670,8 @@ class DatabaseURLTests(RunnerTestCase):
         return {row[0] for row in self.sql("SELECT datname FROM pg_database")}
 
     def setUp(self):
-        self.sql('DROP DATABASE IF EXISTS "%s"' % TEST_NAME)
-        self.addCleanup(self.sql, 'DROP DATABASE IF EXISTS "%s"' % TEST_NAME)
+        self.sql(f'DROP DATABASE IF EXISTS "{TEST_NAME}"')
+        self.addCleanup(self.sql, f'DROP DATABASE IF EXISTS "{TEST_NAME}"')
 
     def run_db(self, args, env=None):
         return run(self, PATTERN + args, "dbcheck", env=env, outside=True)
@@ -620,18 +679,18 @@ class DatabaseURLTests(RunnerTestCase):
     def test_creates_and_drops_the_test_database(self):
         result = self.run_db(["--database-url", self.url, "-v", "2"])
         self.assertCode(result, 0)
-        self.assertIn("DBNAME=%s" % TEST_NAME, result.stdout)
+        self.assertIn(f"DBNAME={TEST_NAME}", result.stdout)
         self.assertIn("DBURL=postgresql+psycopg2://", result.stdout)
         self.assertNotIn(TEST_NAME, self.databases())
 
     def test_test_database_url_environment_variable(self):
         result = self.run_db([], env={"TEST_DATABASE_URL": self.url})
         self.assertCode(result, 0)
-        self.assertIn("DBNAME=%s" % TEST_NAME, result.stdout)
+        self.assertIn(f"DBNAME={TEST_NAME}", result.stdout)
         self.assertNotIn(TEST_NAME, self.databases())
 
     def test_existing_database_refused_kept_or_replaced(self):
-        self.sql('CREATE DATABASE "%s"' % TEST_NAME)
+        self.sql(f'CREATE DATABASE "{TEST_NAME}"')
         refused = self.run_db(["--database-url", self.url])
         self.assertCode(refused, 2)
         self.assertTrue(refused.stderr.startswith("error: "), refused.stderr)
@@ -643,7 +702,7 @@ class DatabaseURLTests(RunnerTestCase):
         for expected_rows in (1, 2):
             kept = self.run_db(["--database-url", self.url, "--keepdb"])
             self.assertCode(kept, 0)
-            self.assertIn("ROWS=%d" % expected_rows, kept.stdout)
+            self.assertIn(f"ROWS={expected_rows}", kept.stdout)
             self.assertIn(TEST_NAME, self.databases())
 
         replaced = self.run_db(["--database-url", self.url, "--noinput"])
@@ -652,23 +711,24 @@ class DatabaseURLTests(RunnerTestCase):
         self.assertNotIn(TEST_NAME, self.databases())
 
     def test_given_database_is_used_as_is(self):
-        self.sql('CREATE DATABASE "%s"' % TEST_NAME)
-        url = "postgresql+psycopg2://postgres@127.0.0.1:5432/%s" % TEST_NAME
+        self.sql(f'CREATE DATABASE "{TEST_NAME}"')
+        url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{TEST_NAME}"
         if SYSTEM_SERVER != "postgresql://postgres@127.0.0.1:5432":
             url = SYSTEM_SERVER.replace("postgresql://", "postgresql+psycopg2://") + "/" + TEST_NAME
         result = self.run_db([], env={"FLASK_DBTESTCASE_DATABASE_URL": url})
         self.assertCode(result, 0)
-        self.assertIn("DBNAME=%s" % TEST_NAME, result.stdout)
+        self.assertIn(f"DBNAME={TEST_NAME}", result.stdout)
         self.assertIn(TEST_NAME, self.databases())  # neither created nor dropped by the runner
 
     def test_parallel_clones_are_dropped(self):
         with tempfile.TemporaryDirectory() as tmp:
             result = suite(self, "parallel", env={"PARALLEL_RENDEZVOUS": tmp}).run(
-                PATTERN + ["--database-url", self.url, "--parallel", "2"])
+                PATTERN + ["--database-url", self.url, "--parallel", "2"]
+            )
         self.assertCode(result, 1)
         pairs = set(re.findall(r"WORKER (\d+) DB (\w+)", result.stdout))
         self.assertEqual({worker for worker, _ in pairs}, {"1", "2"}, result.stdout)
-        self.assertEqual({db for _, db in pairs}, {"%s_%s" % (TEST_NAME, w) for w, _ in pairs})
+        self.assertEqual({db for _, db in pairs}, {f"{TEST_NAME}_{w}" for w, _ in pairs})
         self.assertFalse({d for d in self.databases() if d.startswith(TEST_NAME)})
 
     def test_non_postgresql_url(self):

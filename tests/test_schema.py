@@ -6,13 +6,15 @@ import unittest
 
 import sqlalchemy as sa
 
-from flask_dbtestcase.databases.schema import RECORD_TABLE, ensure_tables, fingerprint
 from flask_dbtestcase.cases.testdb import current_database_url
+from flask_dbtestcase.databases.schema import RECORD_TABLE, ensure_tables, fingerprint
 
 
 def probe_metadata(*extra_columns: sa.Column) -> sa.MetaData:
     metadata = sa.MetaData()
-    sa.Table("fdt_schema_probe", metadata, sa.Column("id", sa.Integer, primary_key=True), *extra_columns)
+    sa.Table(
+        "fdt_schema_probe", metadata, sa.Column("id", sa.Integer, primary_key=True), *extra_columns
+    )
     return metadata
 
 
@@ -36,11 +38,15 @@ class EnsureTablesTests(unittest.TestCase):
             conn.execute(sa.text("INSERT INTO fdt_schema_probe (id) VALUES (1)"))
         self.assertFalse(ensure_tables(self.engine, probe_metadata()))
         with self.engine.connect() as conn:
-            self.assertEqual(conn.execute(sa.text("SELECT count(*) FROM fdt_schema_probe")).scalar(), 1)
+            self.assertEqual(
+                conn.execute(sa.text("SELECT count(*) FROM fdt_schema_probe")).scalar(), 1
+            )
 
     def test_changed_models_rebuild_the_tables(self):
         ensure_tables(self.engine, probe_metadata())
-        self.assertTrue(ensure_tables(self.engine, probe_metadata(sa.Column("name", sa.String(20)))))
+        self.assertTrue(
+            ensure_tables(self.engine, probe_metadata(sa.Column("name", sa.String(20))))
+        )
         self.assertEqual(self.columns(), {"id", "name"})
         self.assertTrue(ensure_tables(self.engine, probe_metadata()))
         self.assertEqual(self.columns(), {"id"})
@@ -49,10 +55,18 @@ class EnsureTablesTests(unittest.TestCase):
         dialect = self.engine.dialect
         base = fingerprint(probe_metadata(sa.Column("n", sa.Integer)), dialect)
         self.assertEqual(base, fingerprint(probe_metadata(sa.Column("n", sa.Integer)), dialect))
-        self.assertNotEqual(base, fingerprint(probe_metadata(sa.Column("n", sa.BigInteger)), dialect))
-        self.assertNotEqual(base, fingerprint(probe_metadata(sa.Column("n", sa.Integer, index=True)), dialect))
-        first = fingerprint(probe_metadata(sa.Column("e", sa.Enum("a", "b", name="fdt_e"))), dialect)
-        second = fingerprint(probe_metadata(sa.Column("e", sa.Enum("a", "c", name="fdt_e"))), dialect)
+        self.assertNotEqual(
+            base, fingerprint(probe_metadata(sa.Column("n", sa.BigInteger)), dialect)
+        )
+        self.assertNotEqual(
+            base, fingerprint(probe_metadata(sa.Column("n", sa.Integer, index=True)), dialect)
+        )
+        first = fingerprint(
+            probe_metadata(sa.Column("e", sa.Enum("a", "b", name="fdt_e"))), dialect
+        )
+        second = fingerprint(
+            probe_metadata(sa.Column("e", sa.Enum("a", "c", name="fdt_e"))), dialect
+        )
         self.assertNotEqual(first, second)
 
 

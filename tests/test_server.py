@@ -230,7 +230,6 @@ class CacheTests(unittest.TestCase):
         self.assertTrue(os.path.exists(os.path.join(entry, "data", "PG_VERSION")))
 
 
-
 class BootFailureTests(unittest.TestCase):
     def setUp(self):
         self.cache = scratch_dir("fdt-cache-")  # its initdb entry is the fake version's

@@ -8,14 +8,15 @@ import sqlalchemy as sa
 
 from flask_dbtestcase import FlaskDBTransactionTestCase
 from flask_dbtestcase.cases.testdb import current_database_url
-
 from tests.sampleapp import Audit, Item, create_app, db
 from tests.support import run_sql
 
 
 def committed_names() -> list[str]:
     """What a separate, independent connection sees."""
-    return [row[0] for row in run_sql(current_database_url(), "SELECT name FROM item ORDER BY name")]
+    return [
+        row[0] for row in run_sql(current_database_url(), "SELECT name FROM item ORDER BY name")
+    ]
 
 
 class RealCommitTests(FlaskDBTransactionTestCase):

@@ -12,7 +12,6 @@ import sqlalchemy as sa
 
 from flask_dbtestcase import ConfigurationError, FlaskDBTestCase
 from flask_dbtestcase.migrations import check_migrations
-
 from tests.migrationsapp import MIGRATIONS, Account, create_app, db
 
 

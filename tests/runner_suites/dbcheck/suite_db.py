@@ -25,9 +25,11 @@ class DatabaseFromRunner(unittest.TestCase):
                 name = cur.fetchone()[0]
                 print("DBNAME=" + name)
                 self.assertTrue(name.startswith("test_"), name)
-                cur.execute("CREATE TABLE IF NOT EXISTS runner_probe (id serial PRIMARY KEY, note text)")
+                cur.execute(
+                    "CREATE TABLE IF NOT EXISTS runner_probe (id serial PRIMARY KEY, note text)"
+                )
                 cur.execute("INSERT INTO runner_probe (note) VALUES ('x')")
                 cur.execute("SELECT count(*) FROM runner_probe")
-                print("ROWS=%d" % cur.fetchone()[0])
+                print(f"ROWS={cur.fetchone()[0]}")
         finally:
             conn.close()

@@ -32,4 +32,4 @@ class Record(unittest.TestCase):
         finally:
             conn.close()
         with open(os.environ["KEEPDB_RECORD"], "a") as f:
-            f.write("%s %s %s\n" % (oid, data_dir, runs))
+            f.write(f"{oid} {data_dir} {runs}\n")

@@ -43,7 +43,7 @@ def report_worker_database():
         with conn, conn.cursor() as cur:
             cur.execute("SELECT current_database()")
             worker_id = STATE.databases.worker_id
-            line = "WORKER %s DB %s\n" % (worker_id, cur.fetchone()[0])
+            line = f"WORKER {worker_id} DB {cur.fetchone()[0]}\n"
             os.write(1, line.encode())
             meet_another_worker(worker_id)
     finally:
