@@ -59,6 +59,7 @@ def use_psycopg2_for_plain_urls() -> None:
     try:
         importlib.import_module("psycopg")
     except ImportError:
+        # Imported only when psycopg (3) is missing: most runs never need it.
         from sqlalchemy.dialects import registry
 
         registry.register(
