@@ -16,11 +16,10 @@ import atexit
 import signal
 import threading
 import typing as t
-from types import FrameType
 
 import sqlalchemy as sa
 
-from ..databases.cancel import QueryCanceller
+from ..databases.cancel import QueryCanceller, sigterm_to_keyboard_interrupt
 from ..databases.creation import create_test_database
 from ..databases.urls import make_url
 from ..postgres.server import ThrowawayServer
@@ -85,9 +84,5 @@ def install_signal_handling() -> None:
         return
     STATE.signals_installed = True
     if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, _sigterm_to_keyboard_interrupt)
+        signal.signal(signal.SIGTERM, sigterm_to_keyboard_interrupt)
     QueryCanceller(_cancel_targets).install()
-
-
-def _sigterm_to_keyboard_interrupt(signum: int, frame: FrameType | None) -> t.NoReturn:
-    raise KeyboardInterrupt("SIGTERM")

@@ -18,13 +18,14 @@ import os
 import signal
 import threading
 import typing as t
+from types import FrameType
 
 import psycopg2
 
 from .creation import connect_maintenance
 from .urls import make_url
 
-__all__ = ["QueryCanceller", "cancel_queries"]
+__all__ = ["QueryCanceller", "cancel_queries", "sigterm_to_keyboard_interrupt"]
 
 #: Returns the URLs of the databases whose queries an interrupt cancels.
 Targets = t.Callable[[], t.Sequence[str]]
@@ -133,3 +134,12 @@ class QueryCanceller:
         if self._thread is not None:
             self._thread.join(5)
             self._thread = None
+
+
+def sigterm_to_keyboard_interrupt(signum: int, frame: FrameType | None) -> t.NoReturn:
+    """Stop the run on SIGTERM as on Ctrl-C: the clean-up runs either way.
+
+    :param signum: the signal's number.
+    :param frame: the frame it interrupted.
+    """
+    raise KeyboardInterrupt("SIGTERM")

@@ -23,7 +23,13 @@ from ..state import STATE, RunDatabases
 if t.TYPE_CHECKING:  # the database modules are imported when a run needs them
     from ..postgres.server import ThrowawayServer
 
-__all__ = ["DatabaseState", "Log", "setup_databases", "teardown_databases"]
+__all__ = [
+    "DatabaseState",
+    "Log",
+    "run_cancel_targets",
+    "setup_databases",
+    "teardown_databases",
+]
 
 #: Prints a message when the verbosity is at least the level given.
 Log = t.Callable[[str, int], None]
@@ -51,6 +57,11 @@ class DatabaseState:
     )
     #: Whether teardown hands the previous databases back.
     restore: bool = True
+
+
+def run_cancel_targets() -> list[str]:
+    """The run's databases whose queries Ctrl-C cancels (none before set-up)."""
+    return STATE.databases.cancel_targets() if STATE.databases is not None else []
 
 
 def setup_databases(

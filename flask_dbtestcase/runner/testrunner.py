@@ -30,7 +30,7 @@ from types import FrameType
 from ..errors import ConfigurationError
 from ..settings import Settings
 from ..state import STATE, RunDatabases
-from .databases import DatabaseState, setup_databases, teardown_databases
+from .databases import DatabaseState, run_cancel_targets, setup_databases, teardown_databases
 from .loading import load_tests_for_label
 from .options import add_runner_arguments
 from .ordering import (
@@ -175,19 +175,21 @@ class DBTestRunner:
         if self.debug_sql:
             self._sql_capture = SQLCapture()
             self._sql_capture.install()
+        # Imported here: it loads psycopg2, and --help must stay fast.
+        from ..databases.cancel import QueryCanceller, sigterm_to_keyboard_interrupt
+
         if hasattr(signal, "SIGTERM"):
             try:
-                self._previous_sigterm = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+                self._previous_sigterm = signal.signal(
+                    signal.SIGTERM, sigterm_to_keyboard_interrupt
+                )
             except ValueError:  # not the main thread
                 self._previous_sigterm = None
         self._previous_settings = STATE.settings
         if self.app_factory:
             STATE.settings = dataclasses.replace(STATE.current_settings(), cli_app=self.app_factory)
         # Ctrl-C/SIGTERM must also stop a test blocked in a query or lock wait.
-        # Imported here: it loads psycopg2, and --help must stay fast.
-        from ..databases.cancel import QueryCanceller
-
-        self._canceller = QueryCanceller(_cancel_targets)
+        self._canceller = QueryCanceller(run_cancel_targets)
         self._canceller.install()
 
     def teardown_test_environment(self, **kwargs: t.Any) -> None:
@@ -386,11 +388,3 @@ class DBTestRunner:
         self.stream.write(self.summary_line(result) + "\n")
         self.stream.flush()
         return self.suite_result(suite, result)
-
-
-def _cancel_targets() -> list[str]:
-    return STATE.databases.cancel_targets() if STATE.databases is not None else []
-
-
-def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> t.NoReturn:
-    raise KeyboardInterrupt("SIGTERM")
