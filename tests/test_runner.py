@@ -132,8 +132,10 @@ class RunnerOutputTests(RunnerTestCase):
         # Outside this run, with no PostgreSQL to be found: a database set-up would fail.
         env = {"FLASK_DBTESTCASE_PG_BIN": os.path.join(SUITES, "no-such-dir")}
         result = run(self, PATTERN + ["-k", "no_test_matches_this"], env=env, outside=True)
-        self.assertCode(result, 0)
+        self.assertCode(result, 5)  # pytest's and unittest's status for "no tests ran"
         self.assertIn("Ran 0 tests", result.stderr)
+        self.assertIn("No tests were found in ", result.stderr)
+        self.assertIn("that the -k patterns (*no_test_matches_this*) match", result.stderr)
         self.assertEqual(result.last_line, "0 passed, 0 failed")
 
     def test_k_patterns(self):

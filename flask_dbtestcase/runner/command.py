@@ -19,7 +19,10 @@ from ..settings import DATABASE_URL_ENV, RUNNER_ENV, TEST_DATABASE_URL_ENV
 from ..state import STATE
 from .testrunner import DBTestRunner
 
-__all__ = ["build_parser", "main"]
+__all__ = ["NO_TESTS_EXIT", "build_parser", "main"]
+
+#: The exit status of a run that found no test, as pytest's and unittest's (3.12+).
+NO_TESTS_EXIT = 5
 
 
 def _load_runner_class(spec: str) -> type[DBTestRunner]:
@@ -74,7 +77,7 @@ def build_parser(
         epilog=f"The database: ${DATABASE_URL_ENV} if set (used as is); else test_<name> on "
         f"--database-url / ${TEST_DATABASE_URL_ENV} (dropped at the end unless --keepdb); else "
         "a throwaway local PostgreSQL. Exit status: 0 all passed, 1 some failed, 2 usage or "
-        "set-up error, 130 interrupted.",
+        "set-up error, 5 no test found, 130 interrupted.",
     )
     parser.add_argument(
         "labels",
@@ -100,7 +103,7 @@ def main(
     """Run the command line: the entry point of ``python -m flask_dbtestcase`` and ``flask test``.
 
     Returns the process exit code: 0 all passed, 1 failures, 2 usage or
-    set-up error, 130 interrupted.
+    set-up error, 5 no test found, 130 interrupted.
 
     :param argv: the arguments (default: ``sys.argv[1:]``).
     :param prog: the program name in the usage line.
@@ -132,4 +135,6 @@ def main(
         return 2
     except KeyboardInterrupt:
         return 130
+    if not failures and getattr(runner, "tests_found", None) == 0:
+        return NO_TESTS_EXIT
     return 1 if failures else 0

@@ -11,7 +11,7 @@ import unittest
 
 from ..errors import ConfigurationError
 
-__all__ = ["load_tests_for_label", "module_name_for_path", "top_level_for"]
+__all__ = ["load_tests_for_label", "module_name_for_path", "no_tests_hint", "top_level_for"]
 
 
 def top_level_for(directory: str, top_level: str | None = None) -> str:
@@ -86,3 +86,24 @@ def load_tests_for_label(
     if spec is not None and spec.submodule_search_locations:
         return discover(list(spec.submodule_search_locations)[0])
     return make_loader().loadTestsFromName(label)
+
+
+def no_tests_hint(
+    labels: t.Sequence[str], pattern: str, top_level: str | None, name_patterns: t.Sequence[str]
+) -> str:
+    """Say where a run that found no test looked, and what to check.
+
+    :param labels: the labels the run was given.
+    :param pattern: the file name pattern of discovery (``-p``).
+    :param top_level: the top level directory (``-t``), if given.
+    :param name_patterns: the ``-k`` patterns, if any.
+    """
+    where = ", ".join(labels) if labels else os.path.abspath(top_level or os.getcwd())
+    k_hint = f", that the -k patterns ({', '.join(name_patterns)}) match" if name_patterns else ""
+    return (
+        f"No tests were found in {where}. Discovery looks for files named like {pattern!r}"
+        " as python -m unittest does: only in directories that are packages (with an"
+        " __init__.py). Check that you run it from your project's root directory, that"
+        f" the test directories have an __init__.py{k_hint}, and that the labels name"
+        " test modules."
+    )

@@ -31,7 +31,7 @@ from ..errors import ConfigurationError
 from ..settings import Settings
 from ..state import STATE, RunDatabases
 from .databases import DatabaseState, run_cancel_targets, setup_databases, teardown_databases
-from .loading import load_tests_for_label
+from .loading import load_tests_for_label, no_tests_hint
 from .options import add_runner_arguments
 from .ordering import (
     Shuffler,
@@ -138,6 +138,7 @@ class DBTestRunner:
         self.result: unittest.TestResult | None = None
         self._shuffler = None if shuffle is False else Shuffler(shuffle)
         self._subsuites: list[list[unittest.TestCase]] | None = None
+        self.tests_found: int | None = None  # discovered, before --shard
         self._test_count: int | None = None
         self._sql_capture: SQLCapture | None = None
         self._previous_sigterm: t.Callable[[int, FrameType | None], t.Any] | int | None = None
@@ -236,6 +237,7 @@ class DBTestRunner:
         tests: list[unittest.TestCase] = []
         for label in labels:
             tests.extend(iter_test_cases(self.load_tests_for_label(label)))
+        self.tests_found = len(tests)
         if self.shard is not None:
             found = len(tests)
             index, total = self.shard
@@ -385,6 +387,10 @@ class DBTestRunner:
             self.log(f"JUnit XML report written to {self.junit_xml}", 2)
         if self._shuffler is not None:
             self.log(f"Used shuffle seed: {self._shuffler.seed_display}")
+        if self.tests_found == 0:
+            hint = no_tests_hint(test_labels or [], self.pattern, self.top_level,
+                                 self.test_name_patterns or [])  # fmt: skip
+            self.stream.write(f"{hint}\n")
         self.stream.write(self.summary_line(result) + "\n")
         self.stream.flush()
         return self.suite_result(suite, result)
