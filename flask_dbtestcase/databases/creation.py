@@ -8,6 +8,7 @@ connection is made, so a wrong URL touches nothing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -81,17 +82,24 @@ def connect_maintenance(url: str | URL) -> psycopg2.extensions.connection:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _execute(url: URL, *statements: t.Any) -> list[t.Any]:
+@contextlib.contextmanager
+def _maintenance_cursor(url: URL) -> t.Iterator[psycopg2.extensions.cursor]:
+    """A cursor on the server's maintenance database; the connection is closed after."""
     conn = connect_maintenance(url)
     try:
         with conn.cursor() as cur:
-            results = []
-            for stmt, params in statements:
-                cur.execute(stmt, params)
-                results.append(cur.fetchall() if cur.description else None)
-            return results
+            yield cur
     finally:
         conn.close()
+
+
+def _execute(url: URL, *statements: t.Any) -> list[t.Any]:
+    with _maintenance_cursor(url) as cur:
+        results = []
+        for stmt, params in statements:
+            cur.execute(stmt, params)
+            results.append(cur.fetchall() if cur.description else None)
+        return results
 
 
 def database_exists(url: str | URL) -> bool:
@@ -157,23 +165,19 @@ def create_test_database(
     url = make_url(url)
     check_test_database(url, "create the test database")
     name = _check_name(url)
-    conn = connect_maintenance(url)
-    try:
-        with conn.cursor() as cur:
-            create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
-            if keepdb and _exists(cur, name):
+    with _maintenance_cursor(url) as cur:
+        create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if keepdb and _exists(cur, name):
+            return
+        try:
+            cur.execute(create)
+        except psycopg2.errors.DuplicateDatabase:
+            if keepdb:
                 return
-            try:
-                cur.execute(create)
-            except psycopg2.errors.DuplicateDatabase:
-                if keepdb:
-                    return
-                if not autoclobber:
-                    _confirm_clobber(url, interactive)
-                _drop(cur, name)
-                cur.execute(create)
-    finally:
-        conn.close()
+            if not autoclobber:
+                _confirm_clobber(url, interactive)
+            _drop(cur, name)
+            cur.execute(create)
     if not keepdb:
         _remember(url)
 
@@ -215,12 +219,8 @@ def destroy_test_database(url: str | URL) -> None:
     url = make_url(url)
     check_test_database(url, "drop the database")
     name = _check_name(url)
-    conn = connect_maintenance(url)
-    try:
-        with conn.cursor() as cur:
-            _drop(cur, name)
-    finally:
-        conn.close()
+    with _maintenance_cursor(url) as cur:
+        _drop(cur, name)
     _forget(url)
 
 
@@ -242,25 +242,21 @@ def clone_test_database(url: str | URL, suffix: str) -> URL:
     clone = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
         sql.Identifier(target_name), sql.Identifier(name)
     )
-    conn = connect_maintenance(source)
-    try:
-        with conn.cursor() as cur:
-            _drop(cur, target_name)
-            for attempt in range(50):
-                _terminate(cur, name)
-                try:
-                    cur.execute(clone)
-                    break
-                except psycopg2.errors.ObjectInUse:
-                    if attempt == 49:
-                        raise ConfigurationError(
-                            f"Could not copy the test database {name!r}: other"
-                            " connections to it kept coming back. Close them"
-                            " (other test runs, database tools) and try again."
-                        ) from None
-                    time.sleep(0.05)
-    finally:
-        conn.close()
+    with _maintenance_cursor(source) as cur:
+        _drop(cur, target_name)
+        for attempt in range(50):
+            _terminate(cur, name)
+            try:
+                cur.execute(clone)
+                break
+            except psycopg2.errors.ObjectInUse:
+                if attempt == 49:
+                    raise ConfigurationError(
+                        f"Could not copy the test database {name!r}: other"
+                        " connections to it kept coming back. Close them"
+                        " (other test runs, database tools) and try again."
+                    ) from None
+                time.sleep(0.05)
     _remember(target)
     return target
 
