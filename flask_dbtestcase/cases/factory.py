@@ -16,7 +16,6 @@ from pathlib import Path
 from flask import Flask
 
 from ..errors import ConfigurationError
-from ..settings import read_pyproject
 from ..state import STATE
 
 __all__ = [
@@ -29,7 +28,6 @@ __all__ = [
     "factory_name",
     "from_object_advice",
     "from_object_reason",
-    "read_project_settings",
     "resolve_factory",
 ]
 
@@ -72,14 +70,6 @@ class _ConfigMapping(dict[str, t.Any]):
     def __dir__(self) -> t.Iterable[str]:
         self.read_as_object = True
         return super().__dir__()
-
-
-def read_project_settings(start: str | os.PathLike[str] | None = None) -> dict[str, t.Any]:
-    """Read ``[tool.flask-dbtestcase]`` of the nearest pyproject.toml above ``start`` (cwd).
-
-    :param start: where to start looking (default: the current directory).
-    """
-    return read_pyproject(str(Path(start or os.getcwd()).resolve()))
 
 
 def default_factory_spec() -> str | None:

@@ -14,7 +14,7 @@ import warnings
 import weakref
 
 import sqlalchemy as sa
-from flask import Flask, current_app, has_app_context
+from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 
 from ..databases.creation import create_test_database, database_exists
@@ -132,7 +132,7 @@ def bind_test_databases(app: Flask, main: sa.URL) -> dict[str, t.Any]:
 
 
 def check_engines(
-    engines: t.Mapping[t.Any, sa.Engine], main: sa.URL, owner: str, app: Flask | None = None
+    engines: t.Mapping[t.Any, sa.Engine], main: sa.URL, owner: str, app: Flask
 ) -> None:
     """Refuse to go on unless every engine points at its test database.
 
@@ -143,10 +143,8 @@ def check_engines(
     :param engines: the app's engines, by bind key (``None``: the main one).
     :param main: the test database.
     :param owner: the test class's name, for the error message.
-    :param app: the app the engines belong to (default: the current app).
+    :param app: the app the engines belong to.
     """
-    if app is None and has_app_context():
-        app = current_app
     for key, engine in engines.items():
         expected = main if key is None else bind_database_url(main, key)
         what = "its database" if key is None else f"its bind {key!r}"
@@ -193,11 +191,11 @@ def _names_database(value: t.Any, expected: sa.URL) -> bool:
 
 
 def _pointing_elsewhere(
-    app: Flask | None, key: str | None, url: sa.URL, expected: sa.URL, owner: str
+    app: Flask, key: str | None, url: sa.URL, expected: sa.URL, owner: str
 ) -> str:
     """Say why an engine points at another database than its test database.
 
-    :param app: the app, when known.
+    :param app: the app.
     :param key: the engine's bind key (``None``: the main one).
     :param url: where the engine points.
     :param expected: its test database.
@@ -205,10 +203,10 @@ def _pointing_elsewhere(
     """
     what = "its database" if key is None else f"its bind {key!r}"
     setting = "SQLALCHEMY_DATABASE_URI" if key is None else f"SQLALCHEMY_BINDS[{key!r}]"
-    call = None if app is None else factory_call(app)
+    call = factory_call(app)
     factory = f"the app factory '{call.name}'" if call else "the app factory"
     there = f"{what} points at {render_url(url)}, not at the test database {render_url(expected)}"
-    if app is not None and _names_database(_configured_url(app, key), expected):
+    if _names_database(_configured_url(app, key), expected):
         return (
             f"The app built for {owner} applied the test configuration too late: its "
             f"config has {setting} set to the test database, but {there}, because "

@@ -92,7 +92,7 @@ class _AppTestCase(unittest.TestCase):
             cls._pop_context()
             STATE.bind_urls[key] = bind_test_databases(app, main)
             app, db = cls._build_app(main, STATE.bind_urls[key])
-        check_engines(cls._engines, main, cls.__qualname__)
+        check_engines(cls._engines, main, cls.__qualname__, app)
         cls._engines = limit_to_databases(cls._engines, cls.databases, cls.__qualname__)
         create_schema(
             app, db, cls._engines, cls.schema, cls.migrations_directory, cls.check_migrations
