@@ -150,16 +150,10 @@ class Settings:
             current directory and its parents).
         """
         env = os.environ if environ is None else environ
-        project = read_pyproject(str(Path(start or os.getcwd()).resolve()))
-        values: dict[str, t.Any] = {"pyproject_path": project.get("_path")}
-        for setting in SETTINGS:
-            value: t.Any = None
-            if setting.env is not None:
-                value = env.get(setting.env, "").strip() or None
-            if value is None and setting.pyproject is not None:
-                value = project.get(setting.pyproject) or None
-            values[setting.name] = setting.default if value is None else value
-        return cls(**values)
+        directory = os.fspath(start) if start is not None else os.getcwd()
+        read = tuple(env.get(name, "") for name in _ENV_NAMES)
+        loaded = _load(directory, read)
+        return loaded if cls is Settings else cls(**dataclasses.asdict(loaded))
 
     @property
     def factory_spec(self) -> str | None:
@@ -168,6 +162,30 @@ class Settings:
         The first of the three, in that order, that names one wins.
         """
         return self.app_factory or self.cli_app or self.flask_app
+
+
+#: The variables Settings.load reads, in the order of SETTINGS.
+_ENV_NAMES = tuple(setting.env for setting in SETTINGS if setting.env is not None)
+
+
+@functools.lru_cache(maxsize=32)
+def _load(directory: str, read: tuple[str, ...]) -> Settings:
+    """Build the settings from the variables' values and the project's table.
+
+    Cached: the settings are read on every class's set-up, and only change
+    with the directory, the environment or (for a new process) the file.
+    """
+    env = dict(zip(_ENV_NAMES, read))
+    project = read_pyproject(str(Path(directory).resolve()))
+    values: dict[str, t.Any] = {"pyproject_path": project.get("_path")}
+    for setting in SETTINGS:
+        value: t.Any = None
+        if setting.env is not None:
+            value = env[setting.env].strip() or None
+        if value is None and setting.pyproject is not None:
+            value = project.get(setting.pyproject) or None
+        values[setting.name] = setting.default if value is None else value
+    return Settings(**values)
 
 
 @functools.lru_cache(maxsize=8)
