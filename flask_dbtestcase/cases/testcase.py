@@ -235,7 +235,7 @@ class _AppTestCase(unittest.TestCase):
         )
         if not skipped:
             try:
-                self._pre_setup()
+                self.pre_setup()
             except Exception:
                 if debug:
                     raise
@@ -244,7 +244,7 @@ class _AppTestCase(unittest.TestCase):
         outcome = super().debug() if debug else super().__call__(result)
         if not skipped:
             try:
-                self._post_teardown()
+                self.post_teardown()
             except Exception:
                 if debug:
                     raise
@@ -252,11 +252,11 @@ class _AppTestCase(unittest.TestCase):
                     result.addError(self, sys.exc_info())
         return outcome
 
-    def _pre_setup(self) -> None:
-        pass
+    def pre_setup(self) -> None:
+        """Isolate one test: called before ``setUp`` (Django's ``_pre_setup``)."""
 
-    def _post_teardown(self) -> None:
-        pass
+    def post_teardown(self) -> None:
+        """Undo one test: called after ``tearDown`` (Django's ``_post_teardown``)."""
 
 
 class FlaskDBTestCase(_AppTestCase):
@@ -318,11 +318,11 @@ class FlaskDBTestCase(_AppTestCase):
         for conn in cls.__dict__.get("_connections", []):
             conn.end_class()
 
-    def _pre_setup(self) -> None:
+    def pre_setup(self) -> None:
         for conn in self._connections:
             conn.begin_test(self)
 
-    def _post_teardown(self) -> None:
+    def post_teardown(self) -> None:
         self._remove_session()
         first_error: Exception | None = None
         for conn in self._connections:
@@ -366,10 +366,10 @@ class FlaskDBTransactionTestCase(_AppTestCase):
         super().setUpClass()
         cls._empty_tables()  # earlier classes moved the sequences on
 
-    def _pre_setup(self) -> None:
+    def pre_setup(self) -> None:
         self._load_fixtures()
 
-    def _post_teardown(self) -> None:
+    def post_teardown(self) -> None:
         self._remove_session()
         self._empty_tables()
 
