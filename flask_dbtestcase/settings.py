@@ -94,6 +94,10 @@ SETTINGS: tuple[Setting, ...] = (
             "How the tables are built: ``create_all`` or ``migrations`` (Flask-Migrate)."),
     Setting("migrations_directory", None, "migrations_directory", None,
             "The Flask-Migrate directory, when it is not ``migrations``."),
+    Setting("mirrors", None, "mirrors", None,
+            "Binds that use another database's test database, as Django's TEST MIRROR: "
+            "``{replica = \"default\"}``. A bind whose URL is the default database's "
+            "mirrors it without this."),
     Setting("database_url", DATABASE_URL_ENV, None, None,
             "A test database to use as it is (the runner sets it for child processes)."),
     Setting("test_database_url", TEST_DATABASE_URL_ENV, None, None,
@@ -123,6 +127,7 @@ class Settings:
     flask_app: str | None = None
     schema: str = "create_all"
     migrations_directory: str | None = None
+    mirrors: dict[str, str] | None = None
     database_url: str | None = None
     test_database_url: str | None = None
     pg_bin: str | None = None

@@ -74,6 +74,9 @@ class ProcessState:
     schemas_ready: set[tuple[t.Any, t.Any]] = dataclasses.field(default_factory=set)
     #: The binds' test databases, per app factory and config.
     bind_urls: dict[object, dict[str, t.Any]] = dataclasses.field(default_factory=dict)
+    #: The apps built for the test classes, one per factory and config:
+    #: (``AppKey``, ``TestApp``) pairs of :mod:`flask_dbtestcase.cases.appcache`.
+    apps: list[tuple[t.Any, t.Any]] = dataclasses.field(default_factory=list)
     #: The shared (pinned) connection of each test database.
     pins: dict[tuple[str, ...], t.Any] = dataclasses.field(default_factory=dict)
     #: The ``--parallel`` suite being run: set before its workers are forked,

@@ -348,6 +348,7 @@ def nested_state(outside: bool = False, database: str | None = None):
             STATE.databases = RunDatabases(database)
         STATE.created_databases = []
         STATE.pins = {}
+        STATE.apps = []
         STATE.schemas_ready = set(saved["schemas_ready"])
         STATE.bind_urls = dict(saved["bind_urls"])
         STATE.parallel = None
@@ -356,6 +357,9 @@ def nested_state(outside: bool = False, database: str | None = None):
         yield
     finally:
         try:
+            appcache = sys.modules.get("flask_dbtestcase.cases.appcache")
+            if appcache is not None:
+                appcache.forget_apps()
             engines = sys.modules.get("flask_dbtestcase.isolation.engines")
             if engines is not None:
                 engines.close_pinned_connections()

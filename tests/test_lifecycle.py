@@ -20,7 +20,60 @@ def run_classes(*classes: type) -> unittest.TestResult:
 class LifecycleTests(unittest.TestCase):
     """Runs small FlaskDBTestCase classes in-process (this class itself holds no transaction)."""
 
-    def test_finished_classes_release_their_apps(self):
+    def test_classes_of_one_factory_share_one_app(self):
+        built = []
+
+        def factory(config):
+            built.append(create_app(config))
+            return built[-1]
+
+        def test_request(self):
+            self.assertIs(self.app, built[0])
+            self.assertEqual(self.client.get("/items").status_code, 200)
+
+        classes = [
+            type(
+                f"Shared{i}",
+                (FlaskDBTestCase,),
+                {"app_factory": staticmethod(factory), "test_request": test_request},
+            )
+            for i in range(5)
+        ]
+        result = run_classes(*classes)
+        self.assertTrue(result.wasSuccessful(), result.errors + result.failures)
+        self.assertEqual(len(built), 1, "the factory was called for more than one class")
+        for cls in classes:
+            self.assertNotIn("app", cls.__dict__)
+
+    def test_a_class_config_asks_for_an_app_of_its_own(self):
+        built = []
+
+        def factory(config):
+            built.append(create_app(config))
+            return built[-1]
+
+        def make(name, config):
+            return type(
+                name,
+                (FlaskDBTestCase,),
+                {
+                    "app_factory": staticmethod(factory),
+                    "config": config,
+                    "test_config": lambda self: self.assertEqual(
+                        self.app.config["GREETING"], config["GREETING"]
+                    ),
+                },
+            )
+
+        result = run_classes(
+            make("Hello", {"GREETING": "hello"}),
+            make("Bonjour", {"GREETING": "bonjour"}),
+            make("HelloAgain", {"GREETING": "hello"}),
+        )
+        self.assertTrue(result.wasSuccessful(), result.errors + result.failures)
+        self.assertEqual(len(built), 2)
+
+    def test_own_app_classes_release_their_apps(self):
         apps = weakref.WeakSet()
 
         def factory(config):
@@ -30,10 +83,11 @@ class LifecycleTests(unittest.TestCase):
 
         classes = [
             type(
-                f"Finished{i}",
+                f"Own{i}",
                 (FlaskDBTestCase,),
                 {
                     "app_factory": staticmethod(factory),
+                    "own_app": True,
                     "test_request": lambda self: self.assertEqual(
                         self.client.get("/items").status_code, 200
                     ),
@@ -44,9 +98,7 @@ class LifecycleTests(unittest.TestCase):
         result = run_classes(*classes)
         self.assertTrue(result.wasSuccessful(), result.errors + result.failures)
         gc.collect()
-        self.assertEqual(len(apps), 0, "finished test classes keep their Flask apps alive")
-        for cls in classes:
-            self.assertNotIn("app", cls.__dict__)
+        self.assertEqual(len(apps), 0, "finished own_app classes keep their Flask apps alive")
 
     def test_a_db_set_on_the_class_is_kept(self):
         class OwnDb(FlaskDBTestCase):
@@ -84,3 +136,23 @@ class LifecycleTests(unittest.TestCase):
         self.assertIn("broken class data", result.errors[0][1])
         self.assertEqual(result.failures, [])
         self.assertEqual(result.testsRun, 1)  # After's test; Broken's never ran
+
+
+class HookMistakeTests(unittest.TestCase):
+    def test_a_set_up_class_without_super_is_named(self):
+        class NoSuper(FlaskDBTestCase):
+            app_factory = create_app
+
+            @classmethod
+            def setUpClass(cls):
+                cls.ready = True  # forgot super().setUpClass()
+
+            def test_x(self):
+                self.fail("must not run")
+
+        result = run_classes(NoSuper)
+        self.assertEqual(len(result.errors), 1, result.errors)
+        message = result.errors[0][1]
+        self.assertIn("does not call super().setUpClass()", message)
+        self.assertIn("NoSuper.setUpClass", message)
+        self.assertNotIn("_connections", message)

@@ -1,11 +1,18 @@
-"""Test client and CLI runner that give each request or command its own app context.
+"""Every request and CLI command under test gets its own app context, as in production.
 
-A test case keeps an app context pushed so that ``db.session`` and
+A test runs inside an app context of its own, so that ``db.session`` and
 ``Model.query`` work in test methods. Flask reuses a pushed app context for
-requests of the same app, so a request made from a test would share the
-test's session and skip ``teardown_appcontext`` — unlike production, where
-every request gets a fresh session. These subclasses hide the test's app
-context while a request or a command runs, so the app builds its own.
+requests of the same app: a request made from a test would share the test's
+``g`` and session and skip ``teardown_appcontext``, unlike production, where
+every request starts from nothing. So the app's WSGI callable is wrapped:
+whoever calls it (the test client, WebTest, a raw WSGI call, the live
+server), the request runs in a fresh :mod:`contextvars` context, where Flask
+pushes a new app context and the app gets a new session. CLI commands get
+the same from :class:`OwnContextCliRunner`.
+
+After each request or command, the objects the caller's session holds
+unmodified are expired, so the test's next read shows what the request
+committed, as another client's next read would in production.
 """
 
 from __future__ import annotations
@@ -14,67 +21,124 @@ import contextvars
 import typing as t
 
 import flask.globals
+import sqlalchemy as sa
 from click.testing import Result
 from flask import Flask
-from flask.testing import FlaskClient, FlaskCliRunner
-from werkzeug.test import TestResponse
+from flask.testing import FlaskCliRunner
 
-__all__ = ["OwnContextCliRunner", "OwnContextClient", "install"]
+__all__ = ["OwnContextCliRunner", "OwnContextWSGI", "expire_unmodified", "install"]
 
 #: Flask's context variable of the current app context (Flask 2.2 - 3.1). It
 #: is not public API, so it is looked up, and a Flask without it is tolerated.
 _cv_app: contextvars.ContextVar[t.Any] | None = getattr(flask.globals, "_cv_app", None)
 
+_WSGIApp = t.Callable[[dict[str, t.Any], t.Callable[..., t.Any]], t.Iterable[bytes]]
 
-class OwnContextClient(FlaskClient):
-    """Send requests that never reuse the test's app context, as a FlaskClient."""
 
-    _hidden: contextvars.Token[t.Any] | None = None
+def _caller_context(app: Flask) -> t.Any:
+    """Return the app context of ``app`` the caller runs in, or None."""
+    ctx = _cv_app.get(None) if _cv_app is not None else None
+    return ctx if ctx is not None and ctx.app is app else None
 
-    def open(self, *args: t.Any, **kwargs: t.Any) -> TestResponse:
-        if _cv_app is None or _cv_app.get(None) is None or self._hidden is not None:
-            return super().open(*args, **kwargs)
-        if not self.preserve_context:
-            # A fresh contextvars context: no app context at all, as in a new request.
-            return contextvars.Context().run(super().open, *args, **kwargs)
-        # ``with client:`` keeps the request's contexts pushed after the call;
-        # hide the test's context until the block ends.
-        self._hidden = _cv_app.set(None)
-        return super().open(*args, **kwargs)
 
-    def __exit__(self, *exc_info: t.Any) -> None:
+def expire_unmodified(app: Flask) -> None:
+    """Expire what the current app context's session holds unmodified.
+
+    Of an object the caller changed and has not flushed, only the attributes
+    it did not change are expired.
+
+    :param app: the app; nothing happens outside one of its app contexts.
+    """
+    db = app.extensions.get("sqlalchemy")
+    if db is None or _caller_context(app) is None or not db.session.registry.has():
+        return
+    session = db.session()
+    deleted = set(map(id, session.deleted))
+    for obj in list(session.identity_map.values()):
+        if id(obj) in deleted:
+            continue
+        state = sa.inspect(obj)
+        if not state.modified:
+            session.expire(obj)
+        else:  # keep the test's changes, refresh the rest
+            names = [name for name in state.unmodified if name in state.dict]
+            if names:
+                session.expire(obj, names)
+
+
+class _InContext:
+    """A response iterable consumed (and closed) in the request's own context."""
+
+    def __init__(self, iterable: t.Iterable[bytes], ctx: contextvars.Context, app: Flask) -> None:
+        self._iterator = iter(iterable)
+        self._iterable, self._ctx, self._app = iterable, ctx, app
+
+    def __iter__(self) -> t.Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        return self._ctx.run(next, self._iterator)
+
+    def close(self) -> None:
+        close = getattr(self._iterable, "close", None)
         try:
-            super().__exit__(*exc_info)
+            if close is not None:
+                self._ctx.run(close)
         finally:
-            # _hidden is only ever set when _cv_app exists.
-            if self._hidden is not None and _cv_app is not None:
-                _cv_app.reset(self._hidden)
-                self._hidden = None
+            expire_unmodified(self._app)
+
+
+class OwnContextWSGI:
+    """Wrap an app's WSGI callable so each request runs in a context of its own.
+
+    :param app: the Flask app.
+    :param wsgi_app: its WSGI callable as it was (maybe with the app's own
+        middleware around it).
+    """
+
+    def __init__(self, app: Flask, wsgi_app: _WSGIApp) -> None:
+        self.app, self.wsgi_app = app, wsgi_app
+
+    def __call__(
+        self, environ: dict[str, t.Any], start_response: t.Callable[..., t.Any]
+    ) -> t.Iterable[bytes]:
+        """Run one request in a fresh context.
+
+        :param environ: the WSGI environment.
+        :param start_response: the WSGI ``start_response``.
+        """
+        if _cv_app is None or _cv_app.get(None) is None:
+            return self.wsgi_app(environ, start_response)  # nothing to hide
+        ctx = contextvars.Context()
+        try:
+            result = ctx.run(self.wsgi_app, environ, start_response)
+        except BaseException:
+            expire_unmodified(self.app)
+            raise
+        expire_unmodified(self.app)
+        return _InContext(result, ctx, self.app)
 
 
 class OwnContextCliRunner(FlaskCliRunner):
     """Invoke commands that push their own app context, as a FlaskCliRunner."""
 
     def invoke(self, *args: t.Any, **kwargs: t.Any) -> Result:
-        return contextvars.Context().run(super().invoke, *args, **kwargs)
+        try:
+            return contextvars.Context().run(super().invoke, *args, **kwargs)
+        finally:
+            expire_unmodified(self.app)
 
 
 def install(app: Flask) -> None:
-    """Make ``app.test_client()`` and ``app.test_cli_runner()`` use the classes above.
+    """Give every request and command of ``app`` its own app context (once per app).
 
-    :param app: the test class's app. Its own client or runner subclass is
-        kept, with ours on top.
+    :param app: the app under test. Its own CLI runner subclass is kept,
+        with ours on top.
     """
-    for attr, mixin in (
-        ("test_client_class", OwnContextClient),
-        ("test_cli_runner_class", OwnContextCliRunner),
-    ):
-        current = getattr(app, attr, None)
-        if current is None:
-            setattr(app, attr, mixin)
-        elif not issubclass(current, mixin):
-            base = FlaskClient if mixin is OwnContextClient else FlaskCliRunner
-            if current is base:
-                setattr(app, attr, mixin)
-            else:  # the app's own subclass: keep it, add ours on top
-                setattr(app, attr, type(current.__name__, (mixin, current), {}))
+    if not isinstance(app.wsgi_app, OwnContextWSGI):
+        app.wsgi_app = OwnContextWSGI(app, app.wsgi_app)  # type: ignore[method-assign]
+    current = app.test_cli_runner_class
+    if current is None or current is FlaskCliRunner:
+        app.test_cli_runner_class = OwnContextCliRunner
+    elif not issubclass(current, OwnContextCliRunner):  # the app's own: ours on top
+        app.test_cli_runner_class = type(current.__name__, (OwnContextCliRunner, current), {})

@@ -16,15 +16,15 @@ import weakref
 import sqlalchemy as sa
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import event
 
-from ..databases.creation import create_test_database, database_exists
 from ..databases.migrations import check_migrations, run_migrations
 from ..databases.safety import check_test_database
 from ..databases.schema import ensure_tables
-from ..databases.urls import bind_database_url, make_url, render_url, same_database
-from ..errors import ConfigurationError, UnsafeDatabaseError
-from ..isolation.engines import deny_engine
+from ..databases.urls import make_url, render_url, same_database
+from ..errors import ConfigurationError, IsolationError, UnsafeDatabaseError
 from ..state import STATE
+from .binds import BindPlan
 from .factory import (
     call_factory,
     default_factory_spec,
@@ -35,14 +35,12 @@ from .factory import (
 )
 
 __all__ = [
-    "bind_test_databases",
     "build_config",
     "check_engines",
     "create_schema",
     "find_db",
     "limit_to_databases",
     "prebuild_schema",
-    "stray_binds",
     "use_psycopg2_for_plain_urls",
 ]
 
@@ -103,36 +101,12 @@ def find_db(app: Flask, given: SQLAlchemy | None, owner: str) -> SQLAlchemy:
     return db
 
 
-def stray_binds(engines: t.Mapping[t.Any, sa.Engine], main: sa.URL) -> bool:
-    """Tell whether some bind still points at a database of the app's own.
-
-    :param engines: the app's engines, by bind key (``None``: the main one).
-    :param main: the test database.
-    """
-    return any(
-        key is not None and not same_database(engine.url, bind_database_url(main, key))
-        for key, engine in engines.items()
-    )
-
-
-def bind_test_databases(app: Flask, main: sa.URL) -> dict[str, t.Any]:
-    """Return SQLALCHEMY_BINDS with a test database (created if needed) for each key.
-
-    :param app: the app as its factory built it, with its own binds.
-    :param main: the test database; each bind's is named after it.
-    """
-    binds: dict[str, t.Any] = {}
-    for key, value in (app.config.get("SQLALCHEMY_BINDS") or {}).items():
-        url = bind_database_url(main, key)
-        if not database_exists(url):
-            create_test_database(url, interactive=False)
-        rendered = url.render_as_string(hide_password=False)
-        binds[key] = dict(value, url=rendered) if isinstance(value, dict) else rendered
-    return binds
-
-
 def check_engines(
-    engines: t.Mapping[t.Any, sa.Engine], main: sa.URL, owner: str, app: Flask
+    engines: t.Mapping[t.Any, sa.Engine],
+    main: sa.URL,
+    owner: str,
+    app: Flask,
+    plan: BindPlan | None = None,
 ) -> None:
     """Refuse to go on unless every engine points at its test database.
 
@@ -144,9 +118,11 @@ def check_engines(
     :param main: the test database.
     :param owner: the test class's name, for the error message.
     :param app: the app the engines belong to.
+    :param plan: where its binds go (default: a test database each).
     """
+    plan = plan or BindPlan(main)
     for key, engine in engines.items():
-        expected = main if key is None else bind_database_url(main, key)
+        expected = plan.expected(key)
         what = "its database" if key is None else f"its bind {key!r}"
         if not same_database(engine.url, expected):
             raise UnsafeDatabaseError(_pointing_elsewhere(app, key, engine.url, expected, owner))
@@ -235,15 +211,18 @@ def _pointing_elsewhere(
 
 def limit_to_databases(
     engines: dict[t.Any, sa.Engine], databases: str | t.Collection[str], owner: str
-) -> dict[t.Any, sa.Engine]:
-    """Keep the engines ``databases`` names; make the others refuse to connect.
+) -> tuple[dict[t.Any, sa.Engine], list[t.Callable[[], None]]]:
+    """Keep the engines ``databases`` names; make the others refuse statements.
+
+    Returns the engines kept, and what undoes the refusals (the app is shared
+    with other classes).
 
     :param engines: the app's engines, by bind key (``None``: the main one).
     :param databases: ``"__all__"``, or names from ``"default"`` and the bind keys.
     :param owner: the test class's name, for the messages.
     """
     if databases == "__all__":
-        return engines
+        return engines, []
     wanted = {databases} if isinstance(databases, str) else set(databases)
     names = {("default" if key is None else key): key for key in engines}
     unknown = wanted - set(names)
@@ -253,10 +232,32 @@ def limit_to_databases(
             f"app's databases are {', '.join(sorted(map(repr, names)))} ('default' is "
             "SQLALCHEMY_DATABASE_URI, the others are SQLALCHEMY_BINDS keys)."
         )
-    for name, key in names.items():
-        if name not in wanted:
-            deny_engine(engines[key], name, owner)
-    return {names[name]: engines[names[name]] for name in names if name in wanted}
+    undo = [
+        _refuse_statements(engines[key], name, owner)
+        for name, key in names.items()
+        if name not in wanted
+    ]
+    kept = {names[name]: engines[names[name]] for name in names if name in wanted}
+    return kept, undo
+
+
+def _refuse_statements(engine: sa.Engine, name: str, owner: str) -> t.Callable[[], None]:
+    """Make ``engine`` refuse every statement; return what undoes it.
+
+    :param engine: an engine of the app under test.
+    :param name: its bind key (or ``"default"``), for the message.
+    :param owner: the test class's name, for the message.
+    """
+
+    def refuse(*args: t.Any) -> t.NoReturn:
+        raise IsolationError(
+            f"Database queries to {name!r} are not allowed in {owner}: it is not "
+            f"in {owner}.databases, so nothing would isolate them. Add {name!r} "
+            f"to {owner}.databases."
+        )
+
+    event.listen(engine, "before_cursor_execute", refuse)
+    return lambda: event.remove(engine, "before_cursor_execute", refuse)
 
 
 def create_schema(

@@ -11,6 +11,7 @@ lets the test really commit and empties the tables afterwards.
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
 import types
 import typing as t
@@ -22,20 +23,22 @@ from flask.testing import FlaskClient
 from flask_sqlalchemy import SQLAlchemy
 
 from ..databases.safety import check_test_database
-from ..isolation.engines import PinnedConnection, PinnedEngine, pin_engine
+from ..databases.urls import render_url
+from ..errors import ConfigurationError
+from ..isolation.engines import PinnedConnection, PinnedEngine
 from ..state import STATE
 from . import clients
+from .appcache import AppKey, TestApp, cached_app
+from .binds import BindPlan, bind_test_databases, planning_binds, settle_config, stray_binds
 from .factory import call_factory, default_factory_spec, resolve_factory
 from .fixtures import find_fixture, load_fixture
 from .queries import QueryLog, capture_queries, num_queries_message
 from .testapp import (
-    bind_test_databases,
     build_config,
     check_engines,
     create_schema,
     find_db,
     limit_to_databases,
-    stray_binds,
     use_psycopg2_for_plain_urls,
 )
 from .testdata import keep_test_data
@@ -43,8 +46,26 @@ from .testdb import current_database_url
 
 __all__ = ["FlaskDBTestCase", "FlaskDBTransactionTestCase"]
 
-# The test binds of each app factory, found on its first class (see
-# setUpClass), are in STATE.bind_urls.
+
+class _ClientAttribute:
+    """``client``: a Flask test client of the test, or of the class in class hooks.
+
+    Each request gets its own app context and session. The test's client is
+    new for each test (no cookies carried over); the class's, used in
+    ``setUpClass`` or ``setUpTestData``, makes requests whose commits become
+    part of the class's data.
+    """
+
+    def __get__(self, instance: t.Any, owner: type[_AppTestCase]) -> FlaskClient:
+        holder = owner.__dict__ if instance is None else instance.__dict__
+        client = holder.get("_client")
+        if client is None:
+            client = owner.app.test_client()
+            if instance is None:
+                owner._client = client
+            else:
+                instance.__dict__["_client"] = client
+        return t.cast(FlaskClient, client)
 
 
 class _AppTestCase(unittest.TestCase):
@@ -62,8 +83,18 @@ class _AppTestCase(unittest.TestCase):
     migrations_directory: t.ClassVar[str | None] = None
     #: With schema = "migrations": fail when the models have unmigrated changes.
     check_migrations: t.ClassVar[bool] = False
+    #: Build an app for this class alone, instead of sharing the one app of
+    #: its factory and config with the other classes (for a class that
+    #: changes the app itself: routes, handlers, extensions).
+    own_app: t.ClassVar[bool] = False
+    #: Binds that mirror another database, as Django's TEST ``MIRROR``:
+    #: ``{"replica": "default"}`` gives the bind the default test database.
+    mirrors: t.ClassVar[dict[str, str]] = {}
 
     app: t.ClassVar[Flask]
+    _test_app: t.ClassVar[TestApp]
+    _client: t.ClassVar[FlaskClient]
+    _class_ready: t.ClassVar[bool]
     _app_context: t.ClassVar[t.Any]
     _engines: t.ClassVar[dict[t.Any, sa.Engine]]
 
@@ -84,40 +115,86 @@ class _AppTestCase(unittest.TestCase):
         cls.addClassCleanup(cls._forget_class_state, set(cls.__dict__))
         use_psycopg2_for_plain_urls()
         main = current_database_url()
-        key = cls._factory_key()
-        app, db = cls._build_app(main, STATE.bind_urls.get(key))
-        if STATE.bind_urls.get(key) is None and stray_binds(cls._engines, main):
-            # The app's binds still point at its own databases: rebuild it with a
-            # test database for each, as the factory can only take them up front.
-            cls._pop_context()
-            STATE.bind_urls[key] = bind_test_databases(app, main)
-            app, db = cls._build_app(main, STATE.bind_urls[key])
-        check_engines(cls._engines, main, cls.__qualname__, app)
-        cls._engines = limit_to_databases(cls._engines, cls.databases, cls.__qualname__)
+        if cls.own_app:
+            test_app = cls._build_test_app(main)
+            cls.addClassCleanup(test_app.dispose)
+        else:
+            key = AppKey(
+                cls._factory_key(), dict(cls.config or {}), render_url(main), cls._mirrors()
+            )
+            test_app = cached_app(key, functools.partial(cls._build_test_app, main))
+        cls._test_app = test_app
+        cls.app = test_app.app
+        cls.db = find_db(test_app.app, cls.db, cls.__qualname__)
+        cls._engines = dict(test_app.engines)
+        # What the class's hooks change in app.config is undone after the class.
+        cls.addClassCleanup(_restore_config, test_app.app, dict(test_app.app.config))
+        cls._app_context = test_app.app.app_context()
+        cls._app_context.push()
+        cls.addClassCleanup(cls._pop_context)
+        cls._engines, undo = limit_to_databases(cls._engines, cls.databases, cls.__qualname__)
+        for fn in undo:
+            cls.addClassCleanup(fn)
         create_schema(
-            app, db, cls._engines, cls.schema, cls.migrations_directory, cls.check_migrations
+            cls.app,
+            cls.db,
+            cls._engines,
+            cls.schema,
+            cls.migrations_directory,
+            cls.check_migrations,
         )
+        cls._class_ready = True
 
     @classmethod
     def _factory_key(cls) -> object:
         create_app = t.cast(types.MethodType, cls.create_app)  # a classmethod, bound to cls
-        return (cls.__dict__.get("app_factory") or cls.app_factory, create_app.__func__)
+        return (cls.app_factory, create_app.__func__)
 
     @classmethod
-    def _build_app(cls, main: sa.URL, binds: dict[str, t.Any] | None) -> tuple[Flask, SQLAlchemy]:
+    def _build_test_app(cls, main: sa.URL) -> TestApp:
+        """Build the class's app on the test database, with a test database per bind."""
+        plan = BindPlan(main, cls._mirrors())
+        with planning_binds(plan):
+            app, db, engines = cls._call_create_app(main, None)
+        settle_config(app)
+        if not plan.applied and stray_binds(engines, plan):
+            # An app with a config class of its own: its binds still point at its
+            # own databases. Build it again, given a test database for each.
+            binds = bind_test_databases(app, plan)
+            for engine in engines.values():
+                engine.dispose()
+            app, db, engines = cls._call_create_app(main, binds)
+        check_engines(engines, main, cls.__qualname__, app, plan)
+        clients.install(app)
+        return TestApp(app, db, engines)
+
+    @classmethod
+    def _mirrors(cls) -> dict[str, str]:
+        """The binds that mirror another database: the project's, then the class's."""
+        return {**(STATE.current_settings().mirrors or {}), **(cls.mirrors or {})}
+
+    @classmethod
+    def _call_create_app(
+        cls, main: sa.URL, binds: dict[str, t.Any] | None
+    ) -> tuple[Flask, SQLAlchemy, dict[t.Any, sa.Engine]]:
         app = cls.create_app(build_config(main, binds, cls.config or {}))
         db = find_db(app, cls.db, cls.__qualname__)
-        clients.install(app)
-        cls.app, cls.db = app, db
-        cls._app_context = app.app_context()
-        cls._app_context.push()
-        cls.addClassCleanup(cls._pop_context)
-        cls._engines = dict(db.engines)
-        return app, db
+        with app.app_context():  # db.engines are the current app's
+            return app, db, dict(db.engines)
 
     @classmethod
     def _forget_class_state(cls, before: set[str]) -> None:
-        for name in ("app", "db", "_engines", "_pinned", "_connections", "_app_context"):
+        for name in (
+            "app",
+            "db",
+            "_engines",
+            "_pinned",
+            "_connections",
+            "_app_context",
+            "_test_app",
+            "_class_ready",
+            "_client",
+        ):
             if name not in before and name in cls.__dict__:
                 delattr(cls, name)
 
@@ -158,20 +235,36 @@ class _AppTestCase(unittest.TestCase):
         assert self.db is not None
         return self.db.session
 
-    @property
-    def client(self) -> FlaskClient:
-        """A Flask test client; each request gets its own app context and session."""
-        client = self.__dict__.get("_client")
-        if client is None:
-            client = self.__dict__["_client"] = self.app.test_client()
-        return client
+    client = _ClientAttribute()
 
-    def _remove_session(self) -> None:
-        """Close the test's session (the one scoped to the class's app context)."""
-        assert self.db is not None
-        session = self.db.session.registry.registry.pop(id(self._app_context), None)
-        if session is not None:
-            session.close()
+    def _push_test_context(self) -> None:
+        """Give the test an app context of its own: an empty ``g``, its own session."""
+        if not type(self).__dict__.get("_class_ready"):
+            name = type(self).__qualname__
+            raise ConfigurationError(
+                f"{name} was not set up: its setUpClass does not call "
+                f"super().setUpClass(), so there is no app or test transaction for its "
+                f"tests. Add 'super().setUpClass()' as the first line of "
+                f"{name}.setUpClass."
+            )
+        self._config_before = dict(self.app.config)
+        self._test_context = self.app.app_context()
+        self._test_context.push()
+
+    def _pop_test_context(self) -> None:
+        """End the test's app context (its teardown handlers close its session)."""
+        ctx = self.__dict__.pop("_test_context", None)
+        try:
+            if ctx is not None:
+                ctx.pop()
+        except AssertionError:  # Flask: "Popped wrong app context"
+            raise ConfigurationError(
+                f"{self.id()} left an app context or request context pushed (a "
+                "'with app.app_context():' or 'with client:' block not closed, or a "
+                "push() without its pop()). Close it before the test ends."
+            ) from None
+        finally:
+            _restore_config(self.app, self.__dict__.pop("_config_before", None))
 
     @contextlib.contextmanager
     def captureQueries(self) -> t.Iterator[QueryLog]:
@@ -254,9 +347,11 @@ class _AppTestCase(unittest.TestCase):
 
     def pre_setup(self) -> None:
         """Isolate one test: called before ``setUp`` (Django's ``_pre_setup``)."""
+        self._push_test_context()
 
     def post_teardown(self) -> None:
         """Undo one test: called after ``tearDown`` (Django's ``_post_teardown``)."""
+        self._pop_test_context()
 
 
 class FlaskDBTestCase(_AppTestCase):
@@ -277,10 +372,7 @@ class FlaskDBTestCase(_AppTestCase):
     @classmethod
     def setUpClass(cls) -> None:
         super().setUpClass()
-        cls._pinned = []
-        cls.addClassCleanup(cls._unpin)
-        for engine in cls._engines.values():
-            cls._pinned.append(pin_engine(engine))
+        cls._pinned = cls._test_app.pin(cls._engines.values())
         cls._connections = cls._current_connections()
         cls.addClassCleanup(cls._end_class)
         assert cls.db is not None  # set by super().setUpClass()
@@ -306,11 +398,6 @@ class FlaskDBTestCase(_AppTestCase):
         return list({id(conn): conn for conn in (p.connection for p in cls._pinned)}.values())
 
     @classmethod
-    def _unpin(cls) -> None:
-        for pinned in reversed(cls.__dict__.get("_pinned", [])):
-            pinned.unpin()
-
-    @classmethod
     def _end_class(cls) -> None:
         with contextlib.suppress(Exception):
             assert cls.db is not None
@@ -319,11 +406,21 @@ class FlaskDBTestCase(_AppTestCase):
             conn.end_class()
 
     def pre_setup(self) -> None:
-        for conn in self._connections:
-            conn.begin_test(self)
+        super().pre_setup()
+        try:
+            for conn in self._connections:
+                conn.begin_test(self)
+        except BaseException:
+            self._pop_test_context()
+            raise
 
     def post_teardown(self) -> None:
-        self._remove_session()
+        try:
+            super().post_teardown()
+        finally:
+            self._end_test()
+
+    def _end_test(self) -> None:
         first_error: Exception | None = None
         for conn in self._connections:
             try:
@@ -364,14 +461,18 @@ class FlaskDBTransactionTestCase(_AppTestCase):
     @classmethod
     def setUpClass(cls) -> None:
         super().setUpClass()
+        cls._test_app.unpin()  # real commits: the engines' own pools
         cls._empty_tables()  # earlier classes moved the sequences on
 
     def pre_setup(self) -> None:
+        super().pre_setup()
         self._load_fixtures()
 
     def post_teardown(self) -> None:
-        self._remove_session()
-        self._empty_tables()
+        try:
+            super().post_teardown()
+        finally:
+            self._empty_tables()
 
     @classmethod
     def _empty_tables(cls) -> None:
@@ -385,3 +486,14 @@ class FlaskDBTransactionTestCase(_AppTestCase):
             names = ", ".join(preparer.format_table(table) for table in metadata.sorted_tables)
             with engine.begin() as conn:
                 conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+
+
+def _restore_config(app: Flask, before: dict[str, t.Any] | None) -> None:
+    """Put ``app.config`` back as it was (its top-level keys).
+
+    :param app: the app.
+    :param before: a copy of its config, or None.
+    """
+    if before is not None and app.config != before:
+        app.config.clear()
+        app.config.update(before)

@@ -202,6 +202,9 @@ def teardown_databases(
             errors.append(exc)
 
     try:
+        appcache = sys.modules.get(f"{__package__.rpartition('.')[0]}.cases.appcache")
+        if appcache is not None:  # the apps built on the test databases
+            attempt("close the test apps' engines", appcache.forget_apps)
         engines = sys.modules.get(f"{__package__.rpartition('.')[0]}.isolation.engines")
         if engines is not None:  # the test classes' shared connections, before any DROP
             attempt("close the test connections", engines.close_pinned_connections)

@@ -1,0 +1,113 @@
+"""One app per app factory and config for the whole run, as production has one.
+
+Production calls the app factory once. Factories that connect signal
+receivers or fill module state are not idempotent, and each new app costs
+new engines (dialect initialisation, a cold statement cache); so the test
+classes that ask for the same app (the same factory, ``create_app`` and
+``config``, on the same test database) share one, built on first use. A
+class with ``own_app = True`` gets an app of its own, dropped after it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing as t
+
+import sqlalchemy as sa
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+
+from ..isolation.engines import PinnedEngine, pin_engine
+from ..state import STATE
+
+__all__ = ["AppKey", "TestApp", "cached_app", "forget_apps"]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class AppKey:
+    """What makes two test classes ask for the same app.
+
+    :param factory: the class's ``app_factory`` and ``create_app`` function.
+    :param config: the class's ``config`` (compared with ``==``: values need
+        not be hashable).
+    :param database: the test database, rendered.
+    :param mirrors: the binds that mirror another database.
+    """
+
+    factory: object
+    config: t.Mapping[str, t.Any]
+    database: str
+    mirrors: t.Mapping[str, str]
+
+    def matches(self, other: AppKey) -> bool:
+        """Tell whether ``other`` asks for the same app.
+
+        :param other: another class's key.
+        """
+        return (
+            self.factory == other.factory
+            and self.database == other.database
+            and dict(self.mirrors) == dict(other.mirrors)
+            and dict(self.config) == dict(other.config)
+        )
+
+
+@dataclasses.dataclass(eq=False)
+class TestApp:
+    """An app built for the tests, with its extension and engines.
+
+    :param app: the app, on the test database.
+    :param db: its Flask-SQLAlchemy extension.
+    :param engines: all its engines, by bind key (``None``: the default one).
+    """
+
+    __test__ = False  # not a test, whatever pytest thinks of the name
+
+    app: Flask
+    db: SQLAlchemy
+    engines: dict[t.Any, sa.Engine]
+    pinned: list[PinnedEngine] = dataclasses.field(default_factory=list)
+
+    def pin(self, engines: t.Iterable[sa.Engine]) -> list[PinnedEngine]:
+        """Route ``engines`` to the shared test connections (kept until :meth:`unpin`).
+
+        :param engines: some of :attr:`engines`.
+        """
+        done = {id(p.engine): p for p in self.pinned}
+        for engine in engines:
+            if id(engine) not in done:
+                done[id(engine)] = pin_engine(engine)
+                self.pinned.append(done[id(engine)])
+        return [done[id(engine)] for engine in engines]
+
+    def unpin(self) -> None:
+        """Give every engine its own pool back, for real commits."""
+        while self.pinned:
+            self.pinned.pop().unpin()
+
+    def dispose(self) -> None:
+        """Unpin and close the engines (the app is not used again)."""
+        self.unpin()
+        for engine in self.engines.values():
+            engine.dispose()
+
+
+def cached_app(key: AppKey, build: t.Callable[[], TestApp]) -> TestApp:
+    """Return the app ``key`` asks for, built by ``build`` on first use.
+
+    :param key: what the test class asks for.
+    :param build: builds the app (called at most once per key and run).
+    """
+    for known, test_app in STATE.apps:
+        if known.matches(key):
+            return t.cast(TestApp, test_app)
+    test_app = build()
+    STATE.apps.append((key, test_app))
+    return test_app
+
+
+def forget_apps() -> None:
+    """Drop every cached app (before the test databases are dropped)."""
+    apps, STATE.apps = STATE.apps, []
+    for _, test_app in apps:
+        t.cast(TestApp, test_app).dispose()
