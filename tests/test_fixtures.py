@@ -11,7 +11,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from flask_dbtestcase import ConfigurationError, FlaskDBTestCase
-from flask_dbtestcase.cases.fixtures import find_fixture, load_fixture
+from flask_dbtestcase.cases.fixtures import find_fixture, fixture_tables, load_fixture
 from tests.sampleapp import Audit, Item, Note, create_app, db
 
 
@@ -50,7 +50,7 @@ class MalformedFixtureTests(FlaskDBTestCase):
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
             f.write(data if isinstance(data, str) else json.dumps(data))
         self.addCleanup(os.unlink, f.name)
-        load_fixture(Path(f.name), self._tables(), db.session)
+        load_fixture(Path(f.name), fixture_tables(db), db.session)
         return f.name
 
     def assertLoadFails(self, data, *fragments):

@@ -19,8 +19,11 @@ from flask_sqlalchemy import SQLAlchemy
 
 from ..isolation.engines import PinnedEngine, pin_engine
 from ..state import STATE
+from . import clients
+from .binds import BindPlan, bind_test_databases, planning_binds, settle_config, stray_binds
+from .testapp import build_config, check_engines, find_db
 
-__all__ = ["AppKey", "TestApp", "cached_app", "forget_apps"]
+__all__ = ["AppKey", "TestApp", "build_test_app", "cached_app", "forget_apps", "restore_config"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -111,3 +114,55 @@ def forget_apps() -> None:
     apps, STATE.apps = STATE.apps, []
     for _, test_app in apps:
         t.cast(TestApp, test_app).dispose()
+
+
+def build_test_app(
+    create_app: t.Callable[[dict[str, t.Any]], Flask],
+    config: t.Mapping[str, t.Any],
+    db: SQLAlchemy | None,
+    owner: str,
+    main: sa.URL,
+    mirrors: t.Mapping[str, str],
+) -> TestApp:
+    """Build an app on the test database, with a test database per bind.
+
+    :param create_app: called once with the test config (the test class's
+        ``create_app``).
+    :param config: the test class's ``config``, applied last.
+    :param db: the test class's own ``db``, if it sets one.
+    :param owner: the test class's name, for the messages.
+    :param main: the test database.
+    :param mirrors: the binds that mirror another database.
+    """
+
+    def call(binds: dict[str, t.Any] | None) -> tuple[Flask, SQLAlchemy, dict[t.Any, sa.Engine]]:
+        app = create_app(build_config(main, binds, config))
+        found = find_db(app, db, owner)
+        with app.app_context():  # db.engines are the current app's
+            return app, found, dict(found.engines)
+
+    plan = BindPlan(main, dict(mirrors))
+    with planning_binds(plan):
+        app, found, engines = call(None)
+    settle_config(app)
+    if not plan.applied and stray_binds(engines, plan):
+        # An app with a config class of its own: its binds still point at its
+        # own databases. Build it again, given a test database for each.
+        binds = bind_test_databases(app, plan)
+        for engine in engines.values():
+            engine.dispose()
+        app, found, engines = call(binds)
+    check_engines(engines, main, owner, app, plan)
+    clients.install(app)
+    return TestApp(app, found, engines)
+
+
+def restore_config(app: Flask, before: dict[str, t.Any] | None) -> None:
+    """Put ``app.config`` back as it was (its top-level keys).
+
+    :param app: the app.
+    :param before: a copy of its config, or None.
+    """
+    if before is not None and app.config != before:
+        app.config.clear()
+        app.config.update(before)

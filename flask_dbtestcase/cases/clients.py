@@ -24,9 +24,15 @@ import flask.globals
 import sqlalchemy as sa
 from click.testing import Result
 from flask import Flask
-from flask.testing import FlaskCliRunner
+from flask.testing import FlaskClient, FlaskCliRunner
 
-__all__ = ["OwnContextCliRunner", "OwnContextWSGI", "expire_unmodified", "install"]
+__all__ = [
+    "ClientAttribute",
+    "OwnContextCliRunner",
+    "OwnContextWSGI",
+    "expire_unmodified",
+    "install",
+]
 
 #: Flask's context variable of the current app context (Flask 2.2 - 3.1). It
 #: is not public API, so it is looked up, and a Flask without it is tolerated.
@@ -127,6 +133,38 @@ class OwnContextCliRunner(FlaskCliRunner):
             return contextvars.Context().run(super().invoke, *args, **kwargs)
         finally:
             expire_unmodified(self.app)
+
+
+class ClientAttribute:
+    """``client`` of a test case: the test's Flask test client, or the class's in class hooks.
+
+    Each request gets its own app context and session. The test's client is
+    new for each test (no cookies carried over); the class's, used in
+    ``setUpClass`` or ``setUpTestData``, makes requests whose commits become
+    part of the class's data.
+    """
+
+    _CLASS_CLIENT = "_fdt_class_client"
+
+    def __get__(self, instance: t.Any, owner: type) -> FlaskClient:
+        holder = owner.__dict__ if instance is None else instance.__dict__
+        client = holder.get(self._CLASS_CLIENT)
+        if client is None:
+            client = t.cast(t.Any, owner).app.test_client()
+            if instance is None:
+                setattr(owner, self._CLASS_CLIENT, client)
+            else:
+                instance.__dict__[self._CLASS_CLIENT] = client
+        return t.cast(FlaskClient, client)
+
+    @classmethod
+    def forget(cls, owner: type) -> None:
+        """Drop the class's client (at the end of the class).
+
+        :param owner: the test class.
+        """
+        if cls._CLASS_CLIENT in owner.__dict__:
+            delattr(owner, cls._CLASS_CLIENT)
 
 
 def install(app: Flask) -> None:

@@ -16,9 +16,16 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..databases.safety import check_test_database
 from ..errors import ConfigurationError
 
-__all__ = ["find_fixture", "load_fixture"]
+__all__ = [
+    "empty_tables",
+    "find_fixture",
+    "fixture_tables",
+    "load_fixture",
+    "load_fixtures",
+]
 
 
 def find_fixture(name: str, test_class: type) -> Path:
@@ -126,3 +133,47 @@ def _reset_sequences(session: t.Any, table: sa.Table, rows: list[dict[str, t.Any
             {"table": qualified, "column": column.name},
             bind_arguments={"bind": bind},
         )
+
+
+def fixture_tables(db: t.Any) -> dict[str, tuple[sa.Table, t.Any]]:
+    """Return the tables a fixture may name (full name, or bare name), with their bind key.
+
+    :param db: the app's Flask-SQLAlchemy extension.
+    """
+    tables: dict[str, tuple[sa.Table, t.Any]] = {}
+    for key, metadata in db.metadatas.items():
+        for table in metadata.tables.values():
+            tables[table.fullname] = (table, key)
+            tables.setdefault(table.name, (table, key))
+    return tables
+
+
+def load_fixtures(names: t.Iterable[str], test_class: type, db: t.Any) -> None:
+    """Load a test class's ``fixtures``, in order, and commit them.
+
+    :param names: the fixture names.
+    :param test_class: the class, whose directory is searched.
+    :param db: the app's Flask-SQLAlchemy extension.
+    """
+    tables = fixture_tables(db)
+    session = db.session
+    for name in names:
+        load_fixture(find_fixture(name, test_class), tables, session)
+    session.commit()
+
+
+def empty_tables(db: t.Any, engines: t.Mapping[t.Any, sa.Engine]) -> None:
+    """Empty every table of the app's models and reset their sequences.
+
+    :param db: the app's Flask-SQLAlchemy extension.
+    :param engines: the engines whose databases are emptied, by bind key.
+    """
+    for key, metadata in db.metadatas.items():
+        engine = engines.get(key)
+        if engine is None or not metadata.tables:
+            continue
+        check_test_database(engine.url, "empty the tables")
+        preparer = engine.dialect.identifier_preparer
+        names = ", ".join(preparer.format_table(table) for table in metadata.sorted_tables)
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")

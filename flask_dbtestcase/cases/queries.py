@@ -13,10 +13,17 @@ import contextlib
 import dataclasses
 import typing as t
 
+import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-__all__ = ["CapturedQuery", "QueryLog", "capture_queries", "num_queries_message"]
+__all__ = [
+    "CapturedQuery",
+    "QueryLog",
+    "capture_queries",
+    "num_queries_message",
+    "row_count_failure",
+]
 
 
 @dataclasses.dataclass
@@ -75,3 +82,26 @@ def num_queries_message(log: QueryLog, expected: int) -> str:
     return (
         f"{len(log)} queries executed, {expected} expected\nCaptured queries were:\n{log.format()}"
     )
+
+
+def row_count_failure(
+    session: t.Any, model_or_table: t.Any, count: int, filter_by: t.Mapping[str, t.Any]
+) -> str | None:
+    """Say how a table's row count differs from ``count``; None when it does not.
+
+    :param session: the session to count with.
+    :param model_or_table: a model class or a table.
+    :param count: the number of rows expected.
+    :param filter_by: column values the rows must have.
+    """
+    stmt = sa.select(sa.func.count()).select_from(model_or_table)
+    if filter_by:
+        stmt = stmt.filter_by(**filter_by)
+    actual = session.execute(stmt).scalar_one()
+    if actual == count:
+        return None
+    name = getattr(model_or_table, "__name__", None) or getattr(
+        model_or_table, "name", model_or_table
+    )
+    where = f" matching {dict(filter_by)}" if filter_by else ""
+    return f"{name} has {actual} rows{where}, expected {count}"

@@ -19,23 +19,18 @@ import unittest
 
 import sqlalchemy as sa
 from flask import Flask
-from flask.testing import FlaskClient
 from flask_sqlalchemy import SQLAlchemy
 
-from ..databases.safety import check_test_database
 from ..databases.urls import render_url
 from ..errors import ConfigurationError
 from ..isolation.engines import PinnedConnection, PinnedEngine
 from ..state import STATE
 from . import clients
-from .appcache import AppKey, TestApp, cached_app
-from .binds import BindPlan, bind_test_databases, planning_binds, settle_config, stray_binds
+from .appcache import AppKey, TestApp, build_test_app, cached_app, restore_config
 from .factory import call_factory, default_factory_spec, resolve_factory
-from .fixtures import find_fixture, load_fixture
-from .queries import QueryLog, capture_queries, num_queries_message
+from .fixtures import empty_tables, load_fixtures
+from .queries import QueryLog, capture_queries, num_queries_message, row_count_failure
 from .testapp import (
-    build_config,
-    check_engines,
     create_schema,
     find_db,
     limit_to_databases,
@@ -45,27 +40,6 @@ from .testdata import keep_test_data
 from .testdb import current_database_url
 
 __all__ = ["FlaskDBTestCase", "FlaskDBTransactionTestCase"]
-
-
-class _ClientAttribute:
-    """``client``: a Flask test client of the test, or of the class in class hooks.
-
-    Each request gets its own app context and session. The test's client is
-    new for each test (no cookies carried over); the class's, used in
-    ``setUpClass`` or ``setUpTestData``, makes requests whose commits become
-    part of the class's data.
-    """
-
-    def __get__(self, instance: t.Any, owner: type[_AppTestCase]) -> FlaskClient:
-        holder = owner.__dict__ if instance is None else instance.__dict__
-        client = holder.get("_client")
-        if client is None:
-            client = owner.app.test_client()
-            if instance is None:
-                owner._client = client
-            else:
-                instance.__dict__["_client"] = client
-        return t.cast(FlaskClient, client)
 
 
 class _AppTestCase(unittest.TestCase):
@@ -93,7 +67,6 @@ class _AppTestCase(unittest.TestCase):
 
     app: t.ClassVar[Flask]
     _test_app: t.ClassVar[TestApp]
-    _client: t.ClassVar[FlaskClient]
     _class_ready: t.ClassVar[bool]
     _app_context: t.ClassVar[t.Any]
     _engines: t.ClassVar[dict[t.Any, sa.Engine]]
@@ -128,7 +101,7 @@ class _AppTestCase(unittest.TestCase):
         cls.db = find_db(test_app.app, cls.db, cls.__qualname__)
         cls._engines = dict(test_app.engines)
         # What the class's hooks change in app.config is undone after the class.
-        cls.addClassCleanup(_restore_config, test_app.app, dict(test_app.app.config))
+        cls.addClassCleanup(restore_config, test_app.app, dict(test_app.app.config))
         cls._app_context = test_app.app.app_context()
         cls._app_context.push()
         cls.addClassCleanup(cls._pop_context)
@@ -152,35 +125,14 @@ class _AppTestCase(unittest.TestCase):
 
     @classmethod
     def _build_test_app(cls, main: sa.URL) -> TestApp:
-        """Build the class's app on the test database, with a test database per bind."""
-        plan = BindPlan(main, cls._mirrors())
-        with planning_binds(plan):
-            app, db, engines = cls._call_create_app(main, None)
-        settle_config(app)
-        if not plan.applied and stray_binds(engines, plan):
-            # An app with a config class of its own: its binds still point at its
-            # own databases. Build it again, given a test database for each.
-            binds = bind_test_databases(app, plan)
-            for engine in engines.values():
-                engine.dispose()
-            app, db, engines = cls._call_create_app(main, binds)
-        check_engines(engines, main, cls.__qualname__, app, plan)
-        clients.install(app)
-        return TestApp(app, db, engines)
+        return build_test_app(
+            cls.create_app, cls.config or {}, cls.db, cls.__qualname__, main, cls._mirrors()
+        )
 
     @classmethod
     def _mirrors(cls) -> dict[str, str]:
         """The binds that mirror another database: the project's, then the class's."""
         return {**(STATE.current_settings().mirrors or {}), **(cls.mirrors or {})}
-
-    @classmethod
-    def _call_create_app(
-        cls, main: sa.URL, binds: dict[str, t.Any] | None
-    ) -> tuple[Flask, SQLAlchemy, dict[t.Any, sa.Engine]]:
-        app = cls.create_app(build_config(main, binds, cls.config or {}))
-        db = find_db(app, cls.db, cls.__qualname__)
-        with app.app_context():  # db.engines are the current app's
-            return app, db, dict(db.engines)
 
     @classmethod
     def _forget_class_state(cls, before: set[str]) -> None:
@@ -193,10 +145,10 @@ class _AppTestCase(unittest.TestCase):
             "_app_context",
             "_test_app",
             "_class_ready",
-            "_client",
         ):
             if name not in before and name in cls.__dict__:
                 delattr(cls, name)
+        clients.ClientAttribute.forget(cls)
 
     @classmethod
     def _pop_context(cls) -> None:
@@ -207,25 +159,10 @@ class _AppTestCase(unittest.TestCase):
                 ctx.pop()
 
     @classmethod
-    def _tables(cls) -> dict[str, tuple[sa.Table, t.Any]]:
-        assert cls.db is not None
-        tables: dict[str, tuple[sa.Table, t.Any]] = {}
-        for key, metadata in cls.db.metadatas.items():
-            for table in metadata.tables.values():
-                tables[table.fullname] = (table, key)
-                tables.setdefault(table.name, (table, key))
-        return tables
-
-    @classmethod
     def _load_fixtures(cls) -> None:
-        if not cls.fixtures:
-            return
-        assert cls.db is not None
-        tables = cls._tables()
-        session = cls.db.session
-        for name in cls.fixtures:
-            load_fixture(find_fixture(name, cls), tables, session)
-        session.commit()
+        if cls.fixtures:
+            assert cls.db is not None
+            load_fixtures(cls.fixtures, cls, cls.db)
 
     # -- inside a test ------------------------------------------------------
 
@@ -235,7 +172,7 @@ class _AppTestCase(unittest.TestCase):
         assert self.db is not None
         return self.db.session
 
-    client = _ClientAttribute()
+    client = clients.ClientAttribute()
 
     def _push_test_context(self) -> None:
         """Give the test an app context of its own: an empty ``g``, its own session."""
@@ -264,7 +201,7 @@ class _AppTestCase(unittest.TestCase):
                 "push() without its pop()). Close it before the test ends."
             ) from None
         finally:
-            _restore_config(self.app, self.__dict__.pop("_config_before", None))
+            restore_config(self.app, self.__dict__.pop("_config_before", None))
 
     @contextlib.contextmanager
     def captureQueries(self) -> t.Iterator[QueryLog]:
@@ -302,16 +239,9 @@ class _AppTestCase(unittest.TestCase):
         :param count: the number of rows expected.
         :param filter_by: column values the rows must have.
         """
-        stmt = sa.select(sa.func.count()).select_from(model_or_table)
-        if filter_by:
-            stmt = stmt.filter_by(**filter_by)
-        actual = self.session.execute(stmt).scalar_one()
-        if actual != count:
-            name = getattr(model_or_table, "__name__", None) or getattr(
-                model_or_table, "name", model_or_table
-            )
-            where = f" matching {filter_by}" if filter_by else ""
-            self.fail(f"{name} has {actual} rows{where}, expected {count}")
+        failure = row_count_failure(self.session, model_or_table, count, filter_by)
+        if failure:
+            self.fail(failure)
 
     # -- Django's wrapping of each test ----------------------------------------
 
@@ -477,23 +407,4 @@ class FlaskDBTransactionTestCase(_AppTestCase):
     @classmethod
     def _empty_tables(cls) -> None:
         assert cls.db is not None
-        for key, metadata in cls.db.metadatas.items():
-            engine = cls._engines.get(key)
-            if engine is None or not metadata.tables:
-                continue
-            check_test_database(engine.url, "empty the tables")
-            preparer = engine.dialect.identifier_preparer
-            names = ", ".join(preparer.format_table(table) for table in metadata.sorted_tables)
-            with engine.begin() as conn:
-                conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-
-
-def _restore_config(app: Flask, before: dict[str, t.Any] | None) -> None:
-    """Put ``app.config`` back as it was (its top-level keys).
-
-    :param app: the app.
-    :param before: a copy of its config, or None.
-    """
-    if before is not None and app.config != before:
-        app.config.clear()
-        app.config.update(before)
+        empty_tables(cls.db, cls._engines)
