@@ -89,6 +89,8 @@ def resolve_factory(spec: t.Any) -> Factory:
             "test class, or under [tool.flask-dbtestcase] in pyproject.toml, or set "
             "the FLASK_APP environment variable."
         )
+    if isinstance(spec, staticmethod):  # not callable before Python 3.10
+        spec = spec.__func__
     if not isinstance(spec, str):
         if callable(spec):
             return t.cast(Factory, spec)
