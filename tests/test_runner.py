@@ -642,8 +642,9 @@ class FlaskCommandTests(RunnerTestCase):
         help_ = basic.run(["--help"], command=[FLASK, "test"])
         self.assertIn("usage: flask test", help_.stdout)
 
-    def test_flask_app_becomes_the_default_factory_without_loading_it(self):
-        # The app does not exist: the command must not load it.
+    def test_flask_app_becomes_the_default_factory_even_when_it_cannot_load(self):
+        # The app does not exist: flask test finds no test command of the
+        # app's own, and runs the runner with the factory named.
         result = suite(self, "envcheck").run(
             PATTERN, command=[FLASK, "--app", "nonexistent_app:create_app", "test"]
         )
