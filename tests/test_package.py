@@ -49,7 +49,6 @@ class PackageTests(unittest.TestCase):
         package_dir = os.path.dirname(flask_dbtestcase.__file__)
         self.assertTrue(os.path.isfile(os.path.join(package_dir, "py.typed")))
 
-
     def test_every_floor_is_tested(self):
         # make matrix installs .ci/oldest.txt: a floor raised or added in
         # pyproject.toml without its pin there would go untested.
@@ -64,9 +63,7 @@ class PackageTests(unittest.TestCase):
                     (spec,) = requirement.specifier
                     self.assertEqual(spec.operator, "==", line)
                     pins[requirement.name.lower()] = Version(spec.version)
-        declared = list(project["dependencies"]) + list(
-            project["optional-dependencies"]["migrate"]
-        )
+        declared = list(project["dependencies"]) + list(project["optional-dependencies"]["migrate"])
         for line in declared:
             requirement = Requirement(line)
             floors = [Version(s.version) for s in requirement.specifier if s.operator == ">="]
