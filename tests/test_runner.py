@@ -568,13 +568,34 @@ class ThrowawayServerTests(RunnerTestCase):
 
     def test_framework_errors_in_tests_have_no_traceback(self):
         result = run(self, PATTERN, "cfgerror")
-        self.assertCode(result, 1)
+        self.assertCode(result, 2)  # a set-up error, not a failed test
         self.assertIn("ERROR: setUpClass (suite_cfg.BadSetup)", result.stderr)
         self.assertIn(
             "ConfigurationError: The app factory 'nope:create_app' could not", result.stderr
         )
         self.assertNotIn("Traceback", result.stderr)
+        self.assertIn("1 set-up error (the run exits with status 2)", result.stderr)
         self.assertEqual(result.last_line, "1 passed, 1 failed")
+
+    def test_set_up_errors_exit_2_from_parallel_workers_too(self):
+        result = suite(self, "cfgerror").run(PATTERN + ["--parallel", "2"])
+        self.assertCode(result, 2)
+        self.assertIn("ConfigurationError: The app factory 'nope:create_app'", result.stderr)
+        self.assertEqual(result.last_line, "1 passed, 1 failed")
+
+    def test_a_failing_test_is_not_a_set_up_error(self):
+        result = run(self, PATTERN + ["-k", "test_passes", "-k", "three"], "counts")
+        self.assertCode(result, 1)
+        self.assertNotIn("set-up error", result.stderr)
+
+    def test_the_summary_counts_tests_not_error_entries(self):
+        # One test fails and errors in its clean-up, one fails in three subtests:
+        # five entries in unittest's FAILED line, two failed tests.
+        result = run(self, PATTERN, "counts")
+        self.assertCode(result, 1)
+        self.assertIn("Ran 3 tests", result.stderr)
+        self.assertIn("FAILED (failures=4, errors=1)", result.stderr)
+        self.assertEqual(result.last_line, "1 passed, 2 failed")
 
     def test_postgresql_not_found(self):
         env = {"FLASK_DBTESTCASE_PG_BIN": os.path.join(SUITES, "no-such-dir")}

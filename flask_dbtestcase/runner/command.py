@@ -135,6 +135,8 @@ def main(
         return 2
     except KeyboardInterrupt:
         return 130
+    if getattr(runner, "setup_errors", 0):
+        return 2
     if not failures and getattr(runner, "tests_found", None) == 0:
         return NO_TESTS_EXIT
     return 1 if failures else 0

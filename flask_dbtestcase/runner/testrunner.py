@@ -139,6 +139,8 @@ class DBTestRunner:
         self._shuffler = None if shuffle is False else Shuffler(shuffle)
         self._subsuites: list[list[unittest.TestCase]] | None = None
         self.tests_found: int | None = None  # discovered, before --shard
+        #: Set-up errors of the run (a bad app factory, no database): exit status 2.
+        self.setup_errors = 0
         self._test_count: int | None = None
         self._sql_capture: SQLCapture | None = None
         self._previous_sigterm: t.Callable[[int, FrameType | None], t.Any] | int | None = None
@@ -391,6 +393,13 @@ class DBTestRunner:
             hint = no_tests_hint(test_labels or [], self.pattern, self.top_level,
                                  self.test_name_patterns or [])  # fmt: skip
             self.stream.write(f"{hint}\n")
+        self.setup_errors = getattr(result, "setup_errors", 0)
+        if self.setup_errors:
+            self.stream.write(
+                f"{self.setup_errors} set-up error{'' if self.setup_errors == 1 else 's'} "
+                "(the run exits with status 2): the tests concerned could not run; the "
+                "message above says what to fix.\n"
+            )
         self.stream.write(self.summary_line(result) + "\n")
         self.stream.flush()
         return self.suite_result(suite, result)
