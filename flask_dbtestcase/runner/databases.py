@@ -27,6 +27,7 @@ __all__ = [
     "DatabaseState",
     "Log",
     "run_cancel_targets",
+    "server_stop",
     "setup_databases",
     "teardown_databases",
 ]
@@ -57,6 +58,18 @@ class DatabaseState:
     )
     #: Whether teardown hands the previous databases back.
     restore: bool = True
+
+
+def server_stop(state: DatabaseState) -> tuple[str, str] | None:
+    """Return why the run's throwaway server stopped, and its socket directory,
+    if something outside the run stopped it; ``None`` while it runs.
+
+    :param state: what ``setup_databases`` did.
+    """
+    if state.server is None:
+        return None
+    reason = state.server.stop_reason()
+    return None if reason is None else (reason, state.server.socket_dir)
 
 
 def run_cancel_targets() -> list[str]:
@@ -205,7 +218,9 @@ def teardown_databases(
         engines = sys.modules.get(f"{__package__.rpartition('.')[0]}.isolation.engines")
         if engines is not None:  # the test classes' shared connections, before any DROP
             attempt("close the test connections", engines.close_pinned_connections)
-        if state.mode is not None and not keepdb:
+        # A throwaway server stopped from outside took its databases with it.
+        stopped = state.server is not None and state.server.stop_reason() is not None
+        if state.mode is not None and not keepdb and not stopped:
             _drop_databases(state, log, attempt)
         if state.server is not None:
             attempt("stop the throwaway server", state.server.stop)

@@ -190,8 +190,9 @@ class DBTestResult(ResultMixin, unittest.TextTestResult):
         self._remote_elapsed: dict[unittest.TestCase, float] = {}
         self.start_time = time.perf_counter()
         self.stop_time: float | None = None
-        #: Errors that are set-up errors (:func:`is_setup_error`): the run exits 2.
-        self.setup_errors = 0
+        #: The ids of the tests (or set-up holders) with a set-up error
+        #: (:func:`is_setup_error`): the run exits 2.
+        self.setup_error_ids: list[str] = []
 
     # -- bookkeeping -------------------------------------------------------
     def _record(self, test: unittest.TestCase) -> ResultRecord:
@@ -284,7 +285,7 @@ class DBTestResult(ResultMixin, unittest.TextTestResult):
     def addError(self, test: unittest.TestCase, err: OptExcInfo) -> None:
         super().addError(test, err)
         if is_setup_error(err):
-            self.setup_errors += 1
+            self.setup_error_ids.append(test.id())
         self._mark(test, "failed", "error", err, self.errors[-1][1])
 
     def addSkip(self, test: unittest.TestCase, reason: str) -> None:
