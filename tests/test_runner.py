@@ -102,6 +102,21 @@ class RunnerOutputTests(RunnerTestCase):
         ):
             self.assertIn(option, result.stdout)
 
+    def test_version(self):
+        import flask_dbtestcase
+
+        result = run(self, ["--version"])
+        self.assertCode(result, 0)
+        self.assertEqual(result.stdout.strip(), f"flask-dbtestcase {flask_dbtestcase.__version__}")
+
+    def test_shuffle_swallowing_a_label_gets_a_hint(self):
+        result = run(self, ["--shuffle", "suite_basic"])
+        self.assertCode(result, 2)
+        self.assertIn("'suite_basic' after it is read as its seed", result.stderr)
+        self.assertIn("Put the labels first (suite_basic --shuffle)", result.stderr)
+        seeded = run(self, PATTERN + ["--shuffle", "7", "-k", "MorePassing"])
+        self.assertCode(seeded, 0)  # a seed is not a label
+
     def test_unknown_option_is_a_usage_error(self):
         result = run(self, ["--no-such-option"])
         self.assertCode(result, 2)
@@ -115,6 +130,13 @@ class RunnerOutputTests(RunnerTestCase):
         self.assertIn("FAILED (failures=1, errors=1, skipped=1)", result.stderr)
         self.assertEqual(result.last_line, "4 passed, 2 failed, 1 skipped")
         self.assertIn("RuntimeError: boom in test_error", result.stderr)
+
+    def test_the_test_database_url_is_readable(self):
+        # Outside this run: a throwaway server of its own, whose socket is a path.
+        result = run(self, PATTERN + ["-v", "2", "-k", "MorePassing"], outside=True)
+        self.assertCode(result, 0)
+        line = next(x for x in result.stderr.splitlines() if x.startswith("Test database: "))
+        self.assertRegex(line, r"\?host=/[^%]+/sock$")
 
     def test_verbosity_levels(self):
         quiet = run(self, PATTERN + ["-v", "0", "-k", "MorePassing"])

@@ -16,6 +16,7 @@ import signal
 import sys
 import time
 import typing as t
+from urllib.parse import unquote
 
 from ..settings import DATABASE_URL_ENV, THROWAWAY_DATABASE, export_database_url
 from ..state import STATE, RunDatabases
@@ -26,6 +27,7 @@ if t.TYPE_CHECKING:  # the database modules are imported when a run needs them
 __all__ = [
     "DatabaseState",
     "Log",
+    "readable_url",
     "run_cancel_targets",
     "server_stop",
     "setup_databases",
@@ -58,6 +60,16 @@ class DatabaseState:
     )
     #: Whether teardown hands the previous databases back.
     restore: bool = True
+
+
+def readable_url(rendered: str) -> str:
+    """Return a URL as a person reads it: ``?host=/dev/shm/...``, not ``%2Fdev%2Fshm``.
+
+    For messages only (the password already hidden): the result may not parse.
+
+    :param rendered: the URL, as ``render_url`` renders it.
+    """
+    return unquote(rendered)
 
 
 def server_stop(state: DatabaseState) -> tuple[str, str] | None:
@@ -138,7 +150,7 @@ def _setup_main_database(
     if url:
         base = urls.make_url(url)
         test_url = base.set(database=urls.test_database_name(base.database or "postgres"))
-        log(f"Creating test database {urls.render_url(test_url)} ...", 2)
+        log(f"Creating test database {readable_url(urls.render_url(test_url))} ...", 2)
         state.mode = "server"
         creation.create_test_database(
             test_url, keepdb=keepdb, interactive=interactive, autoclobber=not interactive
@@ -164,7 +176,7 @@ def _setup_main_database(
         creation.create_test_database(test_url, keepdb=keepdb, interactive=False, autoclobber=True)
     state.created = True
     state.url = test_url.render_as_string(hide_password=False)
-    state.display_url = urls.render_url(test_url)
+    state.display_url = readable_url(urls.render_url(test_url))
     log(f"Test database: {state.display_url}", 2)
 
 
@@ -243,7 +255,7 @@ def _drop_databases(state: DatabaseState, log: Log, attempt: t.Callable[..., Non
     attempt("drop the databases created for binds", creation.destroy_created_databases)
     for clone in state.clones:
         attempt(
-            f"drop the worker database {clone.rsplit('/', 1)[-1]}",
+            f"drop the worker database {urls.make_url(clone).database}",
             creation.destroy_test_database,
             urls.make_url(clone),
         )
