@@ -37,7 +37,8 @@ $(STAMP): pyproject.toml
 			echo >&2 "On Debian/Ubuntu: apt-get install python3-venv. Or pass PYTHON=/path/to/python3."; \
 			exit 1; }; \
 	fi
-	extras=$$("$(VENV_PY)" -c "$(EXTRAS_CMD)" 2>/dev/null || true); \
+	@extras=$$("$(VENV_PY)" -c "$(EXTRAS_CMD)" 2>/dev/null || true); \
+	echo "Installing the package into $(VENV) (pip install -e .$$extras)"; \
 	"$(VENV_PY)" -m pip install --quiet --disable-pip-version-check -e ".$$extras"
 	@touch "$@"
 
@@ -67,7 +68,7 @@ postgres: venv
 	fi
 
 test: venv postgres
-	"$(VENV_PY)" runtests.py $(ARGS)
+	@"$(VENV_PY)" runtests.py $(ARGS)
 
 # Lint and format-check everything; types on the package (mypy --strict).
 LINT_PATHS := flask_dbtestcase tests bench examples runtests.py
@@ -87,7 +88,7 @@ lint: venv
 # Run from examples/blog, as a user runs their suite: discovery starts in the
 # current directory, which puts the `blog` package on sys.path.
 example: venv postgres
-	cd examples/blog && "$(VENV_PY)" -m flask_dbtestcase $(ARGS)
+	@cd examples/blog && "$(VENV_PY)" -m flask_dbtestcase $(ARGS)
 
 # Coverage of the package over the whole run: the runner's --parallel
 # workers (forked by multiprocessing) and the Python subprocesses the tests
