@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 EXTRAS_CMD := import tomllib; d = tomllib.load(open('pyproject.toml', 'rb')); \
 	print('[test]' if 'test' in d.get('project', {}).get('optional-dependencies', {}) else '')
 
-.PHONY: help venv postgres test lint example coverage compat docs clean distclean
+.PHONY: help venv postgres test lint example coverage compat matrix docs clean distclean
 
 help:
 	@echo "make test      run the project's own tests (runtests.py); ARGS=... passes options"
@@ -19,6 +19,8 @@ help:
 	@echo "make example   run the example app's suite in examples/blog"
 	@echo "make coverage  run the tests under coverage.py; HTML report in htmlcov/"
 	@echo "make compat    run the isolation suites on SQLAlchemy 2.0.x too"
+	@echo "make matrix    the example and the isolation suites on the oldest Python and"
+	@echo "               dependencies (.ci/oldest.txt) and on the newest"
 	@echo "make docs      build the documentation (Sphinx) into docs/_build/html; warnings fail it"
 	@echo "make venv      create $(VENV) and install the package (done by test/example)"
 	@echo "make postgres  check for PostgreSQL's server binaries, install them if root"
@@ -35,7 +37,8 @@ $(STAMP): pyproject.toml
 			echo >&2 "On Debian/Ubuntu: apt-get install python3-venv. Or pass PYTHON=/path/to/python3."; \
 			exit 1; }; \
 	fi
-	extras=$$("$(VENV_PY)" -c "$(EXTRAS_CMD)" 2>/dev/null || true); \
+	@extras=$$("$(VENV_PY)" -c "$(EXTRAS_CMD)" 2>/dev/null || true); \
+	echo "Installing the package into $(VENV) (pip install -e .$$extras)"; \
 	"$(VENV_PY)" -m pip install --quiet --disable-pip-version-check -e ".$$extras"
 	@touch "$@"
 
@@ -65,7 +68,7 @@ postgres: venv
 	fi
 
 test: venv postgres
-	"$(VENV_PY)" runtests.py $(ARGS)
+	@"$(VENV_PY)" runtests.py $(ARGS)
 
 # Lint and format-check everything; types on the package (mypy --strict).
 LINT_PATHS := flask_dbtestcase tests bench examples runtests.py
@@ -85,7 +88,7 @@ lint: venv
 # Run from examples/blog, as a user runs their suite: discovery starts in the
 # current directory, which puts the `blog` package on sys.path.
 example: venv postgres
-	cd examples/blog && "$(VENV_PY)" -m flask_dbtestcase $(ARGS)
+	@cd examples/blog && "$(VENV_PY)" -m flask_dbtestcase $(ARGS)
 
 # Coverage of the package over the whole run: the runner's --parallel
 # workers (forked by multiprocessing) and the Python subprocesses the tests
@@ -129,6 +132,44 @@ compat: postgres
 	fi
 	"$(COMPAT_VENV)/bin/python" runtests.py $(COMPAT_TESTS) $(ARGS)
 
+# The support matrix: the example app's suite and the isolation suites on the
+# oldest supported Python with the oldest supported dependencies (the floors
+# of pyproject.toml, pinned in .ci/oldest.txt), and on the newest Python with
+# the newest releases. Each leg has its own venv (re-made when pyproject.toml
+# or the pins change). The Pythons are pyenv's, or pythonX.Y from PATH, or
+# MATRIX_OLDEST_PYTHON=/path MATRIX_NEWEST_PYTHON=/path.
+# psycopg 3: add its extra to MATRIX_EXTRAS (and its floor to .ci/oldest.txt).
+MATRIX_OLDEST_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.9.*/bin/python) $(shell command -v python3.9))
+MATRIX_NEWEST_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13.*/bin/python) $(shell command -v python3.13))
+MATRIX_EXTRAS ?= migrate
+MATRIX_TESTS ?= $(COMPAT_TESTS)
+MATRIX_VERSIONS := import importlib.metadata as m, platform; \
+	names = ('flask', 'werkzeug', 'flask-sqlalchemy', 'sqlalchemy', 'psycopg2-binary', 'psycopg'); \
+	print(f'Python {platform.python_version()}', *(f'{n} {m.version(n)}' for n in names \
+	if __import__('importlib.util').util.find_spec(n.replace('-binary', '').replace('-', '_')) \
+	is not None), sep=', ')
+
+# $(call matrix_leg,name,python,venv,extra pip arguments)
+define matrix_leg
+	@if [ -z "$(2)" ]; then \
+		echo >&2 "make matrix: no Python for the $(1) leg. Install it (pyenv install), or pass"; \
+		echo >&2 "MATRIX_$(shell echo $(1) | tr a-z A-Z)_PYTHON=/path/to/python."; exit 1; fi
+	@if [ ! -f "$(3)/.installed" ] || [ pyproject.toml -nt "$(3)/.installed" ] \
+		|| [ .ci/oldest.txt -nt "$(3)/.installed" ]; then \
+		echo "Creating $(3) with $(2)"; rm -rf "$(3)"; \
+		"$(2)" -m venv "$(3)" \
+		&& "$(3)/bin/python" -m pip install --quiet --disable-pip-version-check $(4) \
+			-e ".[$(MATRIX_EXTRAS)]" \
+		&& touch "$(3)/.installed" || exit 1; fi
+	@echo "-- $(1): $$("$(3)/bin/python" -c "$(MATRIX_VERSIONS)")"
+	@"$(3)/bin/python" runtests.py $(MATRIX_TESTS) $(ARGS)
+	@cd examples/blog && "$(abspath $(3))/bin/python" -m flask_dbtestcase $(ARGS)
+endef
+
+matrix: postgres
+	$(call matrix_leg,oldest,$(MATRIX_OLDEST_PYTHON),.venv-oldest,--constraint .ci/oldest.txt)
+	$(call matrix_leg,newest,$(MATRIX_NEWEST_PYTHON),.venv-newest,--upgrade)
+
 # The documentation: Sphinx, with the docs extra installed into $(VENV) once
 # (again when pyproject.toml changes). Warnings are errors; --keep-going
 # reports them all before failing.
@@ -147,7 +188,7 @@ clean:
 	rm -f "$(STAMP)"
 
 distclean: clean
-	rm -rf "$(VENV)" "$(COMPAT_VENV)"
+	rm -rf "$(VENV)" "$(COMPAT_VENV)" .venv-oldest .venv-newest
 
 # Benchmarks (bench/, see bench/README.md): one throwaway PostgreSQL server,
 # every contender on it, both CPU placements. Django is installed only into

@@ -678,7 +678,7 @@ class BadInputTests(unittest.TestCase):
         result = project.run_here(
             ["-p", "test_quick.py", "--debug-sql", "-v", "3"], own_database=True
         )
-        self.assertEqual(result.returncode, 1, result)
+        self.assertEqual(result.returncode, 2, result)  # a set-up error
         self.assertIn("ignored the test configuration", result.stderr)
         self.assertNotIn(self.SECRET, result.output)
         self.assertFalse(system_sql("SELECT to_regclass('fault_thing')")[0][0])
@@ -699,7 +699,7 @@ class BadInputTests(unittest.TestCase):
         with open(os.path.join(project.dir, "broken.json"), "w") as f:
             f.write('{"fault_thing": [{"name": "a"},')
         result = project.run_here(["-p", "test_fix.py"], own_database=True)
-        self.assertEqual(result.returncode, 1, result)
+        self.assertEqual(result.returncode, 2, result)  # a set-up error
         self.assertIn("broken.json", result.stderr)
         self.assertNotIn("TEST RAN", result.stdout)
         self.assertEqual(result.stderr.strip().splitlines()[-1], "0 passed, 1 failed")

@@ -102,6 +102,21 @@ class RunnerOutputTests(RunnerTestCase):
         ):
             self.assertIn(option, result.stdout)
 
+    def test_version(self):
+        import flask_dbtestcase
+
+        result = run(self, ["--version"])
+        self.assertCode(result, 0)
+        self.assertEqual(result.stdout.strip(), f"flask-dbtestcase {flask_dbtestcase.__version__}")
+
+    def test_shuffle_swallowing_a_label_gets_a_hint(self):
+        result = run(self, ["--shuffle", "suite_basic"])
+        self.assertCode(result, 2)
+        self.assertIn("'suite_basic' after it is read as its seed", result.stderr)
+        self.assertIn("Put the labels first (suite_basic --shuffle)", result.stderr)
+        seeded = run(self, PATTERN + ["--shuffle", "7", "-k", "MorePassing"])
+        self.assertCode(seeded, 0)  # a seed is not a label
+
     def test_unknown_option_is_a_usage_error(self):
         result = run(self, ["--no-such-option"])
         self.assertCode(result, 2)
@@ -115,6 +130,13 @@ class RunnerOutputTests(RunnerTestCase):
         self.assertIn("FAILED (failures=1, errors=1, skipped=1)", result.stderr)
         self.assertEqual(result.last_line, "4 passed, 2 failed, 1 skipped")
         self.assertIn("RuntimeError: boom in test_error", result.stderr)
+
+    def test_the_test_database_url_is_readable(self):
+        # Outside this run: a throwaway server of its own, whose socket is a path.
+        result = run(self, PATTERN + ["-v", "2", "-k", "MorePassing"], outside=True)
+        self.assertCode(result, 0)
+        line = next(x for x in result.stderr.splitlines() if x.startswith("Test database: "))
+        self.assertRegex(line, r"\?host=/[^%]+/sock$")
 
     def test_verbosity_levels(self):
         quiet = run(self, PATTERN + ["-v", "0", "-k", "MorePassing"])
@@ -568,13 +590,34 @@ class ThrowawayServerTests(RunnerTestCase):
 
     def test_framework_errors_in_tests_have_no_traceback(self):
         result = run(self, PATTERN, "cfgerror")
-        self.assertCode(result, 1)
+        self.assertCode(result, 2)  # a set-up error, not a failed test
         self.assertIn("ERROR: setUpClass (suite_cfg.BadSetup)", result.stderr)
         self.assertIn(
             "ConfigurationError: The app factory 'nope:create_app' could not", result.stderr
         )
         self.assertNotIn("Traceback", result.stderr)
+        self.assertIn("1 set-up error (the run exits with status 2)", result.stderr)
         self.assertEqual(result.last_line, "1 passed, 1 failed")
+
+    def test_set_up_errors_exit_2_from_parallel_workers_too(self):
+        result = suite(self, "cfgerror").run(PATTERN + ["--parallel", "2"])
+        self.assertCode(result, 2)
+        self.assertIn("ConfigurationError: The app factory 'nope:create_app'", result.stderr)
+        self.assertEqual(result.last_line, "1 passed, 1 failed")
+
+    def test_a_failing_test_is_not_a_set_up_error(self):
+        result = run(self, PATTERN + ["-k", "test_passes", "-k", "three"], "counts")
+        self.assertCode(result, 1)
+        self.assertNotIn("set-up error", result.stderr)
+
+    def test_the_summary_counts_tests_not_error_entries(self):
+        # One test fails and errors in its clean-up, one fails in three subtests:
+        # five entries in unittest's FAILED line, two failed tests.
+        result = run(self, PATTERN, "counts")
+        self.assertCode(result, 1)
+        self.assertIn("Ran 3 tests", result.stderr)
+        self.assertIn("FAILED (failures=4, errors=1)", result.stderr)
+        self.assertEqual(result.last_line, "1 passed, 2 failed")
 
     def test_postgresql_not_found(self):
         env = {"FLASK_DBTESTCASE_PG_BIN": os.path.join(SUITES, "no-such-dir")}
@@ -642,8 +685,9 @@ class FlaskCommandTests(RunnerTestCase):
         help_ = basic.run(["--help"], command=[FLASK, "test"])
         self.assertIn("usage: flask test", help_.stdout)
 
-    def test_flask_app_becomes_the_default_factory_without_loading_it(self):
-        # The app does not exist: the command must not load it.
+    def test_flask_app_becomes_the_default_factory_even_when_it_cannot_load(self):
+        # The app does not exist: flask test finds no test command of the
+        # app's own, and runs the runner with the factory named.
         result = suite(self, "envcheck").run(
             PATTERN, command=[FLASK, "--app", "nonexistent_app:create_app", "test"]
         )

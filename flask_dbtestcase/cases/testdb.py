@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import atexit
 import signal
+import sys
 import threading
 import typing as t
 
@@ -60,7 +61,14 @@ def process_server() -> ThrowawayServer:
     with _server_lock:
         server = STATE.server
         if server is None or not server.is_server_available():
-            if server is not None:  # it died: clean up after it
+            if server is not None:  # it died: say so, and clean up after it
+                reason = server.stop_reason() or "it stopped answering"
+                sys.stderr.write(
+                    "\nflask-dbtestcase: the throwaway PostgreSQL server it started for this "
+                    f"process stopped ({reason}): something outside the run stopped it. "
+                    "Starting a new one; the tests that were using it fail with connection "
+                    "errors.\n"
+                )
                 server.stop()
             server = STATE.server = ThrowawayServer.start()
             STATE.database_url = None

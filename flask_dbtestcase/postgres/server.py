@@ -52,6 +52,7 @@ from .processes import (
     spawn,
     write_private,
 )
+from .stopreason import stop_reason
 
 __all__ = [
     "MARKER",
@@ -225,6 +226,21 @@ class ThrowawayServer(testing.postgresql.Postgresql):  # type: ignore[misc]
         except OSError:
             return False
         return len(lines) >= 8 and lines[7].strip() == "ready"
+
+    def stop_reason(self) -> str | None:
+        """Say why the server stopped when something outside the run stopped it.
+
+        Returns ``None`` while it runs, and once :meth:`stop` stopped it.
+        The reason is the shutdown request in the server's log ("received
+        fast shutdown request": ``pg_ctl stop``, a SIGINT), or the signal
+        that killed it (SIGKILL: a ``kill -9``, the OOM killer).
+        """
+        if self._stopped or self._owner_pid != os.getpid() or self.child_process is None:
+            return None
+        status = self.child_process.poll()
+        if status is None and self.is_server_available():
+            return None
+        return stop_reason(self.log_path, status)
 
     def poststart(self) -> None:
         """Nothing to create: tests make their own databases."""

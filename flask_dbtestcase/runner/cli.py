@@ -1,49 +1,110 @@
-"""``flask test``: the runner as a Flask CLI command.
+"""``flask dbtest`` and ``flask test``: the runner as Flask CLI commands.
 
-Registered through the ``flask.commands`` entry point. The command does not
-load the application itself (test classes create their own apps against the
-test database); it only hands ``--app``/``FLASK_APP`` on as the default app
-factory (as an argument, not through the environment), then passes every
-argument to the same argparse runner as ``python -m flask_dbtestcase``.
+Both are registered through the ``flask.commands`` entry point. Flask looks
+plugin commands up before the app's own, so a plugin's ``test`` would shadow
+the ``test`` command many apps define (cookiecutter-flask, the Flasky book
+app). ``flask test`` therefore loads the app the way ``flask`` does for any
+of the app's commands and, when the app has a ``test`` command of its own,
+runs that one instead; ``flask dbtest`` is always the runner, and never loads
+the app.
+
+The runner does not need the loaded app (test classes create their own apps
+against the test database): the app ``flask`` would find (``--app``,
+``FLASK_APP``, else ``wsgi.py`` or ``app.py`` in the current directory) is
+handed on as the default app factory, as an argument, not through the
+environment; every argument goes to the same argparse runner as
+``python -m flask_dbtestcase``.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
 from flask.cli import ScriptInfo
 
-__all__ = ["test_command"]
+__all__ = ["app_factory_spec", "dbtest_command", "test_command"]
+
+_CONTEXT = {"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []}
 
 
-@click.command(
-    "test",
-    context_settings={
-        "ignore_unknown_options": True,
-        "allow_extra_args": True,
-        "help_option_names": [],
-    },
-    add_help_option=False,
-    short_help="Run the tests against a throwaway test database.",
-)
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-@click.pass_context
-def test_command(ctx: click.Context, args: tuple[str, ...]) -> None:
-    """Run the tests (unittest discovery and labels) against a test database
-    created for the run and destroyed after it. Run `flask test --help` for
-    the options."""
+def app_factory_spec(info: ScriptInfo | None) -> str | None:
+    """Return the app ``flask`` would load, as an ``app_factory`` spec.
+
+    ``--app``/``FLASK_APP`` as given; else ``wsgi`` or ``app``, the first of
+    ``wsgi.py`` and ``app.py`` in the current directory, as ``flask`` looks
+    for them (the module's ``create_app``/``make_app`` is the factory).
+
+    :param info: the Flask CLI's script info.
+    """
+    if info is not None and info.app_import_path:
+        return info.app_import_path
+    for module in ("wsgi", "app"):
+        if os.path.isfile(f"{module}.py"):
+            return module
+    return None
+
+
+def _run_runner(ctx: click.Context, args: tuple[str, ...]) -> None:
     # Imported when the command runs: `flask` loads this module for every
     # command it lists, and most of them never run the tests.
     from .command import main
 
-    app_import_path = None
-    try:
-        info = ctx.find_object(ScriptInfo)
-        if info is not None:
-            app_import_path = info.app_import_path
-    except Exception:  # pragma: no cover - flask always provides ScriptInfo
-        app_import_path = None
-    code = main(list(args), prog="flask test", app_factory=app_import_path)
+    code = main(
+        list(args), prog=ctx.command_path, app_factory=app_factory_spec(ctx.find_object(ScriptInfo))
+    )
     sys.stdout.flush()
     ctx.exit(code)
+
+
+def _apps_own_test_command(ctx: click.Context) -> click.Command | None:
+    """Return the app's own ``test`` command, if the app loads and has one."""
+    info = ctx.find_object(ScriptInfo)
+    if info is None:  # pragma: no cover - flask always provides ScriptInfo
+        return None
+    try:
+        app = info.load_app()
+    except Exception:  # no app, or one that fails to load: the runner reports it
+        return None
+    command = app.cli.get_command(ctx, "test")
+    return None if command in (None, test_command, dbtest_command) else command
+
+
+@click.command(
+    "dbtest",
+    context_settings=_CONTEXT,
+    add_help_option=False,
+    short_help="Run the tests against a throwaway test database (flask-dbtestcase).",
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def dbtest_command(ctx: click.Context, args: tuple[str, ...]) -> None:
+    """Run the tests (unittest discovery and labels) against a test database
+    created for the run and destroyed after it. Run `flask dbtest --help` for
+    the options."""
+    _run_runner(ctx, args)
+
+
+@click.command(
+    "test",
+    context_settings=_CONTEXT,
+    add_help_option=False,
+    short_help="The app's own test command if it has one, else flask dbtest.",
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+def test_command(ctx: click.Context, args: tuple[str, ...]) -> None:
+    """Run the app's own `test` command when it defines one; otherwise run
+    the tests against a test database, as `flask dbtest` does."""
+    own = _apps_own_test_command(ctx)
+    if own is None:
+        _run_runner(ctx, args)
+        return
+    click.echo(
+        "flask test: running the app's own 'test' command; flask-dbtestcase's runner "
+        "is 'flask dbtest'.",
+        err=True,
+    )
+    with own.make_context("test", list(args), parent=ctx.parent) as own_ctx:
+        own.invoke(own_ctx)

@@ -14,6 +14,7 @@ import os
 import sys
 import typing as t
 
+from .. import __version__
 from ..errors import ConfigurationError, DBTestCaseError
 from ..settings import DATABASE_URL_ENV, RUNNER_ENV, TEST_DATABASE_URL_ENV
 from ..state import STATE
@@ -58,6 +59,21 @@ def _pick_runner_spec(argv: t.Sequence[str]) -> str | None:
     return spec
 
 
+def _shuffle_hint(argv: t.Sequence[str]) -> str | None:
+    """Say so when ``--shuffle`` swallows the label after it as its seed."""
+    for option, following in zip(argv, argv[1:]):
+        if option == "--shuffle" and not following.startswith("-"):
+            try:
+                int(following)
+            except ValueError:
+                return (
+                    f"--shuffle takes an optional SEED (a number), so {following!r} after it "
+                    f"is read as its seed. Put the labels first ({following} --shuffle), or "
+                    f"give a seed (--shuffle 42 {following})."
+                )
+    return None
+
+
 def build_parser(
     runner_class: type[DBTestRunner] = DBTestRunner,
     prog: str | None = None,
@@ -87,6 +103,7 @@ def build_parser(
         "or directories to run tests from. Default: discover from the current "
         "directory.",
     )
+    parser.add_argument("--version", action="version", version=f"flask-dbtestcase {__version__}")
     parser.add_argument(
         "--runner",
         metavar="MODULE:CLASS",
@@ -117,6 +134,11 @@ def main(
         sys.stderr.write(f"error: {exc}\n")
         return 2
     parser = build_parser(runner_class, prog=prog)
+    hint = _shuffle_hint(argv)
+    if hint:
+        parser.print_usage(sys.stderr)
+        sys.stderr.write(f"{parser.prog}: error: {hint}\n")
+        return 2
     try:
         options = parser.parse_intermixed_args(argv)
     except SystemExit as exc:
@@ -135,6 +157,8 @@ def main(
         return 2
     except KeyboardInterrupt:
         return 130
+    if getattr(runner, "setup_errors", 0):
+        return 2
     if not failures and getattr(runner, "tests_found", None) == 0:
         return NO_TESTS_EXIT
     return 1 if failures else 0

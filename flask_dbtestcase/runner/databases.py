@@ -16,6 +16,7 @@ import signal
 import sys
 import time
 import typing as t
+from urllib.parse import unquote
 
 from ..settings import DATABASE_URL_ENV, THROWAWAY_DATABASE, export_database_url
 from ..state import STATE, RunDatabases
@@ -26,7 +27,9 @@ if t.TYPE_CHECKING:  # the database modules are imported when a run needs them
 __all__ = [
     "DatabaseState",
     "Log",
+    "readable_url",
     "run_cancel_targets",
+    "server_stop",
     "setup_databases",
     "teardown_databases",
 ]
@@ -57,6 +60,28 @@ class DatabaseState:
     )
     #: Whether teardown hands the previous databases back.
     restore: bool = True
+
+
+def readable_url(rendered: str) -> str:
+    """Return a URL as a person reads it: ``?host=/dev/shm/...``, not ``%2Fdev%2Fshm``.
+
+    For messages only (the password already hidden): the result may not parse.
+
+    :param rendered: the URL, as ``render_url`` renders it.
+    """
+    return unquote(rendered)
+
+
+def server_stop(state: DatabaseState) -> tuple[str, str] | None:
+    """Return why the run's throwaway server stopped, and its socket directory,
+    if something outside the run stopped it; ``None`` while it runs.
+
+    :param state: what ``setup_databases`` did.
+    """
+    if state.server is None:
+        return None
+    reason = state.server.stop_reason()
+    return None if reason is None else (reason, state.server.socket_dir)
 
 
 def run_cancel_targets() -> list[str]:
@@ -125,7 +150,7 @@ def _setup_main_database(
     if url:
         base = urls.make_url(url)
         test_url = base.set(database=urls.test_database_name(base.database or "postgres"))
-        log(f"Creating test database {urls.render_url(test_url)} ...", 2)
+        log(f"Creating test database {readable_url(urls.render_url(test_url))} ...", 2)
         state.mode = "server"
         creation.create_test_database(
             test_url, keepdb=keepdb, interactive=interactive, autoclobber=not interactive
@@ -151,7 +176,7 @@ def _setup_main_database(
         creation.create_test_database(test_url, keepdb=keepdb, interactive=False, autoclobber=True)
     state.created = True
     state.url = test_url.render_as_string(hide_password=False)
-    state.display_url = urls.render_url(test_url)
+    state.display_url = readable_url(urls.render_url(test_url))
     log(f"Test database: {state.display_url}", 2)
 
 
@@ -208,7 +233,9 @@ def teardown_databases(
         engines = sys.modules.get(f"{__package__.rpartition('.')[0]}.isolation.engines")
         if engines is not None:  # the test classes' shared connections, before any DROP
             attempt("close the test connections", engines.close_pinned_connections)
-        if state.mode is not None and not keepdb:
+        # A throwaway server stopped from outside took its databases with it.
+        stopped = state.server is not None and state.server.stop_reason() is not None
+        if state.mode is not None and not keepdb and not stopped:
             _drop_databases(state, log, attempt)
         if state.server is not None:
             attempt("stop the throwaway server", state.server.stop)
@@ -231,7 +258,7 @@ def _drop_databases(state: DatabaseState, log: Log, attempt: t.Callable[..., Non
     attempt("drop the databases created for binds", creation.destroy_created_databases)
     for clone in state.clones:
         attempt(
-            f"drop the worker database {clone.rsplit('/', 1)[-1]}",
+            f"drop the worker database {urls.make_url(clone).database}",
             creation.destroy_test_database,
             urls.make_url(clone),
         )

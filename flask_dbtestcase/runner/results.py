@@ -5,13 +5,14 @@ outcomes, ``--durations``, ``--debug-sql`` and the JUnit XML report.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 import typing as t
 import unittest
 from collections import OrderedDict
 from types import TracebackType
 
-from ..errors import DBTestCaseError
+from ..errors import DBTestCaseError, IsolationError
 from .junit import ResultRecord, write_report
 from .ordering import class_key
 
@@ -26,6 +27,7 @@ __all__ = [
     "exception_class",
     "exception_message",
     "exception_type",
+    "is_setup_error",
 ]
 
 #: ``sys.exc_info()`` of an error, as unittest hands it to a result.
@@ -83,6 +85,23 @@ def exception_type(err: OptExcInfo) -> str:
         f"{exc_type.__module__}.{exc_type.__qualname__}"
         if exc_type.__module__ != "builtins"
         else exc_type.__qualname__
+    )
+
+
+def is_setup_error(err: OptExcInfo) -> bool:
+    """Tell whether ``err`` is a set-up error: one flask-dbtestcase raised on
+    purpose (a bad app factory, no database), not a test that failed.
+
+    :param err: the ``sys.exc_info()`` of an error, or a worker's (``RemoteError``).
+    """
+    cls: object = err[0]
+    if isinstance(err[1], RemoteError):
+        module, _, name = err[1].exc_type.rpartition(".")
+        cls = getattr(sys.modules.get(module), name, None)
+    return (
+        isinstance(cls, type)
+        and issubclass(cls, DBTestCaseError)
+        and not issubclass(cls, IsolationError)  # a test broke its own isolation
     )
 
 
@@ -171,6 +190,9 @@ class DBTestResult(ResultMixin, unittest.TextTestResult):
         self._remote_elapsed: dict[unittest.TestCase, float] = {}
         self.start_time = time.perf_counter()
         self.stop_time: float | None = None
+        #: The ids of the tests (or set-up holders) with a set-up error
+        #: (:func:`is_setup_error`): the run exits 2.
+        self.setup_error_ids: list[str] = []
 
     # -- bookkeeping -------------------------------------------------------
     def _record(self, test: unittest.TestCase) -> ResultRecord:
@@ -262,6 +284,8 @@ class DBTestResult(ResultMixin, unittest.TextTestResult):
 
     def addError(self, test: unittest.TestCase, err: OptExcInfo) -> None:
         super().addError(test, err)
+        if is_setup_error(err):
+            self.setup_error_ids.append(test.id())
         self._mark(test, "failed", "error", err, self.errors[-1][1])
 
     def addSkip(self, test: unittest.TestCase, reason: str) -> None:
@@ -288,12 +312,17 @@ class DBTestResult(ResultMixin, unittest.TextTestResult):
 
     # -- counts --------------------------------------------------------------
     def counts(self) -> tuple[int, int, int]:
-        """Return (passed, failed, skipped) as the summary line reports them."""
-        failed = len(self.failures) + len(self.errors) + len(self.unexpectedSuccesses)
+        """Return (passed, failed, skipped) as the summary line reports them.
+
+        Tests are counted, not error entries: a test that failed and then
+        errored in tearDown, or failed in three subtests, is one failed
+        test. A set-up error outside any test (setUpClass, setUpModule)
+        counts as one failed entry of its own.
+        """
         outcomes = [r["outcome"] for r in self.records.values()]
         passed = sum(1 for o in outcomes if o == "passed")
+        failed = sum(1 for o in outcomes if o == "failed")
         skipped = sum(1 for o in outcomes if o == "skipped")
-        # Holders (setUpClass errors) are records too but never "passed".
         return passed, failed, skipped
 
     # -- output --------------------------------------------------------------

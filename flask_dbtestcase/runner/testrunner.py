@@ -30,7 +30,13 @@ from types import FrameType
 from ..errors import ConfigurationError
 from ..settings import Settings
 from ..state import STATE, RunDatabases
-from .databases import DatabaseState, run_cancel_targets, setup_databases, teardown_databases
+from .databases import (
+    DatabaseState,
+    run_cancel_targets,
+    server_stop,
+    setup_databases,
+    teardown_databases,
+)
 from .loading import load_tests_for_label, no_tests_hint
 from .options import add_runner_arguments
 from .ordering import (
@@ -43,6 +49,7 @@ from .ordering import (
 )
 from .parallel import ParallelTestSuite
 from .results import DBTestResult, DBTextTestRunner, SQLCapture
+from .serverstop import broken_by_stopped_server, stopped_server_report
 
 if t.TYPE_CHECKING:  # imported when the test environment is set up (it loads psycopg2)
     from ..databases.cancel import QueryCanceller
@@ -139,6 +146,8 @@ class DBTestRunner:
         self._shuffler = None if shuffle is False else Shuffler(shuffle)
         self._subsuites: list[list[unittest.TestCase]] | None = None
         self.tests_found: int | None = None  # discovered, before --shard
+        #: Set-up errors of the run (a bad app factory, no database): exit status 2.
+        self.setup_errors = 0
         self._test_count: int | None = None
         self._sql_capture: SQLCapture | None = None
         self._previous_sigterm: t.Callable[[int, FrameType | None], t.Any] | int | None = None
@@ -364,12 +373,14 @@ class DBTestRunner:
             suite = self.build_suite(test_labels)
             old_config = self.setup_databases()
             run_failed = False
+            stop: tuple[str, str] | None = None
             try:
                 result = self.run_suite(suite)
             except BaseException:
                 run_failed = True
                 raise
             finally:
+                stop = server_stop(old_config)  # before teardown stops it
                 try:
                     self.teardown_databases(old_config)
                 except Exception:
@@ -391,6 +402,19 @@ class DBTestRunner:
             hint = no_tests_hint(test_labels or [], self.pattern, self.top_level,
                                  self.test_name_patterns or [])  # fmt: skip
             self.stream.write(f"{hint}\n")
+        broken = broken_by_stopped_server(result, stop[1]) if stop is not None else []
+        if stop is not None:
+            self.stream.write(stopped_server_report(stop[0], broken) + "\n")
+        # A connection refused by the stopped server is not the project's set-up error.
+        self.setup_errors = len(
+            [key for key in getattr(result, "setup_error_ids", []) if key not in broken]
+        )
+        if self.setup_errors:
+            self.stream.write(
+                f"{self.setup_errors} set-up error{'' if self.setup_errors == 1 else 's'} "
+                "(the run exits with status 2): the tests concerned could not run; the "
+                "message above says what to fix.\n"
+            )
         self.stream.write(self.summary_line(result) + "\n")
         self.stream.flush()
         return self.suite_result(suite, result)
