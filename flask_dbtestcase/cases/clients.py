@@ -147,6 +147,8 @@ class ClientAttribute:
     _CLASS_CLIENT = "_fdt_class_client"
 
     def __get__(self, instance: t.Any, owner: type) -> FlaskClient:
+        if instance is None and "app" not in owner.__dict__:
+            return t.cast(FlaskClient, self)  # a class not set up: introspection, docs
         holder = owner.__dict__ if instance is None else instance.__dict__
         client = holder.get(self._CLASS_CLIENT)
         if client is None:
