@@ -5,9 +5,8 @@ client: each of its requests still gets its own app context and session,
 and whatever a request commits is rolled back after the test.
 """
 
-from webtest import TestApp
-
 from flask_dbtestcase import FlaskDBTestCase
+from webtest import TestApp
 
 from blog.models import Post, User, db
 
