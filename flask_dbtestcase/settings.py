@@ -58,9 +58,9 @@ POSTGRES_ENV = "FLASK_DBTESTCASE_POSTGRES"
 CACHE_DIR_ENV = "FLASK_DBTESTCASE_CACHE_DIR"
 #: The parent of the throwaway servers' directories.
 RUNTIME_DIR_ENV = "FLASK_DBTESTCASE_RUNTIME_DIR"
-#: The throwaway server's ``lock_timeout``.
+#: The test databases' ``lock_timeout``.
 LOCK_TIMEOUT_ENV = "FLASK_DBTESTCASE_LOCK_TIMEOUT"
-#: The throwaway server's ``statement_timeout``.
+#: The test databases' ``statement_timeout``.
 STATEMENT_TIMEOUT_ENV = "FLASK_DBTESTCASE_STATEMENT_TIMEOUT"
 #: A ``module:Class`` runner to use instead of ``DBTestRunner``.
 RUNNER_ENV = "FLASK_DBTESTCASE_RUNNER"
@@ -111,9 +111,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("runtime_dir", RUNTIME_DIR_ENV, None, None,
             "Where the throwaway servers' directories go (default ``/dev/shm`` or the temp dir)."),
     Setting("lock_timeout", LOCK_TIMEOUT_ENV, None, "10s",
-            "The throwaway server's ``lock_timeout`` (``0`` for none)."),
+            "The test databases' ``lock_timeout`` (``0`` for none), on the throwaway "
+            "server and on an existing one."),
     Setting("statement_timeout", STATEMENT_TIMEOUT_ENV, None, "0",
-            "The throwaway server's ``statement_timeout`` (``0``: off)."),
+            "The test databases' ``statement_timeout`` (``0``: off)."),
     Setting("runner", RUNNER_ENV, None, None,
             "A ``module:Class`` test runner to use instead of ``DBTestRunner``."),
 )  # fmt: skip

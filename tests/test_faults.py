@@ -379,14 +379,8 @@ SHORT_LOCK_TIMEOUT = "300ms"
 SHORT_LOCK_WAITS = {"FLASK_DBTESTCASE_LOCK_TIMEOUT": SHORT_LOCK_TIMEOUT}
 
 
-class HangingTests(unittest.TestCase):
-    """In this process, outside this run: servers of their own, with a short lock timeout."""
-
-    def test_lock_wait_fails_with_a_clear_error_instead_of_hanging(self):
-        project = fault_project(
-            self,
-            {
-                "test_lock.py": """
+#: A class whose second test waits on a row its own transaction locked.
+LOCK_SUITE = """
             class Locks(FlaskDBTestCase):
                 app_factory = "myapp:create_app"
                 def test_0_default_lock_timeout(self):
@@ -405,8 +399,16 @@ class HangingTests(unittest.TestCase):
                     db.session.commit()
                     self.assertEqual(Thing.query.count(), 1)
                     print("NEXT TEST RAN", flush=True)
-        """
-            },
+"""
+
+
+class HangingTests(unittest.TestCase):
+    """In this process, outside this run: servers of their own, with a short lock timeout."""
+
+    def test_lock_wait_fails_with_a_clear_error_instead_of_hanging(self):
+        project = fault_project(
+            self,
+            {"test_lock.py": LOCK_SUITE},
         )
         default = project.run_here(["-p", "test_lock.py", "-k", "test_0"], outside=True)
         self.assertEqual(default.returncode, 0, default)
@@ -416,6 +418,22 @@ class HangingTests(unittest.TestCase):
         )
         self.assertEqual(result.returncode, 1, result)
         self.assertIn(f"LOCK_TIMEOUT {SHORT_LOCK_TIMEOUT}", result.stdout)
+        self.assertIn("canceling statement due to lock timeout", result.stderr)
+        self.assertIn("NEXT TEST RAN", result.stdout)
+        self.assertEqual(result.stderr.strip().splitlines()[-1], "2 passed, 1 failed")
+        self.assertLess(result.elapsed, 20)
+
+    @unittest.skipUnless(server_available(), "needs the PostgreSQL server at " + SYSTEM_SERVER)
+    def test_lock_wait_fails_on_an_existing_server_too(self):
+        project = fault_project(self, {"test_lock.py": LOCK_SUITE})
+        url = f"{SYSTEM_SERVER}/fdt_locks_{os.getpid()}"
+        result = project.run_here(
+            ["-p", "test_lock.py", "-v", "2", "--database-url", url, "--noinput"],
+            outside=True,
+            env={**SHORT_LOCK_WAITS, **HANG_GUARD},
+        )
+        self.assertEqual(result.returncode, 1, result)
+        self.assertIn(f"LOCK_TIMEOUT {SHORT_LOCK_TIMEOUT}", result.stdout)  # set on the database
         self.assertIn("canceling statement due to lock timeout", result.stderr)
         self.assertIn("NEXT TEST RAN", result.stdout)
         self.assertEqual(result.stderr.strip().splitlines()[-1], "2 passed, 1 failed")

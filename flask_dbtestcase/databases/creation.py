@@ -168,18 +168,42 @@ def create_test_database(
     with _maintenance_cursor(url) as cur:
         create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
         if keepdb and _exists(cur, name):
+            _bound_waits(cur, name)
             return
         try:
             cur.execute(create)
         except psycopg2.errors.DuplicateDatabase:
             if keepdb:
+                _bound_waits(cur, name)
                 return
             if not autoclobber:
                 _confirm_clobber(url, interactive)
             _drop(cur, name)
             cur.execute(create)
+        _bound_waits(cur, name)
     if not keepdb:
         _remember(url)
+
+
+def _bound_waits(cur: psycopg2.extensions.cursor, name: str) -> None:
+    """Give the database the run's ``lock_timeout`` and ``statement_timeout``.
+
+    Set on the database itself, they bind every connection to it, also the
+    ones the framework did not open (the app's own engine, a worker's
+    ``psycopg2.connect``), on an existing server as on the throwaway one: a
+    wait on a lock the test class holds fails instead of hanging the run.
+    """
+    settings = STATE.current_settings()
+    for parameter, value in (
+        ("lock_timeout", settings.lock_timeout),
+        ("statement_timeout", settings.statement_timeout),
+    ):
+        if value and value.strip() not in ("0", ""):
+            cur.execute(
+                sql.SQL("ALTER DATABASE {} SET {} = {}").format(
+                    sql.Identifier(name), sql.Identifier(parameter), sql.Literal(value.strip())
+                )
+            )
 
 
 def _exists(cur: psycopg2.extensions.cursor, name: str) -> bool:
@@ -257,6 +281,7 @@ def clone_test_database(url: str | URL, suffix: str) -> URL:
                         " (other test runs, database tools) and try again."
                     ) from None
                 time.sleep(0.05)
+        _bound_waits(cur, target_name)  # a template does not pass its settings on
     _remember(target)
     return target
 
