@@ -36,7 +36,6 @@ from .testapp import (
     find_db,
     limit_to_databases,
     stray_binds,
-    use_psycopg2_for_plain_urls,
 )
 from .testdata import keep_test_data
 from .testdb import current_database_url
@@ -82,7 +81,6 @@ class _AppTestCase(unittest.TestCase):
         # Registered first, so it runs last: drop what setUpClass hangs on the
         # class, or every finished class would keep its app and engines alive.
         cls.addClassCleanup(cls._forget_class_state, set(cls.__dict__))
-        use_psycopg2_for_plain_urls()
         main = current_database_url()
         key = cls._factory_key()
         app, db = cls._build_app(main, STATE.bind_urls.get(key))

@@ -1,8 +1,9 @@
 """Binding an app's engines to the test transaction.
 
 Every engine of the app under test is *pinned*: its pool hands out one
-shared connection (see :mod:`.pinned` and its driver adapter), opened
-once per database and driver for the whole process
+shared connection (psycopg2 or psycopg 3, whichever driver the engine
+uses: see :mod:`.pinned` and its two adapters), opened once per database
+and driver for the whole process
 and kept inside one transaction per test class. Whatever the application
 does through SQLAlchemy — ORM sessions in and out of requests, ``commit()``,
 ``rollback()``, ``begin_nested()``, ``engine.connect()``/``engine.begin()``,
@@ -66,7 +67,7 @@ class _PinnedPool(StaticPool):
 _pins_lock = threading.Lock()
 
 #: The drivers whose engines can be pinned: SQLAlchemy's driver name -> adapter module.
-SUPPORTED_DRIVERS = {"psycopg2": "psycopg2_driver"}
+SUPPORTED_DRIVERS = {"psycopg2": "psycopg2_driver", "psycopg": "psycopg_driver"}
 
 # Connection arguments a dialect makes per instance, which do not change the
 # connection: psycopg's adapters map (SQLAlchemy's "context").
@@ -86,7 +87,8 @@ def _adapter(driver: str) -> t.Any:
     if name is None:
         raise ConfigurationError(
             f"flask-dbtestcase cannot isolate an engine on the driver {driver!r}: "
-            "it supports psycopg2 (postgresql+psycopg2://). Use it for the tests."
+            "it supports psycopg (postgresql+psycopg://) and psycopg2 "
+            "(postgresql+psycopg2://). Use one of them for the tests."
         )
     return importlib.import_module(f"{__package__}.{name}")
 
