@@ -183,7 +183,7 @@ $(BENCH_STAMP): pyproject.toml
 		echo "Creating the benchmark virtualenv $(BENCH_VENV) with $(PYTHON)"; \
 		$(PYTHON) -m venv "$(BENCH_VENV)" || exit 1; \
 	fi
-	"$(BENCH_PY)" -m pip install --quiet --disable-pip-version-check -e . django
+	"$(BENCH_PY)" -m pip install --quiet --disable-pip-version-check -e ".[psycopg]" django
 	@touch "$@"
 
 bench: $(BENCH_STAMP) postgres
