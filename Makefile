@@ -11,16 +11,17 @@ STAMP := $(VENV)/.installed
 EXTRAS_CMD := import tomllib; d = tomllib.load(open('pyproject.toml', 'rb')); \
 	print('[test]' if 'test' in d.get('project', {}).get('optional-dependencies', {}) else '')
 
-.PHONY: help venv postgres test lint example coverage compat matrix docs clean distclean
+.PHONY: help venv postgres test lint example coverage compat matrix drivers docs clean distclean
 
 help:
 	@echo "make test      run the project's own tests (runtests.py); ARGS=... passes options"
 	@echo "make lint      ruff check and ruff format --check on the repo; mypy --strict on the package"
 	@echo "make example   run the example app's suite in examples/blog"
 	@echo "make coverage  run the tests under coverage.py; HTML report in htmlcov/"
-	@echo "make compat    run the isolation suites on SQLAlchemy 2.0.x too"
+	@echo "make compat    run the isolation suites and the example on SQLAlchemy 2.0.x too (DRIVER=...)"
 	@echo "make matrix    the example and the isolation suites on the oldest Python and"
 	@echo "               dependencies (.ci/oldest.txt) and on the newest"
+	@echo "make drivers   the isolation suites and the example on psycopg and psycopg2, SQLAlchemy 2.1 and 2.0"
 	@echo "make docs      build the documentation (Sphinx) into docs/_build/html; warnings fail it"
 	@echo "make venv      create $(VENV) and install the package (done by test/example)"
 	@echo "make postgres  check for PostgreSQL's server binaries, install them if root"
@@ -122,15 +123,34 @@ coverage: venv postgres
 	exit $$status
 
 # The isolation suites on the oldest supported SQLAlchemy (2.0.x), whose
-# session/engine semantics differ from 2.1's, in a venv of their own.
+# session/engine semantics differ from 2.1's, in a venv of their own, and
+# the example app. DRIVER=psycopg or psycopg2 picks the driver (default: the
+# one SQLAlchemy picks for postgresql://, psycopg2 under 2.0).
 COMPAT_VENV ?= .venv-sqlalchemy20
 COMPAT_TESTS := tests.test_isolation tests.test_fixtures tests.test_transaction_case tests.test_lifecycle tests.test_schema
+DRIVER ?=
+WITH_DRIVER = $(if $(DRIVER),FLASK_DBTESTCASE_DRIVER=$(DRIVER))
 compat: postgres
-	@if ! "$(COMPAT_VENV)/bin/python" -c "import flask_migrate, sqlalchemy, sys; sys.exit(not sqlalchemy.__version__.startswith('2.0.'))" 2>/dev/null; then \
+	@if ! "$(COMPAT_VENV)/bin/python" -c "import factory, flask_migrate, psycopg, sqlalchemy, sys; sys.exit(not sqlalchemy.__version__.startswith('2.0.'))" 2>/dev/null; then \
 		$(PYTHON) -m venv "$(COMPAT_VENV)" && \
-		"$(COMPAT_VENV)/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[migrate]" "sqlalchemy>=2.0,<2.1"; \
+		"$(COMPAT_VENV)/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[migrate,psycopg]" factory_boy "sqlalchemy>=2.0,<2.1"; \
 	fi
-	"$(COMPAT_VENV)/bin/python" runtests.py $(COMPAT_TESTS) $(ARGS)
+	$(WITH_DRIVER) "$(COMPAT_VENV)/bin/python" runtests.py $(COMPAT_TESTS) tests.test_drivers.Psycopg2Tests tests.test_drivers.PsycopgTests $(ARGS)
+	cd examples/blog && $(WITH_DRIVER) "$(abspath $(COMPAT_VENV))/bin/python" -m flask_dbtestcase $(ARGS)
+
+# Both drivers on both SQLAlchemy lines (2.1 in $(VENV), 2.0 in
+# $(COMPAT_VENV)): the isolation suites and the example app on each driver.
+DRIVERS := psycopg psycopg2
+drivers: venv postgres
+	@for d in $(DRIVERS); do \
+		echo "== $$d, SQLAlchemy $$("$(VENV_PY)" -c 'import sqlalchemy; print(sqlalchemy.__version__)')"; \
+		FLASK_DBTESTCASE_DRIVER=$$d "$(VENV_PY)" runtests.py $(COMPAT_TESTS) $(ARGS) || exit 1; \
+		(cd examples/blog && FLASK_DBTESTCASE_DRIVER=$$d "$(VENV_PY)" -m flask_dbtestcase $(ARGS)) || exit 1; \
+	done
+	@for d in $(DRIVERS); do \
+		echo "== $$d, SQLAlchemy 2.0"; \
+		$(MAKE) --no-print-directory compat DRIVER=$$d || exit 1; \
+	done
 
 # The support matrix: the example app's suite and the isolation suites on the
 # oldest supported Python with the oldest supported dependencies (the floors
@@ -204,7 +224,7 @@ $(BENCH_STAMP): pyproject.toml
 		echo "Creating the benchmark virtualenv $(BENCH_VENV) with $(PYTHON)"; \
 		$(PYTHON) -m venv "$(BENCH_VENV)" || exit 1; \
 	fi
-	"$(BENCH_PY)" -m pip install --quiet --disable-pip-version-check -e . django
+	"$(BENCH_PY)" -m pip install --quiet --disable-pip-version-check -e ".[psycopg]" django
 	@touch "$@"
 
 bench: $(BENCH_STAMP) postgres

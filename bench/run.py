@@ -331,7 +331,7 @@ def report(res, prof, profile, contenders) -> str:
             f"({'client CPU 0, server CPU 1' if placement == 'split' else 'client and server on CPU 0'})\n"
         )
         w("Median (min–max) over repeats. µs per test for (a) and (b), ms per test for (c).\n")
-        w("| raw floor (psycopg2) | µs per pair |")
+        w(f"| raw floor ({res['driver']}) | µs per pair |")
         w("|---|---|")
         w(f"| `SELECT 1` (one round trip) | {us(raw['rt'])} |")
         w(f"| `SAVEPOINT` + `ROLLBACK TO SAVEPOINT` | {us(raw['savepoint'])} |")
@@ -444,8 +444,17 @@ def versions() -> str:
         f"{platform.platform()}, {os.cpu_count()} vCPU ({model}); Python {platform.python_version()}; "
         f"PostgreSQL {pg}; Flask {version('flask')}, "
         f"Flask-SQLAlchemy {version('flask-sqlalchemy')}, SQLAlchemy {version('sqlalchemy')}, "
-        f"psycopg2 {version('psycopg2-binary')}, Django {dj}"
+        f"psycopg2 {_version('psycopg2-binary')}, psycopg {_version('psycopg')}, Django {dj}"
     )
+
+
+def _version(dist: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "not installed"
 
 
 def main() -> None:
@@ -455,7 +464,17 @@ def main() -> None:
     p.add_argument("--placements", default="split,shared")
     p.add_argument("--skip", default="", help="comma-separated: startup,e2e")
     p.add_argument("--json", help="also write the raw samples here")
+    p.add_argument(
+        "--driver",
+        choices=("psycopg", "psycopg2"),
+        help="the driver of every Flask contender and of the raw floor (default: the run's)",
+    )
     a = p.parse_args()
+    if a.driver:  # the workers inherit it; the floor and the URLs use it
+        os.environ["FLASK_DBTESTCASE_DRIVER"] = a.driver
+    from flask_dbtestcase.databases.drivers import current_driver
+
+    driver = current_driver()
     prof = PROFILES[a.profile]
     contenders = a.only.split(",") if a.only else ["raw"] + FLASK + ["django"]
     skip = set(filter(None, a.skip.split(",")))
@@ -468,7 +487,7 @@ def main() -> None:
     t0 = time.perf_counter()
     server = ThrowawayServer.start()
     log(f"bench server started in {time.perf_counter() - t0:.3f} s: {server!r}")
-    res: dict = {"placements": {}, "e2e": {}}
+    res: dict = {"placements": {}, "e2e": {}, "driver": driver.name}
     try:
         for placement in a.placements.split(","):
             log(f"placement {placement}:")
@@ -486,6 +505,7 @@ def main() -> None:
         f"Run: `{' '.join(['python', 'bench/run.py'] + sys.argv[1:])}` ({a.profile} profile: "
         f"{prof}), {time.perf_counter() - started:.0f} s, {time.strftime('%Y-%m-%d %H:%M')}\n\n"
         f"Machine: {versions()}\n\n"
+        f"{driver.describe()}\n\n"
         f"Load average (1, 5, 15 min) before: {load_before[0]:.2f} {load_before[1]:.2f} "
         f"{load_before[2]:.2f}; after: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
         "(other work on the machine shows up here: the contenders are interleaved "

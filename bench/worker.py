@@ -81,14 +81,17 @@ def time_suite(classes) -> float:
 
 
 class Floor:
-    """The raw floor: psycopg2, no ORM, on a backend pinned via pg_backend_pid()."""
+    """The raw floor: the run's driver (psycopg2 or psycopg 3, as it behaves by
+    default), no ORM, on a backend pinned via pg_backend_pid()."""
 
     def __init__(self, a) -> None:
-        import psycopg2
         from sqlalchemy.engine import make_url
 
+        from flask_dbtestcase.databases.drivers import current_driver
+
         u = make_url(a.url)
-        self.conn = psycopg2.connect(host=u.query["host"], dbname=u.database, user=u.username)
+        driver = current_driver().module
+        self.conn = driver.connect(host=u.query["host"], dbname=u.database, user=u.username)
         self.conn.autocommit = True
         self.cur = self.conn.cursor()
         self.iters = a.floor_iters
@@ -171,8 +174,11 @@ def make_contender(a):
 
         contender.close = close  # type: ignore[method-assign]
         return contender
-    os.environ["BENCH_FLASK_DATABASE_URL"] = a.url
-    os.environ["FLASK_DBTESTCASE_DATABASE_URL"] = a.url
+    from flask_dbtestcase.databases.urls import make_url
+
+    url = make_url(a.url).render_as_string(hide_password=False)  # the run's driver
+    os.environ["BENCH_FLASK_DATABASE_URL"] = url
+    os.environ["FLASK_DBTESTCASE_DATABASE_URL"] = url
     from flaskbench import cases
 
     return Cases(cases, cases.CONTENDERS[a.contender], a)

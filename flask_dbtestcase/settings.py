@@ -29,6 +29,7 @@ from .errors import ConfigurationError
 __all__ = [
     "CACHE_DIR_ENV",
     "DATABASE_URL_ENV",
+    "DRIVER_ENV",
     "FLASK_APP_ENV",
     "LOCK_TIMEOUT_ENV",
     "PG_BIN_ENV",
@@ -66,6 +67,8 @@ STATEMENT_TIMEOUT_ENV = "FLASK_DBTESTCASE_STATEMENT_TIMEOUT"
 RUNNER_ENV = "FLASK_DBTESTCASE_RUNNER"
 #: The number of a ``--parallel`` worker, in its environment (1, 2, ...).
 WORKER_ID_ENV = "FLASK_DBTESTCASE_WORKER_ID"
+#: The PostgreSQL driver: ``psycopg`` (3) or ``psycopg2``.
+DRIVER_ENV = "FLASK_DBTESTCASE_DRIVER"
 #: Flask's own variable naming the app, read as the last resort.
 FLASK_APP_ENV = "FLASK_APP"
 
@@ -117,6 +120,9 @@ SETTINGS: tuple[Setting, ...] = (
             "The test databases' ``statement_timeout`` (``0``: off)."),
     Setting("runner", RUNNER_ENV, None, None,
             "A ``module:Class`` test runner to use instead of ``DBTestRunner``."),
+    Setting("driver", DRIVER_ENV, "driver", None,
+            "The PostgreSQL driver, ``psycopg`` (3) or ``psycopg2`` (default: the one "
+            "SQLAlchemy uses for ``postgresql://`` when installed, else the other)."),
 )  # fmt: skip
 
 
@@ -138,6 +144,7 @@ class Settings:
     lock_timeout: str = "10s"
     statement_timeout: str = "0"
     runner: str | None = None
+    driver: str | None = None
     #: The app ``flask test`` found (``flask --app``), set by the runner.
     cli_app: str | None = None
     #: The pyproject.toml the project settings came from, if any.

@@ -11,10 +11,10 @@ import unittest
 from unittest import mock
 
 import psycopg2
-from psycopg2 import sql
 from sqlalchemy.engine import make_url as sa_make_url
 
 from flask_dbtestcase.databases import creation, safety, urls
+from flask_dbtestcase.databases.drivers import current_driver
 from flask_dbtestcase.errors import ConfigurationError, UnsafeDatabaseError
 from flask_dbtestcase.postgres import server
 from flask_dbtestcase.state import STATE
@@ -41,20 +41,22 @@ def system_databases() -> list[str]:
 
 
 class UrlTests(unittest.TestCase):
-    def test_plain_schemes_use_psycopg2(self):
+    def test_plain_and_driver_schemes_name_the_run_driver(self):
+        driver = f"postgresql+{current_driver().name}"
         for given in (
             "postgresql://u:pw@h:5433/db",
             "postgres://u:pw@h:5433/db",
             "postgresql+psycopg2://u:pw@h:5433/db",
+            "postgresql+psycopg://u:pw@h:5433/db",
         ):
             url = urls.make_url(given)
-            self.assertEqual(url.drivername, "postgresql+psycopg2", given)
+            self.assertEqual(url.drivername, driver, given)
             self.assertEqual((url.host, url.port, url.database), ("h", 5433, "db"))
             self.assertEqual(url.password, "pw")
 
     def test_url_object_and_other_postgres_driver(self):
         url = urls.make_url(sa_make_url("postgresql://h/db"))
-        self.assertEqual(url.drivername, "postgresql+psycopg2")
+        self.assertEqual(url.drivername, f"postgresql+{current_driver().name}")
         kept = urls.make_url("postgresql+asyncpg://h/db")
         self.assertEqual(kept.drivername, "postgresql+asyncpg")
 
@@ -87,6 +89,7 @@ class UrlTests(unittest.TestCase):
     def test_same_database(self):
         same = urls.same_database
         self.assertTrue(same("postgres://u@h/db", "postgresql+psycopg2://other:pw@h:5432/db"))
+        self.assertTrue(same("postgresql+psycopg://h/db", "postgresql+psycopg2://h/db"))
         self.assertFalse(same("postgresql://h/db", "postgresql://h/db2"))
         self.assertFalse(same("postgresql://h/db", "postgresql://h:5433/db"))
         self.assertFalse(same("postgresql://h/db", "postgresql://h2/db"))
@@ -123,6 +126,7 @@ class ThrowawayTests(unittest.TestCase):
         return url
 
     def drop(self, url) -> None:
+        sql = current_driver().module.sql  # the maintenance connection's driver
         conn = creation.connect_maintenance(url)
         with conn.cursor() as cur:
             cur.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(url.database)))
@@ -232,7 +236,8 @@ class ExistingServerTests(unittest.TestCase):
     def test_refuses_a_non_test_database_and_runs_nothing(self):
         before = system_databases()
         # A spy, not a fake: it records whether a connection was even opened.
-        spy = mock.patch.object(creation.psycopg2, "connect", wraps=psycopg2.connect)
+        module = current_driver().module
+        spy = mock.patch.object(module, "connect", wraps=module.connect)
         with spy as connect:
             for action in (
                 lambda: creation.create_test_database(SYSTEM_URL, autoclobber=True),
@@ -269,7 +274,7 @@ class ExistingServerTests(unittest.TestCase):
         self.assertNotIn("secret", message)
         self.assertIn("Check that the server is running", message)
 
-    def test_plain_postgresql_url_works_with_psycopg2(self):
+    def test_plain_postgresql_url_works(self):
         creation.create_test_database("postgresql://postgres@127.0.0.1:5432/test_postgres")
         self.assertTrue(creation.database_exists(self.url))
 

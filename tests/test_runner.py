@@ -25,6 +25,7 @@ import time
 import unittest
 import xml.etree.ElementTree as ET
 
+from flask_dbtestcase.databases.drivers import current_driver
 from tests.support import (
     ROOT,
     SUITES,
@@ -726,7 +727,8 @@ class DatabaseURLTests(RunnerTestCase):
         result = self.run_db(["--database-url", self.url, "-v", "2"])
         self.assertCode(result, 0)
         self.assertIn(f"DBNAME={TEST_NAME}", result.stdout)
-        self.assertIn("DBURL=postgresql+psycopg2://", result.stdout)
+        # The URL handed over names the run's driver (the same setting in the child).
+        self.assertIn(f"DBURL=postgresql+{current_driver().name}://", result.stdout)
         self.assertNotIn(TEST_NAME, self.databases())
 
     def test_test_database_url_environment_variable(self):

@@ -8,7 +8,6 @@ config; afterwards every engine must point at the test database it was given
 
 from __future__ import annotations
 
-import importlib
 import typing as t
 import warnings
 import weakref
@@ -23,6 +22,7 @@ from ..databases.safety import check_test_database
 from ..databases.schema import ensure_tables
 from ..databases.urls import make_url, render_url, same_database
 from ..errors import ConfigurationError, IsolationError, UnsafeDatabaseError
+from ..isolation.engines import SUPPORTED_DRIVERS
 from ..state import STATE
 from .binds import BindPlan
 from .factory import (
@@ -41,28 +41,10 @@ __all__ = [
     "find_db",
     "limit_to_databases",
     "prebuild_schema",
-    "use_psycopg2_for_plain_urls",
 ]
 
 # The schemas this process already built are in STATE.schemas_ready:
 # (urls, metadata or migrations) marks.
-
-
-def use_psycopg2_for_plain_urls() -> None:
-    """Let an app's ``postgresql://`` URLs load psycopg2, as SQLAlchemy 2.0 did.
-
-    SQLAlchemy 2.1 maps the plain scheme to psycopg 3; only when that is not
-    installed do we map it back, so an app's own config keeps working.
-    """
-    try:
-        importlib.import_module("psycopg")
-    except ImportError:
-        # Imported only when psycopg (3) is missing: most runs never need it.
-        from sqlalchemy.dialects import registry
-
-        registry.register(
-            "postgresql", "sqlalchemy.dialects.postgresql.psycopg2", "PGDialect_psycopg2"
-        )
 
 
 def build_config(
@@ -126,9 +108,21 @@ def check_engines(
         what = "its database" if key is None else f"its bind {key!r}"
         if not same_database(engine.url, expected):
             raise UnsafeDatabaseError(_pointing_elsewhere(app, key, engine.url, expected, owner))
-        if engine.dialect.driver != "psycopg2":
-            raise UnsafeDatabaseError(_ignored(owner, what, engine.url, expected))
+        if engine.dialect.driver not in SUPPORTED_DRIVERS:
+            raise ConfigurationError(_unsupported_driver(owner, what, engine))
         check_test_database(engine.url, "run tests")
+
+
+def _unsupported_driver(owner: str, what: str, engine: sa.Engine) -> str:
+    """Say that an engine on the test database uses a driver the framework cannot pin."""
+    return (
+        f"The app built for {owner} reaches the test database through a driver "
+        f"flask-dbtestcase does not support: {what} uses {engine.dialect.driver} "
+        f"({render_url(engine.url)}). Nothing was run against it. flask-dbtestcase "
+        "isolates tests on psycopg (postgresql+psycopg://) and psycopg2 "
+        "(postgresql+psycopg2://): use one of them for the tests, for example by "
+        "applying the SQLALCHEMY_DATABASE_URI of the config mapping the factory is given."
+    )
 
 
 def _ignored(owner: str, what: str, url: sa.URL, expected: sa.URL) -> str:
@@ -353,7 +347,6 @@ def prebuild_schema(url: str) -> str:
     spec = default_factory_spec()
     if not spec:
         return "no default app factory: each worker builds its schema"
-    use_psycopg2_for_plain_urls()
     main = make_url(url)
     app = call_factory(resolve_factory(spec), build_config(main, None, {}))
     db = find_db(app, None, spec)

@@ -34,7 +34,6 @@ from .testapp import (
     create_schema,
     find_db,
     limit_to_databases,
-    use_psycopg2_for_plain_urls,
 )
 from .testdata import keep_test_data
 from .testdb import current_database_url
@@ -86,7 +85,6 @@ class _AppTestCase(unittest.TestCase):
         # Registered first, so it runs last: drop what setUpClass hangs on the
         # class, or every finished class would keep its app and engines alive.
         cls.addClassCleanup(cls._forget_class_state, set(cls.__dict__))
-        use_psycopg2_for_plain_urls()
         main = current_database_url()
         if cls.own_app:
             test_app = cls._build_test_app(main)

@@ -20,9 +20,8 @@ import threading
 import typing as t
 from types import FrameType
 
-import psycopg2
-
 from .creation import connect_maintenance
+from .drivers import current_driver
 from .urls import make_url
 
 __all__ = ["QueryCanceller", "cancel_queries", "sigterm_to_keyboard_interrupt"]
@@ -49,6 +48,7 @@ def cancel_queries(targets: Targets) -> int:
             parsed = make_url(url)
             name = parsed.database or ""
             conn = connect_maintenance(parsed)
+            error = current_driver().module.Error
         except Exception:  # the server is gone: nothing is waiting on it
             continue
         try:
@@ -56,7 +56,7 @@ def cancel_queries(targets: Targets) -> int:
                 clones = name.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") + "\\_%"
                 cur.execute(_CANCEL, {"name": name, "clones": clones})
                 cancelled += sum(1 for (ok,) in cur.fetchall() if ok)
-        except psycopg2.Error:
+        except error:
             pass
         finally:
             conn.close()

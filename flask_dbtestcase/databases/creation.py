@@ -14,15 +14,12 @@ import sys
 import time
 import typing as t
 
-import psycopg2
-import psycopg2.errors
-import psycopg2.extensions
-from psycopg2 import sql
 from sqlalchemy.engine import URL
 
 from ..errors import ConfigurationError
 from ..postgres.server import MARKER, is_throwaway_url
 from ..state import STATE
+from .drivers import current_driver
 from .safety import check_test_database
 from .urls import describe_location, make_url, render_url, same_database, url_host
 
@@ -38,6 +35,11 @@ __all__ = [
 #: PostgreSQL silently truncates longer identifiers.
 _MAX_NAME = 63
 
+#: A DB-API connection or cursor of the run's driver (psycopg or psycopg2):
+#: the calls made here are the same on both.
+Connection = t.Any
+Cursor = t.Any
+
 # The databases this process created live in STATE.created_databases, so a
 # runner can destroy them all at the end (destroy_created_databases).
 # Databases created with keepdb=True are not listed: they are meant to be kept.
@@ -52,8 +54,10 @@ def _connect_args(url: URL, database: str) -> dict[str, t.Any]:
     return args
 
 
-def connect_maintenance(url: str | URL) -> psycopg2.extensions.connection:
-    """Open an autocommit psycopg2 connection to the server's maintenance database.
+def connect_maintenance(url: str | URL) -> Connection:
+    """Open an autocommit connection to the server's maintenance database.
+
+    It uses the run's driver (see :mod:`.drivers`).
 
     That is ``postgres`` (``template1`` if it does not exist, or when
     ``url`` names ``postgres`` itself).
@@ -61,13 +65,14 @@ def connect_maintenance(url: str | URL) -> psycopg2.extensions.connection:
     :param url: a database on the server.
     """
     url = make_url(url)
+    driver = current_driver().module
     names = ["postgres", "template1"]
     if url.database == "postgres":
         names.reverse()
     for name in names:
         try:
-            conn: psycopg2.extensions.connection = psycopg2.connect(**_connect_args(url, name))
-        except psycopg2.OperationalError as exc:
+            conn = driver.connect(**_connect_args(url, name))
+        except driver.OperationalError as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
             if name == names[0] and f'database "{name}" does not exist' in reason:
                 continue
@@ -83,7 +88,7 @@ def connect_maintenance(url: str | URL) -> psycopg2.extensions.connection:
 
 
 @contextlib.contextmanager
-def _maintenance_cursor(url: URL) -> t.Iterator[psycopg2.extensions.cursor]:
+def _maintenance_cursor(url: URL) -> t.Iterator[Cursor]:
     """A cursor on the server's maintenance database; the connection is closed after."""
     conn = connect_maintenance(url)
     try:
@@ -128,7 +133,17 @@ def _check_name(url: URL) -> str:
     return name
 
 
-def _terminate(cur: psycopg2.extensions.cursor, name: str) -> None:
+def _sql() -> t.Any:
+    """The run's driver's ``sql`` module (the same composition API on both)."""
+    return current_driver().module.sql
+
+
+def _errors() -> t.Any:
+    """The run's driver's ``errors`` module (the same class names on both)."""
+    return current_driver().module.errors
+
+
+def _terminate(cur: Cursor, name: str) -> None:
     cur.execute(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
         " WHERE datname = %s AND pid <> pg_backend_pid()",
@@ -136,10 +151,11 @@ def _terminate(cur: psycopg2.extensions.cursor, name: str) -> None:
     )
 
 
-def _drop(cur: psycopg2.extensions.cursor, name: str) -> None:
+def _drop(cur: Cursor, name: str) -> None:
     _terminate(cur, name)
+    sql = _sql()
     stmt = sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name))
-    if cur.connection.server_version >= 130000:
+    if cur.connection.info.server_version >= 130000:
         stmt = stmt + sql.SQL(" WITH (FORCE)")
     cur.execute(stmt)
 
@@ -165,6 +181,7 @@ def create_test_database(
     url = make_url(url)
     check_test_database(url, "create the test database")
     name = _check_name(url)
+    sql = _sql()
     with _maintenance_cursor(url) as cur:
         create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
         if keepdb and _exists(cur, name):
@@ -172,7 +189,7 @@ def create_test_database(
             return
         try:
             cur.execute(create)
-        except psycopg2.errors.DuplicateDatabase:
+        except _errors().DuplicateDatabase:
             if keepdb:
                 _bound_waits(cur, name)
                 return
@@ -185,7 +202,7 @@ def create_test_database(
         _remember(url)
 
 
-def _bound_waits(cur: psycopg2.extensions.cursor, name: str) -> None:
+def _bound_waits(cur: Cursor, name: str) -> None:
     """Give the database the run's ``lock_timeout`` and ``statement_timeout``.
 
     Set on the database itself, they bind every connection to it, also the
@@ -194,6 +211,7 @@ def _bound_waits(cur: psycopg2.extensions.cursor, name: str) -> None:
     wait on a lock the test class holds fails instead of hanging the run.
     """
     settings = STATE.current_settings()
+    sql = _sql()
     for parameter, value in (
         ("lock_timeout", settings.lock_timeout),
         ("statement_timeout", settings.statement_timeout),
@@ -206,7 +224,7 @@ def _bound_waits(cur: psycopg2.extensions.cursor, name: str) -> None:
             )
 
 
-def _exists(cur: psycopg2.extensions.cursor, name: str) -> bool:
+def _exists(cur: Cursor, name: str) -> bool:
     cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
     return cur.fetchone() is not None
 
@@ -263,6 +281,7 @@ def clone_test_database(url: str | URL, suffix: str) -> URL:
     check_test_database(target, "create the database")
     name = _check_name(source)
     target_name = _check_name(target)
+    sql = _sql()
     clone = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
         sql.Identifier(target_name), sql.Identifier(name)
     )
@@ -273,7 +292,7 @@ def clone_test_database(url: str | URL, suffix: str) -> URL:
             try:
                 cur.execute(clone)
                 break
-            except psycopg2.errors.ObjectInUse:
+            except _errors().ObjectInUse:
                 if attempt == 49:
                     raise ConfigurationError(
                         f"Could not copy the test database {name!r}: other"

@@ -11,7 +11,7 @@ from sqlalchemy.engine import URL
 
 from ..errors import UnsafeDatabaseError
 from ..postgres.server import is_throwaway_url
-from .urls import describe_location, make_url, test_database_name
+from .urls import describe_location, parse_url, test_database_name
 
 __all__ = ["check_test_database", "is_test_database"]
 
@@ -21,7 +21,7 @@ def is_test_database(url: str | URL) -> bool:
 
     :param url: a database URL.
     """
-    url = make_url(url)
+    url = parse_url(url)
     return is_throwaway_url(url) or (url.database or "").startswith("test_")
 
 
@@ -31,7 +31,7 @@ def check_test_database(url: str | URL, action: str) -> None:
     :param url: a database URL.
     :param action: what was about to happen, for the message ("drop the database").
     """
-    url = make_url(url)
+    url = parse_url(url)
     if not is_test_database(url):
         raise UnsafeDatabaseError(
             f"Refusing to {action} on database {url.database!r} at"

@@ -7,26 +7,42 @@ from sqlalchemy.engine import make_url as _sa_make_url
 from sqlalchemy.exc import ArgumentError
 
 from ..errors import ConfigurationError
+from .drivers import DRIVERS, current_driver
 
 __all__ = [
     "bind_database_url",
     "describe_location",
     "make_url",
+    "parse_url",
     "render_url",
     "same_database",
     "test_database_name",
     "url_host",
 ]
 
-_PLAIN_SCHEMES = {"postgresql", "postgres", "postgresql+psycopg2"}
+#: The schemes that become ``postgresql+<the run's driver>``.
+_DRIVER_SCHEMES = {"postgresql", *(f"postgresql+{name}" for name in DRIVERS)}
 
 
 def make_url(url: str | URL) -> URL:
-    """Parse a PostgreSQL URL, using psycopg2 for the plain schemes.
+    """Parse a PostgreSQL URL, naming the run's driver in it.
 
-    SQLAlchemy 2.1 maps ``postgresql://`` to psycopg 3; this package depends
-    on psycopg2, so ``postgresql://`` and ``postgres://`` become
-    ``postgresql+psycopg2://``. Another explicit PostgreSQL driver is kept.
+    ``postgresql://``, ``postgres://`` and the supported drivers' own schemes
+    (``postgresql+psycopg2://``, ``postgresql+psycopg://``) become
+    ``postgresql+<driver>://``, the driver the ``driver`` setting decides
+    (see :mod:`.drivers`): a URL names the server and the database, the
+    setting the driver. Another explicit PostgreSQL driver is kept.
+
+    :param url: a database URL.
+    """
+    parsed = parse_url(url)
+    if parsed.drivername in _DRIVER_SCHEMES:
+        return parsed.set(drivername=f"postgresql+{current_driver().name}")
+    return parsed
+
+
+def parse_url(url: str | URL) -> URL:
+    """Parse a PostgreSQL URL as it is, its driver untouched (or say why it is not one).
 
     :param url: a database URL.
     """
@@ -40,8 +56,9 @@ def make_url(url: str | URL) -> URL:
                 f"{str(url)!r} is not a valid database URL. Give a PostgreSQL"
                 " URL such as 'postgresql://user:password@localhost:5432/dbname'."
             ) from None
-    if parsed.drivername in _PLAIN_SCHEMES:
-        return parsed.set(drivername="postgresql+psycopg2")
+    backend, plus, driver = parsed.drivername.partition("+")
+    if backend == "postgres":  # Heroku's spelling, which SQLAlchemy 1.4 dropped
+        parsed = parsed.set(drivername=f"postgresql{plus}{driver}")
     if parsed.get_backend_name() == "postgresql":
         return parsed
     raise ConfigurationError(
@@ -97,10 +114,13 @@ def describe_location(url: URL) -> str:
 def same_database(a: str | URL, b: str | URL) -> bool:
     """Tell whether two URLs name the same database on the same server.
 
+    The driver does not matter: ``postgresql+psycopg://`` and
+    ``postgresql+psycopg2://`` of one database are the same database.
+
     :param a: a database URL.
     :param b: another.
     """
-    a, b = make_url(a), make_url(b)
+    a, b = parse_url(a), parse_url(b)
     return (url_host(a), a.port or 5432, a.database) == (url_host(b), b.port or 5432, b.database)
 
 

@@ -1,7 +1,9 @@
 """Binding an app's engines to the test transaction.
 
 Every engine of the app under test is *pinned*: its pool hands out one
-shared psycopg2 connection, opened once per database for the whole process
+shared connection (psycopg2 or psycopg 3, whichever driver the engine
+uses: see :mod:`.pinned` and its two adapters), opened once per database
+and driver for the whole process
 and kept inside one transaction per test class. Whatever the application
 does through SQLAlchemy — ORM sessions in and out of requests, ``commit()``,
 ``rollback()``, ``begin_nested()``, ``engine.connect()``/``engine.begin()``,
@@ -27,6 +29,7 @@ the Engine works whatever the session class, the options or the version.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import threading
 import typing as t
 
@@ -34,7 +37,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
-from ..errors import IsolationError
+from ..errors import ConfigurationError, IsolationError
 from ..state import STATE
 from .pinned import TEST_SAVEPOINT, PinnedConnection, PinnedCursor
 
@@ -43,6 +46,7 @@ __all__ = [
     "PinnedConnection",
     "PinnedCursor",
     "PinnedEngine",
+    "SUPPORTED_DRIVERS",
     "close_pinned_connections",
     "deny_engine",
     "pin_engine",
@@ -59,25 +63,45 @@ class _PinnedPool(StaticPool):
         return self
 
 
-# The shared connections, by connection arguments, are in STATE.pins.
+# The shared connections, by driver and connection arguments, are in STATE.pins.
 _pins_lock = threading.Lock()
 
+#: The drivers whose engines can be pinned: SQLAlchemy's driver name -> adapter module.
+SUPPORTED_DRIVERS = {"psycopg2": "psycopg2_driver", "psycopg": "psycopg_driver"}
 
-def _pin_key(cargs: t.Sequence[t.Any], cparams: t.Mapping[str, t.Any]) -> tuple[str, ...]:
-    return (repr(tuple(cargs)), repr(sorted(cparams.items(), key=lambda kv: kv[0])))
+# Connection arguments a dialect makes per instance, which do not change the
+# connection: psycopg's adapters map (SQLAlchemy's "context").
+_UNKEYED = frozenset({"context"})
+
+
+def _pin_key(
+    driver: str, cargs: t.Sequence[t.Any], cparams: t.Mapping[str, t.Any]
+) -> tuple[str, ...]:
+    params = sorted((k, v) for k, v in cparams.items() if k not in _UNKEYED)
+    return (driver, repr(tuple(cargs)), repr(params))
+
+
+def _adapter(driver: str) -> t.Any:
+    """Import the adapter module of ``driver`` (only the drivers in use are imported)."""
+    name = SUPPORTED_DRIVERS.get(driver)
+    if name is None:
+        raise ConfigurationError(
+            f"flask-dbtestcase cannot isolate an engine on the driver {driver!r}: "
+            "it supports psycopg (postgresql+psycopg://) and psycopg2 "
+            "(postgresql+psycopg2://). Use one of them for the tests."
+        )
+    return importlib.import_module(f"{__package__}.{name}")
 
 
 def _connect_pinned(
     dialect: t.Any, conn_rec: t.Any, cargs: t.Any, cparams: t.Any
 ) -> PinnedConnection:
     """``do_connect`` hook: hand out the shared connection for these arguments."""
-    key = _pin_key(cargs, cparams)
+    key = _pin_key(dialect.driver, cargs, cparams)
     with _pins_lock:
         conn: PinnedConnection | None = STATE.pins.get(key)
         if conn is None or conn.closed:
-            conn = dialect.loaded_dbapi.connect(
-                *cargs, connection_factory=PinnedConnection, **cparams
-            )
+            conn = _adapter(dialect.driver).connect(dialect.loaded_dbapi, cargs, dict(cparams))
             STATE.pins[key] = conn
         return conn
 
@@ -118,6 +142,7 @@ def pin_engine(engine: Engine) -> PinnedEngine:
 
     :param engine: an engine of the app under test.
     """
+    _adapter(engine.dialect.driver)  # a driver it cannot pin fails here, before any change
     original = engine.pool
     original.dispose()
 

@@ -1,28 +1,45 @@
-"""The shared psycopg2 connection and its savepoint bookkeeping.
+"""The savepoint engine of the shared connection, whatever its driver.
 
 Every logical transaction the application opens on a pinned engine becomes a
 *frame*: a SAVEPOINT of its own on the one connection. The plumbing is lazy:
-a SAVEPOINT is queued and sent in the same round trip as the next statement
-(prepended to it), and so are RELEASE and ROLLBACK TO; a transaction that
-ran no statement costs nothing. See :mod:`.isolation` for how engines are
-routed here.
+a SAVEPOINT is queued and sent with the next statement, and so are RELEASE
+and ROLLBACK TO; a transaction that ran no statement costs nothing. See
+:mod:`.isolation` for how engines are routed here.
+
+:class:`PinnedConnection` is all of that, and knows no driver. A driver
+adapter (:mod:`.psycopg2_driver`, :mod:`.psycopg_driver`) mixes it into the
+driver's own connection class and supplies three things: how to send
+plumbing now (:meth:`PinnedConnection.send_plumbing`), how to really roll
+back and close, and a cursor that calls :meth:`PinnedConnection.take_plumbing`
+before each statement and sends what it returns with the statement, or just
+before it. Both drivers report the transaction status as libpq does
+(``conn.info.transaction_status``), which the checks here read.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import enum
 import threading
 import typing as t
 
-import psycopg2.extensions
-
 from ..errors import IsolationError
 
-__all__ = ["TEST_SAVEPOINT", "PinnedConnection", "PinnedCursor"]
+__all__ = ["TEST_SAVEPOINT", "PinnedConnection", "PinnedCursor", "TransactionStatus"]
 
 #: The savepoint that brackets one test. ``ROLLBACK TO`` keeps it
 #: established, so the next test of the class reuses it for free.
 TEST_SAVEPOINT = "fdt_test"
+
+
+class TransactionStatus(enum.IntEnum):
+    """libpq's transaction status (``PQtransactionStatus``), as both drivers report it."""
+
+    IDLE = 0
+    ACTIVE = 1
+    INTRANS = 2
+    INERROR = 3
+    UNKNOWN = 4
 
 
 @dataclasses.dataclass(eq=False)
@@ -35,91 +52,38 @@ class _Frame:
     committed: bool = False  # committed while frames above it were open
 
 
-class PinnedCursor(psycopg2.extensions.cursor):
-    """A cursor that sends the connection's pending plumbing with its statement."""
+class PinnedCursor:
+    """What the adapters' cursors share: the pinned connection they belong to.
 
-    connection: PinnedConnection
-
-    def execute(self, query: t.Any, vars: t.Any = None) -> None:
-        """Run a statement, with the pending plumbing prepended to it.
-
-        :param query: the statement: ``str``, ``bytes`` or a
-            :mod:`psycopg2.sql` composable.
-        :param vars: its parameters.
-        """
-        prefix = self.connection.take_plumbing()
-        if prefix:
-            if self.name is not None:  # DECLARE ... CURSOR cannot carry a prefix
-                self.connection._send(prefix)
-            elif isinstance(query, bytes):
-                query = prefix.encode() + query
-            else:
-                if not isinstance(query, str):  # psycopg2.sql.Composable
-                    query = query.as_string(self)
-                query = prefix + query
-        return super().execute(query, vars)
-
-    def executemany(self, query: t.Any, vars_list: t.Any) -> None:
-        """Send the pending plumbing, then run a statement for each set of parameters.
-
-        :param query: the statement.
-        :param vars_list: its sets of parameters.
-        """
-        self.connection._flush_plumbing()
-        return super().executemany(query, vars_list)
-
-    def callproc(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
-        """Send the pending plumbing, then call a stored procedure.
-
-        :param args: as for psycopg2's ``callproc``.
-        :param kwargs: as for psycopg2's ``callproc``.
-        """
-        self.connection._flush_plumbing()
-        return super().callproc(*args, **kwargs)
-
-    def copy_expert(self, *args: t.Any, **kwargs: t.Any) -> None:
-        """Send the pending plumbing, then run a ``COPY``.
-
-        :param args: as for psycopg2's ``copy_expert``.
-        :param kwargs: as for psycopg2's ``copy_expert``.
-        """
-        self.connection._flush_plumbing()
-        return super().copy_expert(*args, **kwargs)
-
-    def copy_from(self, *args: t.Any, **kwargs: t.Any) -> None:
-        """Send the pending plumbing, then copy a file into a table.
-
-        :param args: as for psycopg2's ``copy_from``.
-        :param kwargs: as for psycopg2's ``copy_from``.
-        """
-        self.connection._flush_plumbing()
-        return super().copy_from(*args, **kwargs)
-
-    def copy_to(self, *args: t.Any, **kwargs: t.Any) -> None:
-        """Send the pending plumbing, then copy a table into a file.
-
-        :param args: as for psycopg2's ``copy_to``.
-        :param kwargs: as for psycopg2's ``copy_to``.
-        """
-        self.connection._flush_plumbing()
-        return super().copy_to(*args, **kwargs)
-
-
-class PinnedConnection(psycopg2.extensions.connection):
-    """The one psycopg2 connection all of a test database's engines share.
-
-    ``commit()``, ``rollback()``, ``close()`` and switching to autocommit are
-    no-ops: transaction boundaries are driven by the engine events in
-    :func:`~flask_dbtestcase.isolation.engines.pin_engine`, which turn them
-    into savepoints.
-
-    :param args: as for :class:`psycopg2.extensions.connection`.
-    :param kwargs: as for :class:`psycopg2.extensions.connection`.
+    A pinned cursor calls :meth:`PinnedConnection.take_plumbing` before each
+    statement and sends the statements it returns first, in the same round
+    trip when the driver allows it.
     """
 
-    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.cursor_factory = PinnedCursor
+    connection: t.Any  # the adapter's connection: a PinnedConnection
+
+
+class PinnedConnection:
+    """The one connection all of a test database's engines share: its savepoints.
+
+    Mixed into a driver's connection class by an adapter. ``commit()``,
+    ``rollback()``, ``close()`` and switching to autocommit are no-ops:
+    transaction boundaries are driven by the engine events in
+    :func:`~flask_dbtestcase.isolation.engines.pin_engine`, which turn them
+    into savepoints.
+    """
+
+    #: The driver's name, as SQLAlchemy spells it (``psycopg2``, ``psycopg``).
+    driver: t.ClassVar[str] = ""
+    #: The driver's base exception class.
+    driver_error: t.ClassVar[type[Exception]] = Exception
+
+    # Provided by the driver's connection class.
+    closed: t.Any
+    info: t.Any
+
+    def init_savepoints(self) -> None:
+        """Start with no frame and no plumbing (the adapter's ``__init__`` calls it)."""
         self._frames: list[_Frame] = []
         self._plumbing: list[str] = []
         self._counter = 0
@@ -128,18 +92,30 @@ class PinnedConnection(psycopg2.extensions.connection):
         self._used = False  # has a statement run since the test began?
         self._lock = threading.RLock()
 
-    # -- DBAPI surface the application (through SQLAlchemy) sees ----------
+    # -- what an adapter provides --------------------------------------------
 
-    def cursor(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
-        """Open a :class:`PinnedCursor` (another factory gets the plumbing sent first).
+    def send_plumbing(self, statements: t.Sequence[str]) -> None:
+        """Send ``statements`` now, in one round trip, past the pinned cursor.
 
-        :param args: as for psycopg2's ``cursor``.
-        :param kwargs: as for psycopg2's ``cursor``.
+        :param statements: SQL statements, run in order.
         """
-        factory = kwargs.get("cursor_factory")
-        if factory is not None and not issubclass(factory, PinnedCursor):
-            self._flush_plumbing()
-        return super().cursor(*args, **kwargs)
+        raise NotImplementedError
+
+    def real_rollback(self) -> None:
+        """Really roll back the connection's transaction (the driver's ``rollback``)."""
+        raise NotImplementedError
+
+    def close_for_real(self) -> None:
+        """Close the connection (end of the run)."""
+        raise NotImplementedError
+
+    def test_began(self) -> None:
+        """Note what :meth:`test_rolled_back` resets (a hook: nothing to note here)."""
+
+    def test_rolled_back(self) -> None:
+        """Reset the session state ``ROLLBACK TO`` leaves behind (a hook: none here)."""
+
+    # -- DBAPI surface the application (through SQLAlchemy) sees ----------
 
     def commit(self) -> None:
         """Ignore this: the engine's ``commit`` event released the savepoint."""
@@ -150,68 +126,34 @@ class PinnedConnection(psycopg2.extensions.connection):
     def close(self) -> None:
         """Ignore this: the connection lives as long as the test run."""
 
-    def set_session(self, *args: t.Any, **kwargs: t.Any) -> None:
-        """Ignore this: isolation level and read-only mode belong to the test transaction.
-
-        :param args: ignored.
-        :param kwargs: ignored.
-        """
-
-    def set_isolation_level(self, level: int | None) -> None:
-        """Ignore this, as :meth:`set_session`.
-
-        :param level: ignored.
-        """
-
     @property
-    def autocommit(self) -> bool:
-        """Always False: the connection stays inside the test transaction."""
-        return False
-
-    @autocommit.setter
-    def autocommit(self, value: bool) -> None:
-        """Ignored: autocommit would make the app's writes permanent."""
-
-    @property
-    def readonly(self) -> None:
-        """Always None: the server's default."""
-        return None
-
-    @readonly.setter
-    def readonly(self, value: t.Any) -> None:
-        """Ignored, as :meth:`set_session`."""
-
-    @property
-    def deferrable(self) -> None:
-        """Always None: the server's default."""
-        return None
-
-    @deferrable.setter
-    def deferrable(self, value: t.Any) -> None:
-        """Ignored, as :meth:`set_session`."""
+    def transaction_status(self) -> TransactionStatus:
+        """The server's view of the transaction, as libpq reports it."""
+        return TransactionStatus(int(self.info.transaction_status))
 
     # -- plumbing ----------------------------------------------------------
 
-    def take_plumbing(self) -> str:
-        """Return the plumbing to send with the next statement (called before every one)."""
+    def take_plumbing(self) -> list[str]:
+        """Return the plumbing to send with the next statement (called before every one).
+
+        The frames count as sent from here on: the caller sends the
+        statements returned before (or with) its own.
+        """
         with self._lock:
             self._used = True
             if not self._plumbing:
-                return ""
-            prefix = ";\n".join(self._plumbing) + ";\n"
+                return []
+            statements = list(self._plumbing)
             self._plumbing.clear()
             for frame in self._frames:
                 frame.sent = True
-            return prefix
+            return statements
 
-    def _send(self, sql: str) -> None:
-        with super().cursor() as cur:
-            cur.execute(sql)
-
-    def _flush_plumbing(self) -> None:
-        prefix = self.take_plumbing()
-        if prefix:
-            self._send(prefix)
+    def flush_plumbing(self) -> None:
+        """Send the pending plumbing now, on its own (before a statement that cannot carry it)."""
+        statements = self.take_plumbing()
+        if statements:
+            self.send_plumbing(statements)
 
     def _new_name(self) -> str:
         self._counter += 1
@@ -235,15 +177,13 @@ class PinnedConnection(psycopg2.extensions.connection):
 
     def _pop_top(self, release: bool) -> None:
         frame = self._frames.pop()
-        if frame.sent:
-            if release:
-                self._plumbing.append(f"RELEASE SAVEPOINT {frame.name}")
-            else:
-                self._plumbing.append(
-                    f"ROLLBACK TO SAVEPOINT {frame.name}; RELEASE SAVEPOINT {frame.name}"
-                )
-        else:
+        if not frame.sent:
             self._plumbing.remove(f"SAVEPOINT {frame.name}")
+        elif release:
+            self._plumbing.append(f"RELEASE SAVEPOINT {frame.name}")
+        else:
+            self._plumbing.append(f"ROLLBACK TO SAVEPOINT {frame.name}")
+            self._plumbing.append(f"RELEASE SAVEPOINT {frame.name}")
 
     def _pop_committed(self) -> None:
         while self._frames and self._frames[-1].committed:
@@ -305,6 +245,7 @@ class PinnedConnection(psycopg2.extensions.connection):
                 self._frames.append(self._test_frame)
             else:
                 self._test_frame = self._push(test, TEST_SAVEPOINT)
+            self.test_began()
 
     def end_test(self, check_constraints: bool = False) -> None:
         """Undo everything the test did. Raises IsolationError if it escaped.
@@ -318,8 +259,8 @@ class PinnedConnection(psycopg2.extensions.connection):
             self._plumbing.clear()
             if frame is None or not self._used or self.closed:
                 return
-            status = self.info.transaction_status
-            if status == psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+            status = self.transaction_status
+            if status == TransactionStatus.IDLE:
                 self._test_savepoint_established = False
                 raise IsolationError(
                     "The test ended the test transaction itself, with a raw COMMIT, "
@@ -332,12 +273,13 @@ class PinnedConnection(psycopg2.extensions.connection):
                 )
             self._test_savepoint_established = True
             error: Exception | None = None
-            if check_constraints and status != psycopg2.extensions.TRANSACTION_STATUS_INERROR:
+            if check_constraints and status != TransactionStatus.INERROR:
                 try:
-                    self._send("SET CONSTRAINTS ALL IMMEDIATE")
-                except psycopg2.Error as exc:
+                    self.send_plumbing(["SET CONSTRAINTS ALL IMMEDIATE"])
+                except self.driver_error as exc:
                     error = exc
-            self._send(f"ROLLBACK TO SAVEPOINT {TEST_SAVEPOINT}")
+            self.send_plumbing([f"ROLLBACK TO SAVEPOINT {TEST_SAVEPOINT}"])
+            self.test_rolled_back()
             if error is not None:
                 raise IsolationError(
                     f"A deferred constraint was violated by this test's data: {error}"
@@ -351,9 +293,4 @@ class PinnedConnection(psycopg2.extensions.connection):
             self._test_frame = None
             self._test_savepoint_established = False
             if not self.closed:
-                psycopg2.extensions.connection.rollback(self)
-
-    def close_for_real(self) -> None:
-        """Close the connection (end of the run)."""
-        if not self.closed:
-            psycopg2.extensions.connection.close(self)
+                self.real_rollback()

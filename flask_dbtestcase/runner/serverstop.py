@@ -15,7 +15,14 @@ import unittest
 __all__ = ["broken_by_stopped_server", "stopped_server_report"]
 
 #: The exception classes (their last dotted component) of a lost or refused connection.
-_CONNECTION_ERRORS = ("OperationalError", "InterfaceError")
+_CONNECTION_ERRORS = (
+    "OperationalError",
+    "InterfaceError",
+    # psycopg (3) raises these subclasses of OperationalError by their own names.
+    "AdminShutdown",
+    "CrashShutdown",
+    "CannotConnectNow",
+)
 
 
 def broken_by_stopped_server(result: unittest.TestResult, socket_dir: str) -> list[str]:

@@ -277,6 +277,10 @@ class DBTestRunner:
             self.log("No tests: skipping the test database.", 2)
             state.restore = False
             return state
+        # Imported here: it loads sqlalchemy, and --help must stay fast.
+        from ..databases.drivers import current_driver
+
+        self.log(current_driver().describe(), 2)
         started = time.perf_counter()
         setup_databases(
             state,

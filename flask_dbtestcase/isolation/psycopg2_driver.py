@@ -1,0 +1,194 @@
+"""The psycopg2 adapter of the savepoint engine.
+
+psycopg2 interpolates parameters on the client and sends every ``execute``
+as one simple query, so the pending plumbing is prepended to the statement
+itself: one round trip for both. The connection comes from
+``psycopg2.connect(connection_factory=Psycopg2Connection)``.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+import psycopg2.extensions
+
+from .pinned import PinnedConnection, PinnedCursor
+
+__all__ = ["Psycopg2Connection", "Psycopg2Cursor", "connect"]
+
+
+def _prefixed(statements: t.Sequence[str], query: t.Any, cursor: t.Any) -> t.Any:
+    """Return ``query`` with ``statements`` in front of it (same type: ``str`` or ``bytes``)."""
+    prefix = ";\n".join(statements) + ";\n"
+    if isinstance(query, bytes):
+        return prefix.encode() + query
+    if not isinstance(query, str):  # psycopg2.sql.Composable
+        query = query.as_string(cursor)
+    return prefix + query
+
+
+class Psycopg2Cursor(PinnedCursor, psycopg2.extensions.cursor):
+    """A cursor that sends the connection's pending plumbing with its statement."""
+
+    connection: Psycopg2Connection
+
+    def execute(self, query: t.Any, vars: t.Any = None) -> None:
+        """Run a statement, with the pending plumbing prepended to it.
+
+        :param query: the statement: ``str``, ``bytes`` or a
+            :mod:`psycopg2.sql` composable.
+        :param vars: its parameters.
+        """
+        statements = self.connection.take_plumbing()
+        if statements:
+            if self.name is not None:  # DECLARE ... CURSOR cannot carry a prefix
+                self.connection.send_plumbing(statements)
+            else:
+                query = _prefixed(statements, query, self)
+        return super().execute(query, vars)
+
+    def executemany(self, query: t.Any, vars_list: t.Any) -> None:
+        """Send the pending plumbing, then run a statement for each set of parameters.
+
+        :param query: the statement.
+        :param vars_list: its sets of parameters.
+        """
+        self.connection.flush_plumbing()
+        return super().executemany(query, vars_list)
+
+    def callproc(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
+        """Send the pending plumbing, then call a stored procedure.
+
+        :param args: as for psycopg2's ``callproc``.
+        :param kwargs: as for psycopg2's ``callproc``.
+        """
+        self.connection.flush_plumbing()
+        return super().callproc(*args, **kwargs)
+
+    def copy_expert(self, *args: t.Any, **kwargs: t.Any) -> None:
+        """Send the pending plumbing, then run a ``COPY``.
+
+        :param args: as for psycopg2's ``copy_expert``.
+        :param kwargs: as for psycopg2's ``copy_expert``.
+        """
+        self.connection.flush_plumbing()
+        return super().copy_expert(*args, **kwargs)
+
+    def copy_from(self, *args: t.Any, **kwargs: t.Any) -> None:
+        """Send the pending plumbing, then copy a file into a table.
+
+        :param args: as for psycopg2's ``copy_from``.
+        :param kwargs: as for psycopg2's ``copy_from``.
+        """
+        self.connection.flush_plumbing()
+        return super().copy_from(*args, **kwargs)
+
+    def copy_to(self, *args: t.Any, **kwargs: t.Any) -> None:
+        """Send the pending plumbing, then copy a table into a file.
+
+        :param args: as for psycopg2's ``copy_to``.
+        :param kwargs: as for psycopg2's ``copy_to``.
+        """
+        self.connection.flush_plumbing()
+        return super().copy_to(*args, **kwargs)
+
+
+class Psycopg2Connection(PinnedConnection, psycopg2.extensions.connection):
+    """The shared connection, on psycopg2.
+
+    :param args: as for :class:`psycopg2.extensions.connection`.
+    :param kwargs: as for :class:`psycopg2.extensions.connection`.
+    """
+
+    driver = "psycopg2"
+    driver_error = psycopg2.Error
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.cursor_factory = Psycopg2Cursor
+        self.init_savepoints()
+
+    def cursor(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
+        """Open a pinned cursor (another factory gets the plumbing sent first).
+
+        :param args: as for psycopg2's ``cursor``.
+        :param kwargs: as for psycopg2's ``cursor``.
+        """
+        factory: t.Any = kwargs.get("cursor_factory") or self.cursor_factory
+        if not (isinstance(factory, type) and issubclass(factory, Psycopg2Cursor)):
+            self.flush_plumbing()
+        return super().cursor(*args, **kwargs)
+
+    def set_session(self, *args: t.Any, **kwargs: t.Any) -> None:
+        """Ignore this: isolation level and read-only mode belong to the test transaction.
+
+        :param args: ignored.
+        :param kwargs: ignored.
+        """
+
+    def set_isolation_level(self, level: int | None) -> None:
+        """Ignore this, as :meth:`set_session`.
+
+        :param level: ignored.
+        """
+
+    @property
+    def autocommit(self) -> bool:
+        """Always False: the connection stays inside the test transaction."""
+        return False
+
+    @autocommit.setter
+    def autocommit(self, value: bool) -> None:
+        """Ignored: autocommit would make the app's writes permanent."""
+
+    @property
+    def readonly(self) -> None:
+        """Always None: the server's default."""
+        return None
+
+    @readonly.setter
+    def readonly(self, value: t.Any) -> None:
+        """Ignored, as :meth:`set_session`."""
+
+    @property
+    def deferrable(self) -> None:
+        """Always None: the server's default."""
+        return None
+
+    @deferrable.setter
+    def deferrable(self, value: t.Any) -> None:
+        """Ignored, as :meth:`set_session`."""
+
+    def send_plumbing(self, statements: t.Sequence[str]) -> None:
+        """Send ``statements`` now, as one query, on a plain cursor.
+
+        :param statements: SQL statements, run in order.
+        """
+        with psycopg2.extensions.connection.cursor(
+            self, cursor_factory=psycopg2.extensions.cursor
+        ) as cur:
+            cur.execute(";\n".join(statements))
+
+    def real_rollback(self) -> None:
+        """Really roll back (psycopg2's own ``rollback``)."""
+        psycopg2.extensions.connection.rollback(self)
+
+    def close_for_real(self) -> None:
+        """Close the connection (end of the run)."""
+        if not self.closed:
+            psycopg2.extensions.connection.close(self)
+
+
+def connect(
+    dbapi: t.Any, cargs: t.Sequence[t.Any], cparams: dict[str, t.Any]
+) -> Psycopg2Connection:
+    """Open a shared connection as SQLAlchemy's psycopg2 dialect would.
+
+    :param dbapi: the dialect's DBAPI module (``psycopg2``).
+    :param cargs: the dialect's connection arguments.
+    :param cparams: the dialect's connection keyword arguments.
+    """
+    conn: Psycopg2Connection = dbapi.connect(
+        *cargs, connection_factory=Psycopg2Connection, **cparams
+    )
+    return conn
