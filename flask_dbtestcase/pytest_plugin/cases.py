@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import sys
 import typing as t
 import weakref
 
@@ -163,6 +164,17 @@ class CaseManager:
             if engine not in self._watched:
                 self._watched.add(engine)
                 event.listen(engine, "engine_connect", self._check_access)
+
+    def watch_app(self, app: t.Any) -> None:
+        """Watch the engines of ``app`` if it is a Flask app with Flask-SQLAlchemy (else nothing).
+
+        :param app: what an ``app`` fixture gave.
+        """
+        flask_sqlalchemy = sys.modules.get("flask_sqlalchemy")
+        extensions = getattr(app, "extensions", None)
+        db = extensions.get("sqlalchemy") if isinstance(extensions, dict) else None
+        if flask_sqlalchemy is not None and isinstance(db, flask_sqlalchemy.SQLAlchemy):
+            self.watch(app, db)
 
     def _check_access(self, conn: t.Any) -> None:
         item = self.item

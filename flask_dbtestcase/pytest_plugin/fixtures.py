@@ -157,6 +157,7 @@ def _flask_dbtestcase_test(request: pytest.FixtureRequest) -> t.Iterator[None]:
     if kind is not None:  # before the test's other function-scoped fixtures
         request.getfixturevalue(TRANSACTION if kind == TRANSACTION else SAVEPOINT)
     flask_app: Flask = request.getfixturevalue("app")
+    _db_of(request, flask_app)  # its engines refuse a test that did not ask for a database
     with flask_app.app_context():
         yield
 

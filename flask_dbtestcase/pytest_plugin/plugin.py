@@ -24,6 +24,7 @@ __all__ = [
     "pytest_collection_finish",
     "pytest_configure",
     "pytest_configure_node",
+    "pytest_fixture_setup",
     "pytest_runtest_setup",
     "pytest_sessionfinish",
     "pytest_runtest_teardown",
@@ -178,6 +179,21 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     :param session: the pytest session.
     """
     _shutdown(session.config)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(
+    fixturedef: pytest.FixtureDef[t.Any], request: pytest.FixtureRequest
+) -> t.Any:
+    """Make the engines of every ``app`` fixture's app (the project's own too) check access.
+
+    :param fixturedef: the fixture being set up.
+    :param request: its request.
+    """
+    result = yield
+    if fixturedef.argname == "app":
+        manager_of(request.config).watch_app(result)
+    return result
 
 
 @pytest.hookimpl(wrapper=True)

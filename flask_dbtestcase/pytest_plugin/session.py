@@ -154,10 +154,10 @@ def session_database_of(config: pytest.Config) -> SessionDatabase:
 @contextlib.contextmanager
 def user_errors() -> t.Iterator[None]:
     """Report the package's own errors as their message alone, without a traceback."""
-    message = None
     try:
         yield
     except DBTestCaseError as exc:
-        message = str(exc)
-    if message is not None:  # raised outside the handler: no "during handling" chain
-        pytest.fail(message, pytrace=False)
+        failure = pytest.fail.Exception(str(exc), pytrace=False)
+    else:
+        return
+    raise failure from None  # the message alone, not chained to the error it replaces
