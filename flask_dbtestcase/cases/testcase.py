@@ -90,10 +90,7 @@ class _AppTestCase(unittest.TestCase):
             test_app = cls._build_test_app(main)
             cls.addClassCleanup(test_app.dispose)
         else:
-            key = AppKey(
-                cls._factory_key(), dict(cls.config or {}), render_url(main), cls._mirrors()
-            )
-            test_app = cached_app(key, functools.partial(cls._build_test_app, main))
+            test_app = cls.shared_test_app(main)
         cls._test_app = test_app
         cls.app = test_app.app
         cls.db = find_db(test_app.app, cls.db, cls.__qualname__)
@@ -115,6 +112,20 @@ class _AppTestCase(unittest.TestCase):
             cls.check_migrations,
         )
         cls._class_ready = True
+
+    @classmethod
+    def shared_test_app(cls, main: sa.URL) -> TestApp:
+        """Return the app this class shares with the classes that ask for the same one.
+
+        Built on first use: one per factory, ``create_app``, ``config`` and
+        mirrors on the test database ``main``, for the whole run. (The
+        pytest plugin's ``app`` fixture is the one a class with no
+        ``app_factory`` gets.)
+
+        :param main: the test database.
+        """
+        key = AppKey(cls._factory_key(), dict(cls.config or {}), render_url(main), cls._mirrors())
+        return cached_app(key, functools.partial(cls._build_test_app, main))
 
     @classmethod
     def _factory_key(cls) -> object:

@@ -1,0 +1,66 @@
+"""The ``app`` fixture's app: the one the test case classes with no ``app_factory`` get.
+
+The factory is the project's default (``[tool.flask-dbtestcase] app_factory``
+in pyproject.toml, else ``FLASK_APP``), called once per run with the test
+configuration (see :mod:`flask_dbtestcase.cases.appcache`). Every engine
+must point at its test database before the app is handed out.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+if t.TYPE_CHECKING:
+    import sqlalchemy as sa
+    from flask import Flask
+    from flask_sqlalchemy import SQLAlchemy
+
+__all__ = ["OWNER", "build_default_app", "checked_db", "test_config"]
+
+#: Who the app is built for, in the messages of the checks.
+OWNER = "the app fixture"
+
+
+def test_config(main: sa.URL) -> dict[str, t.Any]:
+    """Return the test configuration an app factory is called with.
+
+    :param main: the test database.
+    """
+    from ..cases.testapp import build_config
+
+    return build_config(main, None, {})
+
+
+def build_default_app(main: sa.URL) -> Flask:
+    """Return the project's app on the test database, with test databases for its binds.
+
+    It is the app a FlaskDBTestCase class with no ``app_factory`` gets: one
+    per run, shared by the fixture and such classes.
+
+    :param main: the test database.
+    """
+    from ..cases.testcase import FlaskDBTestCase
+
+    return FlaskDBTestCase.shared_test_app(main).app
+
+
+def checked_db(app: Flask, main: sa.URL, check: bool = True) -> SQLAlchemy:
+    """Return the app's Flask-SQLAlchemy extension; check its engines use the test database.
+
+    Also make the app's test client and CLI runner give each request and
+    command an app context of its own, as the test case classes do.
+
+    :param app: the app.
+    :param main: the test database.
+    :param check: check the engines (skipped before the binds are known).
+    """
+    from ..cases import clients
+    from ..cases.testapp import check_engines, find_db
+
+    db = find_db(app, None, OWNER)
+    if check:
+        with app.app_context():
+            engines = dict(db.engines)
+        check_engines(engines, main, OWNER, app)
+        clients.install(app)
+    return db

@@ -1,0 +1,341 @@
+"""The test case classes under pytest, and who may touch the database when.
+
+As pytest-django builds its ``db`` fixture on Django's ``TestCase``, the
+plugin builds on :class:`~flask_dbtestcase.FlaskDBTestCase` and
+:class:`~flask_dbtestcase.FlaskDBTransactionTestCase`: one hidden subclass
+per app and kind, whose class lifecycle (``setUpClass`` ...
+``doClassCleanups``) is *opened* for a stretch of tests, and whose
+``pre_setup()`` / ``post_teardown()`` wrap each test.
+
+A case is opened either for a run of consecutive tests of one kind (an
+*ambient* case, closed before a test of another kind, a unittest class, or
+at the end of the session), or for the scope of ``module_db`` / ``class_db``
+(a *scoped* case: what fixtures of that scope write lives in the class's
+transaction and is rolled back when the scope ends). One case is open at a
+time: every engine of the test database shares one connection, and a class
+transaction is all of that connection's transaction.
+
+The engines of every app the plugin hands out refuse connections (as
+pytest-django's "Database access not allowed") while a pytest test runs that
+did not ask for a database fixture, and outside a test's savepoint unless a
+scoped case is collecting its shared data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import sys
+import typing as t
+import weakref
+
+import pytest
+
+from ..errors import IsolationError
+
+if t.TYPE_CHECKING:
+    from flask import Flask
+    from flask.ctx import AppContext
+    from flask_sqlalchemy import SQLAlchemy
+
+    from ..cases.testcase import FlaskDBTestCase, FlaskDBTransactionTestCase
+
+    Case = type[FlaskDBTestCase] | type[FlaskDBTransactionTestCase]
+
+__all__ = [
+    "SAVEPOINT",
+    "TRANSACTION",
+    "CaseManager",
+    "DatabaseAccessNotAllowed",
+    "OpenCase",
+    "item_kind",
+]
+
+#: A test in the per-test savepoint (``db``).
+SAVEPOINT = "db"
+#: A test that really commits (``transactional_db``).
+TRANSACTION = "transactional_db"
+
+#: The fixtures whose presence in a test's closure makes it a ``db`` test.
+_SAVEPOINT_FIXTURES = frozenset({"db", "module_db", "class_db"})
+#: ... a ``transactional_db`` test (they win, as in pytest-django).
+_TRANSACTION_FIXTURES = frozenset({"transactional_db", "live_server"})
+#: The marker: ``@pytest.mark.flask_db`` / ``@pytest.mark.flask_db(transaction=True)``.
+MARKER = "flask_db"
+
+
+class DatabaseAccessNotAllowed(IsolationError):
+    """A pytest test (or one of its fixtures) touched the database where nothing undoes it."""
+
+
+def item_kind(item: pytest.Item) -> str | None:
+    """Return the kind of database a pytest test asked for: SAVEPOINT, TRANSACTION or None.
+
+    :param item: a collected test.
+    """
+    names = set(getattr(item, "fixturenames", ()))
+    marker = item.get_closest_marker(MARKER)
+    if names & _TRANSACTION_FIXTURES or (marker is not None and marker.kwargs.get("transaction")):
+        return TRANSACTION
+    if names & _SAVEPOINT_FIXTURES or marker is not None:
+        return SAVEPOINT
+    return None
+
+
+@dataclasses.dataclass
+class OpenCase:
+    """A hidden test case class whose class lifecycle is open.
+
+    :param cls: the class (``setUpClass`` done).
+    :param app: its app.
+    :param kind: SAVEPOINT or TRANSACTION.
+    :param scope: ``"ambient"``, ``"module"`` or ``"class"``.
+    """
+
+    cls: Case
+    app: Flask
+    kind: str
+    scope: str
+    #: The scope's own app context and session (scoped cases).
+    context: AppContext | None = None
+    session: t.Any = None
+
+    @property
+    def db(self) -> SQLAlchemy:
+        """The app's Flask-SQLAlchemy extension, as the class found it."""
+        db = self.cls.db
+        assert db is not None  # set by setUpClass
+        return db
+
+
+class CaseManager:
+    """The plugin's cases and database access rules for one pytest session."""
+
+    def __init__(self) -> None:
+        self.open: OpenCase | None = None
+        self._classes: dict[tuple[int, str], tuple[Flask, Case]] = {}
+        self._create_apps: dict[int, classmethod[t.Any, t.Any, Flask]] = {}
+        self._watched: weakref.WeakSet[t.Any] = weakref.WeakSet()
+        #: The pytest test running now (None: none, or a unittest one).
+        self.item: pytest.Item | None = None
+        self.item_kind: str | None = None
+        #: A test's savepoint (or its real-commit test) is open.
+        self.in_test = False
+        self._internal = 0
+
+    # -- which test runs -----------------------------------------------------
+
+    def start_item(self, item: pytest.Item | None, kind: str | None) -> None:
+        """Note the test about to be set up; close an ambient case it cannot use.
+
+        :param item: the pytest test (None: a unittest test or none).
+        :param kind: the database it asked for.
+        """
+        self.item, self.item_kind = item, kind
+        if self.open is not None and self.open.scope == "ambient":
+            if item is None or kind != self.open.kind:
+                self.close()
+
+    def end_item(self) -> None:
+        """Note that the current test's teardown is over."""
+        self.item = self.item_kind = None
+
+    # -- database access -------------------------------------------------------
+
+    @contextlib.contextmanager
+    def internal(self) -> t.Iterator[None]:
+        """Let the plugin's own work (set-up, rollbacks, emptying tables) through."""
+        self._internal += 1
+        try:
+            yield
+        finally:
+            self._internal -= 1
+
+    def watch(self, app: Flask, db: SQLAlchemy) -> None:
+        """Make the app's engines check, on every connect, that access is allowed.
+
+        :param app: an app the fixtures hand out.
+        :param db: its Flask-SQLAlchemy extension.
+        """
+        from sqlalchemy import event
+
+        with app.app_context():
+            engines = list(db.engines.values())
+        for engine in engines:
+            if engine not in self._watched:
+                self._watched.add(engine)
+                event.listen(engine, "engine_connect", self._check_access)
+
+    def watch_app(self, app: t.Any) -> None:
+        """Watch the engines of ``app`` if it is a Flask app with Flask-SQLAlchemy (else nothing).
+
+        :param app: what an ``app`` fixture gave.
+        """
+        flask_sqlalchemy = sys.modules.get("flask_sqlalchemy")
+        extensions = getattr(app, "extensions", None)
+        db = extensions.get("sqlalchemy") if isinstance(extensions, dict) else None
+        if flask_sqlalchemy is not None and isinstance(db, flask_sqlalchemy.SQLAlchemy):
+            self.watch(app, db)
+
+    def _check_access(self, conn: t.Any) -> None:
+        item = self.item
+        if item is None or self._internal or self.in_test:
+            return
+        if self.item_kind is None:
+            raise DatabaseAccessNotAllowed(
+                f"Database access not allowed: {item.nodeid} does not ask for a database "
+                "fixture, so nothing would undo what it writes. Add the 'db' fixture to "
+                "its arguments (or 'transactional_db' for code that must really commit), "
+                "or mark it with @pytest.mark.flask_db."
+            )
+        if self.open is not None and self.open.scope != "ambient":
+            return  # a module_db / class_db fixture collecting its shared data
+        raise DatabaseAccessNotAllowed(
+            f"Database access not allowed outside the test: while {item.nodeid} was being "
+            "set up, a fixture of a wider scope than the test touched the database before "
+            "the test's savepoint was opened, so what it wrote would stay for later tests. "
+            "Create data shared by several tests in a module- or class-scoped fixture that "
+            "asks for 'module_db' or 'class_db' (rolled back at the end of that scope), "
+            "or per test in a fixture that asks for 'db'."
+        )
+
+    # -- cases -----------------------------------------------------------------
+
+    @staticmethod
+    def _is_shared(app: Flask) -> bool:
+        """Tell whether ``app`` is one the test case classes share (the ``app`` fixture's)."""
+        from ..state import STATE
+
+        return any(test_app.app is app for _, test_app in STATE.apps)
+
+    def _case_class(self, app: Flask, kind: str) -> Case:
+        found = self._classes.get((id(app), kind))
+        if found is not None and found[0] is app:
+            return found[1]
+        from ..cases.testcase import FlaskDBTestCase, FlaskDBTransactionTestCase
+
+        base = FlaskDBTestCase if kind == SAVEPOINT else FlaskDBTransactionTestCase
+
+        name = "the db fixture" if kind == SAVEPOINT else "the transactional_db fixture"
+        namespace: dict[str, t.Any] = {"__qualname__": name}
+        if id(app) in self._create_apps or not self._is_shared(app):
+            # The project's own app fixture: both kinds of case share one
+            # create_app, so they share one cached app (and its pins).
+            namespace["create_app"] = self._create_apps.setdefault(id(app), _returning(app))
+        cls = t.cast("Case", type("PytestCase", (base,), namespace))
+        self._classes[(id(app), kind)] = (app, cls)
+        return cls
+
+    def _open(self, app: Flask, kind: str, scope: str) -> OpenCase:
+        if self.open is not None:
+            self.close()
+        cls = self._case_class(app, kind)
+        with self.internal():
+            try:
+                cls.setUpClass()
+            except BaseException:
+                cls.doClassCleanups()
+                raise
+        self.open = OpenCase(cls, app, kind, scope)
+        return self.open
+
+    def close(self) -> None:
+        """Close the open case: ``tearDownClass`` and its class cleanups; raise their error."""
+        case, self.open = self.open, None
+        if case is None:
+            return
+        with self.internal():
+            try:
+                if case.context is not None:
+                    with contextlib.suppress(Exception):
+                        case.session.close()
+                    case.context.pop()
+                case.cls.tearDownClass()
+            finally:
+                case.cls.doClassCleanups()
+        errors = getattr(case.cls, "tearDown_exceptions", None) or []
+        if errors:
+            raise errors[0][1]
+
+    def case_for_test(self, app: Flask, kind: str, nodeid: str) -> OpenCase:
+        """Return the open case a test of ``kind`` on ``app`` runs in, opening one if needed.
+
+        :param app: the test's app.
+        :param kind: SAVEPOINT or TRANSACTION.
+        :param nodeid: the test, for the messages.
+        """
+        case = self.open
+        if case is not None and case.app is app and case.kind == kind:
+            return case
+        if case is not None and case.scope != "ambient":
+            what = (
+                "really commits (transactional_db)"
+                if kind == TRANSACTION
+                else "uses another app than the shared data's"
+            )
+            raise IsolationError(
+                f"{nodeid} {what}, but it runs inside the scope of the shared data of "
+                f"'{case.scope}_db', whose transaction stays open until that scope ends. "
+                "Move the test out of that module or class."
+            )
+        return self._open(app, kind, "ambient")
+
+    def open_scoped(self, app: Flask, scope: str, nodeid: str) -> OpenCase:
+        """Open a case for the scope of ``module_db`` / ``class_db``, with its own app context.
+
+        :param app: the app.
+        :param scope: ``"module"`` or ``"class"``.
+        :param nodeid: the scope's node, for the messages.
+        """
+        case = self.open
+        if case is not None and case.scope != "ambient":
+            raise IsolationError(
+                f"'{scope}_db' was asked for in {nodeid} while the shared data of "
+                f"'{case.scope}_db' is still open: shared data of one scope at a time is "
+                "supported. Create the data of the module and of its classes at one "
+                "scope (for example all with 'module_db'), or move the class to a module "
+                "of its own."
+            )
+        case = self._open(app, SAVEPOINT, scope)
+        case.context = app.app_context()
+        case.context.push()
+        case.session = case.db.session()
+        return case
+
+    def begin_test(self, case: OpenCase) -> t.Any:
+        """Wrap one test: its ``pre_setup()``; return the test case instance.
+
+        :param case: the case the test runs in.
+        """
+        test = case.cls("__init__")
+        with self.internal():
+            if case.session is not None:
+                case.session.commit()  # what the scope's fixtures added is shared data
+            test.pre_setup()
+        self.in_test = True
+        return test
+
+    def end_test(self, case: OpenCase, test: t.Any) -> None:
+        """Undo one test: its ``post_teardown()``.
+
+        :param case: the case the test ran in.
+        :param test: what :meth:`begin_test` returned.
+        """
+        self.in_test = False
+        with self.internal():
+            if case.session is not None:
+                # The scope's objects, expired: the next test loads them afresh.
+                case.session.rollback()
+            test.post_teardown()
+
+
+def _returning(app: Flask) -> classmethod[t.Any, t.Any, Flask]:
+    """Return a ``create_app`` classmethod that hands out ``app`` (built by the project's fixture).
+
+    :param app: the app, already on the test configuration.
+    """
+
+    def create_app(cls: type, config: dict[str, t.Any]) -> Flask:
+        return app
+
+    return classmethod(create_app)

@@ -1,0 +1,273 @@
+"""The plugin's fixtures (SPEC section 3).
+
+``db`` and ``transactional_db`` wrap a test in the hidden test case classes
+of :mod:`.cases`; ``module_db`` and ``class_db`` open one for a whole scope,
+for data shared by its tests. An autouse fixture makes the database fixture
+a test asked for (directly, through another fixture, or with the
+``flask_db`` marker) the first of its function-scoped fixtures, and gives
+every test that uses the app an app context of its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import typing as t
+
+import pytest
+
+from .cases import SAVEPOINT, TRANSACTION, item_kind
+from .session import manager_of, session_database_of, user_errors
+
+if t.TYPE_CHECKING:
+    import sqlalchemy as sa
+    from flask import Flask
+    from flask.testing import FlaskClient
+    from flask_sqlalchemy import SQLAlchemy
+
+    from ..cases.queries import QueryLog
+
+__all__ = [
+    "LiveServer",
+    "app",
+    "assert_max_num_queries",
+    "assert_num_queries",
+    "capture_queries",
+    "class_db",
+    "client",
+    "db",
+    "db_session",
+    "flask_dbtestcase_config",
+    "flask_dbtestcase_database",
+    "live_server",
+    "module_db",
+    "transactional_db",
+]
+
+# -- the database and the app --------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def flask_dbtestcase_database(request: pytest.FixtureRequest) -> str:
+    """The session's test database URL; created on first use, destroyed at the end."""
+    with user_errors():
+        return session_database_of(request.config).ensure()
+
+
+@pytest.fixture(scope="session")
+def flask_dbtestcase_config(flask_dbtestcase_database: str) -> dict[str, t.Any]:
+    """The test configuration (TESTING, SQLALCHEMY_DATABASE_URI): build your own app on it."""
+    from ..databases.urls import make_url
+    from .apps import test_config
+
+    return test_config(make_url(flask_dbtestcase_database))
+
+
+@pytest.fixture(scope="session")
+def app(flask_dbtestcase_database: str) -> Flask:
+    """The project's app on the test database: one per session."""
+    from ..databases.urls import make_url
+    from .apps import build_default_app
+
+    with user_errors():
+        return build_default_app(make_url(flask_dbtestcase_database))
+
+
+def _db_of(request: pytest.FixtureRequest, app: Flask) -> SQLAlchemy:
+    from ..databases.urls import make_url
+    from .apps import checked_db
+
+    url = request.getfixturevalue("flask_dbtestcase_database")
+    with user_errors():
+        db = checked_db(app, make_url(url))
+    manager_of(request.config).watch(app, db)
+    return db
+
+
+# -- one test's database ---------------------------------------------------------
+
+
+def _wrap_test(request: pytest.FixtureRequest, app: Flask, kind: str) -> t.Iterator[SQLAlchemy]:
+    _db_of(request, app)
+    manager = manager_of(request.config)
+    with user_errors():
+        case = manager.case_for_test(app, kind, request.node.nodeid)
+        test = manager.begin_test(case)
+    try:
+        yield case.db
+    finally:
+        with user_errors():
+            manager.end_test(case, test)
+
+
+@pytest.fixture
+def db(request: pytest.FixtureRequest, app: Flask) -> t.Iterator[SQLAlchemy]:
+    """Flask-SQLAlchemy's extension; the test and its fixtures run in a savepoint, rolled back."""
+    if item_kind(request.node) == TRANSACTION:
+        yield request.getfixturevalue("transactional_db")
+        return
+    yield from _wrap_test(request, app, SAVEPOINT)
+
+
+@pytest.fixture
+def transactional_db(request: pytest.FixtureRequest, app: Flask) -> t.Iterator[SQLAlchemy]:
+    """Flask-SQLAlchemy's extension; the test really commits, every table is emptied after."""
+    yield from _wrap_test(request, app, TRANSACTION)
+
+
+@pytest.fixture
+def db_session(db: SQLAlchemy) -> t.Any:
+    """The test's session (``db.session``, in the test's app context)."""
+    return db.session
+
+
+# -- shared data ------------------------------------------------------------------
+
+
+def _scoped(request: pytest.FixtureRequest, app: Flask, scope: str) -> t.Iterator[SQLAlchemy]:
+    _db_of(request, app)
+    manager = manager_of(request.config)
+    with user_errors():
+        case = manager.open_scoped(app, scope, request.node.nodeid)
+    try:
+        yield case.db
+    finally:
+        if manager.open is case:
+            manager.close()
+
+
+@pytest.fixture(scope="module")
+def module_db(request: pytest.FixtureRequest, app: Flask) -> t.Iterator[SQLAlchemy]:
+    """For module-scoped fixtures: their data is shared by the module's tests, then rolled back."""
+    yield from _scoped(request, app, "module")
+
+
+@pytest.fixture(scope="class")
+def class_db(request: pytest.FixtureRequest, app: Flask) -> t.Iterator[SQLAlchemy]:
+    """For class-scoped fixtures: their data is shared by the class's tests, then rolled back."""
+    yield from _scoped(request, app, "class")
+
+
+@pytest.fixture(autouse=True)
+def _flask_dbtestcase_test(request: pytest.FixtureRequest) -> t.Iterator[None]:
+    kind = item_kind(request.node)
+    if kind is None and "app" not in request.fixturenames:
+        yield
+        return
+    if kind is not None:  # before the test's other function-scoped fixtures
+        request.getfixturevalue(TRANSACTION if kind == TRANSACTION else SAVEPOINT)
+    flask_app: Flask = request.getfixturevalue("app")
+    _db_of(request, flask_app)  # its engines refuse a test that did not ask for a database
+    with flask_app.app_context():
+        yield
+
+
+# -- the app's clients ---------------------------------------------------------------
+
+
+@pytest.fixture
+def client(request: pytest.FixtureRequest, app: Flask) -> FlaskClient:
+    """A test client; each request gets an app context and a session of its own."""
+    _db_of(request, app)
+    return app.test_client()
+
+
+class LiveServer:
+    """The app served over HTTP in a thread, for a real HTTP client.
+
+    :param app: the app.
+    :param host: the address to listen on.
+    """
+
+    def __init__(self, app: Flask, host: str = "127.0.0.1") -> None:
+        from werkzeug.serving import make_server
+
+        from ..cases.liveserver import QuietRequestHandler
+
+        self.app = app
+        self.host = host
+        self._server = make_server(host, 0, app, threaded=True, request_handler=QuietRequestHandler)
+        self.port = self._server.server_port
+        self.url = f"http://{host}:{self.port}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="flask-dbtestcase live server",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving and wait for the thread."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+
+    def __str__(self) -> str:
+        return self.url
+
+
+@pytest.fixture
+def live_server(transactional_db: SQLAlchemy, app: Flask) -> t.Iterator[LiveServer]:
+    """The app served in a thread (``live_server.url``); the test really commits."""
+    server = LiveServer(app)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+# -- counting queries ---------------------------------------------------------------------
+
+
+def _engines(app: Flask, db: SQLAlchemy) -> list[sa.Engine]:
+    with app.app_context():
+        return list(db.engines.values())
+
+
+@pytest.fixture
+def capture_queries(
+    request: pytest.FixtureRequest, app: Flask
+) -> t.Callable[[], contextlib.AbstractContextManager[QueryLog]]:
+    """``with capture_queries() as queries:`` lists the statements the block sends."""
+    from ..cases.queries import capture_queries as capture
+
+    engines = _engines(app, _db_of(request, app))
+    return lambda: capture(engines)
+
+
+def _counting(
+    request: pytest.FixtureRequest, app: Flask, exact: bool
+) -> t.Callable[..., contextlib.AbstractContextManager[QueryLog]]:
+    from ..cases.queries import capture_queries as capture
+    from ..cases.queries import num_queries_message
+
+    engines = _engines(app, _db_of(request, app))
+
+    @contextlib.contextmanager
+    def count(num: int, *, info: str | None = None) -> t.Iterator[QueryLog]:
+        with capture(engines) as log:
+            yield log
+        if len(log) != num if exact else len(log) > num:
+            message = num_queries_message(log, num)
+            if not exact:
+                message = message.replace(f", {num} expected", f", at most {num} expected", 1)
+            pytest.fail(f"{message}\n{info}" if info else message, pytrace=False)
+
+    return count
+
+
+@pytest.fixture
+def assert_num_queries(
+    request: pytest.FixtureRequest, app: Flask
+) -> t.Callable[..., contextlib.AbstractContextManager[QueryLog]]:
+    """``with assert_num_queries(n):`` fails unless the block sends exactly n statements."""
+    return _counting(request, app, exact=True)
+
+
+@pytest.fixture
+def assert_max_num_queries(
+    request: pytest.FixtureRequest, app: Flask
+) -> t.Callable[..., contextlib.AbstractContextManager[QueryLog]]:
+    """``with assert_max_num_queries(n):`` fails if the block sends more than n statements."""
+    return _counting(request, app, exact=False)

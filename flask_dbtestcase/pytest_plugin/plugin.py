@@ -1,0 +1,223 @@
+"""The pytest plugin's entry point: options, the marker, and the hooks around each test.
+
+Importing it costs only pytest: flask, SQLAlchemy and the database modules
+are imported when a test first asks for a fixture. Disable the plugin with
+``-p no:flask_dbtestcase``.
+"""
+
+from __future__ import annotations
+
+import sys
+import typing as t
+import unittest
+
+import pytest
+
+from .cases import MARKER, item_kind
+from .session import manager_of, session_database_of, user_errors
+
+if t.TYPE_CHECKING:
+    from .broker import Broker
+
+__all__ = [
+    "pytest_addoption",
+    "pytest_collection_finish",
+    "pytest_configure",
+    "pytest_configure_node",
+    "pytest_fixture_setup",
+    "pytest_runtest_setup",
+    "pytest_sessionfinish",
+    "pytest_runtest_teardown",
+    "pytest_unconfigure",
+]
+
+pytest_plugins = ["flask_dbtestcase.pytest_plugin.fixtures"]
+
+_BROKER: pytest.StashKey[Broker] = pytest.StashKey()
+#: Whether the collected tests include some that ask for the plugin's database fixtures.
+_USES_FIXTURES = pytest.StashKey[bool]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add pytest-django's database options (shared with it when both are installed).
+
+    :param parser: pytest's option parser.
+    """
+    group = parser.getgroup("flask-dbtestcase", "flask-dbtestcase (test database)")
+    options: list[tuple[str, dict[str, t.Any]]] = [
+        (
+            "--reuse-db",
+            {
+                "action": "store_true",
+                "dest": "flask_dbtestcase_reuse_db",
+                "help": "Keep the test database at the end and reuse it next time "
+                "(--keepdb of the runner).",
+            },
+        ),
+        (
+            "--create-db",
+            {
+                "action": "store_true",
+                "dest": "flask_dbtestcase_create_db",
+                "help": "Re-create the test database, even with --reuse-db.",
+            },
+        ),
+        (
+            "--database-url",
+            {
+                "dest": "flask_dbtestcase_database_url",
+                "metavar": "URL",
+                "default": None,
+                "help": "Create the test database (test_<name>) on this existing "
+                "PostgreSQL server instead of a throwaway one.",
+            },
+        ),
+    ]
+    for name, kwargs in options:
+        try:
+            group.addoption(name, **kwargs)
+        except ValueError:  # another plugin (pytest-django) has it already
+            pass
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Declare the ``flask_db`` marker.
+
+    :param config: pytest's configuration.
+    """
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(transaction=False): give the test the test database, as the 'db' "
+        "fixture (transaction=True: as 'transactional_db').",
+    )
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: t.Any) -> None:
+    """pytest-xdist's controller: tell each worker where to ask for its test database.
+
+    :param node: the worker about to start.
+    """
+    from .broker import Broker
+    from .database import DatabaseOptions
+
+    config = node.config
+    if _BROKER not in config.stash:
+        config.stash[_BROKER] = Broker(DatabaseOptions.from_config(config))
+    broker = config.stash[_BROKER]
+    node.workerinput["flask_dbtestcase_broker"] = broker.address
+    node.workerinput["flask_dbtestcase_authkey"] = broker.authkey.hex()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Note whether some collected test asks for the plugin's database fixtures.
+
+    :param session: the pytest session.
+    """
+    session.config.stash[_USES_FIXTURES] = any(item_kind(item) for item in session.items)
+
+
+def _is_unittest(item: pytest.Item) -> bool:
+    """Tell whether ``item`` is a test method of a ``unittest.TestCase`` class."""
+    cls = getattr(item, "cls", None)
+    return isinstance(cls, type) and issubclass(cls, unittest.TestCase)
+
+
+def _is_case_class_test(item: pytest.Item) -> bool:
+    """Tell whether ``item`` is a test of a FlaskDBTestCase / FlaskDBTransactionTestCase class."""
+    testcase = sys.modules.get("flask_dbtestcase.cases.testcase")
+    if testcase is None or not _is_unittest(item):
+        return False
+    classes = (testcase.FlaskDBTestCase, testcase.FlaskDBTransactionTestCase)
+    return issubclass(getattr(item, "cls", object), classes)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Before a test's fixtures: close a case it cannot share; set up the database a class needs.
+
+    :param item: the test.
+    """
+    manager = manager_of(item.config)
+    if not _is_unittest(item):
+        manager.start_item(item, item_kind(item))
+        return
+    manager.start_item(None, None)
+    if not _is_case_class_test(item):
+        return
+    case = manager.open
+    if case is not None:
+        pytest.fail(
+            f"{item.nodeid} is a test of a test case class, but it runs inside the scope of "
+            f"the shared data of '{case.scope}_db', whose transaction the class would roll "
+            "back. Move the class out of that module.",
+            pytrace=False,
+        )
+    database = session_database_of(item.config)
+    # Mixed suites share the session's database; a suite of classes alone
+    # keeps its own behaviour unless a database option was given.
+    if database.options.given or item.config.stash.get(_USES_FIXTURES, False):
+        with user_errors():
+            database.ensure()
+
+
+def _shutdown(config: pytest.Config) -> None:
+    """Close the open case, then tear the session's database down; report, never raise."""
+    manager = manager_of(config)
+    manager.end_item()
+    for step in (manager.close, session_database_of(config).tear_down):
+        try:
+            step()
+        except Exception as exc:  # keep going: the database must go whatever happened
+            sys.stderr.write(f"flask-dbtestcase: error while cleaning up: {exc}\n")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """After every fixture's teardown: close the case, drop the database, stop the server.
+
+    :param session: the pytest session.
+    """
+    _shutdown(session.config)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(
+    fixturedef: pytest.FixtureDef[t.Any], request: pytest.FixtureRequest
+) -> t.Any:
+    """Make the engines of every ``app`` fixture's app (the project's own too) check access.
+
+    :param fixturedef: the fixture being set up.
+    :param request: its request.
+    """
+    result = yield
+    if fixturedef.argname == "app":
+        manager_of(request.config).watch_app(result)
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> t.Iterator[None]:
+    """After a test's teardown: no test runs.
+
+    :param item: the test.
+    :param nextitem: the next one.
+    """
+    try:
+        return (yield)
+    finally:
+        manager_of(item.config).end_item()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """At the very end: whatever is still set up is torn down (the controller's databases too).
+
+    :param config: pytest's configuration.
+    """
+    try:
+        _shutdown(config)
+    finally:
+        broker = config.stash.get(_BROKER, None)
+        if broker is not None:
+            del config.stash[_BROKER]
+            broker.close()
