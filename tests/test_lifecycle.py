@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import unittest
+import warnings
 import weakref
 
 from flask_dbtestcase import FlaskDBTestCase
@@ -156,3 +157,41 @@ class HookMistakeTests(unittest.TestCase):
         self.assertIn("does not call super().setUpClass()", message)
         self.assertIn("NoSuper.setUpClass", message)
         self.assertNotIn("_connections", message)
+
+
+class UnappliedOptionTests(unittest.TestCase):
+    """Engine options one shared transaction cannot apply: one warning per engine."""
+
+    def run_with(self, engine_options):
+        def factory(config):
+            return create_app({**config, "SQLALCHEMY_ENGINE_OPTIONS": engine_options})
+
+        def make(name):
+            return type(
+                name,
+                (FlaskDBTestCase,),
+                {"app_factory": staticmethod(factory), "test_x": lambda self: None},
+            )
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = run_classes(make("First"), make("Second"))
+        self.assertTrue(result.wasSuccessful(), result.errors + result.failures)
+        return [str(w.message) for w in caught if "cannot apply" in str(w.message)]
+
+    def test_serializable_is_named_once_per_engine(self):
+        messages = self.run_with({"isolation_level": "SERIALIZABLE"})
+        # SQLALCHEMY_ENGINE_OPTIONS is the default engine's: once for both classes.
+        self.assertEqual(len(messages), 1, messages)
+        self.assertIn("the engine of its database", messages[0])
+        self.assertIn("isolation_level='SERIALIZABLE'", messages[0])
+        self.assertIn("FlaskDBTransactionTestCase", messages[0])
+
+    def test_read_only_is_named(self):
+        messages = self.run_with({"execution_options": {"postgresql_readonly": True}})
+        self.assertEqual(len(messages), 1, messages)
+        self.assertIn("postgresql_readonly=True", messages[0])
+
+    def test_read_committed_and_autocommit_say_nothing(self):
+        self.assertEqual(self.run_with({"isolation_level": "READ COMMITTED"}), [])
+        self.assertEqual(self.run_with({}), [])

@@ -21,7 +21,7 @@ from ..isolation.engines import PinnedEngine, pin_engine
 from ..state import STATE
 from . import clients
 from .binds import BindPlan, bind_test_databases, planning_binds, settle_config, stray_binds
-from .testapp import build_config, check_engines, find_db
+from .testapp import build_config, check_engines, find_db, warn_unapplied_options
 
 __all__ = ["AppKey", "TestApp", "build_test_app", "cached_app", "forget_apps", "restore_config"]
 
@@ -153,6 +153,7 @@ def build_test_app(
             engine.dispose()
         app, found, engines = call(binds)
     check_engines(engines, main, owner, app, plan)
+    warn_unapplied_options(engines, owner)
     clients.install(app)
     return TestApp(app, found, engines)
 

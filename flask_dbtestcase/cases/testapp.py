@@ -41,6 +41,7 @@ __all__ = [
     "find_db",
     "limit_to_databases",
     "prebuild_schema",
+    "warn_unapplied_options",
 ]
 
 # The schemas this process already built are in STATE.schemas_ready:
@@ -64,6 +65,43 @@ def build_config(
         config["SQLALCHEMY_BINDS"] = binds
     config.update(extra)
     return config
+
+
+def warn_unapplied_options(engines: t.Mapping[t.Any, sa.Engine], owner: str) -> None:
+    """Warn once per engine about options one shared transaction cannot apply.
+
+    An isolation level other than READ COMMITTED or AUTOCOMMIT, and
+    ``postgresql_readonly`` / ``postgresql_deferrable``, are not applied: every
+    statement runs in the class's transaction.
+
+    :param engines: the app's engines, by bind key (``None``: the main one).
+    :param owner: the test class's name, for the message.
+    """
+    for key, engine in engines.items():
+        options = engine.get_execution_options()
+        level = options.get("isolation_level") or getattr(
+            engine.dialect, "_on_connect_isolation_level", None
+        )
+        unapplied = []
+        if level and str(level).upper() not in ("READ COMMITTED", "AUTOCOMMIT"):
+            unapplied.append(f"isolation_level={level!r}")
+        unapplied += [f"{name}=True" for name in _SESSION_OPTIONS if options.get(name)]
+        if not unapplied:
+            continue
+        what = "its database" if key is None else f"its bind {key!r}"
+        warnings.warn(
+            f"The app built for {owner} sets {' and '.join(unapplied)} on the engine of "
+            f"{what}, which FlaskDBTestCase cannot apply: every statement of a test runs "
+            "in the class's one READ COMMITTED transaction on a shared connection. Code "
+            "that depends on it behaves differently here than in production. Test it in "
+            "a FlaskDBTransactionTestCase, whose connections are the engine's own.",
+            UserWarning,
+            stacklevel=2,
+        )
+
+
+#: Engine execution options that would change the transaction itself.
+_SESSION_OPTIONS = ("postgresql_readonly", "postgresql_deferrable")
 
 
 def find_db(app: Flask, given: SQLAlchemy | None, owner: str) -> SQLAlchemy:
