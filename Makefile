@@ -16,7 +16,7 @@ EXTRAS_CMD := import tomllib; d = tomllib.load(open('pyproject.toml', 'rb')); \
 help:
 	@echo "make test      run the project's own tests (runtests.py); ARGS=... passes options"
 	@echo "make lint      ruff check and ruff format --check on the repo; mypy --strict on the package"
-	@echo "make example   run the example app's suite in examples/blog"
+	@echo "make example   run the example app's suite in examples/blog (the runner, then pytest)"
 	@echo "make coverage  run the tests under coverage.py; HTML report in htmlcov/"
 	@echo "make compat    run the isolation suites and the example on SQLAlchemy 2.0.x too (DRIVER=...)"
 	@echo "make matrix    the example and the isolation suites on the oldest Python and"
@@ -90,6 +90,8 @@ lint: venv
 # current directory, which puts the `blog` package on sys.path.
 example: venv postgres
 	@cd examples/blog && "$(VENV_PY)" -m flask_dbtestcase $(ARGS)
+	@echo "-- the same suite under pytest (the plugin; classes and functions together)"
+	@cd examples/blog && "$(VENV_PY)" -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) tests
 
 # Coverage of the package over the whole run: the runner's --parallel
 # workers (forked by multiprocessing) and the Python subprocesses the tests
