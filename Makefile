@@ -133,9 +133,9 @@ COMPAT_TESTS := tests.test_isolation tests.test_fixtures tests.test_transaction_
 DRIVER ?=
 WITH_DRIVER = $(if $(DRIVER),FLASK_DBTESTCASE_DRIVER=$(DRIVER))
 compat: postgres
-	@if ! "$(COMPAT_VENV)/bin/python" -c "import factory, flask_migrate, psycopg, sqlalchemy, sys; sys.exit(not sqlalchemy.__version__.startswith('2.0.'))" 2>/dev/null; then \
+	@if ! "$(COMPAT_VENV)/bin/python" -c "import factory, flask_migrate, psycopg, sqlalchemy, sys, webtest; sys.exit(not sqlalchemy.__version__.startswith('2.0.'))" 2>/dev/null; then \
 		$(PYTHON) -m venv "$(COMPAT_VENV)" && \
-		"$(COMPAT_VENV)/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[migrate,psycopg]" factory_boy "sqlalchemy>=2.0,<2.1"; \
+		"$(COMPAT_VENV)/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[migrate,psycopg]" factory_boy "WebTest>=3" "sqlalchemy>=2.0,<2.1"; \
 	fi
 	$(WITH_DRIVER) "$(COMPAT_VENV)/bin/python" runtests.py $(COMPAT_TESTS) tests.test_drivers.Psycopg2Tests tests.test_drivers.PsycopgTests $(ARGS)
 	cd examples/blog && $(WITH_DRIVER) "$(abspath $(COMPAT_VENV))/bin/python" -m flask_dbtestcase $(ARGS)
