@@ -1,8 +1,9 @@
 """The same app tested pytest-style: fixtures instead of a TestCase class.
 
 `make example` runs the whole suite under pytest too, so these functions and
-the FlaskDBTestCase classes beside them share one test database and app.
-(The unittest runner ignores plain functions.)
+the FlaskDBTestCase classes beside them share one test database and app. The
+file name ends in `_test.py`: pytest collects it, and the unittest runner's
+discovery (`test*.py`) leaves it to pytest.
 """
 
 import pytest
