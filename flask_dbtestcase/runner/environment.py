@@ -15,7 +15,7 @@ from types import FrameType
 from ..settings import Settings
 from ..state import STATE
 from .databases import run_cancel_targets
-from .results import SQLCapture
+from .sqlcapture import SQLCapture
 
 if t.TYPE_CHECKING:  # imported when the environment is set up (it loads psycopg2)
     from ..databases.cancel import QueryCanceller

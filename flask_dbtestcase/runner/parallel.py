@@ -13,15 +13,15 @@ import unittest
 
 from ..settings import export_database_url
 from ..state import STATE, RunDatabases
-from .results import (
+from .outcomes import (
     OptExcInfo,
     RemoteError,
     ResultMixin,
-    SQLCapture,
     exception_class,
     exception_message,
     exception_type,
 )
+from .sqlcapture import SQLCapture
 
 if t.TYPE_CHECKING:
     from multiprocessing.sharedctypes import Synchronized

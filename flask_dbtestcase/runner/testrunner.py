@@ -41,8 +41,9 @@ from .ordering import (
 from .parallel import ParallelTestSuite
 from .report import interrupted_line, setup_error_ids, setup_errors_line
 from .report import summary_line as _summary_line
-from .results import DBTestResult, DBTextTestRunner, SQLCapture
+from .results import DBTestResult, DBTextTestRunner
 from .serverstop import broken_by_stopped_server, stopped_server_report
+from .sqlcapture import SQLCapture
 
 __all__ = ["DBTestRunner"]
 
