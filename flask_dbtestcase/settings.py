@@ -30,7 +30,9 @@ __all__ = [
     "CACHE_DIR_ENV",
     "DATABASE_URL_ENV",
     "FLASK_APP_ENV",
+    "FORCE_COLOR_ENV",
     "LOCK_TIMEOUT_ENV",
+    "NO_COLOR_ENV",
     "PG_BIN_ENV",
     "POSTGRES_ENV",
     "RUNNER_ENV",
@@ -68,6 +70,10 @@ RUNNER_ENV = "FLASK_DBTESTCASE_RUNNER"
 WORKER_ID_ENV = "FLASK_DBTESTCASE_WORKER_ID"
 #: Flask's own variable naming the app, read as the last resort.
 FLASK_APP_ENV = "FLASK_APP"
+#: The common convention (no-color.org): set and not empty, the runner prints no colour.
+NO_COLOR_ENV = "NO_COLOR"
+#: The common convention (force-color.org): set and not empty, colour even without a terminal.
+FORCE_COLOR_ENV = "FORCE_COLOR"
 
 #: The database created on the throwaway server.
 THROWAWAY_DATABASE = "test_db"
@@ -116,6 +122,11 @@ SETTINGS: tuple[Setting, ...] = (
             "The throwaway server's ``statement_timeout`` (``0``: off)."),
     Setting("runner", RUNNER_ENV, None, None,
             "A ``module:Class`` test runner to use instead of ``DBTestRunner``."),
+    Setting("no_color", NO_COLOR_ENV, None, None,
+            "Set and not empty: the runner's output has no colour (as ``--no-color``)."),
+    Setting("force_color", FORCE_COLOR_ENV, None, None,
+            "Set and not empty: the runner's output has colour even without a terminal "
+            "(``NO_COLOR`` and ``--no-color`` win)."),
 )  # fmt: skip
 
 
@@ -137,6 +148,8 @@ class Settings:
     lock_timeout: str = "10s"
     statement_timeout: str = "0"
     runner: str | None = None
+    no_color: str | None = None
+    force_color: str | None = None
     #: The app ``flask test`` found (``flask --app``), set by the runner.
     cli_app: str | None = None
     #: The pyproject.toml the project settings came from, if any.

@@ -1,12 +1,25 @@
-"""The closing lines of a run: the set-up errors, the interruption and the
-``N passed, N failed[, N skipped]`` summary every run ends with."""
+"""The closing lines of a run: no test found, the run's own server stopped,
+the set-up errors, the interruption, and the ``N passed, N failed[, N
+skipped]`` summary every run ends with."""
 
 from __future__ import annotations
 
 import typing as t
 import unittest
 
-__all__ = ["interrupted_line", "setup_error_ids", "setup_errors_line", "summary_line"]
+from .serverstop import broken_by_stopped_server, stopped_server_report
+
+__all__ = [
+    "Line",
+    "closing_lines",
+    "interrupted_line",
+    "setup_error_ids",
+    "setup_errors_line",
+    "summary_line",
+]
+
+#: A line of the report and its colour (``None``: none).
+Line = tuple[str, t.Optional[str]]
 
 
 def _plural(count: int, word: str) -> str:
@@ -63,3 +76,24 @@ def interrupted_line(ran: int) -> str:
     :param ran: the number of tests that ran.
     """
     return f"Interrupted: {_plural(ran, 'test')} ran"
+
+
+def closing_lines(
+    result: unittest.TestResult, stop: tuple[str, str] | None, no_tests: str | None
+) -> tuple[list[Line], int]:
+    """Return the lines printed before the summary line, and the number of set-up errors.
+
+    :param result: the run's result.
+    :param stop: why the run's own server stopped, and its socket directory, if it did.
+    :param no_tests: the hint of a run that found no test, if it found none.
+    """
+    lines: list[Line] = []
+    if no_tests:
+        lines.append((no_tests, "yellow"))
+    broken = broken_by_stopped_server(result, stop[1]) if stop is not None else []
+    if stop is not None:
+        lines.append((stopped_server_report(stop[0], broken), "yellow"))
+    setup_errors = len(setup_error_ids(result, broken))
+    if setup_errors:
+        lines.append((setup_errors_line(setup_errors), "red"))
+    return lines, setup_errors

@@ -1,14 +1,18 @@
 """What a run reports: unittest's text result with per-test timings and
-outcomes, ``--durations``, ``--debug-sql`` and the JUnit XML report.
+outcomes, colour, ``--durations``, ``--debug-sql``, ``--pdb`` and the JUnit
+XML report.
 """
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import time
 import typing as t
 import unittest
 from collections import OrderedDict
 
+from .colour import ColourStream, paint
 from .junit import ResultRecord, write_report
 from .ordering import class_key
 from .outcomes import (
@@ -47,6 +51,43 @@ class DBTestResult(ResultMixin, unittest.TextTestResult):
         #: The ids of the tests (or set-up holders) with a set-up error
         #: (:func:`is_setup_error`): the run exits 2.
         self.setup_error_ids: list[str] = []
+        #: The report's stream, when it can colour (set by DBTextTestRunner).
+        self.colour_stream: ColourStream | None = None
+        #: Open the debugger on each failure and error (``--pdb``).
+        self.pdb = False
+
+    # -- colour and --pdb ----------------------------------------------------
+    @contextlib.contextmanager
+    def _painted(self, colour: str) -> t.Iterator[None]:
+        """Colour what unittest writes meanwhile (a test's status)."""
+        stream = self.colour_stream
+        if stream is None:
+            yield
+            return
+        previous, stream.colour = stream.colour, colour
+        try:
+            yield
+        finally:
+            stream.colour = previous
+
+    @property
+    def colour(self) -> bool:
+        """Whether the report is in colour."""
+        return self.colour_stream is not None and self.colour_stream.enabled
+
+    def debug(self, err: OptExcInfo) -> None:
+        """Open pdb on the traceback of ``err`` (``--pdb``), as Django's ``--pdb`` does.
+
+        :param err: the ``sys.exc_info()`` of the failure or error.
+        """
+        import pdb
+
+        # The debugger talks to the terminal, not to -b's buffer (as Django's --pdb).
+        t.cast(t.Any, self)._restoreStdout()
+        self.buffer = False
+        self.stream.writeln(f"\nOpening PDB: {err[1]!r}")
+        self.stream.flush()
+        pdb.post_mortem(err[2])
 
     # -- bookkeeping -------------------------------------------------------
     def _record(self, test: unittest.TestCase) -> ResultRecord:
@@ -111,6 +152,8 @@ class DBTestResult(ResultMixin, unittest.TextTestResult):
     def stopTestRun(self) -> None:
         self.stop_time = time.perf_counter()
         super().stopTestRun()
+        if self.colour_stream is not None:
+            self.colour_stream.closing = True
 
     def startTest(self, test: unittest.TestCase) -> None:
         self._started[test] = time.perf_counter()
@@ -129,40 +172,53 @@ class DBTestResult(ResultMixin, unittest.TextTestResult):
         self._record(test)["time"] = elapsed
 
     def addSuccess(self, test: unittest.TestCase) -> None:
-        super().addSuccess(test)
+        with self._painted("green"):
+            super().addSuccess(test)
         self._mark(test, "passed")
 
     def addFailure(self, test: unittest.TestCase, err: OptExcInfo) -> None:
-        super().addFailure(test, err)
+        with self._painted("red"):
+            super().addFailure(test, err)
         self._mark(test, "failed", "failure", err, self.failures[-1][1])
+        if self.pdb:
+            self.debug(err)
 
     def addError(self, test: unittest.TestCase, err: OptExcInfo) -> None:
-        super().addError(test, err)
+        with self._painted("red"):
+            super().addError(test, err)
         if is_setup_error(err):
             self.setup_error_ids.append(test.id())
         self._mark(test, "failed", "error", err, self.errors[-1][1])
+        if self.pdb:
+            self.debug(err)
 
     def addSkip(self, test: unittest.TestCase, reason: str) -> None:
-        super().addSkip(test, reason)
+        with self._painted("yellow"):
+            super().addSkip(test, reason)
         self._mark(test, "skipped", "skipped", text="", message=reason)
 
     def addExpectedFailure(self, test: unittest.TestCase, err: OptExcInfo) -> None:
-        super().addExpectedFailure(test, err)
+        with self._painted("yellow"):
+            super().addExpectedFailure(test, err)
         self._mark(test, "passed")
 
     def addUnexpectedSuccess(self, test: unittest.TestCase) -> None:
-        super().addUnexpectedSuccess(test)
+        with self._painted("red"):
+            super().addUnexpectedSuccess(test)
         self._mark(test, "failed", "failure", text="", message="Unexpected success")
 
     def addSubTest(
         self, test: unittest.TestCase, subtest: unittest.TestCase, err: OptExcInfo | None
     ) -> None:
-        super().addSubTest(test, subtest, err)
+        with self._painted("red"):
+            super().addSubTest(test, subtest, err)
         if err is not None:
             is_failure = issubclass(exception_class(err), test.failureException)
             entries = self.failures if is_failure else self.errors
             text = f"{subtest}\n{entries[-1][1]}"
             self._mark(test, "failed", "failure" if is_failure else "error", err, text)
+            if self.pdb:
+                self.debug(err)
 
     # -- counts --------------------------------------------------------------
     def counts(self) -> tuple[int, int, int]:
@@ -180,6 +236,16 @@ class DBTestResult(ResultMixin, unittest.TextTestResult):
         return passed, failed, skipped
 
     # -- output --------------------------------------------------------------
+    def printErrorList(self, flavour: str, errors: t.Iterable[tuple[t.Any, str]]) -> None:
+        # unittest's, with the "FAIL: test" and "ERROR: test" headings in colour.
+        for test, err in errors:
+            self.stream.writeln(self.separator1)
+            heading = f"{flavour}: {self.getDescription(test)}"
+            self.stream.writeln(paint(heading, "red", self.colour))
+            self.stream.writeln(self.separator2)
+            self.stream.writeln(f"{err}")
+            self.stream.flush()
+
     def printErrors(self) -> None:
         super().printErrors()
         if self.durations is not None:
@@ -223,24 +289,32 @@ class DBTestResult(ResultMixin, unittest.TextTestResult):
 class DBTextTestRunner(unittest.TextTestRunner):
     """Run as TextTestRunner does, configuring the result and reporting it back.
 
+    :param stream: where the report is written (default: stderr).
     :param on_result: called with the result as soon as it is made.
     :param durations: the result's ``durations`` (``--durations``).
     :param sql_capture: the result's ``--debug-sql`` capture.
+    :param colour: colour the report (see :func:`~.colour.colour_wanted`).
+    :param pdb: open the debugger on each failure and error (``--pdb``).
     """
 
     def __init__(
         self,
+        stream: t.Any = None,
         *args: t.Any,
         on_result: t.Callable[[unittest.TestResult], None] | None = None,
         durations: int | None = None,
         sql_capture: SQLCapture | None = None,
+        colour: bool = False,
+        pdb: bool = False,
         **kwargs: t.Any,
     ) -> None:
         kwargs.setdefault("resultclass", DBTestResult)
-        super().__init__(*args, **kwargs)
+        self._colour_stream = ColourStream(sys.stderr if stream is None else stream, colour)
+        super().__init__(self._colour_stream, *args, **kwargs)
         self._on_result = on_result
         self._durations = durations
         self._sql_capture = sql_capture
+        self._pdb = pdb
 
     def _makeResult(self) -> DBTestResult:
         # resultclass is DBTestResult or a class shaped like it.
@@ -249,6 +323,8 @@ class DBTextTestRunner(unittest.TextTestRunner):
         )
         result.durations = self._durations
         result.sql_capture = self._sql_capture
+        result.colour_stream = self._colour_stream
+        result.pdb = self._pdb
         if self._on_result is not None:
             self._on_result(result)
         return result

@@ -26,12 +26,14 @@ import unittest
 
 from ..errors import ConfigurationError
 from ..state import STATE, RunDatabases
+from .colour import colour_wanted, paint
 from .databases import DatabaseState, server_stop, setup_databases, teardown_databases
 from .environment import RunEnvironment
 from .loading import load_tests_for_label, no_tests_hint
 from .options import add_runner_arguments
 from .ordering import (
     Shuffler,
+    filter_by_tags,
     iter_test_cases,
     parse_shard,
     partition_by_class,
@@ -39,10 +41,9 @@ from .ordering import (
     shard_tests,
 )
 from .parallel import ParallelTestSuite
-from .report import interrupted_line, setup_error_ids, setup_errors_line
+from .report import closing_lines, interrupted_line
 from .report import summary_line as _summary_line
 from .results import DBTestResult, DBTextTestRunner
-from .serverstop import broken_by_stopped_server, stopped_server_report
 from .sqlcapture import SQLCapture
 
 __all__ = ["DBTestRunner"]
@@ -70,6 +71,10 @@ class DBTestRunner:
     :param database_url: an existing server to create the test database on.
     :param junit_xml: write a JUnit XML report there.
     :param shard: run only the K-th of N slices of the suite: ``"K/N"`` or ``(K, N)``.
+    :param tags: run only the tests with one of these tags (:func:`flask_dbtestcase.tag`).
+    :param exclude_tags: leave out the tests with one of these tags.
+    :param pdb: open pdb on each error or failure (not with ``parallel``).
+    :param no_color: print no colour, even on a terminal.
     :param stream: where the report is written (default: stderr).
     :param app_factory: the app factory ``flask test`` found (``flask --app``).
     """
@@ -99,6 +104,10 @@ class DBTestRunner:
         database_url: str | None = None,
         junit_xml: str | None = None,
         shard: str | tuple[int, int] | None = None,
+        tags: t.Sequence[str] | None = None,
+        exclude_tags: t.Sequence[str] | None = None,
+        pdb: bool = False,
+        no_color: bool = False,
         stream: t.TextIO | None = None,
         app_factory: str | None = None,
         **kwargs: t.Any,
@@ -127,6 +136,18 @@ class DBTestRunner:
         except ValueError as exc:
             raise ConfigurationError(f"--shard: {exc}.") from exc
         self.stream = stream if stream is not None else sys.stderr
+        self.tags = set(tags or ())
+        self.exclude_tags = set(exclude_tags or ())
+        self.pdb = pdb
+        if pdb and self.parallel > 1:
+            raise ConfigurationError(
+                "--pdb cannot be used with --parallel: the tests run in worker processes "
+                "that have no terminal for the debugger. Leave out --parallel (or give "
+                "--parallel 1) to debug."
+            )
+        self.no_color = no_color
+        #: Whether the report is in colour (a terminal, --no-color, NO_COLOR, FORCE_COLOR).
+        self.colour = colour_wanted(self.stream, no_color, STATE.current_settings())
         #: The app factory ``flask test`` found (``flask --app``), for the
         #: classes that name none when pyproject.toml names none either.
         self.app_factory = app_factory
@@ -207,6 +228,12 @@ class DBTestRunner:
         tests: list[unittest.TestCase] = []
         for label in labels:
             tests.extend(iter_test_cases(self.load_tests_for_label(label)))
+        if self.tags or self.exclude_tags:
+            if self.tags:
+                self.log(f"Including test tag(s): {', '.join(sorted(self.tags))}.")
+            if self.exclude_tags:
+                self.log(f"Excluding test tag(s): {', '.join(sorted(self.exclude_tags))}.")
+            tests = filter_by_tags(tests, self.tags, self.exclude_tags)
         self.tests_found = len(tests)
         if self.shard is not None:
             found = len(tests)
@@ -270,6 +297,8 @@ class DBTestRunner:
             "durations": self.durations,
             "sql_capture": self._sql_capture if self.parallel <= 1 else None,
             "on_result": self._set_result,
+            "colour": self.colour,
+            "pdb": self.pdb,
         }
 
     def _set_result(self, result: unittest.TestResult) -> None:
@@ -340,7 +369,7 @@ class DBTestRunner:
                         raise
         except KeyboardInterrupt:
             ran = self.result.testsRun if self.result is not None else 0
-            self.stream.write(f"\n{interrupted_line(ran)}\n")
+            self.stream.write(f"\n{paint(interrupted_line(ran), 'yellow', self.colour)}\n")
             self.stream.flush()
             raise
         finally:
@@ -350,16 +379,16 @@ class DBTestRunner:
             self.log(f"JUnit XML report written to {self.junit_xml}", 2)
         if self._shuffler is not None:
             self.log(f"Used shuffle seed: {self._shuffler.seed_display}")
+        hint = None
         if self.tests_found == 0:
             hint = no_tests_hint(test_labels or [], self.pattern, self.top_level,
-                                 self.test_name_patterns or [])  # fmt: skip
-            self.stream.write(f"{hint}\n")
-        broken = broken_by_stopped_server(result, stop[1]) if stop is not None else []
-        if stop is not None:
-            self.stream.write(stopped_server_report(stop[0], broken) + "\n")
-        self.setup_errors = len(setup_error_ids(result, broken))
-        if self.setup_errors:
-            self.stream.write(setup_errors_line(self.setup_errors) + "\n")
-        self.stream.write(self.summary_line(result) + "\n")
+                                 self.test_name_patterns or [],
+                                 sorted(self.tags | self.exclude_tags))  # fmt: skip
+        lines, self.setup_errors = closing_lines(result, stop, hint)
+        for line, colour in lines:
+            self.stream.write(paint(line, colour, self.colour) + "\n")
+        failures = self.suite_result(suite, result)
+        summary = self.summary_line(result)
+        self.stream.write(paint(summary, "red" if failures else "green", self.colour) + "\n")
         self.stream.flush()
-        return self.suite_result(suite, result)
+        return failures
