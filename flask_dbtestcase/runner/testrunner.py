@@ -25,6 +25,7 @@ import typing as t
 import unittest
 
 from ..errors import ConfigurationError
+from ..settings import ignored_settings
 from ..state import STATE, RunDatabases
 from .colour import colour_wanted, paint
 from .databases import DatabaseState, server_stop, setup_databases, teardown_databases
@@ -188,6 +189,9 @@ class DBTestRunner:
             self.top_level or os.getcwd(), debug_sql=self.debug_sql, app_factory=self.app_factory
         )
         self._environment.install()
+        notice = ignored_settings(STATE.current_settings(), under_runner=True)
+        if notice:
+            self.log(paint(notice, "yellow", self.colour))
 
     def teardown_test_environment(self, **kwargs: t.Any) -> None:
         """Undo ``setup_test_environment``."""
