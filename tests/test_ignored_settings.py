@@ -7,7 +7,7 @@ from __future__ import annotations
 import unittest
 
 from flask_dbtestcase.settings import Settings, ignored_settings
-from tests.support import Project, app_source
+from tests.support import SYSTEM_SERVER, Project, app_source
 
 TIMEOUT = 120
 NOTICE = "flask-dbtestcase ignores some of the settings given:"
@@ -41,6 +41,29 @@ def project(case: unittest.TestCase, pyproject: str = PYPROJECT) -> Project:
         "pyproject.toml": pyproject,
     }
     return Project(case, files, timeout=TIMEOUT, private_runtime=True)
+
+
+class WithoutTheRunnerTests(unittest.TestCase):
+    def test_runner_only_settings_and_unknown_keys_are_named_once(self):
+        result = project(self).run(
+            [], module="unittest", env={"TEST_DATABASE_URL": f"{SYSTEM_SERVER}/postgres"}
+        )
+        self.assertEqual(result.returncode, 0, result)
+        self.assertEqual(result.stderr.count(NOTICE), 1, result.stderr)
+        self.assertIn(
+            "TEST_DATABASE_URL is read by the runner only (python -m flask_dbtestcase, flask "
+            "dbtest): this run, without it, ignores it and starts a throwaway PostgreSQL server",
+            result.stderr,
+        )
+        self.assertIn("has a key flask-dbtestcase does not read: keepdb.", result.stderr)
+        self.assertIn("--keepdb, --parallel", result.stderr)
+        self.assertIn("Ran 2 tests", result.stderr)
+
+    def test_nothing_ignored_nothing_said(self):
+        clean = project(self, '[tool.flask-dbtestcase]\napp_factory = "myapp:create_app"\n')
+        result = clean.run([], module="unittest")
+        self.assertEqual(result.returncode, 0, result)
+        self.assertNotIn(NOTICE, result.stderr)
 
 
 class UnderTheRunnerTests(unittest.TestCase):
