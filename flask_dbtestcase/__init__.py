@@ -12,6 +12,7 @@ from .errors import (
     PostgreSQLNotFound,
     UnsafeDatabaseError,
 )
+from .tags import tag
 
 if t.TYPE_CHECKING:
     from .cases.liveserver import FlaskDBLiveServerTestCase
@@ -26,6 +27,7 @@ __all__ = [
     "IsolationError",
     "PostgreSQLNotFound",
     "UnsafeDatabaseError",
+    "tag",
 ]
 __version__ = "0.1.0"
 

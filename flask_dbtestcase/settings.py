@@ -31,7 +31,9 @@ __all__ = [
     "DATABASE_URL_ENV",
     "DRIVER_ENV",
     "FLASK_APP_ENV",
+    "FORCE_COLOR_ENV",
     "LOCK_TIMEOUT_ENV",
+    "NO_COLOR_ENV",
     "PG_BIN_ENV",
     "POSTGRES_ENV",
     "RUNNER_ENV",
@@ -43,7 +45,9 @@ __all__ = [
     "TEST_DATABASE_URL_ENV",
     "THROWAWAY_DATABASE",
     "WORKER_ID_ENV",
+    "RUNNER_ONLY",
     "export_database_url",
+    "ignored_settings",
     "read_pyproject",
 ]
 
@@ -71,6 +75,10 @@ WORKER_ID_ENV = "FLASK_DBTESTCASE_WORKER_ID"
 DRIVER_ENV = "FLASK_DBTESTCASE_DRIVER"
 #: Flask's own variable naming the app, read as the last resort.
 FLASK_APP_ENV = "FLASK_APP"
+#: The common convention (no-color.org): set and not empty, the runner prints no colour.
+NO_COLOR_ENV = "NO_COLOR"
+#: The common convention (force-color.org): set and not empty, colour even without a terminal.
+FORCE_COLOR_ENV = "FORCE_COLOR"
 
 #: The database created on the throwaway server.
 THROWAWAY_DATABASE = "test_db"
@@ -123,6 +131,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("driver", DRIVER_ENV, "driver", None,
             "The PostgreSQL driver, ``psycopg`` (3) or ``psycopg2`` (default: the one "
             "SQLAlchemy uses for ``postgresql://`` when installed, else the other)."),
+    Setting("no_color", NO_COLOR_ENV, None, None,
+            "Set and not empty: the runner's output has no colour (as ``--no-color``)."),
+    Setting("force_color", FORCE_COLOR_ENV, None, None,
+            "Set and not empty: the runner's output has colour even without a terminal "
+            "(``NO_COLOR`` and ``--no-color`` win)."),
 )  # fmt: skip
 
 
@@ -145,6 +158,8 @@ class Settings:
     statement_timeout: str = "0"
     runner: str | None = None
     driver: str | None = None
+    no_color: str | None = None
+    force_color: str | None = None
     #: The app ``flask test`` found (``flask --app``), set by the runner.
     cli_app: str | None = None
     #: The pyproject.toml the project settings came from, if any.
@@ -264,6 +279,50 @@ def _read_toml(path: Path) -> dict[str, t.Any]:
             "named: until it parses, none of the settings in it can be used."
         ) from None
     return data
+
+
+#: The settings only the runner reads: a run without it (``python -m
+#: unittest``, pytest) ignores them.
+RUNNER_ONLY = ("test_database_url", "runner")
+
+
+def ignored_settings(settings: Settings, under_runner: bool) -> str | None:
+    """Say, in one paragraph, which of the settings given this run ignores; ``None``: none.
+
+    Without the runner, the runner-only settings (:data:`RUNNER_ONLY`) are
+    ignored; in every run, a ``[tool.flask-dbtestcase]`` key that is no
+    setting (a runner option such as ``keepdb``, a typo) is.
+
+    :param settings: the settings of the run.
+    :param under_runner: whether the runner runs the tests.
+    """
+    parts = []
+    if not under_runner and not settings.database_url:
+        given = [s.env for s in SETTINGS if s.name in RUNNER_ONLY and getattr(settings, s.name)]
+        if given:
+            parts.append(
+                f"{' and '.join(t.cast('list[str]', given))} "
+                f"{'is' if len(given) == 1 else 'are'} read by the runner only "
+                "(python -m flask_dbtestcase, flask dbtest): this run, without it, ignores "
+                f"{'it' if len(given) == 1 else 'them'} and starts a throwaway PostgreSQL "
+                "server of its own. Run the tests with the runner, or, to use an existing "
+                f"server, set {DATABASE_URL_ENV} to a test_ database that exists."
+            )
+    if settings.pyproject_path:
+        table = read_pyproject(str(Path(settings.pyproject_path).parent))
+        known = {s.pyproject for s in SETTINGS if s.pyproject}
+        unknown = sorted(key for key in table if key != "_path" and key not in known)
+        if unknown:
+            parts.append(
+                f"[tool.flask-dbtestcase] in {settings.pyproject_path} has "
+                f"{'a key' if len(unknown) == 1 else 'keys'} flask-dbtestcase does not read: "
+                f"{', '.join(unknown)}. The settings there are {', '.join(sorted(known))}; "
+                "the runner's options (--keepdb, --parallel, ...) are given on its command "
+                "line, or set in a DBTestRunner subclass (--runner)."
+            )
+    if not parts:
+        return None
+    return "flask-dbtestcase ignores some of the settings given: " + " ".join(parts)
 
 
 def export_database_url(url: str | None) -> None:

@@ -209,6 +209,8 @@ RUN_VARIABLES = (
     settings.WORKER_ID_ENV,
     settings.LOCK_TIMEOUT_ENV,
     settings.STATEMENT_TIMEOUT_ENV,
+    settings.NO_COLOR_ENV,
+    settings.FORCE_COLOR_ENV,
 )
 
 

@@ -100,6 +100,10 @@ class RunnerOutputTests(RunnerTestCase):
             "--pattern",
             "--top-level-directory",
             "--shard",
+            "--tag",
+            "--exclude-tag",
+            "--pdb",
+            "--no-color",
         ):
             self.assertIn(option, result.stdout)
 

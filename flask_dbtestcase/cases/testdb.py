@@ -17,6 +17,7 @@ import signal
 import sys
 import threading
 import typing as t
+import warnings
 
 import sqlalchemy as sa
 
@@ -24,7 +25,7 @@ from ..databases.cancel import QueryCanceller, sigterm_to_keyboard_interrupt
 from ..databases.creation import create_test_database
 from ..databases.urls import make_url
 from ..postgres.server import ThrowawayServer
-from ..settings import THROWAWAY_DATABASE
+from ..settings import THROWAWAY_DATABASE, ignored_settings
 from ..state import STATE
 
 __all__ = ["current_database_url", "install_signal_handling", "process_server"]
@@ -74,6 +75,9 @@ def process_server() -> ThrowawayServer:
             STATE.database_url = None
             atexit.register(server.stop)
             install_signal_handling()
+            notice = ignored_settings(STATE.current_settings(), under_runner=False)
+            if notice:  # shown once: the warnings module drops repeats of one warning
+                warnings.warn(notice, UserWarning, stacklevel=2)
         return t.cast(ThrowawayServer, server)
 
 

@@ -89,7 +89,11 @@ def load_tests_for_label(
 
 
 def no_tests_hint(
-    labels: t.Sequence[str], pattern: str, top_level: str | None, name_patterns: t.Sequence[str]
+    labels: t.Sequence[str],
+    pattern: str,
+    top_level: str | None,
+    name_patterns: t.Sequence[str],
+    tags: t.Sequence[str] = (),
 ) -> str:
     """Say where a run that found no test looked, and what to check.
 
@@ -97,9 +101,12 @@ def no_tests_hint(
     :param pattern: the file name pattern of discovery (``-p``).
     :param top_level: the top level directory (``-t``), if given.
     :param name_patterns: the ``-k`` patterns, if any.
+    :param tags: the ``--tag`` and ``--exclude-tag`` tags, if any.
     """
     where = ", ".join(labels) if labels else os.path.abspath(top_level or os.getcwd())
     k_hint = f", that the -k patterns ({', '.join(name_patterns)}) match" if name_patterns else ""
+    if tags:
+        k_hint += f", that the tags ({', '.join(tags)}) are spelt as in the tests' @tag()"
     return (
         f"No tests were found in {where}. Discovery looks for files named like {pattern!r}"
         " as python -m unittest does: only in directories that are packages (with an"

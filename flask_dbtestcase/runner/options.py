@@ -147,6 +147,32 @@ def add_runner_arguments(parser: argparse.ArgumentParser) -> None:
         help="Write a JUnit XML report to PATH.",
     )
     parser.add_argument(
+        "--tag",
+        action="append",
+        dest="tags",
+        metavar="TAG",
+        help="Run only tests with this tag (flask_dbtestcase.tag). Can be used multiple "
+        "times: a test with any of the tags runs.",
+    )
+    parser.add_argument(
+        "--exclude-tag",
+        action="append",
+        dest="exclude_tags",
+        metavar="TAG",
+        help="Do not run tests with this tag. Can be used multiple times; it wins over --tag.",
+    )
+    parser.add_argument(
+        "--pdb",
+        action="store_true",
+        help="Open a pdb debugger on each error or failure, at its traceback. Not with --parallel.",
+    )
+    parser.add_argument(
+        "--no-color",
+        action="store_true",
+        help="Print no colour (also NO_COLOR). Colour is used on a terminal only, or with "
+        "FORCE_COLOR.",
+    )
+    parser.add_argument(
         "--shard",
         metavar="K/N",
         default=None,

@@ -1,7 +1,9 @@
-"""The order of a run: flatten, reorder (Django's bins), shuffle, partition, shard.
+"""The order of a run: flatten, filter by tag, reorder (Django's bins),
+shuffle, partition, shard.
 
 Pure functions on lists of ``unittest.TestCase`` instances; nothing here
-imports the rest of the package, so building a suite stays cheap.
+imports the rest of the package but :mod:`flask_dbtestcase.tags`, so
+building a suite stays cheap.
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ import typing as t
 import unittest
 from collections import OrderedDict
 
+from ..tags import tags_of
+
 __all__ = [
     "Shuffler",
     "class_key",
+    "filter_by_tags",
     "iter_test_cases",
     "parse_shard",
     "partition_by_class",
@@ -40,6 +45,36 @@ def iter_test_cases(
             raise TypeError(f"Test {test!r} must be a TestCase or a TestSuite, not a string.")
         else:
             yield from iter_test_cases(test)
+
+
+def filter_by_tags(
+    tests: t.Iterable[unittest.TestCase],
+    tags: t.Collection[str] = (),
+    exclude_tags: t.Collection[str] = (),
+) -> list[unittest.TestCase]:
+    """Keep the tests with one of ``tags`` (all of them when none is given)
+    and none of ``exclude_tags``, as Django's ``--tag`` and ``--exclude-tag``.
+
+    :param tests: the tests to filter.
+    :param tags: the tags of the tests to keep.
+    :param exclude_tags: the tags of the tests to leave out; they win.
+
+    A module that failed to import is kept whatever the tags, so its error shows.
+    """
+    wanted, unwanted = set(tags), set(exclude_tags)
+    kept = []
+    for test in tests:
+        found = tags_of(test)
+        if _failed_to_load(test) or (not wanted or found & wanted) and not found & unwanted:
+            kept.append(test)
+    return kept
+
+
+def _failed_to_load(test: unittest.TestCase) -> bool:
+    """True for the stand-in of a module that failed to import: it always
+    runs, or a syntax error would pass unseen (as in Django)."""
+    cls = type(test)
+    return cls.__module__ == "unittest.loader" and cls.__name__ == "_FailedTest"
 
 
 def class_key(test: unittest.TestCase) -> str:

@@ -1,173 +1,31 @@
 """What a run reports: unittest's text result with per-test timings and
-outcomes, ``--durations``, ``--debug-sql`` and the JUnit XML report.
+outcomes, colour, ``--durations``, ``--debug-sql``, ``--pdb`` and the JUnit
+XML report.
 """
 
 from __future__ import annotations
 
-import logging
+import contextlib
 import sys
 import time
 import typing as t
 import unittest
 from collections import OrderedDict
-from types import TracebackType
 
-from ..errors import DBTestCaseError, IsolationError
+from .colour import ColourStream, paint
 from .junit import ResultRecord, write_report
 from .ordering import class_key
+from .outcomes import (
+    OptExcInfo,
+    ResultMixin,
+    exception_class,
+    exception_message,
+    exception_type,
+    is_setup_error,
+)
+from .sqlcapture import SQLCapture
 
-__all__ = [
-    "DBTestResult",
-    "DBTextTestRunner",
-    "ExcInfo",
-    "OptExcInfo",
-    "RemoteError",
-    "ResultMixin",
-    "SQLCapture",
-    "exception_class",
-    "exception_message",
-    "exception_type",
-    "is_setup_error",
-]
-
-#: ``sys.exc_info()`` of an error, as unittest hands it to a result.
-ExcInfo = tuple[type[BaseException], BaseException, TracebackType]
-#: What unittest's type stubs say a result may be handed.
-OptExcInfo = t.Union[ExcInfo, tuple[None, None, None]]
-
-
-class RemoteError(Exception):
-    """Stand for an error already formatted elsewhere (a parallel worker).
-
-    :param text: the formatted traceback.
-    :param message: ``ExcType: first line of the message``.
-    :param exc_type: the dotted name of the exception's class.
-    """
-
-    def __init__(self, text: str, message: str, exc_type: str) -> None:
-        super().__init__(message)
-        self.text = text
-        self.message = message
-        self.exc_type = exc_type
-
-
-def exception_class(err: OptExcInfo) -> type[BaseException]:
-    """Return the class of the exception in ``err``.
-
-    :param err: the ``sys.exc_info()`` of an error (unittest never hands a
-        result ``(None, None, None)``).
-    """
-    return t.cast("type[BaseException]", err[0])
-
-
-def exception_message(err: OptExcInfo) -> str:
-    """Return ``ExcType: first line of the message``, for JUnit's message attribute.
-
-    :param err: the ``sys.exc_info()`` of the error.
-    """
-    exc_type, value = err[0], err[1]
-    if isinstance(value, RemoteError):
-        return value.message
-    text = str(value).strip()
-    name = getattr(exc_type, "__name__", str(exc_type))
-    return f"{name}: {text}" if text else name
-
-
-def exception_type(err: OptExcInfo) -> str:
-    """Return the dotted name of the exception's class (builtins without a module).
-
-    :param err: the ``sys.exc_info()`` of the error.
-    """
-    if isinstance(err[1], RemoteError):
-        return err[1].exc_type
-    exc_type = exception_class(err)
-    return (
-        f"{exc_type.__module__}.{exc_type.__qualname__}"
-        if exc_type.__module__ != "builtins"
-        else exc_type.__qualname__
-    )
-
-
-def is_setup_error(err: OptExcInfo) -> bool:
-    """Tell whether ``err`` is a set-up error: one flask-dbtestcase raised on
-    purpose (a bad app factory, no database), not a test that failed.
-
-    :param err: the ``sys.exc_info()`` of an error, or a worker's (``RemoteError``).
-    """
-    cls: object = err[0]
-    if isinstance(err[1], RemoteError):
-        module, _, name = err[1].exc_type.rpartition(".")
-        cls = getattr(sys.modules.get(module), name, None)
-    return (
-        isinstance(cls, type)
-        and issubclass(cls, DBTestCaseError)
-        and not issubclass(cls, IsolationError)  # a test broke its own isolation
-    )
-
-
-class SQLCapture(logging.Handler):
-    """Collect the SQL SQLAlchemy logs during one test (``--debug-sql``)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.buffer: list[str] | None = None
-        self.setFormatter(logging.Formatter("%(message)s"))
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if self.buffer is not None:
-            try:
-                self.buffer.append(self.format(record))
-            except Exception:  # pragma: no cover - never break a test over logging
-                pass
-
-    def install(self) -> None:
-        """Take over SQLAlchemy's SQL logging until ``uninstall()``."""
-        logger = logging.getLogger(_SQL_LOGGER)
-        self._logger_state = (logger.level, logger.propagate)
-        logger.setLevel(logging.INFO)
-        logger.addHandler(self)
-        logger.propagate = False
-
-    def uninstall(self) -> None:
-        """Give SQLAlchemy's SQL logging back as ``install()`` found it."""
-        logger = logging.getLogger(_SQL_LOGGER)
-        logger.removeHandler(self)
-        logger.level, logger.propagate = self._logger_state
-
-
-_SQL_LOGGER = "sqlalchemy.engine"
-
-
-class ResultMixin:
-    """Format errors the same way in the local and the worker results."""
-
-    sql_capture: SQLCapture | None = None
-
-    def _exc_info_to_string(self, err: OptExcInfo, test: unittest.TestCase) -> str:
-        value = err[1]
-        if isinstance(value, RemoteError):
-            return value.text
-        if isinstance(value, DBTestCaseError):
-            text = f"{type(value).__name__}: {value}\n"
-            if getattr(self, "buffer", False):
-                # Keep the captured output that the parent method would add.
-                full: str = super()._exc_info_to_string(err, test)  # type: ignore[misc]
-                marker = "\nStdout:\n" if "\nStdout:\n" in full else "\nStderr:\n"
-                if marker in full:
-                    text += full[full.index(marker) :]
-        else:
-            text = super()._exc_info_to_string(err, test)  # type: ignore[misc]
-        if self.sql_capture is not None and self.sql_capture.buffer:
-            text += "\nSQL executed during the test:\n" + "\n".join(self.sql_capture.buffer) + "\n"
-        return text
-
-    def _start_sql(self) -> None:
-        if self.sql_capture is not None:
-            self.sql_capture.buffer = []
-
-    def _stop_sql(self) -> None:
-        if self.sql_capture is not None:
-            self.sql_capture.buffer = None
+__all__ = ["DBTestResult", "DBTextTestRunner"]
 
 
 class DBTestResult(ResultMixin, unittest.TextTestResult):
@@ -193,6 +51,43 @@ class DBTestResult(ResultMixin, unittest.TextTestResult):
         #: The ids of the tests (or set-up holders) with a set-up error
         #: (:func:`is_setup_error`): the run exits 2.
         self.setup_error_ids: list[str] = []
+        #: The report's stream, when it can colour (set by DBTextTestRunner).
+        self.colour_stream: ColourStream | None = None
+        #: Open the debugger on each failure and error (``--pdb``).
+        self.pdb = False
+
+    # -- colour and --pdb ----------------------------------------------------
+    @contextlib.contextmanager
+    def _painted(self, colour: str) -> t.Iterator[None]:
+        """Colour what unittest writes meanwhile (a test's status)."""
+        stream = self.colour_stream
+        if stream is None:
+            yield
+            return
+        previous, stream.colour = stream.colour, colour
+        try:
+            yield
+        finally:
+            stream.colour = previous
+
+    @property
+    def colour(self) -> bool:
+        """Whether the report is in colour."""
+        return self.colour_stream is not None and self.colour_stream.enabled
+
+    def debug(self, err: OptExcInfo) -> None:
+        """Open pdb on the traceback of ``err`` (``--pdb``), as Django's ``--pdb`` does.
+
+        :param err: the ``sys.exc_info()`` of the failure or error.
+        """
+        import pdb
+
+        # The debugger talks to the terminal, not to -b's buffer (as Django's --pdb).
+        t.cast(t.Any, self)._restoreStdout()
+        self.buffer = False
+        self.stream.writeln(f"\nOpening PDB: {err[1]!r}")
+        self.stream.flush()
+        pdb.post_mortem(err[2])
 
     # -- bookkeeping -------------------------------------------------------
     def _record(self, test: unittest.TestCase) -> ResultRecord:
@@ -257,6 +152,8 @@ class DBTestResult(ResultMixin, unittest.TextTestResult):
     def stopTestRun(self) -> None:
         self.stop_time = time.perf_counter()
         super().stopTestRun()
+        if self.colour_stream is not None:
+            self.colour_stream.closing = True
 
     def startTest(self, test: unittest.TestCase) -> None:
         self._started[test] = time.perf_counter()
@@ -275,40 +172,53 @@ class DBTestResult(ResultMixin, unittest.TextTestResult):
         self._record(test)["time"] = elapsed
 
     def addSuccess(self, test: unittest.TestCase) -> None:
-        super().addSuccess(test)
+        with self._painted("green"):
+            super().addSuccess(test)
         self._mark(test, "passed")
 
     def addFailure(self, test: unittest.TestCase, err: OptExcInfo) -> None:
-        super().addFailure(test, err)
+        with self._painted("red"):
+            super().addFailure(test, err)
         self._mark(test, "failed", "failure", err, self.failures[-1][1])
+        if self.pdb:
+            self.debug(err)
 
     def addError(self, test: unittest.TestCase, err: OptExcInfo) -> None:
-        super().addError(test, err)
+        with self._painted("red"):
+            super().addError(test, err)
         if is_setup_error(err):
             self.setup_error_ids.append(test.id())
         self._mark(test, "failed", "error", err, self.errors[-1][1])
+        if self.pdb:
+            self.debug(err)
 
     def addSkip(self, test: unittest.TestCase, reason: str) -> None:
-        super().addSkip(test, reason)
+        with self._painted("yellow"):
+            super().addSkip(test, reason)
         self._mark(test, "skipped", "skipped", text="", message=reason)
 
     def addExpectedFailure(self, test: unittest.TestCase, err: OptExcInfo) -> None:
-        super().addExpectedFailure(test, err)
+        with self._painted("yellow"):
+            super().addExpectedFailure(test, err)
         self._mark(test, "passed")
 
     def addUnexpectedSuccess(self, test: unittest.TestCase) -> None:
-        super().addUnexpectedSuccess(test)
+        with self._painted("red"):
+            super().addUnexpectedSuccess(test)
         self._mark(test, "failed", "failure", text="", message="Unexpected success")
 
     def addSubTest(
         self, test: unittest.TestCase, subtest: unittest.TestCase, err: OptExcInfo | None
     ) -> None:
-        super().addSubTest(test, subtest, err)
+        with self._painted("red"):
+            super().addSubTest(test, subtest, err)
         if err is not None:
             is_failure = issubclass(exception_class(err), test.failureException)
             entries = self.failures if is_failure else self.errors
             text = f"{subtest}\n{entries[-1][1]}"
             self._mark(test, "failed", "failure" if is_failure else "error", err, text)
+            if self.pdb:
+                self.debug(err)
 
     # -- counts --------------------------------------------------------------
     def counts(self) -> tuple[int, int, int]:
@@ -326,6 +236,16 @@ class DBTestResult(ResultMixin, unittest.TextTestResult):
         return passed, failed, skipped
 
     # -- output --------------------------------------------------------------
+    def printErrorList(self, flavour: str, errors: t.Iterable[tuple[t.Any, str]]) -> None:
+        # unittest's, with the "FAIL: test" and "ERROR: test" headings in colour.
+        for test, err in errors:
+            self.stream.writeln(self.separator1)
+            heading = f"{flavour}: {self.getDescription(test)}"
+            self.stream.writeln(paint(heading, "red", self.colour))
+            self.stream.writeln(self.separator2)
+            self.stream.writeln(f"{err}")
+            self.stream.flush()
+
     def printErrors(self) -> None:
         super().printErrors()
         if self.durations is not None:
@@ -369,24 +289,32 @@ class DBTestResult(ResultMixin, unittest.TextTestResult):
 class DBTextTestRunner(unittest.TextTestRunner):
     """Run as TextTestRunner does, configuring the result and reporting it back.
 
+    :param stream: where the report is written (default: stderr).
     :param on_result: called with the result as soon as it is made.
     :param durations: the result's ``durations`` (``--durations``).
     :param sql_capture: the result's ``--debug-sql`` capture.
+    :param colour: colour the report (see :func:`~.colour.colour_wanted`).
+    :param pdb: open the debugger on each failure and error (``--pdb``).
     """
 
     def __init__(
         self,
+        stream: t.Any = None,
         *args: t.Any,
         on_result: t.Callable[[unittest.TestResult], None] | None = None,
         durations: int | None = None,
         sql_capture: SQLCapture | None = None,
+        colour: bool = False,
+        pdb: bool = False,
         **kwargs: t.Any,
     ) -> None:
         kwargs.setdefault("resultclass", DBTestResult)
-        super().__init__(*args, **kwargs)
+        self._colour_stream = ColourStream(sys.stderr if stream is None else stream, colour)
+        super().__init__(self._colour_stream, *args, **kwargs)
         self._on_result = on_result
         self._durations = durations
         self._sql_capture = sql_capture
+        self._pdb = pdb
 
     def _makeResult(self) -> DBTestResult:
         # resultclass is DBTestResult or a class shaped like it.
@@ -395,6 +323,8 @@ class DBTextTestRunner(unittest.TextTestRunner):
         )
         result.durations = self._durations
         result.sql_capture = self._sql_capture
+        result.colour_stream = self._colour_stream
+        result.pdb = self._pdb
         if self._on_result is not None:
             self._on_result(result)
         return result

@@ -18,29 +18,23 @@ the database helpers are imported when the databases are set up.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
-import signal
 import sys
 import time
 import typing as t
 import unittest
-from types import FrameType
 
 from ..errors import ConfigurationError
-from ..settings import Settings
+from ..settings import ignored_settings
 from ..state import STATE, RunDatabases
-from .databases import (
-    DatabaseState,
-    run_cancel_targets,
-    server_stop,
-    setup_databases,
-    teardown_databases,
-)
+from .colour import colour_wanted, paint
+from .databases import DatabaseState, server_stop, setup_databases, teardown_databases
+from .environment import RunEnvironment
 from .loading import load_tests_for_label, no_tests_hint
 from .options import add_runner_arguments
 from .ordering import (
     Shuffler,
+    filter_by_tags,
     iter_test_cases,
     parse_shard,
     partition_by_class,
@@ -48,11 +42,10 @@ from .ordering import (
     shard_tests,
 )
 from .parallel import ParallelTestSuite
-from .results import DBTestResult, DBTextTestRunner, SQLCapture
-from .serverstop import broken_by_stopped_server, stopped_server_report
-
-if t.TYPE_CHECKING:  # imported when the test environment is set up (it loads psycopg2)
-    from ..databases.cancel import QueryCanceller
+from .report import closing_lines, interrupted_line
+from .report import summary_line as _summary_line
+from .results import DBTestResult, DBTextTestRunner
+from .sqlcapture import SQLCapture
 
 __all__ = ["DBTestRunner"]
 
@@ -79,6 +72,10 @@ class DBTestRunner:
     :param database_url: an existing server to create the test database on.
     :param junit_xml: write a JUnit XML report there.
     :param shard: run only the K-th of N slices of the suite: ``"K/N"`` or ``(K, N)``.
+    :param tags: run only the tests with one of these tags (:func:`flask_dbtestcase.tag`).
+    :param exclude_tags: leave out the tests with one of these tags.
+    :param pdb: open pdb on each error or failure (not with ``parallel``).
+    :param no_color: print no colour, even on a terminal.
     :param stream: where the report is written (default: stderr).
     :param app_factory: the app factory ``flask test`` found (``flask --app``).
     """
@@ -89,8 +86,6 @@ class DBTestRunner:
     result_class: type[unittest.TextTestResult] = DBTestResult
     #: Test classes run first, in this order (by class name, see build_suite).
     reorder_by: tuple[str, ...] = ("FlaskDBTestCase", "FlaskDBTransactionTestCase")
-
-    _canceller: QueryCanceller | None = None
 
     def __init__(
         self,
@@ -110,6 +105,10 @@ class DBTestRunner:
         database_url: str | None = None,
         junit_xml: str | None = None,
         shard: str | tuple[int, int] | None = None,
+        tags: t.Sequence[str] | None = None,
+        exclude_tags: t.Sequence[str] | None = None,
+        pdb: bool = False,
+        no_color: bool = False,
         stream: t.TextIO | None = None,
         app_factory: str | None = None,
         **kwargs: t.Any,
@@ -138,10 +137,22 @@ class DBTestRunner:
         except ValueError as exc:
             raise ConfigurationError(f"--shard: {exc}.") from exc
         self.stream = stream if stream is not None else sys.stderr
+        self.tags = set(tags or ())
+        self.exclude_tags = set(exclude_tags or ())
+        self.pdb = pdb
+        if pdb and self.parallel > 1:
+            raise ConfigurationError(
+                "--pdb cannot be used with --parallel: the tests run in worker processes "
+                "that have no terminal for the debugger. Leave out --parallel (or give "
+                "--parallel 1) to debug."
+            )
+        self.no_color = no_color
+        #: Whether the report is in colour (a terminal, --no-color, NO_COLOR, FORCE_COLOR).
+        self.colour = colour_wanted(self.stream, no_color, STATE.current_settings())
         #: The app factory ``flask test`` found (``flask --app``), for the
         #: classes that name none when pyproject.toml names none either.
         self.app_factory = app_factory
-        self._previous_settings: Settings | None = None
+        self._environment: RunEnvironment | None = None
         self.result: unittest.TestResult | None = None
         self._shuffler = None if shuffle is False else Shuffler(shuffle)
         self._subsuites: list[list[unittest.TestCase]] | None = None
@@ -149,9 +160,6 @@ class DBTestRunner:
         #: Set-up errors of the run (a bad app factory, no database): exit status 2.
         self.setup_errors = 0
         self._test_count: int | None = None
-        self._sql_capture: SQLCapture | None = None
-        self._previous_sigterm: t.Callable[[int, FrameType | None], t.Any] | int | None = None
-        self._sys_path_added: str | None = None
 
     # -- options -------------------------------------------------------------
     @classmethod
@@ -177,46 +185,24 @@ class DBTestRunner:
     # -- environment ---------------------------------------------------------
     def setup_test_environment(self, **kwargs: t.Any) -> None:
         """Prepare the process: ``sys.path``, ``--debug-sql``, SIGTERM, the settings."""
-        root = os.path.abspath(self.top_level or os.getcwd())
-        entries = {os.path.abspath(p or os.curdir) for p in sys.path}
-        if root not in entries:
-            sys.path.insert(0, root)
-            self._sys_path_added = root
-        if self.debug_sql:
-            self._sql_capture = SQLCapture()
-            self._sql_capture.install()
-        # Imported here: it loads psycopg2, and --help must stay fast.
-        from ..databases.cancel import QueryCanceller, sigterm_to_keyboard_interrupt
-
-        if hasattr(signal, "SIGTERM"):
-            try:
-                self._previous_sigterm = signal.signal(
-                    signal.SIGTERM, sigterm_to_keyboard_interrupt
-                )
-            except ValueError:  # not the main thread
-                self._previous_sigterm = None
-        self._previous_settings = STATE.settings
-        if self.app_factory:
-            STATE.settings = dataclasses.replace(STATE.current_settings(), cli_app=self.app_factory)
-        # Ctrl-C/SIGTERM must also stop a test blocked in a query or lock wait.
-        self._canceller = QueryCanceller(run_cancel_targets)
-        self._canceller.install()
+        self._environment = RunEnvironment(
+            self.top_level or os.getcwd(), debug_sql=self.debug_sql, app_factory=self.app_factory
+        )
+        self._environment.install()
+        notice = ignored_settings(STATE.current_settings(), under_runner=True)
+        if notice:
+            self.log(paint(notice, "yellow", self.colour))
 
     def teardown_test_environment(self, **kwargs: t.Any) -> None:
         """Undo ``setup_test_environment``."""
-        if self._canceller is not None:
-            self._canceller.uninstall()
-            self._canceller = None
-        if self._previous_sigterm is not None:
-            try:
-                signal.signal(signal.SIGTERM, self._previous_sigterm)
-            except ValueError:  # pragma: no cover
-                pass
-            self._previous_sigterm = None
-        if self._sql_capture is not None:
-            self._sql_capture.uninstall()
-            self._sql_capture = None
-        STATE.settings = self._previous_settings
+        if self._environment is not None:
+            self._environment.uninstall()
+            self._environment = None
+
+    @property
+    def _sql_capture(self) -> SQLCapture | None:
+        """The ``--debug-sql`` capture, while the test environment is set up."""
+        return self._environment.sql_capture if self._environment is not None else None
 
     # -- suite ---------------------------------------------------------------
     def make_loader(self) -> unittest.TestLoader:
@@ -246,6 +232,12 @@ class DBTestRunner:
         tests: list[unittest.TestCase] = []
         for label in labels:
             tests.extend(iter_test_cases(self.load_tests_for_label(label)))
+        if self.tags or self.exclude_tags:
+            if self.tags:
+                self.log(f"Including test tag(s): {', '.join(sorted(self.tags))}.")
+            if self.exclude_tags:
+                self.log(f"Excluding test tag(s): {', '.join(sorted(self.exclude_tags))}.")
+            tests = filter_by_tags(tests, self.tags, self.exclude_tags)
         self.tests_found = len(tests)
         if self.shard is not None:
             found = len(tests)
@@ -313,6 +305,8 @@ class DBTestRunner:
             "durations": self.durations,
             "sql_capture": self._sql_capture if self.parallel <= 1 else None,
             "on_result": self._set_result,
+            "colour": self.colour,
+            "pdb": self.pdb,
         }
 
     def _set_result(self, result: unittest.TestResult) -> None:
@@ -356,16 +350,7 @@ class DBTestRunner:
 
         :param result: the run's result.
         """
-        if hasattr(result, "counts"):
-            passed, failed, skipped = result.counts()
-        else:
-            failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
-            skipped = len(result.skipped)
-            passed = max(0, result.testsRun - failed - skipped)
-        line = f"{passed} passed, {failed} failed"
-        if skipped:
-            line += f", {skipped} skipped"
-        return line
+        return _summary_line(result)
 
     def run_tests(self, test_labels: t.Sequence[str] | None, **kwargs: t.Any) -> int:
         """Run the tests; return the number of failures, errors and unexpected successes.
@@ -392,7 +377,7 @@ class DBTestRunner:
                         raise
         except KeyboardInterrupt:
             ran = self.result.testsRun if self.result is not None else 0
-            self.stream.write(f"\nInterrupted: {ran} test{'' if ran == 1 else 's'} ran\n")
+            self.stream.write(f"\n{paint(interrupted_line(ran), 'yellow', self.colour)}\n")
             self.stream.flush()
             raise
         finally:
@@ -402,23 +387,16 @@ class DBTestRunner:
             self.log(f"JUnit XML report written to {self.junit_xml}", 2)
         if self._shuffler is not None:
             self.log(f"Used shuffle seed: {self._shuffler.seed_display}")
+        hint = None
         if self.tests_found == 0:
             hint = no_tests_hint(test_labels or [], self.pattern, self.top_level,
-                                 self.test_name_patterns or [])  # fmt: skip
-            self.stream.write(f"{hint}\n")
-        broken = broken_by_stopped_server(result, stop[1]) if stop is not None else []
-        if stop is not None:
-            self.stream.write(stopped_server_report(stop[0], broken) + "\n")
-        # A connection refused by the stopped server is not the project's set-up error.
-        self.setup_errors = len(
-            [key for key in getattr(result, "setup_error_ids", []) if key not in broken]
-        )
-        if self.setup_errors:
-            self.stream.write(
-                f"{self.setup_errors} set-up error{'' if self.setup_errors == 1 else 's'} "
-                "(the run exits with status 2): the tests concerned could not run; the "
-                "message above says what to fix.\n"
-            )
-        self.stream.write(self.summary_line(result) + "\n")
+                                 self.test_name_patterns or [],
+                                 sorted(self.tags | self.exclude_tags))  # fmt: skip
+        lines, self.setup_errors = closing_lines(result, stop, hint)
+        for line, colour in lines:
+            self.stream.write(paint(line, colour, self.colour) + "\n")
+        failures = self.suite_result(suite, result)
+        summary = self.summary_line(result)
+        self.stream.write(paint(summary, "red" if failures else "green", self.colour) + "\n")
         self.stream.flush()
-        return self.suite_result(suite, result)
+        return failures
