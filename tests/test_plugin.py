@@ -276,6 +276,14 @@ class FixtureTests(PluginRun):
         result, _ = self.run_pytest(self.project(files), *QUIET)
         self.assertPassed(result, 1)
 
+    def test_a_runner_option_in_pyproject_is_named(self):
+        files = sample_files()
+        files["pyproject.toml"] += "keepdb = true\n"
+        result, _ = self.run_pytest(self.project(files), *QUIET)
+        self.assertPassed(result)
+        self.assertIn("does not read: keepdb", result.output)
+        self.assertIn("--keepdb is --reuse-db", result.output)
+
     def test_mistakes_get_one_clear_message(self):
         files = {
             k: v for k, v in sample_files(**MISTAKES).items() if k in MISTAKES or "test_" not in k

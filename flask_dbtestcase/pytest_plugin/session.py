@@ -10,6 +10,7 @@ import contextlib
 import signal
 import threading
 import typing as t
+import warnings
 
 import pytest
 
@@ -54,6 +55,7 @@ class SessionDatabase:
                 if self.worker is not None and self.worker.get("flask_dbtestcase_broker"):
                     self.url = self._from_broker(self.worker)
                 else:
+                    _warn_ignored_settings()
                     self._install_signal_handling()
                     self._state = set_up(self.options)
                     self.url = self._state.url
@@ -129,6 +131,22 @@ class SessionDatabase:
 
 _MANAGER = pytest.StashKey[CaseManager]()
 _DATABASE = pytest.StashKey[SessionDatabase]()
+
+
+def _warn_ignored_settings() -> None:
+    """Warn once, as the runner does, about settings this run ignores (say ``keepdb``)."""
+    from ..settings import ignored_settings
+    from ..state import STATE
+
+    # Under pytest, TEST_DATABASE_URL is read (as --database-url); RUNNER is not.
+    message = ignored_settings(STATE.current_settings(), under_runner=True)
+    if message:
+        warnings.warn(
+            f"{message} Under pytest the runner's options are the plugin's: --keepdb is "
+            "--reuse-db, and --database-url is --database-url.",
+            UserWarning,
+            stacklevel=2,
+        )
 
 
 def manager_of(config: pytest.Config) -> CaseManager:
