@@ -24,7 +24,7 @@ from ..databases.urls import make_url, render_url, same_database
 from ..errors import ConfigurationError, IsolationError, UnsafeDatabaseError
 from ..isolation.engines import SUPPORTED_DRIVERS
 from ..state import STATE
-from .binds import BindPlan
+from .binds import BindPlan, planning_binds, settle_config
 from .factory import (
     call_factory,
     default_factory_spec,
@@ -386,7 +386,9 @@ def prebuild_schema(url: str) -> str:
     if not spec:
         return "no default app factory: each worker builds its schema"
     main = make_url(url)
-    app = call_factory(resolve_factory(spec), build_config(main, None, {}))
+    with planning_binds(BindPlan(main)):  # binds on test databases, as the classes get them
+        app = call_factory(resolve_factory(spec), build_config(main, None, {}))
+    settle_config(app)
     db = find_db(app, None, spec)
     with app.app_context():
         engines = dict(db.engines)
