@@ -27,7 +27,10 @@ class EnsureTablesTests(unittest.TestCase):
     def drop_probe(self):
         with self.engine.begin() as conn:
             conn.execute(sa.text("DROP TABLE IF EXISTS fdt_schema_probe"))
-            conn.execute(sa.text(f"DELETE FROM {RECORD_TABLE} WHERE tables = 'fdt_schema_probe'"))
+            if sa.inspect(conn).has_table(RECORD_TABLE):  # not made by every test
+                conn.execute(
+                    sa.text(f"DELETE FROM {RECORD_TABLE} WHERE tables = 'fdt_schema_probe'")
+                )
 
     def columns(self):
         return {c["name"] for c in sa.inspect(self.engine).get_columns("fdt_schema_probe")}
