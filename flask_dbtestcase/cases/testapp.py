@@ -8,6 +8,7 @@ config; afterwards every engine must point at the test database it was given
 
 from __future__ import annotations
 
+import functools
 import importlib
 import typing as t
 import warnings
@@ -48,11 +49,13 @@ __all__ = [
 # (urls, metadata or migrations) marks.
 
 
+@functools.cache  # once per process: a failed import costs ~100 us each time
 def use_psycopg2_for_plain_urls() -> None:
     """Let an app's ``postgresql://`` URLs load psycopg2, as SQLAlchemy 2.0 did.
 
     SQLAlchemy 2.1 maps the plain scheme to psycopg 3; only when that is not
-    installed do we map it back, so an app's own config keeps working.
+    installed do we map it back, so an app's own config keeps working. The
+    registry is the process's: deciding once is enough.
     """
     try:
         importlib.import_module("psycopg")
