@@ -86,6 +86,7 @@ def main() -> None:
     p.add_argument("--classes", type=int, default=300)
     p.add_argument("--repeats", type=int, default=9)
     p.add_argument("--profile", action="store_true")
+    p.add_argument("--profile-workload", choices=("empty", "onequery"), default="empty")
     a = p.parse_args()
     from flask_dbtestcase.databases.creation import create_test_database
     from flask_dbtestcase.databases.urls import make_url
@@ -150,10 +151,13 @@ def main() -> None:
         if a.profile:
             profiler = cProfile.Profile()
             profiler.enable()
-            run(shapes["empty"]["fdt_many"])
+            run(shapes[a.profile_workload]["fdt_many"])
             profiler.disable()
-            print(f"\nProfile of {n} FlaskDBTestCase classes of one empty test:\n")
+            print(
+                f"\nProfile of {n} FlaskDBTestCase classes of one {a.profile_workload} test:\n"
+            )
             pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+            profiler.dump_stats(os.environ.get("PERCLASS_PROF", os.devnull))
         plain_engine.dispose()
     finally:
         server.stop()
