@@ -32,9 +32,11 @@ from ..settings import Settings
 from ..state import STATE, RunDatabases
 from .databases import (
     DatabaseState,
+    EarlyServer,
     run_cancel_targets,
     server_stop,
     setup_databases,
+    start_server_early,
     teardown_databases,
 )
 from .loading import load_tests_for_label, no_tests_hint
@@ -91,6 +93,7 @@ class DBTestRunner:
     reorder_by: tuple[str, ...] = ("FlaskDBTestCase", "FlaskDBTransactionTestCase")
 
     _canceller: QueryCanceller | None = None
+    _early_server: EarlyServer | None = None
 
     def __init__(
         self,
@@ -201,9 +204,16 @@ class DBTestRunner:
         # Ctrl-C/SIGTERM must also stop a test blocked in a query or lock wait.
         self._canceller = QueryCanceller(run_cancel_targets)
         self._canceller.install()
+        # The throwaway server starts while the tests load.
+        self._early_server = start_server_early(
+            self.database_url, self.keepdb, os.path.abspath(self.top_level or os.getcwd())
+        )
 
     def teardown_test_environment(self, **kwargs: t.Any) -> None:
         """Undo ``setup_test_environment``."""
+        if self._early_server is not None:
+            self._early_server.discard()
+            self._early_server = None
         if self._canceller is not None:
             self._canceller.uninstall()
             self._canceller = None
@@ -286,6 +296,7 @@ class DBTestRunner:
             interactive=self.interactive,
             parallel=self.parallel,
             project=os.path.abspath(self.top_level or os.getcwd()),
+            early=self._early_server,
         )
         self.log(f"Database setup took {time.perf_counter() - started:.3f}s.", 2)
         return state
