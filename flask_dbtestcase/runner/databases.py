@@ -351,7 +351,14 @@ def _drop_databases(state: DatabaseState, log: Log, attempt: t.Callable[..., Non
     # importing the runner must stay fast (--help).
     from ..databases import creation, urls
 
+    # The run's throwaway server is stopped next and its data removed:
+    # dropping its databases (the clones, the binds') would only cost time.
+    throwaway = state.server is not None and state.server.kept is None
+    if state.server is not None and throwaway:
+        creation.forget_databases_on(state.server.socket_dir)
     attempt("drop the databases created for binds", creation.destroy_created_databases)
+    if throwaway:
+        return
     for clone in state.clones:
         attempt(
             f"drop the worker database {urls.make_url(clone).database}",
