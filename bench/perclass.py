@@ -153,9 +153,7 @@ def main() -> None:
             profiler.enable()
             run(shapes[a.profile_workload]["fdt_many"])
             profiler.disable()
-            print(
-                f"\nProfile of {n} FlaskDBTestCase classes of one {a.profile_workload} test:\n"
-            )
+            print(f"\nProfile of {n} FlaskDBTestCase classes of one {a.profile_workload} test:\n")
             pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
             profiler.dump_stats(os.environ.get("PERCLASS_PROF", os.devnull))
         plain_engine.dispose()
