@@ -52,6 +52,11 @@ class Background(t.Generic[T]):
             raise self._error
         return t.cast(T, self._value)
 
+    @property
+    def running(self) -> bool:
+        """Whether the thread is still alive (working, or waiting for :meth:`release`)."""
+        return self._thread.is_alive()
+
     def release(self) -> None:
         """Let the thread end (what it spawned must be stopped by then)."""
         self._release.set()
