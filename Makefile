@@ -231,6 +231,20 @@ $(BENCH_STAMP): pyproject.toml
 
 bench: $(BENCH_STAMP) postgres
 	"$(BENCH_PY)" bench/run.py --profile full $(ARGS)
+	$(MAKE) --no-print-directory bench-speed
 
 bench-quick: $(BENCH_STAMP) postgres
 	"$(BENCH_PY)" bench/run.py --profile quick $(ARGS)
+	$(MAKE) --no-print-directory bench-speed SPEED_ARGS="--repeats 3" SCALE_ARGS="--tests 2000 --repeats 1"
+
+# Beyond the per-test path (issue 17): per class, start-up, --parallel, end
+# to end against Django, scale. Each prints its own table.
+SPEED_ARGS ?=
+SCALE_ARGS ?=
+.PHONY: bench-speed
+bench-speed: $(BENCH_STAMP) postgres
+	"$(BENCH_PY)" bench/perclass.py $(SPEED_ARGS)
+	"$(BENCH_PY)" bench/startup.py $(SPEED_ARGS)
+	"$(BENCH_PY)" bench/parallel.py $(SPEED_ARGS)
+	"$(BENCH_PY)" bench/endtoend.py $(SPEED_ARGS)
+	"$(BENCH_PY)" bench/scale.py $(SCALE_ARGS)

@@ -30,6 +30,7 @@ __all__ = [
     "database_exists",
     "destroy_created_databases",
     "destroy_test_database",
+    "forget_databases_on",
 ]
 
 #: PostgreSQL silently truncates longer identifiers.
@@ -303,6 +304,16 @@ def clone_test_database(url: str | URL, suffix: str) -> URL:
         _bound_waits(cur, target_name)  # a template does not pass its settings on
     _remember(target)
     return target
+
+
+def forget_databases_on(host: str) -> None:
+    """Forget, without dropping them, the databases this process created on ``host``.
+
+    For a throwaway server about to be stopped: its data goes with it.
+
+    :param host: the server's host (for a throwaway server, its socket directory).
+    """
+    STATE.created_databases[:] = [u for u in STATE.created_databases if url_host(u) != host]
 
 
 def destroy_created_databases() -> None:

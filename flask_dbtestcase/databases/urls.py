@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from sqlalchemy.engine import URL
 from sqlalchemy.engine import make_url as _sa_make_url
 from sqlalchemy.exc import ArgumentError
@@ -46,16 +48,7 @@ def parse_url(url: str | URL) -> URL:
 
     :param url: a database URL.
     """
-    if isinstance(url, URL):
-        parsed = url
-    else:
-        try:
-            parsed = _sa_make_url(str(url))
-        except (ArgumentError, ValueError, TypeError):
-            raise ConfigurationError(
-                f"{str(url)!r} is not a valid database URL. Give a PostgreSQL"
-                " URL such as 'postgresql://user:password@localhost:5432/dbname'."
-            ) from None
+    parsed = url if isinstance(url, URL) else _parse(str(url))
     backend, plus, driver = parsed.drivername.partition("+")
     if backend == "postgres":  # Heroku's spelling, which SQLAlchemy 1.4 dropped
         parsed = parsed.set(drivername=f"postgresql{plus}{driver}")
@@ -66,6 +59,18 @@ def parse_url(url: str | URL) -> URL:
         " flask-dbtestcase runs tests on PostgreSQL only: give a URL such as"
         " 'postgresql://user:password@localhost:5432/dbname'."
     )
+
+
+# URLs are immutable, and every test class parses the same few: parse each once.
+@functools.lru_cache(maxsize=64)
+def _parse(url: str) -> URL:
+    try:
+        return _sa_make_url(url)
+    except (ArgumentError, ValueError, TypeError):
+        raise ConfigurationError(
+            f"{url!r} is not a valid database URL. Give a PostgreSQL"
+            " URL such as 'postgresql://user:password@localhost:5432/dbname'."
+        ) from None
 
 
 def render_url(url: str | URL) -> str:

@@ -25,6 +25,7 @@ from ..state import STATE
 
 __all__ = [
     "STOP_TIMEOUT",
+    "KeeperThread",
     "chown",
     "kill_and_wait",
     "open_private",
@@ -164,6 +165,15 @@ def _preexec(user: pwd.struct_passwd | None, parent: int, pdeathsig: bool) -> t.
     return preexec
 
 
+class KeeperThread(threading.Thread):
+    """A thread that outlives the programs it spawns (until the process ends).
+
+    The death signal fires when the spawning *thread* exits; programs spawned
+    by the main thread or by a keeper thread get it (see
+    :class:`~.background.Background`).
+    """
+
+
 def spawn(args: list[str], **kwargs: t.Any) -> subprocess.Popen[bytes]:
     """Start a PostgreSQL program as the server user, dying with us.
 
@@ -172,8 +182,9 @@ def spawn(args: list[str], **kwargs: t.Any) -> subprocess.Popen[bytes]:
     """
     user = server_user() if os.geteuid() == 0 else None
     # The death signal fires when the spawning *thread* exits: only rely on
-    # it from the main thread; reap_stale() covers the rest.
-    pdeathsig = threading.current_thread() is threading.main_thread()
+    # it from the main thread or a keeper thread; reap_stale() covers the rest.
+    current = threading.current_thread()
+    pdeathsig = current is threading.main_thread() or isinstance(current, KeeperThread)
     preexec = _preexec(user, os.getpid(), pdeathsig)
     return subprocess.Popen(args, preexec_fn=preexec, close_fds=True, **kwargs)
 

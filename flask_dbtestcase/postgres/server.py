@@ -20,17 +20,18 @@ Built on :mod:`testing.postgresql`, with what a test run needs on top:
 
 from __future__ import annotations
 
+import importlib
 import os
 import pwd
 import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
+import types
 import typing as t
-
-import testing.postgresql
 
 if t.TYPE_CHECKING:
     from sqlalchemy.engine import URL
@@ -53,6 +54,33 @@ from .processes import (
     write_private,
 )
 from .stopreason import stop_reason
+
+
+class _ImportedOnUse(types.ModuleType):
+    """Stands for a module until one of its attributes is read: then imports it."""
+
+    def __getattr__(self, name: str) -> t.Any:
+        return getattr(importlib.import_module(self.__name__), name)
+
+
+def _import_testing_postgresql() -> types.ModuleType:
+    """Import testing.postgresql without importing pg8000 (~15 ms, with scramp,
+    asn1crypto and dateutil): it only serves the methods the server overrides.
+    """
+    if "pg8000" in sys.modules:
+        return importlib.import_module("testing.postgresql")
+    stand_in = sys.modules["pg8000"] = _ImportedOnUse("pg8000")
+    try:
+        return importlib.import_module("testing.postgresql")
+    finally:  # a later 'import pg8000' gets the real one
+        if sys.modules.get("pg8000") is stand_in:
+            del sys.modules["pg8000"]
+
+
+if t.TYPE_CHECKING:
+    import testing.postgresql as _testing_postgresql
+else:
+    _testing_postgresql = _import_testing_postgresql()
 
 __all__ = [
     "MARKER",
@@ -89,7 +117,7 @@ def _timeout_settings() -> list[str]:
 
 
 # testing.postgresql has no type information: its class is Any to mypy.
-class ThrowawayServer(testing.postgresql.Postgresql):  # type: ignore[misc]
+class ThrowawayServer(_testing_postgresql.Postgresql):  # type: ignore[misc]
     """A private PostgreSQL server whose data is thrown away on :meth:`stop`.
 
     Use :meth:`start` (a classmethod) to get a running one, and :meth:`url`

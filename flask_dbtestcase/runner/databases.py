@@ -22,15 +22,18 @@ from ..settings import DATABASE_URL_ENV, THROWAWAY_DATABASE, export_database_url
 from ..state import STATE, RunDatabases
 
 if t.TYPE_CHECKING:  # the database modules are imported when a run needs them
+    from ..postgres.background import Background
     from ..postgres.server import ThrowawayServer
 
 __all__ = [
     "DatabaseState",
+    "EarlyServer",
     "Log",
     "readable_url",
     "run_cancel_targets",
     "server_stop",
     "setup_databases",
+    "start_server_early",
     "teardown_databases",
 ]
 
@@ -89,6 +92,84 @@ def run_cancel_targets() -> list[str]:
     return STATE.databases.cancel_targets() if STATE.databases is not None else []
 
 
+#: What the early start hands over: the server (None if it failed), how long
+#: it took to start, and the error of creating its test database.
+_Started = tuple["ThrowawayServer", float, "BaseException | None"]
+
+
+@dataclasses.dataclass
+class EarlyServer:
+    """A throwaway server and its test database, started while the tests load.
+
+    :param job: the thread starting them.
+    """
+
+    job: Background[_Started]
+    taken: bool = False
+
+    def take(self) -> _Started:
+        """Wait for the start; return what it made, or raise why the server did not start."""
+        self.taken = True
+        return self.job.result()
+
+    def discard(self) -> None:
+        """End the early start: stop the server unless a run took it; let the thread end."""
+        try:
+            if not self.taken:
+                self.taken = True
+                try:
+                    server, _, _ = self.job.result()
+                except Exception:  # it did not start: nothing to stop
+                    return
+                server.stop()
+        finally:
+            self.job.release()
+
+
+def _uses_throwaway_server(database_url: str | None) -> bool:
+    """Tell whether the run will start a throwaway server (no database given)."""
+    settings = STATE.current_settings()
+    given = STATE.databases.url if STATE.databases is not None else None
+    return not (given or settings.database_url or database_url or settings.test_database_url)
+
+
+def start_server_early(
+    database_url: str | None = None, keepdb: bool = False, project: str | None = None
+) -> EarlyServer | None:
+    """Start the run's throwaway server and its test database in the background.
+
+    They are built while the tests load (the test modules import the app,
+    Flask and SQLAlchemy, a few hundred ms) and handed to :func:`setup_databases`.
+    Returns None when the run needs no throwaway server.
+
+    :param database_url: an existing server (as for :func:`setup_databases`).
+    :param keepdb: reuse the kept test database and data directory.
+    :param project: keys the kept data directory.
+    """
+    if not _uses_throwaway_server(database_url):
+        return None
+    # Imported here, by the caller's thread, not by the one started below:
+    # importing in two threads at once can deadlock on a circular import.
+    from ..databases import creation, urls
+    from ..postgres.background import Background
+    from ..postgres.server import ThrowawayServer
+
+    def start() -> _Started:
+        started = time.perf_counter()
+        server = ThrowawayServer.start(keepdb=keepdb, project=project or os.getcwd())
+        elapsed = time.perf_counter() - started
+        test_url = urls.make_url(server.url(THROWAWAY_DATABASE))
+        try:
+            creation.create_test_database(
+                test_url, keepdb=keepdb, interactive=False, autoclobber=True
+            )
+        except BaseException as exc:  # raised by setup_databases, which stops the server
+            return server, elapsed, exc
+        return server, elapsed, None
+
+    return EarlyServer(Background(start, "flask-dbtestcase server start"))
+
+
 def setup_databases(
     state: DatabaseState,
     log: Log,
@@ -97,6 +178,7 @@ def setup_databases(
     interactive: bool = True,
     parallel: int = 0,
     project: str | None = None,
+    early: EarlyServer | None = None,
 ) -> DatabaseState:
     """Make the test database (and ``parallel`` clones) exist and hand them over.
 
@@ -110,9 +192,11 @@ def setup_databases(
     :param parallel: how many worker clones to make (none below 2).
     :param project: keys the throwaway server's kept data directory with
         ``keepdb`` (default: the current directory).
+    :param early: the server :func:`start_server_early` started, used when
+        the run needs a throwaway server.
     """
     try:
-        _setup_main_database(state, log, database_url, keepdb, interactive, project)
+        _setup_main_database(state, log, database_url, keepdb, interactive, project, early)
         if parallel > 1:
             _setup_clones(state, log, parallel)
         assert state.url is not None
@@ -131,6 +215,7 @@ def _setup_main_database(
     keepdb: bool,
     interactive: bool,
     project: str | None,
+    early: EarlyServer | None = None,
 ) -> None:
     # Imported here, not at the top: they load sqlalchemy and psycopg2, and
     # importing the runner must stay fast (--help).
@@ -161,9 +246,15 @@ def _setup_main_database(
 
         log("Starting a throwaway PostgreSQL server ...", 2)
         state.mode = "throwaway"
-        started = time.perf_counter()
-        state.server = ThrowawayServer.start(keepdb=keepdb, project=project or os.getcwd())
-        log(f"Throwaway server started in {time.perf_counter() - started:.3f}s.", 2)
+        created: BaseException | None = None
+        if early is not None and not early.taken:
+            state.server, elapsed, created = early.take()
+        else:
+            early = None
+            started = time.perf_counter()
+            state.server = ThrowawayServer.start(keepdb=keepdb, project=project or os.getcwd())
+            elapsed = time.perf_counter() - started
+        log(f"Throwaway server started in {elapsed:.3f}s.", 2)
         if state.server.kept is not None:
             log(f"Keeping the server's data in {state.server.kept.path}", 2)
         elif keepdb:
@@ -173,7 +264,12 @@ def _setup_main_database(
                 2,
             )
         test_url = urls.make_url(state.server.url(THROWAWAY_DATABASE))
-        creation.create_test_database(test_url, keepdb=keepdb, interactive=False, autoclobber=True)
+        if created is not None:
+            raise created
+        if early is None:  # the early start created it
+            creation.create_test_database(
+                test_url, keepdb=keepdb, interactive=False, autoclobber=True
+            )
     state.created = True
     state.url = test_url.render_as_string(hide_password=False)
     state.display_url = readable_url(urls.render_url(test_url))
@@ -255,7 +351,14 @@ def _drop_databases(state: DatabaseState, log: Log, attempt: t.Callable[..., Non
     # importing the runner must stay fast (--help).
     from ..databases import creation, urls
 
+    # The run's throwaway server is stopped next and its data removed:
+    # dropping its databases (the clones, the binds') would only cost time.
+    throwaway = state.server is not None and state.server.kept is None
+    if state.server is not None and throwaway:
+        creation.forget_databases_on(state.server.socket_dir)
     attempt("drop the databases created for binds", creation.destroy_created_databases)
+    if throwaway:
+        return
     for clone in state.clones:
         attempt(
             f"drop the worker database {urls.make_url(clone).database}",

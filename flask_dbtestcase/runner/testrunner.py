@@ -28,7 +28,14 @@ from ..errors import ConfigurationError
 from ..settings import ignored_settings
 from ..state import STATE, RunDatabases
 from .colour import colour_wanted, paint
-from .databases import DatabaseState, server_stop, setup_databases, teardown_databases
+from .databases import (
+    DatabaseState,
+    EarlyServer,
+    server_stop,
+    setup_databases,
+    start_server_early,
+    teardown_databases,
+)
 from .environment import RunEnvironment
 from .loading import load_tests_for_label, no_tests_hint
 from .options import add_runner_arguments
@@ -86,6 +93,8 @@ class DBTestRunner:
     result_class: type[unittest.TextTestResult] = DBTestResult
     #: Test classes run first, in this order (by class name, see build_suite).
     reorder_by: tuple[str, ...] = ("FlaskDBTestCase", "FlaskDBTransactionTestCase")
+
+    _early_server: EarlyServer | None = None
 
     def __init__(
         self,
@@ -189,12 +198,19 @@ class DBTestRunner:
             self.top_level or os.getcwd(), debug_sql=self.debug_sql, app_factory=self.app_factory
         )
         self._environment.install()
+        # The throwaway server starts while the tests load.
+        self._early_server = start_server_early(
+            self.database_url, self.keepdb, os.path.abspath(self.top_level or os.getcwd())
+        )
         notice = ignored_settings(STATE.current_settings(), under_runner=True)
         if notice:
             self.log(paint(notice, "yellow", self.colour))
 
     def teardown_test_environment(self, **kwargs: t.Any) -> None:
         """Undo ``setup_test_environment``."""
+        if self._early_server is not None:
+            self._early_server.discard()
+            self._early_server = None
         if self._environment is not None:
             self._environment.uninstall()
             self._environment = None
@@ -282,6 +298,7 @@ class DBTestRunner:
             interactive=self.interactive,
             parallel=self.parallel,
             project=os.path.abspath(self.top_level or os.getcwd()),
+            early=self._early_server,
         )
         self.log(f"Database setup took {time.perf_counter() - started:.3f}s.", 2)
         return state
