@@ -118,7 +118,7 @@ class ErrorTests(unittest.TestCase):
             run,
             "Could not import the app factory module 'no_such_module'",
             "raised RuntimeError: boom in factory",
-            "raw COMMIT",
+            "ran 'COMMIT'",
             "deferred constraint",
         )
 
@@ -229,7 +229,7 @@ class ErrorTests(unittest.TestCase):
 
     def test_raw_commit_is_reported(self):
         run = self.run_project(RAW_COMMIT)
-        self.assertFailsWith(run, "raw COMMIT", "FlaskDBTransactionTestCase")
+        self.assertFailsWith(run, "ran 'COMMIT'", "FlaskDBTransactionTestCase")
 
     def test_deferred_constraint_violation_fails_the_test(self):
         run = self.run_project(DEFERRED, app=CHILD_APP)

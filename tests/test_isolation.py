@@ -401,8 +401,8 @@ class RoundTripTests(IsolatedCase):
         sent = []
         original = conn.take_plumbing
 
-        def spy():
-            statements = original()
+        def spy(*args, **kwargs):
+            statements = original(*args, **kwargs)
             sent.append(statements)
             return statements
 

@@ -27,6 +27,7 @@ from ..isolation.engines import PinnedConnection, PinnedEngine
 from ..state import STATE
 from . import clients
 from .appcache import AppKey, TestApp, build_test_app, cached_app, restore_config
+from .escapes import empty_escaped_databases
 from .factory import call_factory, default_factory_spec, resolve_factory
 from .fixtures import empty_tables, load_fixtures
 from .queries import QueryLog, capture_queries, num_queries_message, row_count_failure
@@ -370,19 +371,25 @@ class FlaskDBTestCase(_AppTestCase):
         if first_error is not None:
             raise first_error
 
-    @classmethod
-    def _recover_lost_connections(cls) -> None:
-        """After a test closed or killed its connection: roll back, rebuild the class data.
+    def _recover_lost_connections(self) -> None:
+        """After a test lost or escaped its connection: roll back, rebuild the class data.
 
-        Whatever ran after the loss went to a new connection outside the test's
-        savepoint; a real ROLLBACK undoes it, and the class's fixtures and
-        setUpTestData run again so the next test starts from the same state.
+        Whatever ran after a loss went to a new connection outside the test's
+        savepoint; a real ROLLBACK undoes it. What a test that got past the
+        savepoints may have committed is emptied (:mod:`.escapes`). Then the
+        class's fixtures and setUpTestData run again so the next test starts
+        from the same state.
         """
-        if all(not conn.closed for conn in cls._connections):
+        cls = type(self)
+        escaped = [conn for conn in cls._connections if conn.take_escape() is not None]
+        if not escaped and all(not conn.closed for conn in cls._connections):
             return
         current = cls._current_connections()
         for conn in current:
             conn.end_class()
+        if escaped:
+            assert cls.db is not None
+            empty_escaped_databases(escaped, cls._pinned, cls._engines, cls.db.metadatas, self.id())
         cls._connections = current
         cls._set_up_class_data()
 

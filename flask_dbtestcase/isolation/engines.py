@@ -147,7 +147,7 @@ def pin_engine(engine: Engine) -> PinnedEngine:
     original.dispose()
 
     def on_begin(conn: Connection) -> None:
-        _dbapi(conn).begin(conn)
+        _dbapi(conn).begin(conn, autocommit=_autocommit(conn))
 
     def on_commit(conn: Connection) -> None:
         _dbapi(conn).end(conn, commit=True)
@@ -215,7 +215,7 @@ def _dbapi(conn: Connection) -> PinnedConnection:
 class _Nowhere:
     """Stands in for a connection that is gone: nothing left to release or roll back."""
 
-    def begin(self, owner: object) -> None:
+    def begin(self, owner: object, autocommit: bool = False) -> None:
         pass
 
     def end(self, owner: object, commit: bool) -> None:

@@ -24,8 +24,19 @@ import threading
 import typing as t
 
 from ..errors import IsolationError
+from .statements import (
+    PLUMBING_SQLSTATES,
+    escape_message,
+    lost_connection_error,
+    plumbing_error,
+    scan,
+    sqlstate,
+)
 
-__all__ = ["TEST_SAVEPOINT", "PinnedConnection", "PinnedCursor", "TransactionStatus"]
+__all__ = ["TEST_SAVEPOINT", "Escape", "PinnedConnection", "PinnedCursor", "TransactionStatus"]
+
+#: Statement texts known to parse: the most remembered (then forgotten, all at once).
+_KNOWN_LIMIT = 4096
 
 #: The savepoint that brackets one test. ``ROLLBACK TO`` keeps it
 #: established, so the next test of the class reuses it for free.
@@ -50,6 +61,23 @@ class _Frame:
     name: str
     sent: bool = False  # has its SAVEPOINT reached the server?
     committed: bool = False  # committed while frames above it were open
+    autocommit: bool = False  # each statement in it gets a savepoint of its own
+
+
+#: The owner of the savepoint of one AUTOCOMMIT statement.
+_STATEMENT = object()
+
+
+@dataclasses.dataclass
+class Escape:
+    """A test that got past the savepoints: what the test case must recover from.
+
+    :param message: the IsolationError's message.
+    :param reported: the test already got it (raised by a statement).
+    """
+
+    message: str
+    reported: bool = False
 
 
 class PinnedCursor:
@@ -91,6 +119,15 @@ class PinnedConnection:
         self._test_savepoint_established = False
         self._used = False  # has a statement run since the test began?
         self._lock = threading.RLock()
+        # What the statement being sent took: its plumbing, the frames it sent.
+        self._taken: tuple[list[str], list[_Frame]] | None = None
+        # Statement texts that ran: they parse, so they may carry the plumbing
+        # (a syntax error would take it down with them, unsent).
+        self._known: set[t.Any] = set()
+        self._resets: set[str] = set()  # session state to reset at the test's end
+        self._suspect: str | None = None  # transaction control the scan saw
+        #: Set when a test got past the savepoints (see :meth:`take_escape`).
+        self.escape: Escape | None = None
 
     # -- what an adapter provides --------------------------------------------
 
@@ -103,6 +140,10 @@ class PinnedConnection:
 
     def real_rollback(self) -> None:
         """Really roll back the connection's transaction (the driver's ``rollback``)."""
+        raise NotImplementedError
+
+    def real_commit(self) -> None:
+        """Really commit the connection's transaction (the driver's ``commit``)."""
         raise NotImplementedError
 
     def close_for_real(self) -> None:
@@ -133,27 +174,107 @@ class PinnedConnection:
 
     # -- plumbing ----------------------------------------------------------
 
-    def take_plumbing(self) -> list[str]:
+    def take_plumbing(self, query: t.Any = None, own_savepoint: bool = True) -> list[str]:
         """Return the plumbing to send with the next statement (called before every one).
 
-        The frames count as sent from here on: the caller sends the
-        statements returned before (or with) its own.
+        The statement is scanned first (:func:`.statements.scan`): raw
+        transaction control raises IsolationError here, before anything is
+        sent. The frames count as sent from here on; if the statement then
+        fails before it reaches the server, :meth:`statement_failed` puts the
+        plumbing back.
+
+        :param query: the statement about to be sent, if it is known.
+        :param own_savepoint: in an AUTOCOMMIT transaction, give the statement
+            a savepoint of its own (the caller reports its outcome to
+            :meth:`statement_done` or :meth:`statement_failed`).
         """
+        if self.closed:
+            raise lost_connection_error()
+        found = scan(query) if query is not None else None
         with self._lock:
+            if self.escape is not None and self.escape.reported:
+                raise IsolationError(self.escape.message)
+            if found is not None:
+                self._resets.update(found.resets)
+                self._suspect = found.suspect or self._suspect
             self._used = True
+            if own_savepoint and self._frames and self._frames[-1].autocommit:
+                self._push(_STATEMENT)  # its own savepoint, as in production
             if not self._plumbing:
+                self._taken = None
                 return []
             statements = list(self._plumbing)
             self._plumbing.clear()
-            for frame in self._frames:
+            unsent = [frame for frame in self._frames if not frame.sent]
+            for frame in unsent:
                 frame.sent = True
+            self._taken = (statements, unsent)
             return statements
 
-    def flush_plumbing(self) -> None:
-        """Send the pending plumbing now, on its own (before a statement that cannot carry it)."""
-        statements = self.take_plumbing()
+    def known_statement(self, query: t.Any) -> bool:
+        """Tell whether ``query`` ran before, so it parses and may carry the plumbing.
+
+        :param query: the statement's text.
+        """
+        return query in self._known
+
+    def statement_done(self, query: t.Any) -> None:
+        """Note that a statement ran: it parses; an AUTOCOMMIT statement is final.
+
+        :param query: the statement's text.
+        """
+        self._taken = None
+        known = self._known
+        if len(known) >= _KNOWN_LIMIT:
+            known.clear()
+        try:
+            known.add(query)
+        except TypeError:  # not hashable: not remembered
+            pass
+        frames = self._frames
+        if frames and frames[-1].owner is _STATEMENT:
+            with self._lock:
+                self._pop_top(release=True)
+
+    def statement_failed(self, exc: BaseException) -> None:
+        """Put the plumbing back if the statement never reached the server; name plumbing errors.
+
+        Raises IsolationError (from None) when the failure was the
+        framework's own plumbing: the test ended or changed its transaction.
+
+        :param exc: what the statement raised.
+        """
+        with self._lock:
+            taken, self._taken = self._taken, None
+            code = sqlstate(exc)
+            statement_frame = bool(self._frames) and self._frames[-1].owner is _STATEMENT
+            if code is None and not self.closed:  # failed on the client: nothing was sent
+                if taken is not None:
+                    self._plumbing[:0] = taken[0]
+                    for frame in taken[1]:
+                        frame.sent = False
+                if statement_frame:
+                    self._pop_top(release=False)
+                return
+            if code in PLUMBING_SQLSTATES and (taken is not None or "fdt_" in str(exc)):
+                error = plumbing_error(exc)
+                self.escape = Escape(str(error), reported=True)
+                raise error from None
+            if statement_frame:
+                self._pop_top(release=False)
+
+    def flush_plumbing(self, query: t.Any = None) -> None:
+        """Send the pending plumbing now, on its own (before a statement that cannot carry it).
+
+        :param query: the statement it goes before, if it is known (it is scanned).
+        """
+        statements = self.take_plumbing(query, own_savepoint=False)
         if statements:
-            self.send_plumbing(statements)
+            try:
+                self.send_plumbing(statements)
+            except Exception as exc:
+                self.statement_failed(exc)
+                raise
 
     def _new_name(self) -> str:
         self._counter += 1
@@ -191,13 +312,15 @@ class PinnedConnection:
 
     # -- driven by engine events -------------------------------------------
 
-    def begin(self, owner: object) -> None:
+    def begin(self, owner: object, autocommit: bool = False) -> None:
         """Give a savepoint to the transaction a SQLAlchemy connection began.
 
         :param owner: the SQLAlchemy connection.
+        :param autocommit: it runs in AUTOCOMMIT: each of its statements
+            gets a savepoint of its own, so a failed one does not poison the next.
         """
         with self._lock:
-            self._push(owner)
+            self._push(owner).autocommit = autocommit
 
     def end(self, owner: object, commit: bool) -> None:
         """Release or roll back the savepoint of a SQLAlchemy connection's transaction.
@@ -250,6 +373,12 @@ class PinnedConnection:
     def end_test(self, check_constraints: bool = False) -> None:
         """Undo everything the test did. Raises IsolationError if it escaped.
 
+        The session state the test left (advisory locks, prepared
+        statements) is reset in the same round trip as its ``ROLLBACK TO``.
+        A test that ended or broke the test transaction leaves
+        :attr:`escape` set: the test case rolls back, empties the tables
+        and rebuilds the class's data.
+
         :param check_constraints: check the deferred constraints first, as a
             commit would.
         """
@@ -257,20 +386,22 @@ class PinnedConnection:
             frame, self._test_frame = self._test_frame, None
             self._frames.clear()
             self._plumbing.clear()
-            if frame is None or not self._used or self.closed:
+            self._taken = None
+            resets, self._resets = sorted(self._resets), set()
+            suspect, self._suspect = self._suspect, None
+            if frame is None or self.closed:
+                return
+            if self.escape is not None:
+                self._test_savepoint_established = False
+                if not self.escape.reported:
+                    self.escape.reported = True
+                    raise IsolationError(self.escape.message)
+                return
+            if not (self._used and frame.sent):
                 return
             status = self.transaction_status
             if status == TransactionStatus.IDLE:
-                self._test_savepoint_established = False
-                raise IsolationError(
-                    "The test ended the test transaction itself, with a raw COMMIT, "
-                    "ROLLBACK or END statement, so what it wrote may have been "
-                    "committed to the test database and later tests may see it. Use "
-                    "the session or connection API (db.session.commit(), "
-                    "connection.commit()), which flask-dbtestcase turns into "
-                    "savepoints, or use FlaskDBTransactionTestCase for code that "
-                    "must really commit."
-                )
+                raise self._escaped(frame.owner, suspect, "ended the transaction")
             self._test_savepoint_established = True
             error: Exception | None = None
             if check_constraints and status != TransactionStatus.INERROR:
@@ -278,19 +409,42 @@ class PinnedConnection:
                     self.send_plumbing(["SET CONSTRAINTS ALL IMMEDIATE"])
                 except self.driver_error as exc:
                     error = exc
-            self.send_plumbing([f"ROLLBACK TO SAVEPOINT {TEST_SAVEPOINT}"])
+            try:
+                self.send_plumbing([f"ROLLBACK TO SAVEPOINT {TEST_SAVEPOINT}", *resets])
+            except self.driver_error as exc:
+                if sqlstate(exc) not in PLUMBING_SQLSTATES:
+                    raise
+                raise self._escaped(frame.owner, suspect, "destroyed the savepoint") from None
             self.test_rolled_back()
             if error is not None:
                 raise IsolationError(
                     f"A deferred constraint was violated by this test's data: {error}"
                 ) from None
 
+    def _escaped(self, test: object, suspect: str | None, gone: str) -> IsolationError:
+        self._test_savepoint_established = False
+        message = escape_message(test, suspect, gone)
+        self.escape = Escape(message, reported=True)
+        return IsolationError(message)
+
+    def take_escape(self) -> Escape | None:
+        """Return the escape of the test that just ended, if any, and forget it."""
+        with self._lock:
+            escape, self.escape = self.escape, None
+            return escape
+
     def end_class(self) -> None:
         """Roll back the class's data: a real ROLLBACK of the outer transaction."""
         with self._lock:
             self._frames.clear()
             self._plumbing.clear()
+            self._taken = None
+            self._suspect = None
             self._test_frame = None
             self._test_savepoint_established = False
+            resets, self._resets = sorted(self._resets), set()
             if not self.closed:
                 self.real_rollback()
+                if resets:  # the class's own advisory locks, prepared statements
+                    self.send_plumbing(resets)
+                    self.real_rollback()

@@ -12,18 +12,18 @@ import typing as t
 
 import psycopg2.extensions
 
+from ..errors import IsolationError
 from .pinned import PinnedConnection, PinnedCursor
+from .statements import lost_connection_error
 
 __all__ = ["Psycopg2Connection", "Psycopg2Cursor", "connect"]
 
 
-def _prefixed(statements: t.Sequence[str], query: t.Any, cursor: t.Any) -> t.Any:
+def _prefixed(statements: t.Sequence[str], query: str | bytes) -> str | bytes:
     """Return ``query`` with ``statements`` in front of it (same type: ``str`` or ``bytes``)."""
     prefix = ";\n".join(statements) + ";\n"
     if isinstance(query, bytes):
         return prefix.encode() + query
-    if not isinstance(query, str):  # psycopg2.sql.Composable
-        query = query.as_string(cursor)
     return prefix + query
 
 
@@ -35,17 +35,30 @@ class Psycopg2Cursor(PinnedCursor, psycopg2.extensions.cursor):
     def execute(self, query: t.Any, vars: t.Any = None) -> None:
         """Run a statement, with the pending plumbing prepended to it.
 
+        The plumbing rides only on a statement that ran before (so it parses:
+        a syntax error would take the plumbing down with it); before a new
+        one it goes in a round trip of its own.
+
         :param query: the statement: ``str``, ``bytes`` or a
             :mod:`psycopg2.sql` composable.
         :param vars: its parameters.
         """
-        statements = self.connection.take_plumbing()
-        if statements:
-            if self.name is not None:  # DECLARE ... CURSOR cannot carry a prefix
-                self.connection.send_plumbing(statements)
-            else:
-                query = _prefixed(statements, query, self)
-        return super().execute(query, vars)
+        conn = self.connection
+        if not isinstance(query, (str, bytes)):  # psycopg2.sql.Composable
+            query = query.as_string(self)
+        statements = conn.take_plumbing(query)
+        sent = query
+        try:
+            if statements:
+                if self.name is not None or not conn.known_statement(query):
+                    conn.send_plumbing(statements)  # DECLARE ... CURSOR cannot carry a prefix
+                else:
+                    sent = _prefixed(statements, query)
+            super().execute(sent, vars)
+        except Exception as exc:
+            conn.statement_failed(exc)
+            raise
+        conn.statement_done(query)
 
     def executemany(self, query: t.Any, vars_list: t.Any) -> None:
         """Send the pending plumbing, then run a statement for each set of parameters.
@@ -53,7 +66,7 @@ class Psycopg2Cursor(PinnedCursor, psycopg2.extensions.cursor):
         :param query: the statement.
         :param vars_list: its sets of parameters.
         """
-        self.connection.flush_plumbing()
+        self.connection.flush_plumbing(query)
         return super().executemany(query, vars_list)
 
     def callproc(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
@@ -114,6 +127,8 @@ class Psycopg2Connection(PinnedConnection, psycopg2.extensions.connection):
         :param args: as for psycopg2's ``cursor``.
         :param kwargs: as for psycopg2's ``cursor``.
         """
+        if self.closed:
+            raise lost_connection_error()
         factory: t.Any = kwargs.get("cursor_factory") or self.cursor_factory
         if not (isinstance(factory, type) and issubclass(factory, Psycopg2Cursor)):
             self.flush_plumbing()
@@ -172,6 +187,20 @@ class Psycopg2Connection(PinnedConnection, psycopg2.extensions.connection):
     def real_rollback(self) -> None:
         """Really roll back (psycopg2's own ``rollback``)."""
         psycopg2.extensions.connection.rollback(self)
+
+    def real_commit(self) -> None:
+        """Really commit (psycopg2's own ``commit``)."""
+        psycopg2.extensions.connection.commit(self)
+
+    def reset(self) -> None:
+        """Refuse: psycopg2's ``reset()`` would roll back the test transaction."""
+        raise IsolationError(
+            "The test called reset() on the driver's connection, which rolls back "
+            "the transaction that keeps the test isolated (and the class's data "
+            "with it); flask-dbtestcase refused it. Use db.session.rollback() or "
+            "connection.rollback(), which flask-dbtestcase turns into savepoints, "
+            "or make the class a FlaskDBTransactionTestCase."
+        )
 
     def close_for_real(self) -> None:
         """Close the connection (end of the run)."""

@@ -39,6 +39,7 @@ import psycopg
 from psycopg import pq, sql
 
 from .pinned import PinnedConnection, PinnedCursor, TransactionStatus
+from .statements import lost_connection_error
 
 __all__ = ["PsycopgConnection", "PsycopgCursor", "PsycopgServerCursor", "connect"]
 
@@ -64,23 +65,33 @@ class PsycopgCursor(PinnedCursor, psycopg.Cursor[t.Any]):
     def execute(self, query: t.Any, params: t.Any = None, **options: t.Any) -> t.Any:
         """Run a statement, after the pending plumbing (prepended when it can be).
 
+        The plumbing rides only on a simple query that ran before (so it
+        parses: a syntax error would take the plumbing down with it).
+
         :param query: the statement.
         :param params: its parameters.
         :param options: as for psycopg's ``execute`` (``prepare``, ``binary``).
         """
-        statements = self.connection.take_plumbing()
-        if not statements:
-            return super().execute(query, params, **options)
-        if not _prefixable(self, query, params, **options):
-            self.connection.send_plumbing(statements)
-            return super().execute(query, params, **options)
+        conn = self.connection
         if isinstance(query, sql.Composable):
             query = query.as_string(self)
-        prefix = ";\n".join(statements) + ";\n"
-        query = prefix.encode() + query if isinstance(query, bytes) else prefix + query
-        super().execute(query, params, **options)
-        for _ in statements:  # show the statement's own result, as psycopg2 does
-            self.nextset()
+        statements = conn.take_plumbing(query)
+        try:
+            if not statements:
+                super().execute(query, params, **options)
+            elif not (conn.known_statement(query) and _prefixable(self, query, params, **options)):
+                conn.send_plumbing(statements)
+                super().execute(query, params, **options)
+            else:
+                prefix = ";\n".join(statements) + ";\n"
+                sent = prefix.encode() + query if isinstance(query, bytes) else prefix + query
+                super().execute(sent, params, **options)
+                for _ in statements:  # show the statement's own result, as psycopg2 does
+                    self.nextset()
+        except Exception as exc:
+            conn.statement_failed(exc)
+            raise
+        conn.statement_done(query)
         return self
 
     def executemany(self, query: t.Any, params_seq: t.Any, **options: t.Any) -> None:
@@ -90,7 +101,7 @@ class PsycopgCursor(PinnedCursor, psycopg.Cursor[t.Any]):
         :param params_seq: its sets of parameters.
         :param options: as for psycopg's ``executemany``.
         """
-        self.connection.flush_plumbing()
+        self.connection.flush_plumbing(query)
         return super().executemany(query, params_seq, **options)
 
     def copy(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
@@ -124,7 +135,7 @@ class PsycopgServerCursor(PinnedCursor, psycopg.ServerCursor[t.Any]):
         :param params: its parameters.
         :param options: as for psycopg's ``ServerCursor.execute``.
         """
-        self.connection.flush_plumbing()
+        self.connection.flush_plumbing(query)
         return super().execute(query, params, **options)
 
 
@@ -168,6 +179,16 @@ class PsycopgConnection(PinnedConnection, psycopg.Connection[t.Any]):
         if factory is not None:
             conn.cursor_factory = _pinned_cursor_class(factory)
         return conn
+
+    def cursor(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
+        """Open a cursor; on a connection the test closed, say so plainly.
+
+        :param args: as for psycopg's ``cursor``.
+        :param kwargs: as for psycopg's ``cursor``.
+        """
+        if self.closed:
+            raise lost_connection_error()
+        return super().cursor(*args, **kwargs)
 
     def add_notice_handler(self, callback: t.Any) -> None:
         """Add a notice handler once (each engine pinned to the connection adds its own).
@@ -293,6 +314,10 @@ class PsycopgConnection(PinnedConnection, psycopg.Connection[t.Any]):
     def real_rollback(self) -> None:
         """Really roll back (psycopg's own ``rollback``, which also clears its statement cache)."""
         psycopg.Connection.rollback(self)
+
+    def real_commit(self) -> None:
+        """Really commit (psycopg's own ``commit``)."""
+        psycopg.Connection.commit(self)
 
     def close_for_real(self) -> None:
         """Close the connection (end of the run)."""

@@ -333,6 +333,8 @@ def teardown_databases(
         stopped = state.server is not None and state.server.stop_reason() is not None
         if state.mode is not None and not keepdb and not stopped:
             _drop_databases(state, log, attempt)
+        if state.mode in ("server", "throwaway") and keepdb and not stopped:
+            attempt("drop the test databases a test committed to", _drop_escaped, state, log)
         if state.server is not None:
             attempt("stop the throwaway server", state.server.stop)
             state.server = None
@@ -344,6 +346,16 @@ def teardown_databases(
             signal.signal(signal.SIGINT, previous_sigint)
     if errors and not quiet:
         raise errors[0]
+
+
+def _drop_escaped(state: DatabaseState, log: Log) -> None:
+    """--keepdb keeps no database a test really committed to (see databases.escapes)."""
+    from ..databases import escapes
+
+    urls = [u for u in (state.url, *state.clones) if u] + list(STATE.created_databases)
+    dropped = escapes.drop_escaped_databases(urls)
+    if dropped:
+        log(f"warning: not keeping {', '.join(dropped)}: a test committed to it.", 0)
 
 
 def _drop_databases(state: DatabaseState, log: Log, attempt: t.Callable[..., None]) -> None:
