@@ -181,7 +181,7 @@ define matrix_leg
 		echo "Creating $(3) with $(2)"; rm -rf "$(3)"; \
 		"$(2)" -m venv "$(3)" \
 		&& "$(3)/bin/python" -m pip install --quiet --disable-pip-version-check $(4) \
-			-e ".[$(MATRIX_EXTRAS)]" "WebTest>=3" \
+			-e ".[$(MATRIX_EXTRAS)]" "WebTest>=3" factory_boy \
 		&& touch "$(3)/.installed" || exit 1; fi
 	@echo "-- $(1): $$("$(3)/bin/python" -c "$(MATRIX_VERSIONS)")"
 	@"$(3)/bin/python" runtests.py $(MATRIX_TESTS) $(ARGS)
