@@ -8,6 +8,19 @@ RELEASE or ROLLBACK TO in the *plumbing*, which goes out with the next
 statement (:mod:`.outcomes`). On one connection savepoints nest strictly: a
 frame that ends below open ones either waits for them (a commit) or takes
 them with it (a rollback).
+
+Threads. Each frame records the thread that began it. Two threads' frames
+on the one connection are correct as long as they nest (one thread's
+transaction runs whole inside the other's, as a worker started by a route
+and joined before the response) or do not overlap at all. What one
+connection cannot give is refused with an IsolationError naming both
+threads, before anything is lost: a statement of a thread whose own
+transaction is open below another thread's (it would run inside the other
+transaction), and a rollback that would also undo another thread's open
+transaction or its commit (except a rollback in the test's own thread,
+which undoes what was committed inside its transaction, as it does a
+request's commit). A refused rollback keeps the frame's work (as a
+commit would), so the other thread's transaction goes on intact.
 """
 
 from __future__ import annotations
@@ -15,6 +28,8 @@ from __future__ import annotations
 import dataclasses
 import enum
 import threading
+
+from ..errors import IsolationError
 
 __all__ = ["STATEMENT", "TEST_SAVEPOINT", "Escape", "Frame", "FrameStack", "TransactionStatus"]
 
@@ -42,6 +57,10 @@ class Frame:
     sent: bool = False  # has its SAVEPOINT reached the server?
     committed: bool = False  # committed while frames above it were open
     autocommit: bool = False  # each statement in it gets a savepoint of its own
+    #: The thread that began it.
+    thread: threading.Thread = dataclasses.field(default_factory=threading.current_thread)
+    #: Other threads whose commits were released into it (its rollback would undo them).
+    foreign_commits: tuple[threading.Thread, ...] = ()
 
 
 #: The owner of the savepoint of one AUTOCOMMIT statement.
@@ -93,6 +112,10 @@ class FrameStack:
 
     def _pop_top(self, release: bool) -> None:
         frame = self._frames.pop()
+        if release and self._frames:
+            below = self._frames[-1]
+            if frame.thread is not below.thread and frame.thread not in below.foreign_commits:
+                below.foreign_commits += (frame.thread,)
         if not frame.sent:
             self._plumbing.remove(f"SAVEPOINT {frame.name}")
         elif release:
@@ -127,18 +150,70 @@ class FrameStack:
             index = self.find(owner)
             if index is None:  # its savepoint was already destroyed by an outer rollback
                 return
-            if index == len(self._frames) - 1:
-                self._pop_top(release=commit)
-                self._pop_committed()
-            elif commit:
-                # RELEASE would also destroy the savepoints opened above it.
-                self._frames[index].committed = True
-            else:
-                # ROLLBACK TO undoes what the frames above it did as well: on
-                # one connection savepoints nest strictly.
-                for frame in self._frames[index + 1 :]:
-                    if not frame.sent:
-                        self._plumbing.remove(f"SAVEPOINT {frame.name}")
-                del self._frames[index + 1 :]
-                self._pop_top(release=False)
-                self._pop_committed()
+            refusal = None if commit else self._refused_rollback(index)
+            if refusal is not None:
+                self._end_frame(index, commit=True)  # keep the other thread's work
+                raise refusal
+            self._end_frame(index, commit)
+
+    def _end_frame(self, index: int, commit: bool) -> None:
+        if index == len(self._frames) - 1:
+            self._pop_top(release=commit)
+            self._pop_committed()
+        elif commit:
+            # RELEASE would also destroy the savepoints opened above it.
+            self._frames[index].committed = True
+        else:
+            # ROLLBACK TO undoes what the frames above it did as well: on
+            # one connection savepoints nest strictly.
+            for frame in self._frames[index + 1 :]:
+                if not frame.sent:
+                    self._plumbing.remove(f"SAVEPOINT {frame.name}")
+            del self._frames[index + 1 :]
+            self._pop_top(release=False)
+            self._pop_committed()
+
+    def _refused_rollback(self, index: int) -> IsolationError | None:
+        """The error for a rollback of frame ``index`` that would undo another thread's work."""
+        frames = self._frames
+        me = frames[index].thread
+        for frame in frames[index + 1 :]:
+            if frame.thread is not me:
+                return _threads_error(me, frame.thread, "rolled back", "open inside it")
+        if frames[0].thread is me:  # the test's thread: undone with it, as a request's commit
+            return None
+        for frame in frames[index:]:
+            for other in frame.foreign_commits:
+                if other is not me:
+                    return _threads_error(me, other, "rolled back", "committed inside it")
+        return None
+
+    def refuse_interleaved_statement(self) -> None:
+        """Refuse a statement of a thread whose transaction is open below another thread's.
+
+        Called before each statement is sent, when the innermost frame is
+        another thread's: the statement would run inside that transaction,
+        whose rollback would undo it.
+        """
+        me = threading.current_thread()
+        frames = self._frames
+        top = frames[-1].thread
+        for frame in frames:
+            if frame.thread is me:
+                raise _threads_error(me, top, "sent a statement", "open above its own")
+
+
+def _threads_error(
+    me: threading.Thread, other: threading.Thread, did: str, what: str
+) -> IsolationError:
+    return IsolationError(
+        f"Thread {me.name!r} {did} while thread {other.name!r} had a transaction "
+        f"{what}, on the one connection that keeps the test isolated. There the "
+        "two transactions are savepoints nested in each other, so this would undo "
+        f"(or mix into) the work of {other.name!r}, which production keeps; "
+        "flask-dbtestcase refused it (a refused rollback keeps what was done, "
+        "until the test ends). Let one thread finish its transaction before the "
+        "other opens one (join it, or synchronise them), or make the class a "
+        "FlaskDBTransactionTestCase, where each thread has a connection of its "
+        "own and really commits."
+    )

@@ -11,6 +11,7 @@ itself (a test that got past the savepoints) as an IsolationError.
 
 from __future__ import annotations
 
+import threading
 import typing as t
 
 from ..errors import IsolationError
@@ -40,6 +41,15 @@ class StatementOutcomes(FrameStack):
     closed: t.Any
     send_plumbing: t.Callable[[t.Sequence[str]], None]
 
+    def sending(self) -> threading.RLock:
+        """Return the lock a cursor holds while it sends a statement and its plumbing.
+
+        Two threads of the app share the connection: each statement, the
+        plumbing it carries and the report of its outcome go out as one,
+        never interleaved with another thread's.
+        """
+        return self._lock
+
     def take_plumbing(self, query: t.Any = None, own_savepoint: bool = True) -> list[str]:
         """Return the plumbing to send with the next statement (called before every one).
 
@@ -63,6 +73,9 @@ class StatementOutcomes(FrameStack):
             if found is not None:
                 self._resets.update(found.resets)
                 self._suspect = found.suspect or self._suspect
+            frames = self._frames
+            if frames and frames[-1].thread is not threading.current_thread():
+                self.refuse_interleaved_statement()
             self._used = True
             if own_savepoint and self._frames and self._frames[-1].autocommit:
                 self._push(STATEMENT)  # its own savepoint, as in production
