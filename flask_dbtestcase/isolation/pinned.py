@@ -6,7 +6,10 @@ a SAVEPOINT is queued and sent with the next statement, and so are RELEASE
 and ROLLBACK TO; a transaction that ran no statement costs nothing. See
 :mod:`.isolation` for how engines are routed here.
 
-:class:`PinnedConnection` is all of that, and knows no driver. A driver
+:class:`PinnedConnection` is all of that, and knows no driver: the frames
+and the engine events that drive them are in :mod:`.frames`, what each
+statement does to the plumbing in :mod:`.outcomes`; the test's and the
+class's ends are here. A driver
 adapter (:mod:`.psycopg2_driver`, :mod:`.psycopg_driver`) mixes it into the
 driver's own connection class and supplies three things: how to send
 plumbing now (:meth:`PinnedConnection.send_plumbing`), how to really roll
@@ -18,66 +21,15 @@ before it. Both drivers report the transaction status as libpq does
 
 from __future__ import annotations
 
-import dataclasses
-import enum
 import threading
 import typing as t
 
 from ..errors import IsolationError
-from .statements import (
-    PLUMBING_SQLSTATES,
-    escape_message,
-    lost_connection_error,
-    plumbing_error,
-    scan,
-    sqlstate,
-)
+from .frames import TEST_SAVEPOINT, Escape, Frame, TransactionStatus
+from .outcomes import StatementOutcomes
+from .statements import PLUMBING_SQLSTATES, escape_message, sqlstate
 
 __all__ = ["TEST_SAVEPOINT", "Escape", "PinnedConnection", "PinnedCursor", "TransactionStatus"]
-
-#: Statement texts known to parse: the most remembered (then forgotten, all at once).
-_KNOWN_LIMIT = 4096
-
-#: The savepoint that brackets one test. ``ROLLBACK TO`` keeps it
-#: established, so the next test of the class reuses it for free.
-TEST_SAVEPOINT = "fdt_test"
-
-
-class TransactionStatus(enum.IntEnum):
-    """libpq's transaction status (``PQtransactionStatus``), as both drivers report it."""
-
-    IDLE = 0
-    ACTIVE = 1
-    INTRANS = 2
-    INERROR = 3
-    UNKNOWN = 4
-
-
-@dataclasses.dataclass(eq=False)
-class _Frame:
-    """One logical transaction opened on the shared connection."""
-
-    owner: object  # the SQLAlchemy Connection, or the test itself
-    name: str
-    sent: bool = False  # has its SAVEPOINT reached the server?
-    committed: bool = False  # committed while frames above it were open
-    autocommit: bool = False  # each statement in it gets a savepoint of its own
-
-
-#: The owner of the savepoint of one AUTOCOMMIT statement.
-_STATEMENT = object()
-
-
-@dataclasses.dataclass
-class Escape:
-    """A test that got past the savepoints: what the test case must recover from.
-
-    :param message: the IsolationError's message.
-    :param reported: the test already got it (raised by a statement).
-    """
-
-    message: str
-    reported: bool = False
 
 
 class PinnedCursor:
@@ -91,7 +43,7 @@ class PinnedCursor:
     connection: t.Any  # the adapter's connection: a PinnedConnection
 
 
-class PinnedConnection:
+class PinnedConnection(StatementOutcomes):
     """The one connection all of a test database's engines share: its savepoints.
 
     Mixed into a driver's connection class by an adapter. ``commit()``,
@@ -107,20 +59,19 @@ class PinnedConnection:
     driver_error: t.ClassVar[type[Exception]] = Exception
 
     # Provided by the driver's connection class.
-    closed: t.Any
     info: t.Any
 
     def init_savepoints(self) -> None:
         """Start with no frame and no plumbing (the adapter's ``__init__`` calls it)."""
-        self._frames: list[_Frame] = []
+        self._frames: list[Frame] = []
         self._plumbing: list[str] = []
         self._counter = 0
-        self._test_frame: _Frame | None = None
+        self._test_frame: Frame | None = None
         self._test_savepoint_established = False
         self._used = False  # has a statement run since the test began?
         self._lock = threading.RLock()
         # What the statement being sent took: its plumbing, the frames it sent.
-        self._taken: tuple[list[str], list[_Frame]] | None = None
+        self._taken: tuple[list[str], list[Frame]] | None = None
         # Statement texts that ran: they parse, so they may carry the plumbing
         # (a syntax error would take it down with them, unsent).
         self._known: set[t.Any] = set()
@@ -172,182 +123,6 @@ class PinnedConnection:
         """The server's view of the transaction, as libpq reports it."""
         return TransactionStatus(int(self.info.transaction_status))
 
-    # -- plumbing ----------------------------------------------------------
-
-    def take_plumbing(self, query: t.Any = None, own_savepoint: bool = True) -> list[str]:
-        """Return the plumbing to send with the next statement (called before every one).
-
-        The statement is scanned first (:func:`.statements.scan`): raw
-        transaction control raises IsolationError here, before anything is
-        sent. The frames count as sent from here on; if the statement then
-        fails before it reaches the server, :meth:`statement_failed` puts the
-        plumbing back.
-
-        :param query: the statement about to be sent, if it is known.
-        :param own_savepoint: in an AUTOCOMMIT transaction, give the statement
-            a savepoint of its own (the caller reports its outcome to
-            :meth:`statement_done` or :meth:`statement_failed`).
-        """
-        if self.closed:
-            raise lost_connection_error()
-        found = scan(query) if query is not None else None
-        with self._lock:
-            if self.escape is not None and self.escape.reported:
-                raise IsolationError(self.escape.message)
-            if found is not None:
-                self._resets.update(found.resets)
-                self._suspect = found.suspect or self._suspect
-            self._used = True
-            if own_savepoint and self._frames and self._frames[-1].autocommit:
-                self._push(_STATEMENT)  # its own savepoint, as in production
-            if not self._plumbing:
-                self._taken = None
-                return []
-            statements = list(self._plumbing)
-            self._plumbing.clear()
-            unsent = [frame for frame in self._frames if not frame.sent]
-            for frame in unsent:
-                frame.sent = True
-            self._taken = (statements, unsent)
-            return statements
-
-    def known_statement(self, query: t.Any) -> bool:
-        """Tell whether ``query`` ran before, so it parses and may carry the plumbing.
-
-        :param query: the statement's text.
-        """
-        return query in self._known
-
-    def statement_done(self, query: t.Any) -> None:
-        """Note that a statement ran: it parses; an AUTOCOMMIT statement is final.
-
-        :param query: the statement's text.
-        """
-        self._taken = None
-        known = self._known
-        if len(known) >= _KNOWN_LIMIT:
-            known.clear()
-        try:
-            known.add(query)
-        except TypeError:  # not hashable: not remembered
-            pass
-        frames = self._frames
-        if frames and frames[-1].owner is _STATEMENT:
-            with self._lock:
-                self._pop_top(release=True)
-
-    def statement_failed(self, exc: BaseException) -> None:
-        """Put the plumbing back if the statement never reached the server; name plumbing errors.
-
-        Raises IsolationError (from None) when the failure was the
-        framework's own plumbing: the test ended or changed its transaction.
-
-        :param exc: what the statement raised.
-        """
-        with self._lock:
-            taken, self._taken = self._taken, None
-            code = sqlstate(exc)
-            statement_frame = bool(self._frames) and self._frames[-1].owner is _STATEMENT
-            if code is None and not self.closed:  # failed on the client: nothing was sent
-                if taken is not None:
-                    self._plumbing[:0] = taken[0]
-                    for frame in taken[1]:
-                        frame.sent = False
-                if statement_frame:
-                    self._pop_top(release=False)
-                return
-            if code in PLUMBING_SQLSTATES and (taken is not None or "fdt_" in str(exc)):
-                error = plumbing_error(exc)
-                self.escape = Escape(str(error), reported=True)
-                raise error from None
-            if statement_frame:
-                self._pop_top(release=False)
-
-    def flush_plumbing(self, query: t.Any = None) -> None:
-        """Send the pending plumbing now, on its own (before a statement that cannot carry it).
-
-        :param query: the statement it goes before, if it is known (it is scanned).
-        """
-        statements = self.take_plumbing(query, own_savepoint=False)
-        if statements:
-            try:
-                self.send_plumbing(statements)
-            except Exception as exc:
-                self.statement_failed(exc)
-                raise
-
-    def _new_name(self) -> str:
-        self._counter += 1
-        return f"fdt_{self._counter}"
-
-    def _push(self, owner: object, name: str | None = None) -> _Frame:
-        frame = _Frame(owner, name or self._new_name())
-        self._frames.append(frame)
-        self._plumbing.append(f"SAVEPOINT {frame.name}")
-        return frame
-
-    def find(self, owner: object) -> int | None:
-        """Return the index of ``owner``'s innermost frame, or None.
-
-        :param owner: a SQLAlchemy connection, or a test.
-        """
-        for index in range(len(self._frames) - 1, -1, -1):
-            if self._frames[index].owner is owner:
-                return index
-        return None
-
-    def _pop_top(self, release: bool) -> None:
-        frame = self._frames.pop()
-        if not frame.sent:
-            self._plumbing.remove(f"SAVEPOINT {frame.name}")
-        elif release:
-            self._plumbing.append(f"RELEASE SAVEPOINT {frame.name}")
-        else:
-            self._plumbing.append(f"ROLLBACK TO SAVEPOINT {frame.name}")
-            self._plumbing.append(f"RELEASE SAVEPOINT {frame.name}")
-
-    def _pop_committed(self) -> None:
-        while self._frames and self._frames[-1].committed:
-            self._pop_top(release=True)
-
-    # -- driven by engine events -------------------------------------------
-
-    def begin(self, owner: object, autocommit: bool = False) -> None:
-        """Give a savepoint to the transaction a SQLAlchemy connection began.
-
-        :param owner: the SQLAlchemy connection.
-        :param autocommit: it runs in AUTOCOMMIT: each of its statements
-            gets a savepoint of its own, so a failed one does not poison the next.
-        """
-        with self._lock:
-            self._push(owner).autocommit = autocommit
-
-    def end(self, owner: object, commit: bool) -> None:
-        """Release or roll back the savepoint of a SQLAlchemy connection's transaction.
-
-        :param owner: the SQLAlchemy connection.
-        :param commit: it committed (else it rolled back).
-        """
-        with self._lock:
-            index = self.find(owner)
-            if index is None:  # its savepoint was already destroyed by an outer rollback
-                return
-            if index == len(self._frames) - 1:
-                self._pop_top(release=commit)
-                self._pop_committed()
-            elif commit:
-                # RELEASE would also destroy the savepoints opened above it.
-                self._frames[index].committed = True
-            else:
-                # ROLLBACK TO undoes what the frames above it did as well: on
-                # one connection savepoints nest strictly.
-                for frame in self._frames[index + 1 :]:
-                    if not frame.sent:
-                        self._plumbing.remove(f"SAVEPOINT {frame.name}")
-                del self._frames[index + 1 :]
-                self._pop_top(release=False)
-                self._pop_committed()
-
     # -- driven by the test case ---------------------------------------------
 
     def begin_test(self, test: object) -> None:
@@ -364,7 +139,7 @@ class PinnedConnection:
                 )
             self._used = False
             if self._test_savepoint_established:
-                self._test_frame = _Frame(test, TEST_SAVEPOINT, sent=True)
+                self._test_frame = Frame(test, TEST_SAVEPOINT, sent=True)
                 self._frames.append(self._test_frame)
             else:
                 self._test_frame = self._push(test, TEST_SAVEPOINT)

@@ -46,19 +46,20 @@ class Psycopg2Cursor(PinnedCursor, psycopg2.extensions.cursor):
         conn = self.connection
         if not isinstance(query, (str, bytes)):  # psycopg2.sql.Composable
             query = query.as_string(self)
-        statements = conn.take_plumbing(query)
-        sent = query
-        try:
-            if statements:
-                if self.name is not None or not conn.known_statement(query):
-                    conn.send_plumbing(statements)  # DECLARE ... CURSOR cannot carry a prefix
-                else:
-                    sent = _prefixed(statements, query)
-            super().execute(sent, vars)
-        except Exception as exc:
-            conn.statement_failed(exc)
-            raise
-        conn.statement_done(query)
+        with conn.sending():
+            statements = conn.take_plumbing(query)
+            sent = query
+            try:
+                if statements:
+                    if self.name is not None or not conn.known_statement(query):
+                        conn.send_plumbing(statements)  # DECLARE ... CURSOR cannot carry a prefix
+                    else:
+                        sent = _prefixed(statements, query)
+                super().execute(sent, vars)
+            except Exception as exc:
+                conn.statement_failed(exc)
+                raise
+            conn.statement_done(query)
 
     def executemany(self, query: t.Any, vars_list: t.Any) -> None:
         """Send the pending plumbing, then run a statement for each set of parameters.
@@ -66,8 +67,9 @@ class Psycopg2Cursor(PinnedCursor, psycopg2.extensions.cursor):
         :param query: the statement.
         :param vars_list: its sets of parameters.
         """
-        self.connection.flush_plumbing(query)
-        return super().executemany(query, vars_list)
+        with self.connection.sending():
+            self.connection.flush_plumbing(query)
+            return super().executemany(query, vars_list)
 
     def callproc(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
         """Send the pending plumbing, then call a stored procedure.
@@ -75,8 +77,9 @@ class Psycopg2Cursor(PinnedCursor, psycopg2.extensions.cursor):
         :param args: as for psycopg2's ``callproc``.
         :param kwargs: as for psycopg2's ``callproc``.
         """
-        self.connection.flush_plumbing()
-        return super().callproc(*args, **kwargs)
+        with self.connection.sending():
+            self.connection.flush_plumbing()
+            return super().callproc(*args, **kwargs)
 
     def copy_expert(self, *args: t.Any, **kwargs: t.Any) -> None:
         """Send the pending plumbing, then run a ``COPY``.
@@ -84,8 +87,9 @@ class Psycopg2Cursor(PinnedCursor, psycopg2.extensions.cursor):
         :param args: as for psycopg2's ``copy_expert``.
         :param kwargs: as for psycopg2's ``copy_expert``.
         """
-        self.connection.flush_plumbing()
-        return super().copy_expert(*args, **kwargs)
+        with self.connection.sending():
+            self.connection.flush_plumbing()
+            return super().copy_expert(*args, **kwargs)
 
     def copy_from(self, *args: t.Any, **kwargs: t.Any) -> None:
         """Send the pending plumbing, then copy a file into a table.
@@ -93,8 +97,9 @@ class Psycopg2Cursor(PinnedCursor, psycopg2.extensions.cursor):
         :param args: as for psycopg2's ``copy_from``.
         :param kwargs: as for psycopg2's ``copy_from``.
         """
-        self.connection.flush_plumbing()
-        return super().copy_from(*args, **kwargs)
+        with self.connection.sending():
+            self.connection.flush_plumbing()
+            return super().copy_from(*args, **kwargs)
 
     def copy_to(self, *args: t.Any, **kwargs: t.Any) -> None:
         """Send the pending plumbing, then copy a table into a file.
@@ -102,8 +107,9 @@ class Psycopg2Cursor(PinnedCursor, psycopg2.extensions.cursor):
         :param args: as for psycopg2's ``copy_to``.
         :param kwargs: as for psycopg2's ``copy_to``.
         """
-        self.connection.flush_plumbing()
-        return super().copy_to(*args, **kwargs)
+        with self.connection.sending():
+            self.connection.flush_plumbing()
+            return super().copy_to(*args, **kwargs)
 
 
 class Psycopg2Connection(PinnedConnection, psycopg2.extensions.connection):

@@ -75,24 +75,27 @@ class PsycopgCursor(PinnedCursor, psycopg.Cursor[t.Any]):
         conn = self.connection
         if isinstance(query, sql.Composable):
             query = query.as_string(self)
-        statements = conn.take_plumbing(query)
-        try:
-            if not statements:
-                super().execute(query, params, **options)
-            elif not (conn.known_statement(query) and _prefixable(self, query, params, **options)):
-                conn.send_plumbing(statements)
-                super().execute(query, params, **options)
-            else:
-                prefix = ";\n".join(statements) + ";\n"
-                sent = prefix.encode() + query if isinstance(query, bytes) else prefix + query
-                super().execute(sent, params, **options)
-                for _ in statements:  # show the statement's own result, as psycopg2 does
-                    self.nextset()
-        except Exception as exc:
-            conn.statement_failed(exc)
-            raise
-        conn.statement_done(query)
-        return self
+        with conn.sending():
+            statements = conn.take_plumbing(query)
+            try:
+                if not statements:
+                    super().execute(query, params, **options)
+                elif not (
+                    conn.known_statement(query) and _prefixable(self, query, params, **options)
+                ):
+                    conn.send_plumbing(statements)
+                    super().execute(query, params, **options)
+                else:
+                    prefix = ";\n".join(statements) + ";\n"
+                    sent = prefix.encode() + query if isinstance(query, bytes) else prefix + query
+                    super().execute(sent, params, **options)
+                    for _ in statements:  # show the statement's own result, as psycopg2 does
+                        self.nextset()
+            except Exception as exc:
+                conn.statement_failed(exc)
+                raise
+            conn.statement_done(query)
+            return self
 
     def executemany(self, query: t.Any, params_seq: t.Any, **options: t.Any) -> None:
         """Send the pending plumbing, then run a statement for each set of parameters.
@@ -101,8 +104,9 @@ class PsycopgCursor(PinnedCursor, psycopg.Cursor[t.Any]):
         :param params_seq: its sets of parameters.
         :param options: as for psycopg's ``executemany``.
         """
-        self.connection.flush_plumbing(query)
-        return super().executemany(query, params_seq, **options)
+        with self.connection.sending():
+            self.connection.flush_plumbing(query)
+            return super().executemany(query, params_seq, **options)
 
     def copy(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
         """Send the pending plumbing, then start a ``COPY``.
@@ -135,8 +139,9 @@ class PsycopgServerCursor(PinnedCursor, psycopg.ServerCursor[t.Any]):
         :param params: its parameters.
         :param options: as for psycopg's ``ServerCursor.execute``.
         """
-        self.connection.flush_plumbing(query)
-        return super().execute(query, params, **options)
+        with self.connection.sending():
+            self.connection.flush_plumbing(query)
+            return super().execute(query, params, **options)
 
 
 @functools.cache
