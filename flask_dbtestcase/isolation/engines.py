@@ -37,7 +37,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
-from ..errors import ConfigurationError, IsolationError
+from ..errors import ConfigurationError
 from ..state import STATE
 from .pinned import TEST_SAVEPOINT, PinnedConnection, PinnedCursor
 
@@ -48,7 +48,6 @@ __all__ = [
     "PinnedEngine",
     "SUPPORTED_DRIVERS",
     "close_pinned_connections",
-    "deny_engine",
     "pin_engine",
 ]
 
@@ -173,25 +172,6 @@ def pin_engine(engine: Engine) -> PinnedEngine:
         dialect=original._dialect,
     )
     return PinnedEngine(engine, original, listeners)
-
-
-def deny_engine(engine: Engine, name: str, test_class: str) -> None:
-    """Make ``engine`` refuse to connect: the test class did not ask for it.
-
-    :param engine: an engine of the app under test.
-    :param name: its bind key (or ``"default"``), for the message.
-    :param test_class: the test class's name, for the message.
-    """
-
-    def refuse(*args: t.Any) -> t.NoReturn:
-        raise IsolationError(
-            f"Database queries to {name!r} are not allowed in {test_class}: it is not "
-            f"in {test_class}.databases, so nothing would isolate them. Add {name!r} "
-            f"to {test_class}.databases."
-        )
-
-    engine.pool.dispose()
-    event.listen(engine, "do_connect", refuse)
 
 
 def _autocommit(conn: Connection) -> bool:
