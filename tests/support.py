@@ -557,6 +557,8 @@ class Project:
         this process cannot be killed: make no run here that could hang."""
         entry = IN_PROCESS[module or self.module]
         out, err = io.StringIO(), io.StringIO()
+        if not outside:
+            run_database_url()  # this run's server exists before, whatever ran first
         before = server_dirs(os.getpid())
         started = time.monotonic()
         database = fresh_database if own_database else contextlib.nullcontext
