@@ -15,8 +15,8 @@ import unittest
 from unittest import mock
 
 from flask_dbtestcase.errors import ConfigurationError, PostgreSQLNotFound
-from flask_dbtestcase.postgres import processes, server
-from flask_dbtestcase.postgres.binaries import find_postgres_bin
+from flask_dbtestcase.postgres import initdb_cache, processes, server
+from flask_dbtestcase.postgres.binaries import find_postgres_bin, server_version
 from tests.support import (
     ROOT,
     Project,
@@ -192,7 +192,8 @@ class CacheTests(unittest.TestCase):
         return srv, elapsed
 
     def entries(self) -> list[str]:
-        return [name for name in os.listdir(self.cache) if not name.endswith(".lock")]
+        # Not the locks, nor the remembered versions (.version-*).
+        return [name for name in os.listdir(self.cache) if not name.startswith(".")]
 
     def entry(self) -> str:
         (name,) = self.entries()
@@ -228,6 +229,58 @@ class CacheTests(unittest.TestCase):
         os.remove(os.path.join(entry, "data", "PG_VERSION"))
         self.start()
         self.assertTrue(os.path.exists(os.path.join(entry, "data", "PG_VERSION")))
+
+
+class VersionCacheTests(unittest.TestCase):
+    """``postgres --version`` runs once per binary; a changed binary is asked again."""
+
+    def setUp(self):
+        self.cache = scratch_dir("fdt-cache-")
+        self.addCleanup(shutil.rmtree, self.cache, True)
+        set_env(self, FLASK_DBTESTCASE_CACHE_DIR=self.cache)
+        self.bin_dir = scratch_dir("fdt-fakebin-")
+        self.addCleanup(shutil.rmtree, self.bin_dir, True)
+        self.calls = os.path.join(self.bin_dir, "calls")
+        self.addCleanup(initdb_cache.cached_server_version.cache_clear)
+        self.addCleanup(server_version.cache_clear)
+
+    def install(self, version: str) -> None:
+        path = os.path.join(self.bin_dir, "postgres")
+        with open(path, "w") as f:
+            f.write(f'#!/bin/sh\necho x >> {self.calls}\necho "postgres (PostgreSQL) {version}"\n')
+        os.chmod(path, 0o755)
+
+    def version(self) -> tuple[str, int]:
+        """The version (as a new process would find it), and how often postgres ran."""
+        initdb_cache.cached_server_version.cache_clear()
+        server_version.cache_clear()
+        version = initdb_cache.cached_server_version(self.bin_dir)
+        with open(self.calls) as f:
+            return version, len(f.readlines())
+
+    def test_remembered_across_processes(self):
+        self.install("99.1")
+        self.assertEqual(self.version(), ("99.1", 1))
+        self.assertEqual(self.version(), ("99.1", 1))
+        (name,) = [n for n in os.listdir(self.cache) if n.startswith(".version-")]
+        self.assertEqual(stat.S_IMODE(os.stat(os.path.join(self.cache, name)).st_mode), 0o600)
+
+    def test_changed_binary_is_asked_again(self):
+        self.install("99.1")
+        self.assertEqual(self.version(), ("99.1", 1))
+        time.sleep(0.01)  # a new mtime even on coarse clocks
+        self.install("99.2")
+        self.assertEqual(self.version(), ("99.2", 2))
+        self.assertEqual(self.version(), ("99.2", 2))
+
+    def test_a_corrupt_entry_is_replaced(self):
+        self.install("99.1")
+        self.version()
+        (name,) = [n for n in os.listdir(self.cache) if n.startswith(".version-")]
+        with open(os.path.join(self.cache, name), "w") as f:
+            f.write("garbage")
+        self.assertEqual(self.version(), ("99.1", 2))
+        self.assertEqual(self.version(), ("99.1", 2))
 
 
 class BootFailureTests(unittest.TestCase):
