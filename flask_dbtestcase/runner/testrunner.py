@@ -48,11 +48,13 @@ from .ordering import (
     reorder_tests,
     shard_tests,
 )
-from .parallel import ParallelTestSuite
 from .report import closing_lines, interrupted_line
 from .report import summary_line as _summary_line
 from .results import DBTestResult, DBTextTestRunner
 from .sqlcapture import SQLCapture
+
+if t.TYPE_CHECKING:  # imported by --parallel runs only (see _parallel_suite)
+    from .parallel import ParallelTestSuite
 
 __all__ = ["DBTestRunner"]
 
@@ -342,6 +344,8 @@ class DBTestRunner:
     def _parallel_suite(self) -> ParallelTestSuite:
         """The class groups in worker processes, their results replayed here."""
         assert self._subsuites is not None  # run_suite checks it first
+        from .parallel import ParallelTestSuite  # the worker plumbing: --parallel only
+
         self.log(f"Running {len(self._subsuites)} test classes in {self.parallel} processes.", 2)
         return ParallelTestSuite(
             self._subsuites,
