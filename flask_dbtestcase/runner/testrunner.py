@@ -196,14 +196,19 @@ class DBTestRunner:
     # -- environment ---------------------------------------------------------
     def setup_test_environment(self, **kwargs: t.Any) -> None:
         """Prepare the process: ``sys.path``, ``--debug-sql``, SIGTERM, the settings."""
-        self._environment = RunEnvironment(
-            self.top_level or os.getcwd(), debug_sql=self.debug_sql, app_factory=self.app_factory
-        )
-        self._environment.install()
-        # The throwaway server starts while the tests load.
+        # The throwaway server starts first, while the environment's imports
+        # (SQLAlchemy, the driver) and the tests load.
         self._early_server = start_server_early(
             self.database_url, self.keepdb, os.path.abspath(self.top_level or os.getcwd())
         )
+        self._environment = RunEnvironment(
+            self.top_level or os.getcwd(), debug_sql=self.debug_sql, app_factory=self.app_factory
+        )
+        try:
+            self._environment.install()
+        except BaseException:
+            self.teardown_test_environment()
+            raise
         notice = ignored_settings(STATE.current_settings(), under_runner=True)
         if notice:
             self.log(paint(notice, "yellow", self.colour))
