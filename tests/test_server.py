@@ -7,6 +7,7 @@ import pwd
 import shutil
 import signal
 import stat
+import subprocess
 import sys
 import tempfile
 import textwrap
@@ -229,6 +230,43 @@ class CacheTests(unittest.TestCase):
         os.remove(os.path.join(entry, "data", "PG_VERSION"))
         self.start()
         self.assertTrue(os.path.exists(os.path.join(entry, "data", "PG_VERSION")))
+
+
+class KillAndWaitTests(unittest.TestCase):
+    """kill_and_wait returns once the process is gone, and reaps a child of ours."""
+
+    def child(self, script: str) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE)
+        self.addCleanup(proc.wait)
+        self.addCleanup(proc.kill)
+        assert proc.stdout is not None
+        proc.stdout.readline()  # its signal handlers are set
+        return proc
+
+    def test_a_child_is_stopped_and_reaped(self):
+        proc = self.child("import time; print(flush=True); time.sleep(60)")
+        started = time.monotonic()
+        processes.kill_and_wait(proc.pid, timeout=5.0, sig=signal.SIGTERM)
+        self.assertLess(time.monotonic() - started, 2.0)
+        with self.assertRaises(ChildProcessError):  # reaped: no zombie left
+            os.waitpid(proc.pid, os.WNOHANG)
+
+    def test_one_that_ignores_the_signal_is_killed_after_the_timeout(self):
+        proc = self.child(
+            "import signal, time; signal.signal(signal.SIGQUIT, signal.SIG_IGN); "
+            "print(flush=True); time.sleep(60)"
+        )
+        started = time.monotonic()
+        processes.kill_and_wait(proc.pid, timeout=0.3)
+        elapsed = time.monotonic() - started
+        self.assertGreaterEqual(elapsed, 0.3)
+        self.assertLess(elapsed, 2.0)
+        self.assertFalse(processes.pid_alive(proc.pid))
+
+    def test_a_process_already_gone(self):
+        proc = self.child("print(flush=True)")
+        proc.wait()
+        processes.kill_and_wait(proc.pid, timeout=0.5)  # returns at once, raises nothing
 
 
 class VersionCacheTests(unittest.TestCase):
