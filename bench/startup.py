@@ -1,12 +1,17 @@
 """Start-up: the framework's own share of a one-test run.
 
-    python bench/startup.py [--repeats 9] [--profile]
+    python bench/startup.py [--repeats 9] [--driver psycopg|psycopg2] [--profile]
 
 Whole-process wall times, interleaved round by round after one warm-up
-round (the throwaway server's initdb cache is warm):
+round (the throwaway server's initdb cache is warm). ``DRIVER`` is the
+PostgreSQL driver of the run: ``--driver`` (handed to the run as
+``FLASK_DBTESTCASE_DRIVER``), else the one the run picks by default
+(psycopg 3 under SQLAlchemy 2.1). The stack imports it, because the user's
+app loads it to connect, with or without the framework:
 
-- ``stack``: ``python -c "import flask, flask_sqlalchemy, sqlalchemy, psycopg2"``;
-- ``app``: ``python -c "import psycopg2, flaskbench"``: the stack plus the
+- ``stack``: ``python -c "import flask, flask_sqlalchemy, sqlalchemy, DRIVER"``
+  (the issue's definition names psycopg2, then the default);
+- ``app``: ``python -c "import DRIVER, flaskbench"``: the stack plus the
   user's app (its models, its factory's module);
 - ``ours``: the app, then the framework modules a run imports;
 - ``run``: ``python -m flask_dbtestcase flaskbench.e2e_tests`` with one test,
@@ -14,7 +19,10 @@ round (the throwaway server's initdb cache is warm):
 
 The framework's own start-up is ``run − app`` (the issue's "one-test run,
 minus the bare import, minus the user's app import"), paired by round; its
-own imports are ``ours − app``. With ``--profile`` it prints where a
+own imports are ``ours − app``. ``--vs-path DIR`` adds a fifth command,
+the same run with ``PYTHONPATH=DIR`` (another checkout's package, such as
+``git archive main flask_dbtestcase | tar -x -C DIR``), interleaved with the
+others, so a change is measured side by side. With ``--profile`` it prints where a
 one-test run's time goes (cProfile, the package's functions). Nothing here
 asserts a timing: it prints medians (min–max).
 """
@@ -32,34 +40,64 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 OURS = (
-    "import flaskbench, flask_dbtestcase.runner.command, flask_dbtestcase.databases.cancel, "
-    "flask_dbtestcase.postgres.server, flask_dbtestcase.cases.testcase"
+    "import {driver}, flaskbench, flask_dbtestcase.runner.command, "
+    "flask_dbtestcase.databases.cancel, flask_dbtestcase.postgres.server, "
+    "flask_dbtestcase.cases.testcase"
 )
 COMMANDS = {
-    "stack": ["-c", "import flask, flask_sqlalchemy, sqlalchemy, psycopg2"],
-    "app": ["-c", "import psycopg2, flaskbench"],
+    "stack": ["-c", "import flask, flask_sqlalchemy, sqlalchemy, {driver}"],
+    "app": ["-c", "import {driver}, flaskbench"],
     "ours": ["-c", OURS],
     "run": ["-m", "flask_dbtestcase", "flaskbench.e2e_tests", "--noinput"],
 }
 LABELS = {
-    "stack": "`import flask, flask_sqlalchemy, sqlalchemy, psycopg2`",
-    "app": "`import psycopg2, flaskbench` (the stack + the user's app)",
+    "stack": "`import flask, flask_sqlalchemy, sqlalchemy, {driver}`",
+    "app": "`import {driver}, flaskbench` (the stack + the user's app)",
     "ours": "the app + the framework modules a run imports",
     "run": "one-test run: `python -m flask_dbtestcase flaskbench.e2e_tests` (own server)",
 }
+#: Set by --driver: handed to the runs (and to the default driver's look-up).
+DRIVER: str | None = None
+#: Set by --vs-path: the package directory of the "base" run.
+VS_PATH: str | None = None
 
 
 def env() -> dict[str, str]:
     e = dict(os.environ, BENCH_SUITE_TESTS="1", PYTHONDONTWRITEBYTECODE="1")
     for var in ("FLASK_DBTESTCASE_DATABASE_URL", "TEST_DATABASE_URL"):
         e.pop(var, None)
+    if DRIVER:
+        e["FLASK_DBTESTCASE_DRIVER"] = DRIVER
     return e
 
 
-def timed(args: list[str]) -> float:
+def run_driver() -> str:
+    """The driver a run uses: --driver, else the framework's default choice."""
+    code = (
+        "from flask_dbtestcase.databases.drivers import current_driver; "
+        "print(current_driver().name)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=HERE, env=env(), capture_output=True, text=True
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"startup: could not find the run's driver:\n{proc.stderr[-3000:]}")
+    return proc.stdout.strip()
+
+
+def commands(driver: str) -> dict[str, list[str]]:
+    named = dict(COMMANDS, base=COMMANDS["run"]) if VS_PATH else COMMANDS
+    return {name: [a.format(driver=driver) for a in args] for name, args in named.items()}
+
+
+def timed(args: list[str], extra_env: dict[str, str] | None = None) -> float:
     start = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, *args], cwd=HERE, env=env(), capture_output=True, text=True
+        [sys.executable, *args],
+        cwd=HERE,
+        env={**env(), **(extra_env or {})},
+        capture_output=True,
+        text=True,
     )
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
@@ -71,24 +109,28 @@ def fmt(xs: list[float]) -> str:
     return f"{statistics.median(xs) * 1e3:,.0f} ({min(xs) * 1e3:,.0f}–{max(xs) * 1e3:,.0f})"
 
 
-def measure(repeats: int) -> dict[str, list[float]]:
-    samples: dict[str, list[float]] = {name: [] for name in COMMANDS}
+def measure(repeats: int, driver: str) -> dict[str, list[float]]:
+    samples: dict[str, list[float]] = {name: [] for name in commands(driver)}
     for rnd in range(repeats + 1):  # round 0 warms the page cache and the initdb cache
-        for name, args in COMMANDS.items():
-            elapsed = timed(args)
+        for name, args in commands(driver).items():
+            elapsed = timed(args, {"PYTHONPATH": VS_PATH} if name == "base" and VS_PATH else None)
             if rnd:
                 samples[name].append(elapsed)
     return samples
 
 
-def report(samples: dict[str, list[float]]) -> str:
+def report(samples: dict[str, list[float]], driver: str) -> str:
     n = len(samples["run"])
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     lines = [
-        f"Start-up, whole-process wall time in ms, median (min–max) of {n} interleaved rounds\n",
+        f"Start-up, whole-process wall time in ms, median (min–max) of {n} interleaved rounds;"
+        f" driver {driver}; load average at the end {load}\n",
         "| command | ms |",
         "|---|---|",
     ]
-    lines += [f"| {LABELS[name]} | {fmt(xs)} |" for name, xs in samples.items()]
+    labels = dict(LABELS, base=f"the same run, package from `{VS_PATH}` (--vs-path)")
+    for name, xs in samples.items():
+        lines.append(f"| {labels[name].format(driver=driver)} | {fmt(xs)} |")
     own = [r - a for r, a in zip(samples["run"], samples["app"])]
     imports = [o - a for o, a in zip(samples["ours"], samples["app"])]
     app = [a - s for a, s in zip(samples["app"], samples["stack"])]
@@ -100,6 +142,14 @@ def report(samples: dict[str, list[float]]) -> str:
         f"| the framework's own imports (ours − app) | {fmt(imports)} |",
         f"| **the framework's own start-up (run − app)** | {fmt(own)} |",
     ]
+    if "base" in samples:
+        base = [b - a for b, a in zip(samples["base"], samples["app"])]
+        ratio = [r / b for r, b in zip(samples["run"], samples["base"])]
+        lines += [
+            f"| the same, --vs-path package (base − app) | {fmt(base)} |",
+            f"| run / base wall, paired | {statistics.median(ratio):.3f}"
+            f" ({min(ratio):.3f}–{max(ratio):.3f}) |",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -107,7 +157,7 @@ def profile() -> str:
     with tempfile.NamedTemporaryFile(suffix=".prof", delete=False) as f:
         path = f.name
     try:
-        timed(["-m", "cProfile", "-o", path, *COMMANDS["run"]])
+        timed(["-m", "cProfile", "-o", path, *commands("")["run"]])
         import io
         import pstats
 
@@ -120,11 +170,16 @@ def profile() -> str:
 
 
 def main() -> None:
+    global DRIVER, VS_PATH
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeats", type=int, default=9)
+    p.add_argument("--driver", choices=("psycopg", "psycopg2"), default=None)
+    p.add_argument("--vs-path", default=None, help="also time the run on this package dir")
     p.add_argument("--profile", action="store_true")
     a = p.parse_args()
-    print(report(measure(a.repeats)))
+    DRIVER, VS_PATH = a.driver, a.vs_path
+    driver = run_driver()
+    print(report(measure(a.repeats, driver), driver))
     if a.profile:
         print(profile())
 

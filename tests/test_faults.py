@@ -223,7 +223,8 @@ class ColdCacheTests(unittest.TestCase):
         self.addCleanup(shutil.rmtree, self.cache, True)
 
     def entries(self) -> list[str]:
-        return sorted(n for n in os.listdir(self.cache) if not n.endswith(".lock"))
+        # Entries under their final names: not the locks, staging copies or .version-*.
+        return sorted(n for n in os.listdir(self.cache) if not n.startswith("."))
 
     def test_killed_during_initdb_then_the_next_run_builds_the_entry(self):
         # (A half-written entry being rebuilt: test_server.CacheTests.)

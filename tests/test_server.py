@@ -7,6 +7,7 @@ import pwd
 import shutil
 import signal
 import stat
+import subprocess
 import sys
 import tempfile
 import textwrap
@@ -15,8 +16,8 @@ import unittest
 from unittest import mock
 
 from flask_dbtestcase.errors import ConfigurationError, PostgreSQLNotFound
-from flask_dbtestcase.postgres import processes, server
-from flask_dbtestcase.postgres.binaries import find_postgres_bin
+from flask_dbtestcase.postgres import initdb_cache, processes, server
+from flask_dbtestcase.postgres.binaries import find_postgres_bin, server_version
 from tests.support import (
     ROOT,
     Project,
@@ -192,7 +193,8 @@ class CacheTests(unittest.TestCase):
         return srv, elapsed
 
     def entries(self) -> list[str]:
-        return [name for name in os.listdir(self.cache) if not name.endswith(".lock")]
+        # Not the locks, nor the remembered versions (.version-*).
+        return [name for name in os.listdir(self.cache) if not name.startswith(".")]
 
     def entry(self) -> str:
         (name,) = self.entries()
@@ -228,6 +230,95 @@ class CacheTests(unittest.TestCase):
         os.remove(os.path.join(entry, "data", "PG_VERSION"))
         self.start()
         self.assertTrue(os.path.exists(os.path.join(entry, "data", "PG_VERSION")))
+
+
+class KillAndWaitTests(unittest.TestCase):
+    """kill_and_wait returns once the process is gone, and reaps a child of ours."""
+
+    def child(self, script: str) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE)
+        self.addCleanup(proc.wait)
+        self.addCleanup(proc.kill)
+        assert proc.stdout is not None
+        proc.stdout.readline()  # its signal handlers are set
+        return proc
+
+    def test_a_child_is_stopped_and_reaped(self):
+        proc = self.child("import time; print(flush=True); time.sleep(60)")
+        started = time.monotonic()
+        processes.kill_and_wait(proc.pid, timeout=5.0, sig=signal.SIGTERM)
+        self.assertLess(time.monotonic() - started, 2.0)
+        with self.assertRaises(ChildProcessError):  # reaped: no zombie left
+            os.waitpid(proc.pid, os.WNOHANG)
+
+    def test_one_that_ignores_the_signal_is_killed_after_the_timeout(self):
+        proc = self.child(
+            "import signal, time; signal.signal(signal.SIGQUIT, signal.SIG_IGN); "
+            "print(flush=True); time.sleep(60)"
+        )
+        started = time.monotonic()
+        processes.kill_and_wait(proc.pid, timeout=0.3)
+        elapsed = time.monotonic() - started
+        self.assertGreaterEqual(elapsed, 0.3)
+        self.assertLess(elapsed, 2.0)
+        self.assertFalse(processes.pid_alive(proc.pid))
+
+    def test_a_process_already_gone(self):
+        proc = self.child("print(flush=True)")
+        proc.wait()
+        processes.kill_and_wait(proc.pid, timeout=0.5)  # returns at once, raises nothing
+
+
+class VersionCacheTests(unittest.TestCase):
+    """``postgres --version`` runs once per binary; a changed binary is asked again."""
+
+    def setUp(self):
+        self.cache = scratch_dir("fdt-cache-")
+        self.addCleanup(shutil.rmtree, self.cache, True)
+        set_env(self, FLASK_DBTESTCASE_CACHE_DIR=self.cache)
+        self.bin_dir = scratch_dir("fdt-fakebin-")
+        self.addCleanup(shutil.rmtree, self.bin_dir, True)
+        self.calls = os.path.join(self.bin_dir, "calls")
+        self.addCleanup(initdb_cache.cached_server_version.cache_clear)
+        self.addCleanup(server_version.cache_clear)
+
+    def install(self, version: str) -> None:
+        path = os.path.join(self.bin_dir, "postgres")
+        with open(path, "w") as f:
+            f.write(f'#!/bin/sh\necho x >> {self.calls}\necho "postgres (PostgreSQL) {version}"\n')
+        os.chmod(path, 0o755)
+
+    def version(self) -> tuple[str, int]:
+        """The version (as a new process would find it), and how often postgres ran."""
+        initdb_cache.cached_server_version.cache_clear()
+        server_version.cache_clear()
+        version = initdb_cache.cached_server_version(self.bin_dir)
+        with open(self.calls) as f:
+            return version, len(f.readlines())
+
+    def test_remembered_across_processes(self):
+        self.install("99.1")
+        self.assertEqual(self.version(), ("99.1", 1))
+        self.assertEqual(self.version(), ("99.1", 1))
+        (name,) = [n for n in os.listdir(self.cache) if n.startswith(".version-")]
+        self.assertEqual(stat.S_IMODE(os.stat(os.path.join(self.cache, name)).st_mode), 0o600)
+
+    def test_changed_binary_is_asked_again(self):
+        self.install("99.1")
+        self.assertEqual(self.version(), ("99.1", 1))
+        time.sleep(0.01)  # a new mtime even on coarse clocks
+        self.install("99.2")
+        self.assertEqual(self.version(), ("99.2", 2))
+        self.assertEqual(self.version(), ("99.2", 2))
+
+    def test_a_corrupt_entry_is_replaced(self):
+        self.install("99.1")
+        self.version()
+        (name,) = [n for n in os.listdir(self.cache) if n.startswith(".version-")]
+        with open(os.path.join(self.cache, name), "w") as f:
+            f.write("garbage")
+        self.assertEqual(self.version(), ("99.1", 2))
+        self.assertEqual(self.version(), ("99.1", 2))
 
 
 class BootFailureTests(unittest.TestCase):

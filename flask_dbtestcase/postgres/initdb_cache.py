@@ -1,5 +1,9 @@
 """The initdb cache: ``initdb`` runs once per PostgreSQL version and user.
 
+The cache also remembers the version each ``postgres`` binary reported
+(``.version-<digest>``, keyed by the binary's path, inode, size, mtime and
+ctime), so a warm start runs no ``postgres --version``.
+
 A cache entry is a directory holding ``data/`` (an initialised data
 directory) and a ``complete`` marker. Entries only appear under their final
 name by an atomic ``rename``, so a run killed half way leaves either nothing
@@ -14,7 +18,9 @@ Everything written here is private to the user (``0700`` directories,
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import functools
 import hashlib
 import os
 import pwd
@@ -34,6 +40,7 @@ __all__ = [
     "INITDB_ARGS",
     "cache_complete",
     "cache_dir",
+    "cached_server_version",
     "clear_cache_debris",
     "copy_tree",
     "entry_name",
@@ -66,6 +73,47 @@ def cache_dir() -> str:
     return path
 
 
+def _binary_key(postgres: str) -> str:
+    st = os.stat(postgres)
+    return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+
+
+@functools.cache
+def cached_server_version(bin_dir: str) -> str:
+    """Return :func:`~.binaries.server_version`, remembered in the cache directory.
+
+    The entry is keyed by the ``postgres`` binary's real path and its stat
+    (inode, size, mtime, ctime): a reinstalled or upgraded binary is asked
+    again.
+
+    :param bin_dir: a directory holding ``postgres``.
+    """
+    postgres = os.path.realpath(os.path.join(bin_dir, "postgres"))
+    digest = hashlib.sha1(f"{CACHE_FORMAT}:{postgres}".encode()).hexdigest()[:16]
+    path = os.path.join(cache_dir(), f".version-{digest}")
+    try:
+        key = _binary_key(postgres)
+    except OSError:  # no such binary: let server_version say what it says
+        return server_version(bin_dir)
+    try:
+        with open(path) as f:
+            stored_key, version = f.read().split("\n")[:2]
+        if stored_key == key and version:
+            return version
+    except (OSError, ValueError):
+        pass
+    version = server_version(bin_dir)
+    if version != "unknown":
+        staging = f"{path}.tmp-{os.getpid()}"
+        try:
+            write_private(staging, f"{key}\n{version}\n")
+            os.replace(staging, path)  # atomic: a reader sees a whole entry or none
+        except OSError:  # a cache that cannot be written only costs the next run 8 ms
+            with contextlib.suppress(OSError):
+                os.remove(staging)
+    return version
+
+
 def entry_name(bin_dir: str, user: pwd.struct_passwd) -> str:
     """Return the name of the cache entry for this PostgreSQL and user.
 
@@ -74,7 +122,7 @@ def entry_name(bin_dir: str, user: pwd.struct_passwd) -> str:
     """
     real_bin = os.path.realpath(bin_dir)
     digest = hashlib.sha1(f"{CACHE_FORMAT}:{real_bin}".encode()).hexdigest()[:10]
-    return f"initdb-{server_version(bin_dir)}-{digest}-{user.pw_name}"
+    return f"initdb-{cached_server_version(bin_dir)}-{digest}-{user.pw_name}"
 
 
 def initdb_cached(bin_dir: str, user: pwd.struct_passwd, work_parent: str) -> str:
@@ -125,7 +173,7 @@ def _build_cache_entry(bin_dir: str, user: pwd.struct_passwd, entry: str, work_p
                 f" Its output ends with: {tail(log_path)} Check the PostgreSQL"
                 " installation, or use an existing server with --database-url."
             )
-        write_private(os.path.join(work, "complete"), f"{server_version(bin_dir)}\n")
+        write_private(os.path.join(work, "complete"), f"{cached_server_version(bin_dir)}\n")
         os.remove(log_path)
         staging = work
         if os.stat(work).st_dev != os.stat(cache_dir()).st_dev:

@@ -28,8 +28,7 @@ import pwd
 import shutil
 import typing as t
 
-from .binaries import server_version
-from .initdb_cache import CACHE_FORMAT, cache_dir, copy_tree
+from .initdb_cache import CACHE_FORMAT, cache_dir, cached_server_version, copy_tree
 from .processes import chown, open_private, traversable, write_private
 
 __all__ = ["KeptData", "kept_dir_path"]
@@ -46,7 +45,7 @@ def kept_dir_path(bin_dir: str, user: pwd.struct_passwd, project: str, runtime: 
     """
     project = os.path.realpath(project)
     key = f"{CACHE_FORMAT}:{os.path.realpath(bin_dir)}:{user.pw_name}:{project}"
-    name = f"keep-{server_version(bin_dir)}-{hashlib.sha1(key.encode()).hexdigest()[:12]}"
+    name = f"keep-{cached_server_version(bin_dir)}-{hashlib.sha1(key.encode()).hexdigest()[:12]}"
     root = cache_dir()
     return os.path.join(root if os.geteuid() != 0 or traversable(root, user) else runtime, name)
 

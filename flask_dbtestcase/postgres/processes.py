@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import os
 import pwd
+import select
 import signal
 import subprocess
 import sys
@@ -202,15 +203,47 @@ def kill_and_wait(pid: int, timeout: float = STOP_TIMEOUT, sig: int = signal.SIG
             os.kill(pid, signum)
         except ProcessLookupError:
             return
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            try:
-                if os.waitpid(pid, os.WNOHANG)[0]:
-                    return
-            except ChildProcessError:
-                if not pid_alive(pid):
-                    return
-            time.sleep(0.005)
+        if _exited_within(pid, wait):
+            return
+
+
+def _exited_within(pid: int, wait: float) -> bool:
+    """Wait up to ``wait`` seconds for ``pid`` to exit; reap it if it is our child.
+
+    On Linux a pidfd wakes us the moment it exits; elsewhere it is polled
+    every 5 ms.
+    """
+    try:
+        pidfd = os.pidfd_open(pid)  # Linux 5.3+; AttributeError elsewhere
+    except ProcessLookupError:  # gone, and reaped by its parent
+        return True
+    except (AttributeError, OSError):  # no pidfd here: poll
+        return _polled_exit(pid, wait)
+    try:
+        poller = select.poll()
+        poller.register(pidfd, select.POLLIN)
+        exited = bool(poller.poll(wait * 1000))
+    finally:
+        os.close(pidfd)
+    if exited:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:  # not our child: its parent reaps it
+            pass
+    return exited
+
+
+def _polled_exit(pid: int, wait: float) -> bool:
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                return True
+        except ChildProcessError:
+            if not pid_alive(pid):
+                return True
+        time.sleep(0.005)
+    return False
 
 
 def user_can(st: os.stat_result, user: pwd.struct_passwd, bits: int) -> bool:

@@ -14,6 +14,7 @@ import dataclasses
 import os
 import signal
 import sys
+import threading
 import time
 import typing as t
 from urllib.parse import unquote
@@ -148,18 +149,24 @@ def start_server_early(
     """
     if not _uses_throwaway_server(database_url):
         return None
-    # Imported here, by the caller's thread, not by the one started below:
-    # importing in two threads at once can deadlock on a circular import.
-    from ..databases import creation, urls
+    # The server layer imports no SQLAlchemy: the thread starts the server
+    # while this one imports the database helpers (SQLAlchemy, ~100 ms).
     from ..postgres.background import Background
     from ..postgres.server import ThrowawayServer
+
+    imported = threading.Event()
 
     def start() -> _Started:
         started = time.perf_counter()
         server = ThrowawayServer.start(keepdb=keepdb, project=project or os.getcwd())
         elapsed = time.perf_counter() - started
-        test_url = urls.make_url(server.url(THROWAWAY_DATABASE))
+        # Imported by the caller's thread, not by this one: importing in two
+        # threads at once can deadlock on a circular import.
+        imported.wait()
         try:
+            from ..databases import creation, urls
+
+            test_url = urls.make_url(server.url(THROWAWAY_DATABASE))
             creation.create_test_database(
                 test_url, keepdb=keepdb, interactive=False, autoclobber=True
             )
@@ -167,7 +174,15 @@ def start_server_early(
             return server, elapsed, exc
         return server, elapsed, None
 
-    return EarlyServer(Background(start, "flask-dbtestcase server start"))
+    early = EarlyServer(Background(start, "flask-dbtestcase server start"))
+    try:
+        from ..databases import creation, urls  # noqa: F401  (for the thread, see above)
+    except BaseException:
+        imported.set()  # before discard(), which waits for the thread
+        early.discard()
+        raise
+    imported.set()
+    return early
 
 
 def setup_databases(

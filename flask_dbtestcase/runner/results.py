@@ -13,7 +13,6 @@ import unittest
 from collections import OrderedDict
 
 from .colour import ColourStream, paint
-from .junit import ResultRecord, write_report
 from .ordering import class_key
 from .outcomes import (
     OptExcInfo,
@@ -24,6 +23,9 @@ from .outcomes import (
     is_setup_error,
 )
 from .sqlcapture import SQLCapture
+
+if t.TYPE_CHECKING:  # the report module is imported by --junit-xml runs only (xml.etree)
+    from .junit import ResultRecord
 
 __all__ = ["DBTestResult", "DBTextTestRunner"]
 
@@ -283,6 +285,8 @@ class DBTestResult(ResultMixin, unittest.TextTestResult):
         :param path: the report file; its directory is created if needed.
         :param suite_name: the name of the report's test suite.
         """
+        from .junit import write_report  # xml.etree: only a --junit-xml run needs it
+
         write_report(path, list(self.records.values()), self.start_time, self.stop_time, suite_name)
 
 

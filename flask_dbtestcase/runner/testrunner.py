@@ -48,11 +48,13 @@ from .ordering import (
     reorder_tests,
     shard_tests,
 )
-from .parallel import ParallelTestSuite
 from .report import closing_lines, interrupted_line
 from .report import summary_line as _summary_line
 from .results import DBTestResult, DBTextTestRunner
 from .sqlcapture import SQLCapture
+
+if t.TYPE_CHECKING:  # imported by --parallel runs only (see _parallel_suite)
+    from .parallel import ParallelTestSuite
 
 __all__ = ["DBTestRunner"]
 
@@ -194,14 +196,19 @@ class DBTestRunner:
     # -- environment ---------------------------------------------------------
     def setup_test_environment(self, **kwargs: t.Any) -> None:
         """Prepare the process: ``sys.path``, ``--debug-sql``, SIGTERM, the settings."""
-        self._environment = RunEnvironment(
-            self.top_level or os.getcwd(), debug_sql=self.debug_sql, app_factory=self.app_factory
-        )
-        self._environment.install()
-        # The throwaway server starts while the tests load.
+        # The throwaway server starts first, while the environment's imports
+        # (SQLAlchemy, the driver) and the tests load.
         self._early_server = start_server_early(
             self.database_url, self.keepdb, os.path.abspath(self.top_level or os.getcwd())
         )
+        self._environment = RunEnvironment(
+            self.top_level or os.getcwd(), debug_sql=self.debug_sql, app_factory=self.app_factory
+        )
+        try:
+            self._environment.install()
+        except BaseException:
+            self.teardown_test_environment()
+            raise
         notice = ignored_settings(STATE.current_settings(), under_runner=True)
         if notice:
             self.log(paint(notice, "yellow", self.colour))
@@ -342,6 +349,8 @@ class DBTestRunner:
     def _parallel_suite(self) -> ParallelTestSuite:
         """The class groups in worker processes, their results replayed here."""
         assert self._subsuites is not None  # run_suite checks it first
+        from .parallel import ParallelTestSuite  # the worker plumbing: --parallel only
+
         self.log(f"Running {len(self._subsuites)} test classes in {self.parallel} processes.", 2)
         return ParallelTestSuite(
             self._subsuites,
