@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import typing as t
+import unittest
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -19,6 +20,7 @@ from sqlalchemy.engine import Engine
 
 __all__ = [
     "CapturedQuery",
+    "QueryAssertions",
     "QueryLog",
     "capture_queries",
     "num_queries_message",
@@ -105,3 +107,34 @@ def row_count_failure(
     )
     where = f" matching {dict(filter_by)}" if filter_by else ""
     return f"{name} has {actual} rows{where}, expected {count}"
+
+
+class QueryAssertions(unittest.TestCase):
+    """``assertNumQueries``, on top of a test case's ``captureQueries``."""
+
+    def captureQueries(self) -> t.ContextManager[QueryLog]:
+        """Yield the list of statements the block sends (the test case provides it)."""
+        raise NotImplementedError
+
+    def assertNumQueries(
+        self, num: int, func: t.Callable[..., t.Any] | None = None, *args: t.Any, **kwargs: t.Any
+    ) -> t.Any:
+        """Assert the block (or ``func(*args, **kwargs)``) sends exactly ``num`` statements.
+
+        Without ``func``, return a context manager for a ``with`` block.
+
+        :param num: the number of statements expected.
+        :param func: called with ``args`` and ``kwargs``; its result is returned.
+        """
+        context = self._num_queries(num)
+        if func is None:
+            return context
+        with context:
+            return func(*args, **kwargs)
+
+    @contextlib.contextmanager
+    def _num_queries(self, num: int) -> t.Iterator[QueryLog]:
+        with self.captureQueries() as log:
+            yield log
+        if len(log) != num:
+            self.fail(num_queries_message(log, num))

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import sys
 import types
 import typing as t
-import unittest
 
 import sqlalchemy as sa
 from flask import Flask
@@ -30,7 +28,7 @@ from .appcache import AppKey, TestApp, build_test_app, cached_app, restore_confi
 from .escapes import empty_escaped_databases
 from .factory import call_factory, default_factory_spec, resolve_factory
 from .fixtures import empty_tables, load_fixtures
-from .queries import QueryLog, capture_queries, num_queries_message, row_count_failure
+from .queries import QueryAssertions, QueryLog, capture_queries, row_count_failure
 from .testapp import (
     create_schema,
     find_db,
@@ -38,11 +36,12 @@ from .testapp import (
 )
 from .testdata import keep_test_data
 from .testdb import current_database_url
+from .wrapping import WrappedTestCase
 
 __all__ = ["FlaskDBTestCase", "FlaskDBTransactionTestCase"]
 
 
-class _AppTestCase(unittest.TestCase):
+class _AppTestCase(QueryAssertions, WrappedTestCase):
     """What both test case classes share: the app, its database and assertions."""
 
     app_factory: t.ClassVar[t.Any] = None
@@ -219,29 +218,6 @@ class _AppTestCase(unittest.TestCase):
         with capture_queries(self._engines.values()) as log:
             yield log
 
-    def assertNumQueries(
-        self, num: int, func: t.Callable[..., t.Any] | None = None, *args: t.Any, **kwargs: t.Any
-    ) -> t.Any:
-        """Assert the block (or ``func(*args, **kwargs)``) sends exactly ``num`` statements.
-
-        Without ``func``, return a context manager for a ``with`` block.
-
-        :param num: the number of statements expected.
-        :param func: called with ``args`` and ``kwargs``; its result is returned.
-        """
-        context = self._num_queries(num)
-        if func is None:
-            return context
-        with context:
-            return func(*args, **kwargs)
-
-    @contextlib.contextmanager
-    def _num_queries(self, num: int) -> t.Iterator[QueryLog]:
-        with self.captureQueries() as log:
-            yield log
-        if len(log) != num:
-            self.fail(num_queries_message(log, num))
-
     def assertRowCount(self, model_or_table: t.Any, count: int, **filter_by: t.Any) -> None:
         """Assert the table (or a model's table) holds ``count`` rows matching ``filter_by``.
 
@@ -253,45 +229,15 @@ class _AppTestCase(unittest.TestCase):
         if failure:
             self.fail(failure)
 
-    # -- Django's wrapping of each test ----------------------------------------
-
-    def __call__(self, result: unittest.TestResult | None = None) -> t.Any:
-        return self._setup_and_call(result)
-
-    def debug(self) -> None:
-        self._setup_and_call(None, debug=True)
-
-    def _setup_and_call(self, result: t.Any, debug: bool = False) -> t.Any:
-        method = getattr(self, self._testMethodName)
-        skipped = getattr(type(self), "__unittest_skip__", False) or getattr(
-            method, "__unittest_skip__", False
-        )
-        if not skipped:
-            try:
-                self.pre_setup()
-            except Exception:
-                if debug:
-                    raise
-                (result or self.defaultTestResult()).addError(self, sys.exc_info())
-                return None
-        outcome = super().debug() if debug else super().__call__(result)
-        if not skipped:
-            try:
-                self.post_teardown()
-            except Exception:
-                if debug:
-                    raise
-                if result is not None:
-                    result.addError(self, sys.exc_info())
-        return outcome
-
     def pre_setup(self) -> None:
         """Isolate one test: called before ``setUp`` (Django's ``_pre_setup``)."""
+        super().pre_setup()
         self._push_test_context()
 
     def post_teardown(self) -> None:
         """Undo one test: called after ``tearDown`` (Django's ``_post_teardown``)."""
         self._pop_test_context()
+        super().post_teardown()
 
 
 class FlaskDBTestCase(_AppTestCase):
