@@ -114,6 +114,40 @@ class TransactionCaseThenTestCaseTests(unittest.TestCase):
         self.assertEqual(result.testsRun, 2)
 
 
+class ClassThatSentNothingTests(unittest.TestCase):
+    """A class that sends no statement sends none at its end: the next check names its write."""
+
+    def test_the_next_check_names_the_unchecked_test(self):
+        class SendsNothing(FlaskDBTestCase):
+            app_factory = create_app
+
+            def test_writes_elsewhere(self):
+                engine = sa.create_engine(current_database_url(), poolclass=sa.pool.NullPool)
+                with engine.begin() as conn:
+                    conn.execute(sa.insert(Item).values(name="unchecked"))
+                engine.dispose()
+
+        class Next(FlaskDBTestCase):
+            app_factory = create_app
+
+            def test_touches_the_database(self):
+                self.assertRowCount(Item, 1)  # READ COMMITTED: it sees the leaked row
+
+        loader = unittest.TestLoader()
+        suite = unittest.TestSuite(
+            [loader.loadTestsFromTestCase(SendsNothing), loader.loadTestsFromTestCase(Next)]
+        )
+        result = unittest.TestResult()
+        suite.run(result)
+        self.assertEqual(result.failures, [])
+        blamed = [test.id() for test, _ in result.errors]
+        self.assertEqual(blamed, [Next("test_touches_the_database").id()])
+        message = result.errors[0][1]
+        self.assertIn("really committed: INSERT into item", message)
+        self.assertIn("SendsNothing.test_writes_elsewhere", message)  # named as a possible source
+        self.assertEqual(run_sql(current_database_url(), "SELECT count(*) FROM item")[0][0], 0)
+
+
 KEEP_SUITE = """
 import os
 

@@ -103,15 +103,17 @@ def watch_connections(pinned: t.Iterable[PinnedEngine], set_up: str | None = Non
     :param pinned: a class's pinned engines.
     :param set_up: the class's set-up, noted as unchecked (the first check covers it).
     """
-    armed: set[int] = set()
+    seen: set[int] = set()
     for engine in pinned:
-        if is_watched(engine.engine.url):
-            conn = engine.connection
-            if id(conn) not in armed:
-                armed.add(id(conn))
-                watch = arm(conn)
-                if set_up is not None:
-                    watch.skipped(set_up)
+        conn = engine.connection
+        if id(conn) in seen:
+            continue
+        seen.add(id(conn))
+        watch = conn.watch
+        if watch is None and is_watched(engine.engine.url):  # once per connection
+            watch = arm(conn)
+        if watch is not None and set_up is not None:
+            watch.skipped(set_up)
 
 
 def check_unchecked(
@@ -119,8 +121,11 @@ def check_unchecked(
 ) -> list[tuple[PinnedConnection, str]]:
     """Run the watch's check where tests ended unchecked; return what it found.
 
-    One round trip per connection, and only for a class whose last tests
-    (or set-up) sent no statement. Each finding is a connection and the
+    One round trip per connection, and only for a class that sent a
+    statement but whose last tests (or set-up) sent none. A class that sent
+    nothing at all sends nothing here either: what it ran stays unchecked,
+    for the next check (the next test that touches the database, or the end
+    of the next class that does). Each finding is a connection and the
     IsolationError's message.
 
     :param connections: a class's shared connections, before its class transaction ends.
@@ -130,8 +135,8 @@ def check_unchecked(
         watch = conn.watch
         if watch is None or not watch.pending or conn.closed:
             continue
-        if conn.transaction_status == TransactionStatus.INERROR:
-            continue  # nothing can run: the next check covers it
+        if conn.transaction_status in (TransactionStatus.IDLE, TransactionStatus.INERROR):
+            continue  # the class sent nothing (or nothing can run): the next check covers it
         try:  # as a statement: a lost connection raises the driver's own error
             with t.cast(t.Any, conn).cursor() as cur:  # the driver's connection
                 cur.execute(CHECK_STATEMENT)

@@ -314,7 +314,8 @@ class FlaskDBTestCase(_AppTestCase):
         super().setUpClass()
         cls._pinned = cls._test_app.pin(cls._engines.values())
         cls._connections = cls._current_connections()
-        watch_connections(cls._pinned, f"the set-up of {cls.__qualname__}")
+        before = f"what ran before the tests of {cls.__qualname__} (its set-up, other test cases)"
+        watch_connections(cls._pinned, before)
         cls.addClassCleanup(cls._end_class)
         assert cls.db is not None  # set by super().setUpClass()
         cls._check_constraints = any(

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from .safety import check_test_database
-from .watch import CLEAR_STATEMENT, WATCH_VERSION, install_statements, note_watched
+from .watch import WATCH_VERSION, install_statements, note_watched
 
 __all__ = ["RECORD_TABLE", "ensure_tables", "fingerprint", "watch_tables"]
 
@@ -71,8 +71,7 @@ def ensure_tables(engine: sa.Engine, metadata: sa.MetaData) -> bool:
             sa.text(f"SELECT fingerprint FROM {RECORD_TABLE} WHERE tables = :key"), {"key": key}
         ).scalar()
         if recorded in (digest, unwatched):
-            if recorded == digest:  # what an earlier run left in the log is not this run's
-                conn.exec_driver_sql(CLEAR_STATEMENT)
+            if recorded == digest:  # (what an earlier run left in the log is reported)
                 note_watched(engine.url)
             return False
         metadata.drop_all(conn)

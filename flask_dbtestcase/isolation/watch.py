@@ -11,8 +11,12 @@ that into the test's IsolationError.
 
 A test that sent nothing sends nothing at its end either: it is noted as
 unchecked, and the next check covers it — the next test that touches the
-database, or the end of its class (:meth:`ConnectionWatch.pending`). A write
-found there names every unchecked stretch it may have come from.
+database, or the end of its class when the class sent a statement
+(:meth:`ConnectionWatch.pending`; a class that sent none leaves it to the
+next class that does). A write found there names every unchecked stretch it
+may have come from. A write made in the last classes of a run that send
+nothing to the database is not checked in that run; on a kept database the
+next run's first check reports it.
 """
 
 from __future__ import annotations
@@ -24,6 +28,12 @@ from ..databases.watch import CHECK_STATEMENT, ESCAPE_SQLSTATE
 from .statements import sqlstate
 
 __all__ = ["ConnectionWatch", "arm", "escaped_write_message"]
+
+#: What the first check of a connection covers too: a kept database's log survives its run.
+_BEFORE = "what ran before this process's first test class (an earlier run, on a kept database)"
+
+#: How many of the unchecked stretches a message names.
+_SHOWN = 5
 
 _OPERATIONS = {"INSERT": "INSERT into", "UPDATE": "UPDATE of", "DELETE": "DELETE from"}
 
@@ -46,28 +56,34 @@ def _writes(payload: str) -> tuple[str, int]:
     return ", ".join(words), transactions
 
 
-def escaped_write_message(where: str | None, payload: str, earlier: t.Sequence[str]) -> str:
+def escaped_write_message(
+    where: str | None, payload: str, earlier: t.Sequence[str], more: int = 0
+) -> str:
     """Describe writes committed past the shared connection, for an IsolationError.
 
     :param where: the test that was running when the check found them (None:
         the check ran at a class's end, after tests that sent no statement).
     :param payload: what the check reported (its JSON).
     :param earlier: what ran unchecked before it (tests that sent no statement).
+    :param more: how many more ran unchecked, not named in ``earlier``.
     """
     writes, transactions = _writes(payload)
-    committed = "was" if transactions == 1 else f"were, in {transactions} transactions,"
+    shown = ", ".join(earlier[:_SHOWN])
+    if len(earlier) + more > _SHOWN:
+        shown += f" and {len(earlier) + more - _SHOWN} more"
+    committed = "it was" if transactions == 1 else f"they were, in {transactions} transactions,"
     also = ""
     if where is None:
-        where = f"Something that sent no statement to the test database ({', '.join(earlier)})"
+        where = f"Something that sent no statement to the test database ({shown})"
     elif earlier:
         also = (
             " It may also come from what ran before without a check (sending no "
-            f"statement to the test database): {', '.join(earlier)}."
+            f"statement to the test database): {shown}."
         )
     return (
         f"{where} wrote to the test database through a connection flask-dbtestcase "
         "did not pin (the app's own create_engine, a second app built inside the "
-        f"test, or a raw psycopg2/psycopg connection), and it {committed} really "
+        f"test, or a raw psycopg2/psycopg connection), and {committed} really "
         f"committed: {writes}. The tests after it would have seen those rows; "
         "flask-dbtestcase emptied the app's tables and rebuilt the class's data."
         f"{also} Do the work through the app's db (db.session, db.engine), which the "
@@ -81,14 +97,19 @@ class ConnectionWatch:
 
     def __init__(self) -> None:
         #: What ran since the last check without one (tests that sent no statement).
-        self.unchecked: list[str] = []
+        self.unchecked: list[str] = [_BEFORE]
+        #: How many more ran unchecked, past the first few (not named).
+        self.more = 0
 
     def skipped(self, what: object) -> None:
         """Note that ``what`` ended without a check (it sent nothing).
 
         :param what: a test, or a label such as a class's set-up.
         """
-        self.unchecked.append(_name(what))
+        if len(self.unchecked) < _SHOWN:
+            self.unchecked.append(_name(what))
+        else:
+            self.more += 1
 
     @property
     def pending(self) -> bool:
@@ -109,14 +130,17 @@ class ConnectionWatch:
         """
         if sqlstate(exc) != ESCAPE_SQLSTATE:
             return None
-        earlier, self.unchecked = self.unchecked, []
+        earlier, more = self.unchecked, self.more
+        self.checked()
         diag = getattr(exc, "diag", None)
         payload = getattr(diag, "message_primary", None) or str(exc)
-        return escaped_write_message(None if where is None else _name(where), payload, earlier)
+        name = None if where is None else _name(where)
+        return escaped_write_message(name, payload, earlier, more)
 
     def checked(self) -> None:
-        """Note that a check ran and found nothing."""
-        self.unchecked.clear()
+        """Note that a check ran: what ran unchecked is covered."""
+        self.unchecked = []
+        self.more = 0
 
 
 def arm(conn: t.Any) -> ConnectionWatch:
