@@ -10,8 +10,10 @@ database a test committed to instead of keeping it.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
+import typing as t
 import unittest
 
 import sqlalchemy as sa
@@ -20,6 +22,8 @@ from flask_dbtestcase import FlaskDBTestCase, FlaskDBTransactionTestCase
 from flask_dbtestcase.cases.testdb import current_database_url
 from flask_dbtestcase.databases.schema import RECORD_TABLE, ensure_tables, fingerprint
 from flask_dbtestcase.databases.watch import LOG_TABLE, pinned_options
+from flask_dbtestcase.isolation.pinned import TransactionStatus
+from flask_dbtestcase.state import STATE
 from tests.sampleapp import Item, create_app, db
 from tests.support import Project, dsn, run_sql, scratch_dir
 
@@ -146,6 +150,61 @@ class ClassThatSentNothingTests(unittest.TestCase):
         self.assertIn("really committed: INSERT into item", message)
         self.assertIn("SendsNothing.test_writes_elsewhere", message)  # named as a possible source
         self.assertEqual(run_sql(current_database_url(), "SELECT count(*) FROM item")[0][0], 0)
+
+
+class EmptyTestSendsNothingTests(unittest.TestCase):
+    """With the watch on, an empty test still sends nothing, at its end or its class's."""
+
+    def run_classes(self, *classes: type) -> unittest.TestResult:
+        loader = unittest.TestLoader()
+        suite = unittest.TestSuite([loader.loadTestsFromTestCase(c) for c in classes])
+        result = unittest.TestResult()
+        suite.run(result)
+        self.assertEqual((result.errors, result.failures), ([], []))
+        return result
+
+    def test_empty_test_and_class(self):
+        class Warm(FlaskDBTestCase):
+            app_factory = create_app
+
+            def test_touches_the_database(self):
+                self.assertRowCount(Item, 0)
+
+        class Empty(FlaskDBTestCase):
+            app_factory = create_app
+
+            def test_nothing(self):
+                pass
+
+        self.run_classes(Warm)  # the shared connection exists, with its watch
+        connections = [c for c in STATE.pins.values() if c.watch is not None and not c.closed]
+        self.assertTrue(connections, "no watched shared connection")
+        sent: list[str] = []
+        for conn in connections:
+            for name in ("send_plumbing", "cursor", "real_commit"):
+                original = getattr(conn, name)
+                setattr(conn, name, functools.partial(_spy, sent, name, original))
+                self.addCleanup(delattr, conn, name)
+            # The class's end rolls back; out of a transaction the driver sends nothing.
+            rollback = conn.real_rollback
+            conn.real_rollback = functools.partial(_spy_rollback, sent, conn, rollback)
+            self.addCleanup(delattr, conn, "real_rollback")
+        self.run_classes(Empty)
+        self.assertEqual(sent, [])
+        self.assertTrue(
+            any("Empty.test_nothing" in n for c in connections for n in c.watch.unchecked)
+        )
+
+
+def _spy(sent: list[str], name: str, original: t.Any, *args: t.Any, **kwargs: t.Any) -> t.Any:
+    sent.append(name)
+    return original(*args, **kwargs)
+
+
+def _spy_rollback(sent: list[str], conn: t.Any, original: t.Any) -> None:
+    if conn.transaction_status != TransactionStatus.IDLE:
+        sent.append(f"real_rollback in {conn.transaction_status!r}")
+    original()
 
 
 KEEP_SUITE = """
