@@ -16,6 +16,9 @@ from tests.escapes.suite_escapes import (  # noqa: F401  (run here too)
     PlumbingErrorTests,
     RefusedStatementTests,
     SessionStateTests,
+    TransactionCommitsTests,
+    UncheckedWriteTests,
+    UnpinnedWriteTests,
 )
 from tests.support import ROOT, Project
 

@@ -23,6 +23,6 @@ class MigrationsTests(unittest.TestCase):
             proc = project.run(["-v", "tests.migrationsapp.cases"])
         output = proc.output
         self.assertEqual(proc.returncode, 0, output)
-        self.assertIn("Ran 6 tests", output)
+        self.assertIn("Ran 7 tests", output)
         self.assertRegex(output, r"test_models_ahead_of_migrations_are_reported \(.*\) \.\.\. ok")
         self.assertNotIn("No new upgrade operations detected", output)  # Alembic kept quiet

@@ -7,6 +7,13 @@ that database are emptied — committed, on the test database only (the one
 safety check) — and the database is marked, so that ``--keepdb`` drops it
 instead of keeping it (:mod:`flask_dbtestcase.databases.escapes`). The run
 says so on stderr.
+
+The same clean-up follows a write that reached the database past the shared
+connection (:mod:`flask_dbtestcase.isolation.watch`): found at the end of
+the test, or at the end of its class when tests sent no statement (their
+end sends nothing, so they are checked there). Here the watch is given to
+the class's connections, and its log cleared where real commits are
+legitimate (FlaskDBTransactionTestCase).
 """
 
 from __future__ import annotations
@@ -18,9 +25,17 @@ import sqlalchemy as sa
 
 from ..databases.escapes import MARK_COMMENT
 from ..databases.safety import check_test_database
+from ..databases.watch import CHECK_STATEMENT, CLEAR_STATEMENT, is_watched
 from ..isolation.engines import PinnedConnection, PinnedEngine
+from ..isolation.pinned import TransactionStatus
+from ..isolation.watch import arm
 
-__all__ = ["empty_escaped_databases"]
+__all__ = [
+    "check_unchecked",
+    "clear_watch_logs",
+    "empty_escaped_databases",
+    "watch_connections",
+]
 
 
 def _truncate_statement(tables: t.Iterable[str]) -> str:
@@ -68,11 +83,84 @@ def empty_escaped_databases(
         statements = [f"COMMENT ON DATABASE {preparer.quote(url.database or '')} IS {MARK_COMMENT}"]
         if tables:
             statements.insert(0, _truncate_statement(tables))
+        if conn.watch is not None:
+            statements.append(CLEAR_STATEMENT)  # what it logged is emptied now
         conn.send_plumbing(statements)
         conn.real_commit()
+        if conn.watch is not None:
+            conn.watch.checked()
         print(
             f"flask-dbtestcase: warning: {test_id} got past the test transaction; the "
             f"tables of the test database {url.database!r} were emptied of what it may "
             "have committed, and the class's data rebuilt.",
             file=sys.stderr,
         )
+
+
+def watch_connections(pinned: t.Iterable[PinnedEngine], set_up: str | None = None) -> None:
+    """Give the watch to the shared connections whose database has it.
+
+    :param pinned: a class's pinned engines.
+    :param set_up: the class's set-up, noted as unchecked (the first check covers it).
+    """
+    seen: set[int] = set()
+    for engine in pinned:
+        conn = engine.connection
+        if id(conn) in seen:
+            continue
+        seen.add(id(conn))
+        watch = conn.watch
+        if watch is None and is_watched(engine.engine.url):  # once per connection
+            watch = arm(conn)
+        if watch is not None and set_up is not None:
+            watch.skipped(set_up)
+
+
+def check_unchecked(
+    connections: t.Iterable[PinnedConnection],
+) -> list[tuple[PinnedConnection, str]]:
+    """Run the watch's check where tests ended unchecked; return what it found.
+
+    One round trip per connection, and only for a class that sent a
+    statement but whose last tests (or set-up) sent none. A class that sent
+    nothing at all sends nothing here either: what it ran stays unchecked,
+    for the next check (the next test that touches the database, or the end
+    of the next class that does). Each finding is a connection and the
+    IsolationError's message.
+
+    :param connections: a class's shared connections, before its class transaction ends.
+    """
+    found = []
+    for conn in connections:
+        watch = conn.watch
+        if watch is None or not watch.pending or conn.closed:
+            continue
+        if conn.transaction_status in (TransactionStatus.IDLE, TransactionStatus.INERROR):
+            continue  # the class sent nothing (or nothing can run): the next check covers it
+        try:  # as a statement: a lost connection raises the driver's own error
+            with t.cast(t.Any, conn).cursor() as cur:  # the driver's connection
+                cur.execute(CHECK_STATEMENT)
+        except conn.driver_error as exc:
+            message = watch.found(exc, None)
+            if message is None:
+                raise
+            found.append((conn, message))
+        else:
+            watch.checked()
+    return found
+
+
+def clear_watch_logs(engines: t.Iterable[sa.Engine]) -> None:
+    """Forget the writes logged on the databases of ``engines`` (their real commits were meant).
+
+    :param engines: a FlaskDBTransactionTestCase's engines, which are not pinned.
+    """
+    done: set[str] = set()
+    for engine in engines:
+        url = engine.url.render_as_string(hide_password=False)
+        if url in done or not is_watched(engine.url):
+            continue
+        done.add(url)
+        check_test_database(engine.url, "clear the log of real commits")
+        with engine.begin() as conn:
+            conn.exec_driver_sql(CLEAR_STATEMENT)

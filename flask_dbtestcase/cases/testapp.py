@@ -19,7 +19,7 @@ from sqlalchemy import event
 
 from ..databases.migrations import check_migrations, run_migrations
 from ..databases.safety import check_test_database
-from ..databases.schema import ensure_tables
+from ..databases.schema import ensure_tables, watch_tables
 from ..databases.urls import make_url, render_url, same_database
 from ..errors import ConfigurationError, IsolationError, UnsafeDatabaseError
 from ..isolation.engines import SUPPORTED_DRIVERS
@@ -326,6 +326,8 @@ def create_schema(
             run_migrations(app, migrations_directory)
             if check:
                 check_migrations(app, migrations_directory)
+            for key, target in engines.items():  # the watch, on the tables the models name
+                watch_tables(target, [m for k, m in db.metadatas.items() if k == key])
             STATE.schemas_ready.add(migrated)
         return
     if schema != "create_all":

@@ -20,12 +20,12 @@ from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 
 from ..databases.urls import render_url
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, IsolationError
 from ..isolation.engines import PinnedConnection, PinnedEngine
 from ..state import STATE
 from . import clients
 from .appcache import AppKey, TestApp, build_test_app, cached_app, restore_config
-from .escapes import empty_escaped_databases
+from .escapes import check_unchecked, clear_watch_logs, empty_escaped_databases, watch_connections
 from .factory import call_factory, default_factory_spec, resolve_factory
 from .fixtures import empty_tables, load_fixtures
 from .queries import QueryAssertions, QueryLog, capture_queries, row_count_failure
@@ -260,6 +260,8 @@ class FlaskDBTestCase(_AppTestCase):
         super().setUpClass()
         cls._pinned = cls._test_app.pin(cls._engines.values())
         cls._connections = cls._current_connections()
+        before = f"what ran before the tests of {cls.__qualname__} (its set-up, other test cases)"
+        watch_connections(cls._pinned, before)
         cls.addClassCleanup(cls._end_class)
         assert cls.db is not None  # set by super().setUpClass()
         cls._check_constraints = any(
@@ -288,8 +290,17 @@ class FlaskDBTestCase(_AppTestCase):
         with contextlib.suppress(Exception):
             assert cls.db is not None
             cls.db.session.remove()
-        for conn in cls.__dict__.get("_connections", []):
+        connections = cls.__dict__.get("_connections", [])
+        found = check_unchecked(connections)  # after tests that sent no statement
+        for conn in connections:
             conn.end_class()
+        if found:
+            assert cls.db is not None
+            escaped = [conn for conn, _ in found]
+            empty_escaped_databases(
+                escaped, cls._pinned, cls._engines, cls.db.metadatas, cls.__qualname__
+            )
+            raise IsolationError(found[0][1])
 
     def pre_setup(self) -> None:
         super().pre_setup()
@@ -337,6 +348,7 @@ class FlaskDBTestCase(_AppTestCase):
             assert cls.db is not None
             empty_escaped_databases(escaped, cls._pinned, cls._engines, cls.db.metadatas, self.id())
         cls._connections = current
+        watch_connections(cls._pinned)  # a new connection gets the watch too
         cls._set_up_class_data()
 
 
@@ -370,3 +382,4 @@ class FlaskDBTransactionTestCase(_AppTestCase):
     def _empty_tables(cls) -> None:
         assert cls.db is not None
         empty_tables(cls.db, cls._engines)
+        clear_watch_logs(cls._engines.values())  # their commits were meant

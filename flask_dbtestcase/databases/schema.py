@@ -5,18 +5,26 @@ the models. Each metadata's DDL is fingerprinted and recorded in the
 database; tables are reused only when the fingerprint matches, and dropped
 and created again otherwise, so a kept database never silently runs tests
 against a stale schema.
+
+With the tables, the schema gets the watch (:mod:`.watch`): a trigger per
+table that logs a write made past the shared connection. The watch's
+version is part of the recorded fingerprint, so a kept database made
+without it is rebuilt once.
 """
 
 from __future__ import annotations
 
 import hashlib
+import typing as t
+import warnings
 
 import sqlalchemy as sa
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from .safety import check_test_database
+from .watch import WATCH_VERSION, install_statements, note_watched
 
-__all__ = ["RECORD_TABLE", "ensure_tables", "fingerprint"]
+__all__ = ["RECORD_TABLE", "ensure_tables", "fingerprint", "watch_tables"]
 
 #: Where the fingerprints live, in each test database.
 RECORD_TABLE = "flask_dbtestcase_schema"
@@ -50,7 +58,8 @@ def ensure_tables(engine: sa.Engine, metadata: sa.MetaData) -> bool:
         return False
     check_test_database(engine.url, "create tables")
     key = ",".join(sorted(metadata.tables))
-    digest = fingerprint(metadata, engine.dialect)
+    plain = fingerprint(metadata, engine.dialect)
+    digest, unwatched = f"{plain}+{WATCH_VERSION}", f"{plain}+unwatched"
     with engine.begin() as conn:
         conn.execute(
             sa.text(
@@ -61,10 +70,14 @@ def ensure_tables(engine: sa.Engine, metadata: sa.MetaData) -> bool:
         recorded = conn.execute(
             sa.text(f"SELECT fingerprint FROM {RECORD_TABLE} WHERE tables = :key"), {"key": key}
         ).scalar()
-        if recorded == digest:
+        if recorded in (digest, unwatched):
+            if recorded == digest:  # (what an earlier run left in the log is reported)
+                note_watched(engine.url)
             return False
         metadata.drop_all(conn)
         metadata.create_all(conn)
+        if not _install_watch(conn, [metadata], engine.url):
+            digest = unwatched
         conn.execute(
             sa.text(
                 f"INSERT INTO {RECORD_TABLE} (tables, fingerprint) VALUES (:key, :digest) "
@@ -73,3 +86,37 @@ def ensure_tables(engine: sa.Engine, metadata: sa.MetaData) -> bool:
             {"key": key, "digest": digest},
         )
     return True
+
+
+def _install_watch(conn: sa.Connection, metadatas: t.Iterable[sa.MetaData], url: sa.URL) -> bool:
+    """Put the watch on the tables of ``metadatas``; False if the server refused (a warning)."""
+    preparer = conn.dialect.identifier_preparer
+    tables = [preparer.format_table(table) for m in metadatas for table in m.tables.values()]
+    try:
+        with conn.begin_nested():
+            for statement in install_statements(tables):
+                conn.exec_driver_sql(statement)
+    except sa.exc.DBAPIError as exc:
+        warnings.warn(
+            f"flask-dbtestcase could not set up its watch on the test database "
+            f"{url.database!r} ({str(exc.orig).strip().splitlines()[0]}), so a write a "
+            "test makes through a connection of its own (not the app's db) will not be "
+            "named at the test's end. Give the test user the right to create a schema "
+            "and triggers in the test database.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return False
+    note_watched(url)
+    return True
+
+
+def watch_tables(engine: sa.Engine, metadatas: t.Iterable[sa.MetaData]) -> None:
+    """Put the watch on the tables of ``metadatas`` that exist (after the migrations ran).
+
+    :param engine: the test database.
+    :param metadatas: the app's metadata of that database.
+    """
+    check_test_database(engine.url, "create triggers")
+    with engine.begin() as conn:
+        _install_watch(conn, metadatas, engine.url)

@@ -37,6 +37,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
+from ..databases.watch import pinned_options
 from ..errors import ConfigurationError
 from ..state import STATE
 from .pinned import TEST_SAVEPOINT, PinnedConnection, PinnedCursor
@@ -100,7 +101,9 @@ def _connect_pinned(
     with _pins_lock:
         conn: PinnedConnection | None = STATE.pins.get(key)
         if conn is None or conn.closed:
-            conn = _adapter(dialect.driver).connect(dialect.loaded_dbapi, cargs, dict(cparams))
+            # It opens with the watch's setting on: its own writes are not logged.
+            params = pinned_options(cparams)
+            conn = _adapter(dialect.driver).connect(dialect.loaded_dbapi, cargs, params)
             STATE.pins[key] = conn
         return conn
 

@@ -28,6 +28,7 @@ from ..errors import IsolationError
 from .frames import TEST_SAVEPOINT, Escape, Frame, TransactionStatus
 from .outcomes import StatementOutcomes
 from .statements import PLUMBING_SQLSTATES, escape_message, sqlstate
+from .watch import ConnectionWatch
 
 __all__ = ["TEST_SAVEPOINT", "Escape", "PinnedConnection", "PinnedCursor", "TransactionStatus"]
 
@@ -57,6 +58,9 @@ class PinnedConnection(StatementOutcomes):
     driver: t.ClassVar[str] = ""
     #: The driver's base exception class.
     driver_error: t.ClassVar[type[Exception]] = Exception
+
+    #: The check of writes made past this connection (:mod:`.watch`), if its database has one.
+    watch: ConnectionWatch | None = None
 
     # Provided by the driver's connection class.
     info: t.Any
@@ -149,7 +153,8 @@ class PinnedConnection(StatementOutcomes):
         """Undo everything the test did. Raises IsolationError if it escaped.
 
         The session state the test left (advisory locks, prepared
-        statements) is reset in the same round trip as its ``ROLLBACK TO``.
+        statements) is reset in the same round trip as its ``ROLLBACK TO``,
+        and the :attr:`watch`'s check of writes made past this connection runs in it.
         A test that ended or broke the test transaction leaves
         :attr:`escape` set: the test case rolls back, empties the tables
         and rebuilds the class's data.
@@ -173,6 +178,8 @@ class PinnedConnection(StatementOutcomes):
                     raise IsolationError(self.escape.message)
                 return
             if not (self._used and frame.sent):
+                if self.watch is not None:
+                    self.watch.skipped(frame.owner)  # checked later: this test sent nothing
                 return
             status = self.transaction_status
             if status == TransactionStatus.IDLE:
@@ -184,12 +191,20 @@ class PinnedConnection(StatementOutcomes):
                     self.send_plumbing(["SET CONSTRAINTS ALL IMMEDIATE"])
                 except self.driver_error as exc:
                     error = exc
+            checks = self.watch.statements() if self.watch is not None else []
             try:
-                self.send_plumbing([f"ROLLBACK TO SAVEPOINT {TEST_SAVEPOINT}", *resets])
+                self.send_plumbing([f"ROLLBACK TO SAVEPOINT {TEST_SAVEPOINT}", *resets, *checks])
             except self.driver_error as exc:
+                found = self.watch.found(exc, frame.owner) if self.watch is not None else None
+                if found is not None:  # a write got past this connection
+                    self._test_savepoint_established = False
+                    self.escape = Escape(found, reported=True)
+                    raise IsolationError(found) from None
                 if sqlstate(exc) not in PLUMBING_SQLSTATES:
                     raise
                 raise self._escaped(frame.owner, suspect, "destroyed the savepoint") from None
+            if self.watch is not None:
+                self.watch.checked()
             self.test_rolled_back()
             if error is not None:
                 raise IsolationError(

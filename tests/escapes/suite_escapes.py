@@ -14,14 +14,15 @@ subprocesses, reversed, shuffled and with ``--parallel 2``.
 
 from __future__ import annotations
 
+import sys
 import typing as t
 
 import sqlalchemy as sa
 
-from flask_dbtestcase import FlaskDBTestCase, IsolationError
+from flask_dbtestcase import FlaskDBTestCase, FlaskDBTransactionTestCase, IsolationError
 from flask_dbtestcase.cases.testdb import current_database_url
 from tests.sampleapp import Item, Note, create_app, db
-from tests.support import run_sql
+from tests.support import dsn, run_sql
 
 LEAKS = "SELECT (SELECT count(*) FROM item) + (SELECT count(*) FROM note)"
 
@@ -279,3 +280,134 @@ class AutocommitTests(EscapeCase):
         with engine.connect() as conn:
             self.use(conn)
         self.assertRowCount(Item, 2)
+
+
+def unpinned_engine() -> sa.Engine:
+    """An engine of the app's own on the test database, as an app could make in a test."""
+    return sa.create_engine(current_database_url(), poolclass=sa.pool.NullPool)
+
+
+def raw_connection() -> t.Any:
+    """A connection of the run's driver itself (psycopg2.connect or psycopg.connect)."""
+    url = current_database_url()
+    if url.get_driver_name() == "psycopg2":
+        import psycopg2
+
+        return psycopg2.connect(**dsn(url))
+    import psycopg
+
+    return psycopg.connect(**dsn(url))
+
+
+class UnpinnedWriteTests(EscapeCase):
+    """A write through a connection the framework did not pin: named at the test's end (item 7)."""
+
+    expected_errors = {
+        "test_app_engine": "really committed: INSERT into item",
+        "test_second_app": "really committed: INSERT into item",
+        "test_raw_driver_connection": "really committed: DELETE from item, INSERT into item",
+    }
+
+    def test_app_engine(self):
+        self.write_rows()
+        engine = unpinned_engine()
+        with engine.begin() as conn:
+            conn.execute(sa.insert(Item).values(name="escaped"))
+        engine.dispose()
+        self.assertRowCount(Item, 2)  # READ COMMITTED: the test sees the committed row
+
+    def test_second_app(self):
+        url = current_database_url().render_as_string(hide_password=False)
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SQLALCHEMY_BINDS": {"audit": url}})
+        with app.app_context():
+            db.session.add(Item(name="second app"))
+            db.session.commit()
+            db.session.remove()
+            for engine in db.engines.values():
+                engine.dispose()
+
+    def test_raw_driver_connection(self):
+        self.write_rows()
+        conn = raw_connection()
+        try:
+            with conn.cursor() as cur:
+                cur.execute("INSERT INTO item (name) VALUES ('raw')")
+                cur.execute("DELETE FROM item WHERE name = 'nothing'")
+            conn.commit()
+        finally:
+            conn.close()
+
+    def test_rolled_back_write_is_no_escape(self):
+        self.write_rows()
+        engine = unpinned_engine()
+        with engine.connect() as conn:
+            conn.execute(sa.insert(Item).values(name="rolled back"))
+            conn.rollback()
+        engine.dispose()
+
+    def test_pinned_writes_are_not_logged(self):
+        self.write_rows()
+        self.session.execute(sa.text("UPDATE item SET name = 'renamed'"))
+        self.session.execute(sa.text("DELETE FROM note"))
+        self.session.execute(sa.text("TRUNCATE note"))
+        self.session.commit()
+        self.assertEqual(self.session.execute(sa.text(WATCH_LOG)).scalar(), 0)
+
+
+#: The writes the watch logged (and nothing cleared yet).
+WATCH_LOG = "SELECT count(*) FROM flask_dbtestcase.escapes"
+
+
+class UncheckedWriteTests(EscapeCase):
+    """A test that sends no statement is checked at its class's end (item 7).
+
+    Its end sends nothing, so the write is found when the class ends: the
+    class's clean-up fails with the IsolationError (checked here, in
+    doClassCleanups), and the later classes find nothing left.
+    """
+
+    def setUp(self):
+        # Nothing on the test connection: checked on a separate one only.
+        self.assertEqual(run_sql(current_database_url(), LEAKS)[0][0], 0, "committed rows")
+
+    def test_write_without_a_statement(self):
+        engine = unpinned_engine()
+        with engine.begin() as conn:
+            conn.execute(sa.insert(Item).values(name="unchecked"))
+        engine.dispose()
+        run_sql(current_database_url(), "TRUNCATE note")  # the class holds no lock on it
+
+    @classmethod
+    def doClassCleanups(cls):
+        super().doClassCleanups()
+        found = [
+            (kind, exc, tb)
+            for kind, exc, tb in cls.tearDown_exceptions
+            if isinstance(exc, IsolationError)
+            and "test_write_without_a_statement" in str(exc)
+            and "really committed: INSERT into item, TRUNCATE of note" in str(exc)
+        ]
+        cls.tearDown_exceptions[:] = [e for e in cls.tearDown_exceptions if e not in found]
+        if not found:
+            try:
+                raise AssertionError(f"the end of {cls.__qualname__} did not name the escape")
+            except AssertionError:
+                cls.tearDown_exceptions.append(sys.exc_info())
+
+
+class TransactionCommitsTests(FlaskDBTransactionTestCase):
+    """Real commits of a FlaskDBTransactionTestCase are meant: no later test is blamed (item 7)."""
+
+    app_factory = create_app
+
+    def setUp(self):
+        self.assertEqual(run_sql(current_database_url(), LEAKS)[0][0], 0, "committed rows")
+
+    def test_commits(self):
+        db.session.add(Item(name="committed"))
+        db.session.commit()
+        engine = unpinned_engine()
+        with engine.begin() as conn:
+            conn.execute(sa.insert(Item).values(name="own engine"))
+        engine.dispose()
+        self.assertGreater(run_sql(current_database_url(), WATCH_LOG)[0][0], 0)

@@ -48,5 +48,15 @@ class MigratedSchemaTests(FlaskDBTestCase):
         self.assertIn("The models and the migrations disagree", str(caught.exception))
         self.assertIn("flask db migrate", str(caught.exception))
 
+    def test_migrated_tables_are_watched(self):
+        # The watch (issue 12, item 7) comes after the migrations, on the models' tables.
+        found = db.session.execute(
+            sa.text(
+                "SELECT count(*) FROM pg_trigger WHERE tgname = 'flask_dbtestcase_watch'"
+                " AND tgrelid = 'account'::regclass"
+            )
+        ).scalar()
+        self.assertEqual(found, 1)
+
     def test_migrations_match_models(self):
         check_migrations(self.app, MIGRATIONS)  # raises if they disagree

@@ -1,0 +1,136 @@
+"""The watch on a test database: writes that reach it past the shared connection.
+
+A test may write to its database through a connection flask-dbtestcase did
+not pin (the app's own ``sa.create_engine``, a second app built inside the
+test, a raw ``psycopg2.connect``): such a write is really committed, and
+every later test sees it. When the schema is built, each of the app's tables
+gets a statement-level trigger, ``AFTER INSERT OR UPDATE OR DELETE OR
+TRUNCATE``, that records the table and the transaction in a small log
+(:data:`LOG_TABLE`) — unless the statement runs on a pinned connection,
+which opens with the session setting :data:`PINNED_SETTING` on (its
+startup options: no statement, never rolled back). On the pinned connection
+the trigger's ``WHEN`` is all it costs.
+
+:data:`CHECK_STATEMENT` raises SQLSTATE :data:`ESCAPE_SQLSTATE` when the log
+holds anything, with the writes as JSON in its message; the pinned
+connection sends it with the test's ``ROLLBACK TO`` (see
+:mod:`flask_dbtestcase.isolation.watch`). Everything lives in a schema of
+its own, :data:`WATCH_SCHEMA`, so a migration check or ``search_path``
+never sees it.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+import sqlalchemy as sa
+
+from ..state import STATE
+from .urls import render_url
+
+__all__ = [
+    "CHECK_STATEMENT",
+    "CLEAR_STATEMENT",
+    "ESCAPE_SQLSTATE",
+    "LOG_TABLE",
+    "PINNED_SETTING",
+    "WATCH_SCHEMA",
+    "WATCH_VERSION",
+    "install_statements",
+    "is_watched",
+    "note_watched",
+    "pinned_options",
+]
+
+#: The schema of the watch's log and functions, in each test database.
+WATCH_SCHEMA = "flask_dbtestcase"
+#: The log of writes that got past the pinned connection.
+LOG_TABLE = f"{WATCH_SCHEMA}.escapes"
+#: The session setting a pinned connection opens with: its writes are not logged.
+PINNED_SETTING = "flask_dbtestcase.pinned"
+#: Changes when the DDL below changes: a kept database gets it again.
+WATCH_VERSION = "watch-1"
+#: The SQLSTATE :data:`CHECK_STATEMENT` raises when the log holds a write.
+ESCAPE_SQLSTATE = "FD001"
+#: Raises :data:`ESCAPE_SQLSTATE` if a write got past the pinned connection.
+CHECK_STATEMENT = f"SELECT {WATCH_SCHEMA}.check_escapes()"
+#: Forgets the writes logged so far (real commits that were legitimate, or cleaned up).
+CLEAR_STATEMENT = f"DELETE FROM {LOG_TABLE}"
+
+#: The trigger of each app table.
+_TRIGGER = "flask_dbtestcase_watch"
+
+_SETUP = [
+    f"CREATE SCHEMA IF NOT EXISTS {WATCH_SCHEMA}",
+    f"CREATE TABLE IF NOT EXISTS {LOG_TABLE} (relation text NOT NULL, "
+    "operation text NOT NULL, txid bigint NOT NULL DEFAULT txid_current(), "
+    "at timestamptz NOT NULL DEFAULT clock_timestamp())",
+    f"CREATE OR REPLACE FUNCTION {WATCH_SCHEMA}.record_escape() RETURNS trigger "
+    "LANGUAGE plpgsql AS $fdt$BEGIN "
+    f"INSERT INTO {LOG_TABLE} (relation, operation) VALUES (TG_RELID::regclass::text, TG_OP); "
+    "RETURN NULL; END$fdt$",
+    f"CREATE OR REPLACE FUNCTION {WATCH_SCHEMA}.check_escapes() RETURNS void "
+    "LANGUAGE plpgsql AS $fdt$DECLARE found text; BEGIN "
+    "SELECT jsonb_build_object('writes', jsonb_agg(DISTINCT jsonb_build_array(operation, "
+    "relation)), 'transactions', count(DISTINCT txid))::text INTO found "
+    f"FROM {LOG_TABLE} HAVING count(*) > 0; "
+    f"IF found IS NOT NULL THEN RAISE EXCEPTION USING ERRCODE = '{ESCAPE_SQLSTATE}', "
+    "MESSAGE = found; END IF; END$fdt$",
+]
+
+
+def install_statements(tables: t.Iterable[str]) -> list[str]:
+    """Return the DDL that puts the watch on ``tables`` (idempotent).
+
+    Tables that do not exist, or are not plain tables, are left out.
+
+    :param tables: the app's tables, quoted and qualified as the dialect formats them.
+    """
+    names = ", ".join("'" + name.replace("'", "''") + "'" for name in sorted(set(tables)))
+    if not names:
+        return list(_SETUP)
+    create = (
+        f"'CREATE TRIGGER {_TRIGGER} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ' "
+        "|| name || ' FOR EACH STATEMENT WHEN (current_setting(''"
+        f"{PINNED_SETTING}'', true) IS DISTINCT FROM ''on'') EXECUTE PROCEDURE "
+        f"{WATCH_SCHEMA}.record_escape()'"
+    )
+    triggers = (
+        "DO $fdt$DECLARE name text; BEGIN FOREACH name IN ARRAY ARRAY["
+        f"{names}]::text[] LOOP IF EXISTS (SELECT FROM pg_class WHERE oid = "
+        "to_regclass(name) AND relkind = 'r') AND NOT EXISTS (SELECT FROM pg_trigger "
+        f"WHERE tgrelid = to_regclass(name) AND tgname = '{_TRIGGER}') THEN "
+        f"EXECUTE {create}; END IF; END LOOP; END$fdt$"
+    )
+    return [*_SETUP, triggers]
+
+
+def pinned_options(cparams: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+    """Return a pinned connection's arguments: ``cparams``, with :data:`PINNED_SETTING` on.
+
+    The setting goes in libpq's startup ``options``, after any the app gave.
+
+    :param cparams: the dialect's connection keyword arguments.
+    """
+    options = f"{cparams.get('options') or ''} -c {PINNED_SETTING}=on".strip()
+    return {**cparams, "options": options}
+
+
+def _mark(url: str | sa.URL) -> tuple[str, str]:
+    return (render_url(url), WATCH_VERSION)
+
+
+def note_watched(url: str | sa.URL) -> None:
+    """Note that the database at ``url`` has the watch (its check may be sent).
+
+    :param url: the test database.
+    """
+    STATE.schemas_ready.add(_mark(url))
+
+
+def is_watched(url: str | sa.URL) -> bool:
+    """Tell whether this process put the watch on the database at ``url``, or found it.
+
+    :param url: the test database.
+    """
+    return _mark(url) in STATE.schemas_ready
