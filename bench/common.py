@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import statistics
 import typing as t
@@ -56,3 +57,32 @@ def summarize(samples: list[float]) -> dict[str, float]:
         "max": max(samples),
         "n": len(samples),
     }
+
+
+def median_range(xs: list[float], scale: float, spec: str) -> str:
+    """Format samples as ``median (min–max)``, each times ``scale``, with ``spec``."""
+    low, mid, high = (v * scale for v in (min(xs), statistics.median(xs), max(xs)))
+    return f"{mid:{spec}} ({low:{spec}}–{high:{spec}})"
+
+
+@contextlib.contextmanager
+def bench_database(name: str) -> t.Iterator[tuple[t.Any, str]]:
+    """Pin this process to CPU 0, start a throwaway server with the database ``name``.
+
+    The bench's Flask apps and FlaskDBTestCase find it in the environment.
+    Yields the server and the database URL; the server is stopped afterwards.
+    """
+    from flask_dbtestcase.databases.creation import create_test_database
+    from flask_dbtestcase.databases.urls import make_url
+    from flask_dbtestcase.postgres.server import ThrowawayServer
+
+    pin(0, {0})
+    server = ThrowawayServer.start()
+    try:
+        url = server.url(name)
+        create_test_database(make_url(url), interactive=False, autoclobber=True)
+        os.environ["BENCH_FLASK_DATABASE_URL"] = url
+        os.environ["FLASK_DBTESTCASE_DATABASE_URL"] = url
+        yield server, url
+    finally:
+        server.stop()

@@ -26,7 +26,6 @@ import cProfile
 import gc
 import os
 import pstats
-import statistics
 import sys
 import time
 import unittest
@@ -34,7 +33,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from common import pin, pin_server  # noqa: E402
+from common import bench_database, median_range, pin_server  # noqa: E402
 
 
 def t_empty(self) -> None:
@@ -78,7 +77,7 @@ def run(classes: list[type]) -> float:
 
 
 def fmt(xs: list[float]) -> str:
-    return f"{statistics.median(xs) * 1e6:,.0f} ({min(xs) * 1e6:,.0f}–{max(xs) * 1e6:,.0f})"
+    return median_range(xs, 1e6, ",.0f")
 
 
 def main() -> None:
@@ -88,17 +87,7 @@ def main() -> None:
     p.add_argument("--profile", action="store_true")
     p.add_argument("--profile-workload", choices=("empty", "onequery"), default="empty")
     a = p.parse_args()
-    from flask_dbtestcase.databases.creation import create_test_database
-    from flask_dbtestcase.databases.urls import make_url
-    from flask_dbtestcase.postgres.server import ThrowawayServer
-
-    pin(0, {0})
-    server = ThrowawayServer.start()
-    try:
-        url = server.url("test_perclass")
-        create_test_database(make_url(url), interactive=False, autoclobber=True)
-        os.environ["BENCH_FLASK_DATABASE_URL"] = url
-        os.environ["FLASK_DBTESTCASE_DATABASE_URL"] = url
+    with bench_database("test_perclass") as (server, url):
         import sqlalchemy as sa
 
         from flaskbench.cases import FDT
@@ -157,8 +146,6 @@ def main() -> None:
             pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
             profiler.dump_stats(os.environ.get("PERCLASS_PROF", os.devnull))
         plain_engine.dispose()
-    finally:
-        server.stop()
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from common import pin, pin_server  # noqa: E402
+from common import bench_database, median_range, pin_server  # noqa: E402
 
 
 def rss_mib() -> float:
@@ -95,17 +95,7 @@ def main() -> None:
     p.add_argument("--per-class", type=int, default=10)
     p.add_argument("--repeats", type=int, default=3)
     a = p.parse_args()
-    from flask_dbtestcase.databases.creation import create_test_database
-    from flask_dbtestcase.databases.urls import make_url
-    from flask_dbtestcase.postgres.server import ThrowawayServer
-
-    pin(0, {0})
-    server = ThrowawayServer.start()
-    try:
-        url = server.url("test_scale")
-        create_test_database(make_url(url), interactive=False, autoclobber=True)
-        os.environ["BENCH_FLASK_DATABASE_URL"] = url
-        os.environ["FLASK_DBTESTCASE_DATABASE_URL"] = url
+    with bench_database("test_scale") as (server, url):
         from flaskbench.cases import FDT, make_classes
 
         small = make_classes(FDT, "suite", 300, 30, prefix="Small")
@@ -121,8 +111,6 @@ def main() -> None:
             per_large.append(per_test)
             rss_runs.append(result.samples)
         found = backends(url)
-    finally:
-        server.stop()
     ratio = [big / sm for big, sm in zip(per_large, per_small)]
     n_classes = -(-a.tests // a.per_class)
     print(
@@ -154,7 +142,7 @@ def main() -> None:
 
 
 def fmt_ms(xs: list[float]) -> str:
-    return f"{statistics.median(xs) * 1e3:.2f} ({min(xs) * 1e3:.2f}–{max(xs) * 1e3:.2f})"
+    return median_range(xs, 1e3, ".2f")
 
 
 if __name__ == "__main__":

@@ -39,6 +39,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
+from common import median_range  # noqa: E402  (bench/ is this script's directory)
+
 OURS = (
     "import {driver}, flaskbench, flask_dbtestcase.runner.command, "
     "flask_dbtestcase.databases.cancel, flask_dbtestcase.postgres.server, "
@@ -106,7 +108,7 @@ def timed(args: list[str], extra_env: dict[str, str] | None = None) -> float:
 
 
 def fmt(xs: list[float]) -> str:
-    return f"{statistics.median(xs) * 1e3:,.0f} ({min(xs) * 1e3:,.0f}–{max(xs) * 1e3:,.0f})"
+    return median_range(xs, 1e3, ",.0f")
 
 
 def measure(repeats: int, driver: str) -> dict[str, list[float]]:
