@@ -623,3 +623,33 @@ class Project:
         if proc.poll() is None:
             proc.kill()
         proc.communicate()
+
+
+class RunnerOrders:
+    """Mixin for a TestCase: the suite module ``label`` passes in every order the runner has.
+
+    Each run is a process of its own, started from the repository: shuffled,
+    reversed and split over ``--parallel 2`` workers. The pairs in such a
+    suite catch a leak whichever of them runs second. ``check_run`` may ask
+    more of each run.
+    """
+
+    label: str
+
+    def run_suite(self, *args: str, module: str = "flask_dbtestcase") -> Result:
+        """Run the suite with ``args``; it must pass."""
+        result = Project(self, directory=ROOT, timeout=120).run(list(args), module=module)
+        self.assertEqual(result.returncode, 0, result)
+        return result
+
+    def check_run(self, result: Result) -> None:
+        """Ask more of a run of the runner (nothing by default)."""
+
+    def test_shuffled(self):
+        self.check_run(self.run_suite(self.label, "--noinput", "--shuffle"))
+
+    def test_reversed(self):
+        self.check_run(self.run_suite(self.label, "--noinput", "--reverse"))
+
+    def test_parallel(self):
+        self.check_run(self.run_suite(self.label, "--noinput", "--parallel", "2"))

@@ -20,24 +20,15 @@ from tests.escapes.suite_escapes import (  # noqa: F401  (run here too)
     UncheckedWriteTests,
     UnpinnedWriteTests,
 )
-from tests.support import ROOT, Project
+from tests.support import RunnerOrders
 
 LABEL = "tests.escapes.suite_escapes"
 
 
-class EscapeModesTests(unittest.TestCase):
+class EscapeModesTests(RunnerOrders, unittest.TestCase):
     """The suite passes however it is run (each run its own process)."""
 
-    def run_suite(self, *args: str) -> None:
-        result = Project(self, directory=ROOT, timeout=120).run([LABEL, "--noinput", *args])
-        self.assertEqual(result.returncode, 0, result)
+    label = LABEL
+
+    def check_run(self, result):
         self.assertIn("got past the test transaction", result.stderr)
-
-    def test_shuffled(self):
-        self.run_suite("--shuffle")
-
-    def test_reversed(self):
-        self.run_suite("--reverse")
-
-    def test_parallel(self):
-        self.run_suite("--parallel", "2")

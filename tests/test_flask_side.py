@@ -18,33 +18,22 @@ from tests.flaskside.suite_flaskside import (  # noqa: F401  (run here too)
     FlaskSideTests,
     TransactionFlaskSideTests,
 )
-from tests.support import ROOT, Project
+from tests.support import RunnerOrders
 
 LABEL = "tests.flaskside.suite_flaskside"
 HAVE_PYTEST = importlib.util.find_spec("pytest") is not None
 
 
-class ModesTests(unittest.TestCase):
+class ModesTests(RunnerOrders, unittest.TestCase):
     """The suite passes however it is run (each run its own process)."""
 
-    def run_suite(self, args: list[str], module: str = "flask_dbtestcase") -> None:
-        result = Project(self, directory=ROOT, timeout=120).run(args, module=module)
-        self.assertEqual(result.returncode, 0, result)
-
-    def test_runner_shuffled(self):
-        self.run_suite([LABEL, "--shuffle", "--noinput"])
-
-    def test_runner_reversed(self):
-        self.run_suite([LABEL, "--reverse", "--noinput"])
-
-    def test_runner_parallel(self):
-        self.run_suite([LABEL, "--parallel", "2", "--noinput"])
+    label = LABEL
 
     def test_unittest(self):
-        self.run_suite([LABEL], module="unittest")
+        self.run_suite(LABEL, module="unittest")
 
     @unittest.skipUnless(HAVE_PYTEST, "pytest is in the test extra")
     def test_pytest(self):
         self.run_suite(
-            ["-q", "-p", "no:cacheprovider", "tests/flaskside/suite_flaskside.py"], module="pytest"
+            "-q", "-p", "no:cacheprovider", "tests/flaskside/suite_flaskside.py", module="pytest"
         )

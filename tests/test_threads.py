@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import unittest
 
-from tests.support import ROOT, Project
+from tests.support import RunnerOrders
 from tests.threads.suite_threads import (  # noqa: F401  (run here too)
     LaterThreadsTests,
     NestedThreadsTests,
@@ -19,19 +19,10 @@ from tests.threads.suite_threads import (  # noqa: F401  (run here too)
 LABEL = "tests.threads.suite_threads"
 
 
-class ThreadModesTests(unittest.TestCase):
+class ThreadModesTests(RunnerOrders, unittest.TestCase):
     """The suite passes however it is run (each run its own process)."""
 
-    def run_suite(self, *args: str) -> None:
-        result = Project(self, directory=ROOT, timeout=120).run([LABEL, "--noinput", *args])
-        self.assertEqual(result.returncode, 0, result)
+    label = LABEL
+
+    def check_run(self, result):
         self.assertIn("Ran 11 tests", result.stderr)
-
-    def test_shuffled(self):
-        self.run_suite("--shuffle")
-
-    def test_reversed(self):
-        self.run_suite("--reverse")
-
-    def test_parallel(self):
-        self.run_suite("--parallel", "2")
