@@ -44,7 +44,7 @@ def build_default_app(main: sa.URL) -> Flask:
     return FlaskDBTestCase.shared_test_app(main).app
 
 
-def checked_db(app: Flask, main: sa.URL, check: bool = True) -> SQLAlchemy:
+def checked_db(app: Flask, main: sa.URL) -> SQLAlchemy:
     """Return the app's Flask-SQLAlchemy extension; check its engines use the test database.
 
     Also make the app's test client and CLI runner give each request and
@@ -52,15 +52,13 @@ def checked_db(app: Flask, main: sa.URL, check: bool = True) -> SQLAlchemy:
 
     :param app: the app.
     :param main: the test database.
-    :param check: check the engines (skipped before the binds are known).
     """
     from ..cases import clients
     from ..cases.testapp import check_engines, find_db
 
     db = find_db(app, None, OWNER)
-    if check:
-        with app.app_context():
-            engines = dict(db.engines)
-        check_engines(engines, main, OWNER, app)
-        clients.install(app)
+    with app.app_context():
+        engines = dict(db.engines)
+    check_engines(engines, main, OWNER, app)
+    clients.install(app)
     return db

@@ -116,6 +116,7 @@ class CaseManager:
         self._classes: dict[tuple[int, str], tuple[Flask, Case]] = {}
         self._create_apps: dict[int, classmethod[t.Any, t.Any, Flask]] = {}
         self._watched: weakref.WeakSet[t.Any] = weakref.WeakSet()
+        self._dbs: weakref.WeakKeyDictionary[Flask, SQLAlchemy] = weakref.WeakKeyDictionary()
         #: The pytest test running now (None: none, or a unittest one).
         self.item: pytest.Item | None = None
         self.item_kind: str | None = None
@@ -150,6 +151,19 @@ class CaseManager:
             yield
         finally:
             self._internal -= 1
+
+    def db_for(self, app: Flask, check: t.Callable[[], SQLAlchemy]) -> SQLAlchemy:
+        """Return the app's extension: checked by ``check`` and its engines watched, once per app.
+
+        :param app: an app the fixtures hand out.
+        :param check: finds the app's extension and checks its engines use the test database.
+        """
+        db = self._dbs.get(app)
+        if db is None:
+            db = check()
+            self.watch(app, db)
+            self._dbs[app] = db
+        return db
 
     def watch(self, app: Flask, db: SQLAlchemy) -> None:
         """Make the app's engines check, on every connect, that access is allowed.

@@ -77,11 +77,12 @@ def _db_of(request: pytest.FixtureRequest, app: Flask) -> SQLAlchemy:
     from ..databases.urls import make_url
     from .apps import checked_db
 
-    url = request.getfixturevalue("flask_dbtestcase_database")
-    with user_errors():
-        db = checked_db(app, make_url(url))
-    manager_of(request.config).watch(app, db)
-    return db
+    def check() -> SQLAlchemy:
+        url = request.getfixturevalue("flask_dbtestcase_database")
+        with user_errors():
+            return checked_db(app, make_url(url))
+
+    return manager_of(request.config).db_for(app, check)
 
 
 # -- one test's database ---------------------------------------------------------
