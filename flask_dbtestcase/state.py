@@ -72,8 +72,6 @@ class ProcessState:
     created_databases: list[t.Any] = dataclasses.field(default_factory=list)
     #: The schemas built so far, as (databases, metadata or migrations) marks.
     schemas_ready: set[tuple[t.Any, t.Any]] = dataclasses.field(default_factory=set)
-    #: The binds' test databases, per app factory and config.
-    bind_urls: dict[object, dict[str, t.Any]] = dataclasses.field(default_factory=dict)
     #: The apps built for the test classes, one per factory and config:
     #: (``AppKey``, ``TestApp``) pairs of :mod:`flask_dbtestcase.cases.appcache`.
     apps: list[tuple[t.Any, t.Any]] = dataclasses.field(default_factory=list)

@@ -352,7 +352,6 @@ def nested_state(outside: bool = False, database: str | None = None):
         STATE.pins = {}
         STATE.apps = []
         STATE.schemas_ready = set(saved["schemas_ready"])
-        STATE.bind_urls = dict(saved["bind_urls"])
         STATE.parallel = None
     STATE.settings = None  # read afresh from the nested run's environment
     try:
