@@ -14,6 +14,8 @@ import subprocess
 import sys
 import time
 
+from common import compile_bytecode
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -26,7 +28,11 @@ class Run:
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """The environment for a benchmarked command: no test database handed down."""
+    """The environment for a benchmarked command: no test database handed down.
+
+    The framework and the bench apps are compiled first (:func:`compile_bytecode`).
+    """
+    compile_bytecode()
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", **extra)
     for var in ("FLASK_DBTESTCASE_DATABASE_URL", "TEST_DATABASE_URL"):
         env.pop(var, None)

@@ -27,7 +27,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from common import PLACEMENTS, pin, pin_server  # noqa: E402
+from common import PLACEMENTS, compile_bytecode, pin, pin_server  # noqa: E402
 
 PROFILES = {
     "quick": dict(
@@ -247,6 +247,7 @@ def measure_startup(server, prof):
 def measure_e2e(server, placement, prof):
     client_cpus, server_cpus = PLACEMENTS[placement]
     pin_server(server.get_data_directory(), server_cpus)
+    compile_bytecode()
     base_env = dict(
         os.environ,
         BENCH_PG_HOST=server.socket_dir,

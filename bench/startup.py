@@ -39,7 +39,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-from common import median_range  # noqa: E402  (bench/ is this script's directory)
+from common import compile_bytecode, median_range  # noqa: E402  (bench/ is this script's directory)
 
 OURS = (
     "import {driver}, flaskbench, flask_dbtestcase.runner.command, "
@@ -180,6 +180,7 @@ def main() -> None:
     p.add_argument("--profile", action="store_true")
     a = p.parse_args()
     DRIVER, VS_PATH = a.driver, a.vs_path
+    compile_bytecode(*([os.path.join(VS_PATH, "flask_dbtestcase")] if VS_PATH else []))
     driver = run_driver()
     print(report(measure(a.repeats, driver), driver))
     if a.profile:
