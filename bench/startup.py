@@ -15,16 +15,25 @@ app loads it to connect, with or without the framework:
   user's app (its models, its factory's module);
 - ``ours``: the app, then the framework modules a run imports;
 - ``run``: ``python -m flask_dbtestcase flaskbench.e2e_tests`` with one test,
-  on its own throwaway server.
+  on its own throwaway server;
+- ``bare``: the same one test without the framework, ``python -m unittest
+  flaskbench.noiso_tests`` on a database whose tables exist (a server
+  started here): the stack, the app's import, its factory (engine creation
+  and the dialect's import), its first connection and the cold first test.
 
 The framework's own start-up is ``run − app`` (the issue's "one-test run,
-minus the bare import, minus the user's app import"), paired by round; its
-own imports are ``ours − app``. ``--vs-path DIR`` adds a fifth command,
-the same run with ``PYTHONPATH=DIR`` (another checkout's package, such as
-``git archive main flask_dbtestcase | tar -x -C DIR``), interleaved with the
-others, so a change is measured side by side. With ``--profile`` it prints where a
-one-test run's time goes (cProfile, the package's functions). Nothing here
-asserts a timing: it prints medians (min–max).
+minus the bare import, minus the user's app import"), paired by round; that
+difference also holds the user's factory and the first test, which any run
+of the test pays, so ``run − bare`` is shown beside it: what the framework
+alone adds (its imports, the server, the test database, the schema, the
+isolation, the teardown). Its own imports are ``ours − app``.
+
+``--vs-path DIR`` adds a sixth command, the same run with ``PYTHONPATH=DIR``
+(another checkout's package, such as ``git archive main flask_dbtestcase |
+tar -x -C DIR``), interleaved with the others, so a change is measured side
+by side. With ``--profile`` it prints where a one-test run's time goes
+(cProfile, the package's functions). Nothing here asserts a timing: it
+prints medians (min–max).
 """
 
 from __future__ import annotations
@@ -51,17 +60,21 @@ COMMANDS = {
     "app": ["-c", "import {driver}, flaskbench"],
     "ours": ["-c", OURS],
     "run": ["-m", "flask_dbtestcase", "flaskbench.e2e_tests", "--noinput"],
+    "bare": ["-m", "unittest", "flaskbench.noiso_tests"],
 }
 LABELS = {
     "stack": "`import flask, flask_sqlalchemy, sqlalchemy, {driver}`",
     "app": "`import {driver}, flaskbench` (the stack + the user's app)",
     "ours": "the app + the framework modules a run imports",
     "run": "one-test run: `python -m flask_dbtestcase flaskbench.e2e_tests` (own server)",
+    "bare": "the same test without the framework: `python -m unittest` (tables exist)",
 }
 #: Set by --driver: handed to the runs (and to the default driver's look-up).
 DRIVER: str | None = None
 #: Set by --vs-path: the package directory of the "base" run.
 VS_PATH: str | None = None
+#: The database of the ``bare`` command, on a server started by main().
+BARE_URL = ""
 
 
 def env() -> dict[str, str]:
@@ -70,6 +83,8 @@ def env() -> dict[str, str]:
         e.pop(var, None)
     if DRIVER:
         e["FLASK_DBTESTCASE_DRIVER"] = DRIVER
+    if BARE_URL:
+        e["BENCH_FLASK_DATABASE_URL"] = BARE_URL
     return e
 
 
@@ -134,6 +149,7 @@ def report(samples: dict[str, list[float]], driver: str) -> str:
     for name, xs in samples.items():
         lines.append(f"| {labels[name].format(driver=driver)} | {fmt(xs)} |")
     own = [r - a for r, a in zip(samples["run"], samples["app"])]
+    alone = [r - b for r, b in zip(samples["run"], samples["bare"])]
     imports = [o - a for o, a in zip(samples["ours"], samples["app"])]
     app = [a - s for a, s in zip(samples["app"], samples["stack"])]
     lines += [
@@ -143,6 +159,9 @@ def report(samples: dict[str, list[float]], driver: str) -> str:
         f"| the user's app import (app − stack) | {fmt(app)} |",
         f"| the framework's own imports (ours − app) | {fmt(imports)} |",
         f"| **the framework's own start-up (run − app)** | {fmt(own)} |",
+        f"| the user's factory, first connection and first test (bare − app) |"
+        f" {fmt([b - a for b, a in zip(samples['bare'], samples['app'])])} |",
+        f"| **what the framework alone adds (run − bare)** | {fmt(alone)} |",
     ]
     if "base" in samples:
         base = [b - a for b, a in zip(samples["base"], samples["app"])]
@@ -172,7 +191,7 @@ def profile() -> str:
 
 
 def main() -> None:
-    global DRIVER, VS_PATH
+    global DRIVER, VS_PATH, BARE_URL
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeats", type=int, default=9)
     p.add_argument("--driver", choices=("psycopg", "psycopg2"), default=None)
@@ -182,7 +201,18 @@ def main() -> None:
     DRIVER, VS_PATH = a.driver, a.vs_path
     compile_bytecode(*([os.path.join(VS_PATH, "flask_dbtestcase")] if VS_PATH else []))
     driver = run_driver()
-    print(report(measure(a.repeats, driver), driver))
+    from flask_dbtestcase.databases.creation import create_test_database
+    from flask_dbtestcase.databases.urls import make_url
+    from flask_dbtestcase.postgres.server import ThrowawayServer
+
+    server = ThrowawayServer.start()  # for ``bare``: round 0 makes its tables
+    try:
+        url = server.url("startup_bare")
+        create_test_database(make_url(url), interactive=False, autoclobber=True)
+        BARE_URL = url.replace("+psycopg2", f"+{driver}")
+        print(report(measure(a.repeats, driver), driver))
+    finally:
+        server.stop()
     if a.profile:
         print(profile())
 
