@@ -79,6 +79,68 @@ class EnsureTablesTests(unittest.TestCase):
         self.assertNotEqual(first, second)
 
 
+class BlankDatabaseTests(unittest.TestCase):
+    """A database made from a clean template1 gets its tables without existence checks."""
+
+    def setUp(self):
+        from flask_dbtestcase.databases.creation import create_test_database, destroy_test_database
+
+        url = current_database_url().set(database="test_blank_probe")
+        create_test_database(url, interactive=False, autoclobber=True)
+        self.addCleanup(destroy_test_database, url)
+        self.engine = sa.create_engine(url)
+        self.addCleanup(self.engine.dispose)
+        self.statements: list[str] = []
+        sa.event.listen(
+            self.engine,
+            "before_cursor_execute",
+            lambda conn, cursor, statement, *rest: self.statements.append(statement),
+        )
+
+    def run_sql(self, *statements):
+        with self.engine.begin() as conn:
+            for statement in statements:
+                conn.exec_driver_sql(statement)
+        self.statements.clear()
+
+    def existence_checks(self):
+        # SQLAlchemy's has_table() and has_type() queries.
+        return [s for s in self.statements if "pg_catalog.pg_class.relname" in s
+                or "pg_catalog.pg_type.typname" in s]  # fmt: skip
+
+    def test_blank_database_gets_tables_watch_and_record_without_checks(self):
+        metadata = probe_metadata(sa.Column("e", sa.Enum("a", "b", name="fdt_blank_e")))
+        self.assertTrue(ensure_tables(self.engine, metadata))
+        self.assertEqual(self.existence_checks(), [])
+        inspector = sa.inspect(self.engine)
+        self.assertIn("fdt_schema_probe", inspector.get_table_names())
+        self.assertIn(RECORD_TABLE, inspector.get_table_names())
+        with self.engine.connect() as conn:
+            triggers = conn.exec_driver_sql(
+                "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'fdt_schema_probe'::regclass"
+            ).scalar()
+        self.assertEqual(triggers, 1)
+        self.assertFalse(ensure_tables(self.engine, metadata))
+
+    def test_a_leftover_table_without_a_record_is_rebuilt(self):
+        self.run_sql("CREATE TABLE fdt_schema_probe (id integer, old text)")
+        self.assertTrue(ensure_tables(self.engine, probe_metadata()))
+        self.assertNotEqual(self.existence_checks(), [])
+        columns = {c["name"] for c in sa.inspect(self.engine).get_columns("fdt_schema_probe")}
+        self.assertEqual(columns, {"id"})
+
+    def test_a_leftover_enum_type_is_replaced(self):
+        self.run_sql("CREATE TYPE fdt_blank_e AS ENUM ('x')")
+        metadata = probe_metadata(sa.Column("e", sa.Enum("a", "b", name="fdt_blank_e")))
+        self.assertTrue(ensure_tables(self.engine, metadata))
+        with self.engine.connect() as conn:
+            labels = conn.exec_driver_sql(
+                "SELECT array_agg(enumlabel ORDER BY enumsortorder) FROM pg_enum "
+                "WHERE enumtypid = 'fdt_blank_e'::regtype"
+            ).scalar()
+        self.assertEqual(labels, ["a", "b"])
+
+
 class PrebuildSchemaTests(unittest.TestCase):
     """--parallel builds the default app's schema once, before cloning it for the workers."""
 

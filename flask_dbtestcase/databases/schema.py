@@ -29,6 +29,20 @@ __all__ = ["RECORD_TABLE", "ensure_tables", "fingerprint", "watch_tables"]
 #: Where the fingerprints live, in each test database.
 RECORD_TABLE = "flask_dbtestcase_schema"
 
+# Whether the record table exists, and whether the database is blank: no
+# relation and no enum, domain or range type outside the system schemas
+# (``pg_*`` and information_schema), as a database made from a clean
+# template1 is. A blank database has nothing to drop and nothing to check
+# for, so create_all runs without one query per table first.
+_PROBE = (
+    "SELECT to_regclass(:record) IS NOT NULL, "
+    "NOT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE n.nspname !~ '^pg_' AND n.nspname <> 'information_schema') "
+    "AND NOT EXISTS (SELECT 1 FROM pg_type ty JOIN pg_namespace n ON n.oid = ty.typnamespace "
+    "WHERE ty.typtype IN ('e', 'd', 'r', 'm') "
+    "AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema')"
+)
+
 
 def fingerprint(metadata: sa.MetaData, dialect: sa.Dialect) -> str:
     """Return a digest of the DDL that ``metadata.create_all()`` would run.
@@ -61,21 +75,26 @@ def ensure_tables(engine: sa.Engine, metadata: sa.MetaData) -> bool:
     plain = fingerprint(metadata, engine.dialect)
     digest, unwatched = f"{plain}+{WATCH_VERSION}", f"{plain}+unwatched"
     with engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                f"CREATE TABLE IF NOT EXISTS {RECORD_TABLE} "
-                "(tables text PRIMARY KEY, fingerprint text NOT NULL)"
+        has_record, blank = conn.execute(sa.text(_PROBE), {"record": RECORD_TABLE}).one()
+        if has_record:
+            recorded = conn.execute(
+                sa.text(f"SELECT fingerprint FROM {RECORD_TABLE} WHERE tables = :key"),
+                {"key": key},
+            ).scalar()
+            if recorded in (digest, unwatched):
+                if recorded == digest:  # (what an earlier run left in the log is reported)
+                    note_watched(engine.url)
+                return False
+        else:
+            conn.execute(
+                sa.text(
+                    f"CREATE TABLE {RECORD_TABLE} "
+                    "(tables text PRIMARY KEY, fingerprint text NOT NULL)"
+                )
             )
-        )
-        recorded = conn.execute(
-            sa.text(f"SELECT fingerprint FROM {RECORD_TABLE} WHERE tables = :key"), {"key": key}
-        ).scalar()
-        if recorded in (digest, unwatched):
-            if recorded == digest:  # (what an earlier run left in the log is reported)
-                note_watched(engine.url)
-            return False
-        metadata.drop_all(conn)
-        metadata.create_all(conn)
+        if not blank:
+            metadata.drop_all(conn)
+        metadata.create_all(conn, checkfirst=not blank)
         if not _install_watch(conn, [metadata], engine.url):
             digest = unwatched
         conn.execute(
@@ -93,9 +112,8 @@ def _install_watch(conn: sa.Connection, metadatas: t.Iterable[sa.MetaData], url:
     preparer = conn.dialect.identifier_preparer
     tables = [preparer.format_table(table) for m in metadatas for table in m.tables.values()]
     try:
-        with conn.begin_nested():
-            for statement in install_statements(tables):
-                conn.exec_driver_sql(statement)
+        with conn.begin_nested():  # in one round trip
+            conn.exec_driver_sql(";\n".join(install_statements(tables)))
     except sa.exc.DBAPIError as exc:
         warnings.warn(
             f"flask-dbtestcase could not set up its watch on the test database "
