@@ -145,6 +145,12 @@ def wait_until(predicate, timeout: float = 10.0) -> bool:
     return bool(predicate())
 
 
+def removed(path: str, timeout: float = 5.0) -> bool:
+    """Wait for ``path`` to be gone: a stopped server's directory goes in an
+    ``rm -rf`` left running in the background."""
+    return wait_until(lambda: not os.path.exists(path), timeout)
+
+
 def processes_mentioning(text: str) -> list[tuple[int, str]]:
     """Running processes whose command line contains ``text``, as (pid, command line)."""
     found = []

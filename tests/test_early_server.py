@@ -3,14 +3,13 @@ and the keeper thread it starts in (postgres/background.py): real servers."""
 
 from __future__ import annotations
 
-import os
 import unittest
 
 from flask_dbtestcase.postgres.background import Background
 from flask_dbtestcase.postgres.server import ThrowawayServer
 from flask_dbtestcase.runner.databases import start_server_early
 from flask_dbtestcase.settings import THROWAWAY_DATABASE
-from tests.support import nested_state, pid_running, run_sql, set_env, wait_until
+from tests.support import nested_state, pid_running, removed, run_sql, set_env, wait_until
 
 
 class EarlyServerTests(unittest.TestCase):
@@ -44,7 +43,7 @@ class EarlyServerTests(unittest.TestCase):
         postmaster = server.child_process.pid
         early.discard()
         self.assertFalse(pid_running(postmaster))
-        self.assertFalse(os.path.exists(server.base_dir))
+        self.assertTrue(removed(server.base_dir))
         self.assertTrue(wait_until(lambda: not early.job.running))
 
     def test_no_early_start_when_a_database_is_given(self):
