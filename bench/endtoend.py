@@ -12,10 +12,13 @@ server started here (unpinned):
 - ``python -m unittest flaskbench.noiso_tests``: the Flask + Flask-SQLAlchemy
   stack with no isolation at all, and no database set-up (the tables exist):
   the floor the Flask stack sets;
-- the imports alone: ``import psycopg2, flaskbench`` against Django's
+- the imports alone: ``import DRIVER, flaskbench`` (the run's driver) against Django's
   ``django.setup()`` and its test runner's modules.
 
-Ratios are paired by round. Nothing here asserts a timing.
+Ratios are paired by round. With ``--profile``, one more run each of the
+stack without isolation, ``flask_dbtestcase --database-url`` and
+``manage.py test`` under cProfile prints their self time by package: where
+the Flask stack's time goes against Django's. Nothing here asserts a timing.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ LABELS = {
     "fdt_url": "`python -m flask_dbtestcase --database-url` (this server)",
     "django": "`python manage.py test` (this server)",
     "noiso": "`python -m unittest`, Flask stack without isolation (this server, tables exist)",
-    "flask_imports": "imports only: `import psycopg2, flaskbench`",
+    "flask_imports": "imports only: `import DRIVER, flaskbench`",
     "django_imports": "imports only: `django.setup()` + test runner + app modules",
 }
 
@@ -48,6 +51,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tests", type=int, default=300)
     p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--profile", action="store_true", help="also print self time by package")
     a = p.parse_args()
     try:
         import django  # noqa: F401
@@ -56,13 +60,17 @@ def main() -> None:
             "endtoend: run it with bench/.venv-django/bin/python (make bench)"
         ) from None
     from flask_dbtestcase.databases.creation import create_test_database
+    from flask_dbtestcase.databases.drivers import current_driver
     from flask_dbtestcase.databases.urls import make_url
     from flask_dbtestcase.postgres.server import ThrowawayServer
 
+    # Every Flask command uses the driver a run picks (psycopg 3 under
+    # SQLAlchemy 2.1), as Django does when psycopg 3 is installed.
+    driver = current_driver().name
     server = ThrowawayServer.start()
     before = load_line()
     try:
-        noiso_url = server.url("test_e2e_noiso")
+        noiso_url = server.url("test_e2e_noiso").replace("+psycopg2", f"+{driver}")
         create_test_database(make_url(noiso_url), interactive=False, autoclobber=True)
         env = clean_env(
             BENCH_SUITE_TESTS=str(a.tests),
@@ -76,7 +84,7 @@ def main() -> None:
             "fdt_url": [*fdt, "--database-url", server.url("e2e_flask")],
             "django": ["manage.py", "test", "djbench.tests", "--noinput"],
             "noiso": ["-m", "unittest", "flaskbench.noiso_tests"],
-            "flask_imports": ["-c", "import psycopg2, flaskbench"],
+            "flask_imports": ["-c", f"import {driver}, flaskbench"],
             "django_imports": ["-c", DJANGO_IMPORTS],
         }
         wall: dict[str, list[float]] = {name: [] for name in commands}
@@ -85,11 +93,17 @@ def main() -> None:
                 run = run_cmd(args, env)
                 if rnd:
                     wall[name].append(run.wall)
+        profiles = (
+            {name: profile_by_package(commands[name], env) for name in PROFILED}
+            if a.profile
+            else {}
+        )
     finally:
         server.stop()
     print(
         f"End to end, {a.tests} tests, whole command, wall s, median (min–max) of "
-        f"{a.repeats} interleaved rounds; {before} before, {load_line()} after\n"
+        f"{a.repeats} interleaved rounds; Flask commands on {driver}, Django on "
+        f"{_django_driver()}; {before} before, {load_line()} after\n"
     )
     print("| command | s | vs `manage.py test` (paired) |")
     print("|---|---|---|")
@@ -104,6 +118,66 @@ def main() -> None:
         f"command ({imports:+.3f} s of it in the imports); flask_dbtestcase on the same "
         f"server takes {med['fdt_url'] - med['noiso']:+.3f} s more than the stack alone."
     )
+    if profiles:
+        print_profiles(profiles)
+
+
+#: The commands --profile runs under cProfile.
+PROFILED = ("noiso", "fdt_url", "django")
+
+
+def profile_by_package(args: list[str], env: dict[str, str]) -> dict[str, float]:
+    """Run ``args`` under cProfile; return its self time (s) by top-level package.
+
+    :param args: the interpreter's arguments (``-m module ...`` or ``script ...``).
+    :param env: the command's environment.
+    """
+    import pstats
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".prof", delete=False) as f:
+        out = f.name
+    try:
+        run_cmd(["-m", "cProfile", "-o", out, *args], env)
+        stats = pstats.Stats(out)
+    finally:
+        os.unlink(out)
+    totals: dict[str, float] = {}
+    for (filename, _, _), (_, _, tottime, _, _) in stats.stats.items():  # type: ignore[attr-defined]
+        key = _package(filename)
+        totals[key] = totals.get(key, 0.0) + tottime
+    return totals
+
+
+def _package(filename: str) -> str:
+    if filename.startswith("~") or filename.startswith("<"):
+        return "builtins and C (the drivers' network waits included)"
+    if "site-packages" + os.sep in filename:
+        return filename.split("site-packages" + os.sep, 1)[1].split(os.sep)[0].split(".")[0]
+    if filename.startswith(HERE):
+        return "the bench app and its tests"
+    if os.sep + "flask_dbtestcase" + os.sep in filename:
+        return "flask_dbtestcase"
+    return "the standard library"
+
+
+def print_profiles(profiles: dict[str, dict[str, float]]) -> None:
+    keys = sorted({k for p in profiles.values() for k in p}, key=lambda k: -max(
+        p.get(k, 0.0) for p in profiles.values()))  # fmt: skip
+    print("\nSelf time by package under cProfile, s (one run each; cProfile slows every run):\n")
+    print("| package | " + " | ".join(LABELS[n] for n in profiles) + " |")
+    print("|---|" + "---|" * len(profiles))
+    for key in keys:
+        cells = [profiles[n].get(key, 0.0) for n in profiles]
+        if max(cells) >= 0.02:
+            print(f"| {key} | " + " | ".join(f"{c:.2f}" for c in cells) + " |")
+    print("| **total** | " + " | ".join(f"{sum(p.values()):.2f}" for p in profiles.values()) + " |")
+
+
+def _django_driver() -> str:
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    return "psycopg" if is_psycopg3 else "psycopg2"
 
 
 if __name__ == "__main__":
