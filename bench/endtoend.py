@@ -8,6 +8,9 @@ server started here (unpinned):
 
 - ``python -m flask_dbtestcase flaskbench.e2e_tests`` on its own throwaway
   server, and with ``--database-url`` on this one;
+- ``python -m pytest flaskbench/pytest_e2e.py``: the same tests as pytest
+  functions on the plugin's ``db`` and ``client`` fixtures, on its own
+  throwaway server;
 - ``python manage.py test djbench.tests`` (this server);
 - ``python -m unittest flaskbench.noiso_tests``: the Flask + Flask-SQLAlchemy
   stack with no isolation at all, and no database set-up (the tables exist):
@@ -40,6 +43,7 @@ DJANGO_IMPORTS = (
 LABELS = {
     "fdt_own": "`python -m flask_dbtestcase` (own throwaway server)",
     "fdt_url": "`python -m flask_dbtestcase --database-url` (this server)",
+    "fdt_pytest": "`python -m pytest`, the plugin's fixtures (own throwaway server)",
     "django": "`python manage.py test` (this server)",
     "noiso": "`python -m unittest`, Flask stack without isolation (this server, tables exist)",
     "flask_imports": "imports only: `import DRIVER, flaskbench`",
@@ -78,10 +82,12 @@ def main() -> None:
             BENCH_DJANGO_DB="e2e_django",
             BENCH_FLASK_DATABASE_URL=noiso_url,
         )
+        pytest_env = dict(env, FLASK_APP="flaskbench:create_app")  # the plugin's app
         fdt = ["-m", "flask_dbtestcase", "flaskbench.e2e_tests", "--noinput"]
         commands = {
             "fdt_own": fdt,
             "fdt_url": [*fdt, "--database-url", server.url("e2e_flask")],
+            "fdt_pytest": ["-m", "pytest", "flaskbench/pytest_e2e.py", *PYTEST_OPTIONS],
             "django": ["manage.py", "test", "djbench.tests", "--noinput"],
             "noiso": ["-m", "unittest", "flaskbench.noiso_tests"],
             "flask_imports": ["-c", f"import {driver}, flaskbench"],
@@ -90,7 +96,7 @@ def main() -> None:
         wall: dict[str, list[float]] = {name: [] for name in commands}
         for rnd in range(a.repeats + 1):  # round 0 warms up
             for name, args in commands.items():
-                run = run_cmd(args, env)
+                run = run_cmd(args, pytest_env if name == "fdt_pytest" else env)
                 if rnd:
                     wall[name].append(run.wall)
         profiles = (
@@ -122,6 +128,8 @@ def main() -> None:
         print_profiles(profiles)
 
 
+#: No cache directory written into bench/, the tests in file order.
+PYTEST_OPTIONS = ["-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
 #: The commands --profile runs under cProfile.
 PROFILED = ("noiso", "fdt_url", "django")
 
