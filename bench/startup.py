@@ -16,6 +16,7 @@ app loads it to connect, with or without the framework:
 - ``ours``: the app, then the framework modules a run imports;
 - ``run``: ``python -m flask_dbtestcase flaskbench.e2e_tests`` with one test,
   on its own throwaway server;
+- ``pytest``: the same test as a pytest function on the plugin's fixtures;
 - ``bare``: the same one test without the framework, ``python -m unittest
   flaskbench.noiso_tests`` on a database whose tables exist (a server
   started here): the stack, the app's import, its factory (engine creation
@@ -61,6 +62,7 @@ COMMANDS = {
     "ours": ["-c", OURS],
     "run": ["-m", "flask_dbtestcase", "flaskbench.e2e_tests", "--noinput"],
     "bare": ["-m", "unittest", "flaskbench.noiso_tests"],
+    "pytest": ["-m", "pytest", "flaskbench/pytest_e2e.py", "-q", "-p", "no:cacheprovider"],
 }
 LABELS = {
     "stack": "`import flask, flask_sqlalchemy, sqlalchemy, {driver}`",
@@ -68,6 +70,7 @@ LABELS = {
     "ours": "the app + the framework modules a run imports",
     "run": "one-test run: `python -m flask_dbtestcase flaskbench.e2e_tests` (own server)",
     "bare": "the same test without the framework: `python -m unittest` (tables exist)",
+    "pytest": "the same test as a pytest function: `python -m pytest` (the plugin, own server)",
 }
 #: Set by --driver: handed to the runs (and to the default driver's look-up).
 DRIVER: str | None = None
@@ -130,7 +133,10 @@ def measure(repeats: int, driver: str) -> dict[str, list[float]]:
     samples: dict[str, list[float]] = {name: [] for name in commands(driver)}
     for rnd in range(repeats + 1):  # round 0 warms the page cache and the initdb cache
         for name, args in commands(driver).items():
-            elapsed = timed(args, {"PYTHONPATH": VS_PATH} if name == "base" and VS_PATH else None)
+            extra = {"PYTHONPATH": VS_PATH} if name == "base" and VS_PATH else {}
+            if name == "pytest":
+                extra["FLASK_APP"] = "flaskbench:create_app"  # the plugin's app
+            elapsed = timed(args, extra)
             if rnd:
                 samples[name].append(elapsed)
     return samples
@@ -162,6 +168,8 @@ def report(samples: dict[str, list[float]], driver: str) -> str:
         f"| the user's factory, first connection and first test (bare − app) |"
         f" {fmt([b - a for b, a in zip(samples['bare'], samples['app'])])} |",
         f"| **what the framework alone adds (run − bare)** | {fmt(alone)} |",
+        f"| the pytest run against the bare one (pytest − bare; pytest's own start-up in it) |"
+        f" {fmt([p - b for p, b in zip(samples['pytest'], samples['bare'])])} |",
     ]
     if "base" in samples:
         base = [b - a for b, a in zip(samples["base"], samples["app"])]
