@@ -67,6 +67,12 @@ class PyprojectTests(unittest.TestCase):
         self.assertIn("Fix the file", message)
         self.assertNotIn("\n", message)
 
+    def test_a_pyproject_that_never_names_us_is_not_parsed(self):
+        # Not valid TOML, but it holds no settings of ours: the search goes on up.
+        directory = self.project('[tool.black]\nline-length = "100\n')
+        with mock.patch.dict(sys.modules, {"tomllib": None, "tomli": None}):
+            self.assertEqual(read_pyproject(directory), {})
+
     def test_no_toml_parser(self):
         directory = self.project('[tool.flask-dbtestcase]\napp_factory = "myapp:create_app"\n')
         with mock.patch.dict(sys.modules, {"tomllib": None, "tomli": None}):
