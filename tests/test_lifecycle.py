@@ -195,3 +195,38 @@ class UnappliedOptionTests(unittest.TestCase):
     def test_read_committed_and_autocommit_say_nothing(self):
         self.assertEqual(self.run_with({"isolation_level": "READ COMMITTED"}), [])
         self.assertEqual(self.run_with({}), [])
+
+
+class SettledSettingsTests(unittest.TestCase):
+    """Without a runner, a block reads the settings once; outside it they follow the environment."""
+
+    def setUp(self):
+        from flask_dbtestcase.state import STATE
+
+        self.state = STATE
+        self.saved = STATE.settings
+        STATE.settings = None  # as in a process with no runner
+        self.addCleanup(setattr, STATE, "settings", self.saved)
+
+    def test_the_environment_is_read_once_in_the_block_and_afresh_after_it(self):
+        from tests.support import set_env
+
+        set_env(self, FLASK_DBTESTCASE_DRIVER="psycopg2")
+        with self.state.settled() as settings:
+            set_env(self, FLASK_DBTESTCASE_DRIVER="psycopg")
+            self.assertIs(self.state.current_settings(), settings)
+            self.assertEqual(self.state.current_settings().driver, "psycopg2")
+            with self.state.settled() as inner:  # nested: the same reading
+                self.assertIs(inner, settings)
+            self.assertIs(self.state.current_settings(), settings)
+        self.assertIsNone(self.state.settings)
+        self.assertEqual(self.state.current_settings().driver, "psycopg")
+
+    def test_a_runner_s_settings_are_kept(self):
+        from flask_dbtestcase.settings import Settings
+
+        runner = Settings.load()
+        self.state.settings = runner
+        with self.state.settled() as settings:
+            self.assertIs(settings, runner)
+        self.assertIs(self.state.settings, runner)

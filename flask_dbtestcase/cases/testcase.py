@@ -85,32 +85,33 @@ class _AppTestCase(QueryAssertions, WrappedTestCase):
         # Registered first, so it runs last: drop what setUpClass hangs on the
         # class, or every finished class would keep its app and engines alive.
         cls.addClassCleanup(cls._forget_class_state, set(cls.__dict__))
-        main = current_database_url()
-        if cls.own_app:
-            test_app = cls._build_test_app(main)
-            cls.addClassCleanup(test_app.dispose)
-        else:
-            test_app = cls.shared_test_app(main)
-        cls._test_app = test_app
-        cls.app = test_app.app
-        cls.db = find_db(test_app.app, cls.db, cls.__qualname__)
-        cls._engines = dict(test_app.engines)
-        # What the class's hooks change in app.config is undone after the class.
-        cls.addClassCleanup(restore_config, test_app.app, dict(test_app.app.config))
-        cls._app_context = test_app.app.app_context()
-        cls._app_context.push()
-        cls.addClassCleanup(cls._pop_context)
-        cls._engines, undo = limit_to_databases(cls._engines, cls.databases, cls.__qualname__)
-        for fn in undo:
-            cls.addClassCleanup(fn)
-        create_schema(
-            cls.app,
-            cls.db,
-            cls._engines,
-            cls.schema,
-            cls.migrations_directory,
-            cls.check_migrations,
-        )
+        with STATE.settled():  # read once, not by each step
+            main = current_database_url()
+            if cls.own_app:
+                test_app = cls._build_test_app(main)
+                cls.addClassCleanup(test_app.dispose)
+            else:
+                test_app = cls.shared_test_app(main)
+            cls._test_app = test_app
+            cls.app = test_app.app
+            cls.db = find_db(test_app.app, cls.db, cls.__qualname__)
+            cls._engines = dict(test_app.engines)
+            # What the class's hooks change in app.config is undone after the class.
+            cls.addClassCleanup(restore_config, test_app.app, dict(test_app.app.config))
+            cls._app_context = test_app.app.app_context()
+            cls._app_context.push()
+            cls.addClassCleanup(cls._pop_context)
+            cls._engines, undo = limit_to_databases(cls._engines, cls.databases, cls.__qualname__)
+            for fn in undo:
+                cls.addClassCleanup(fn)
+            create_schema(
+                cls.app,
+                cls.db,
+                cls._engines,
+                cls.schema,
+                cls.migrations_directory,
+                cls.check_migrations,
+            )
         cls._class_ready = True
 
     @classmethod
