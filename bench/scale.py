@@ -43,16 +43,21 @@ def rss_mib() -> float:
 
 
 class _RSSResult(unittest.TestResult):
-    """Samples the RSS every ``every`` tests."""
+    """Samples the RSS, and the time per test since the last sample, every ``every`` tests."""
 
     def __init__(self, every: int) -> None:
         super().__init__()
         self.every = every
         self.samples: list[tuple[int, float]] = []
+        self.chunk_ms: list[float] = []
+        self._last = time.perf_counter()
 
     def stopTest(self, test: unittest.TestCase) -> None:
         super().stopTest(test)
         if self.testsRun % self.every == 0:
+            now = time.perf_counter()
+            self.chunk_ms.append((now - self._last) * 1e3 / self.every)
+            self._last = now
             self.samples.append((self.testsRun, rss_mib()))
 
 
@@ -105,11 +110,13 @@ def main() -> None:
         per_small: list[float] = []
         per_large: list[float] = []
         rss_runs: list[list[tuple[int, float]]] = []
+        chunks: list[list[float]] = []
         for _ in range(a.repeats):
             per_small.append(run(small)[0])
             per_test, result = run(large)
             per_large.append(per_test)
             rss_runs.append(result.samples)
+            chunks.append(result.chunk_ms)
         found = backends(url)
     ratio = [big / sm for big, sm in zip(per_large, per_small)]
     n_classes = -(-a.tests // a.per_class)
@@ -129,6 +136,11 @@ def main() -> None:
     print(
         f"\nRSS of the process during the last {a.tests:,}-test round, MiB: "
         + ", ".join(f"{n:,}: {mib:.1f}" for n, mib in last)
+    )
+    by_chunk = [statistics.median(c) for c in zip(*chunks)]
+    print(
+        f"ms per test, each 1,000 tests of the {a.tests:,}-test rounds (median over rounds): "
+        + ", ".join(f"{ms:.2f}" for ms in by_chunk)
     )
     first_round = rss_runs[0]
     print(
