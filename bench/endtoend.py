@@ -119,10 +119,11 @@ def main() -> None:
     med = {name: statistics.median(xs) for name, xs in wall.items()}
     stack = med["noiso"] - med["django"]
     imports = med["flask_imports"] - med["django_imports"]
+    ours = med["fdt_url"] - med["noiso"]
     print(
-        f"\nThe Flask stack with no isolation takes {stack:+.3f} s more than Django's whole "
-        f"command ({imports:+.3f} s of it in the imports); flask_dbtestcase on the same "
-        f"server takes {med['fdt_url'] - med['noiso']:+.3f} s more than the stack alone."
+        f"\nThe Flask stack with no isolation takes {stack:.3f} s more than Django's whole "
+        f"command ({imports:.3f} s of it in the imports); flask_dbtestcase on the same "
+        f"server takes {abs(ours):.3f} s {'more' if ours >= 0 else 'less'} than the stack alone."
     )
     if profiles:
         print_profiles(profiles)
