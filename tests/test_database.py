@@ -54,6 +54,17 @@ class UrlTests(unittest.TestCase):
             self.assertEqual((url.host, url.port, url.database), ("h", 5433, "db"))
             self.assertEqual(url.password, "pw")
 
+    def test_a_url_is_parsed_and_rendered_once(self):
+        text = "postgresql://u:pw@h:5433/db_once"
+        first = urls.make_url(text)
+        self.assertIs(urls.make_url(text), first)
+        self.assertEqual(urls.render_url(first), urls.render_url(first))
+        self.assertNotIn("pw", urls.render_url(first))
+        # Each URL renders as itself, however many were rendered before it.
+        for n in range(200):
+            url = sa_make_url(f"postgresql://u:pw@h/db_{n}")
+            self.assertEqual(urls.render_url(url), f"postgresql://u:***@h/db_{n}")
+
     def test_url_object_and_other_postgres_driver(self):
         url = urls.make_url(sa_make_url("postgresql://h/db"))
         self.assertEqual(url.drivername, f"postgresql+{current_driver().name}")
