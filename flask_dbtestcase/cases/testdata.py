@@ -71,7 +71,10 @@ def keep_test_data(cls: type, session: t.Any, before: dict[str, t.Any]) -> None:
     :param session: the session setUpTestData used.
     :param before: the class's ``__dict__`` before setUpTestData ran.
     """
-    if session.new or session.dirty or session.deleted:
+    # A class whose set-up never used the session has none yet: none is made.
+    registry = getattr(session, "registry", None)
+    used = registry is None or registry.has()
+    if used and (session.new or session.dirty or session.deleted):
         session.commit()
     for name, value in list(cls.__dict__.items()):
         if name in before and before[name] is value:
@@ -84,5 +87,6 @@ def keep_test_data(cls: type, session: t.Any, before: dict[str, t.Any]) -> None:
             if state.session is not None and state.expired_attributes:
                 session.refresh(obj)
         setattr(cls, name, TestData(name, value))
-    session.expunge_all()
-    session.remove()
+    if used:
+        session.expunge_all()
+        session.remove()
