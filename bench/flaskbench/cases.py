@@ -141,6 +141,11 @@ def t_onequery(self):
 
 
 def t_suite(self):
+    suite_work(self.client)
+
+
+def suite_work(client) -> None:
+    """Workload (c): rows added and committed, two queries, a POST that commits."""
     tag = f"{os.getpid()}-{next(_counter)}"
     session = db.session
     author = Author(name=f"author-{tag}")
@@ -153,7 +158,7 @@ def t_suite(self):
         sa.select(sa.func.count()).select_from(Post).where(Post.author_id == author_id)
     )
     bodies = session.scalars(sa.select(Comment.body).where(Comment.post_id == post_id)).all()
-    resp = self.client.post(f"/posts/{post_id}/comments", json={"body": "second"})
+    resp = client.post(f"/posts/{post_id}/comments", json={"body": "second"})
     if count != 1 or bodies != ["first"] or resp.status_code != 201:
         raise AssertionError((count, bodies, resp.status_code))
 
