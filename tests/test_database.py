@@ -13,7 +13,7 @@ from unittest import mock
 import psycopg2
 from sqlalchemy.engine import make_url as sa_make_url
 
-from flask_dbtestcase.databases import creation, safety, urls
+from flask_dbtestcase.databases import creation, maintenance, safety, urls
 from flask_dbtestcase.databases.drivers import current_driver
 from flask_dbtestcase.errors import ConfigurationError, UnsafeDatabaseError
 from flask_dbtestcase.postgres import server
@@ -138,7 +138,7 @@ class ThrowawayTests(unittest.TestCase):
 
     def drop(self, url) -> None:
         sql = current_driver().module.sql  # the maintenance connection's driver
-        conn = creation.connect_maintenance(url)
+        conn = maintenance.connect_maintenance(url)
         with conn.cursor() as cur:
             cur.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(url.database)))
         conn.close()
@@ -279,7 +279,7 @@ class ExistingServerTests(unittest.TestCase):
 
     def test_unreachable_server(self):
         with self.assertRaises(ConfigurationError) as cm:
-            creation.connect_maintenance("postgresql://postgres:secret@127.0.0.1:1/test_x")
+            maintenance.connect_maintenance("postgresql://postgres:secret@127.0.0.1:1/test_x")
         message = str(cm.exception)
         self.assertIn("127.0.0.1:1", message)
         self.assertNotIn("secret", message)

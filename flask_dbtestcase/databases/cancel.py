@@ -20,8 +20,8 @@ import threading
 import typing as t
 from types import FrameType
 
-from .creation import connect_maintenance
 from .drivers import current_driver
+from .maintenance import connect_maintenance
 from .urls import make_url
 
 __all__ = ["QueryCanceller", "cancel_queries", "sigterm_to_keyboard_interrupt"]

@@ -8,7 +8,6 @@ connection is made, so a wrong URL touches nothing.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 import time
@@ -20,12 +19,12 @@ from ..errors import ConfigurationError
 from ..postgres.server import MARKER, is_throwaway_url
 from ..state import STATE
 from .drivers import current_driver
+from .maintenance import maintenance_cursor
 from .safety import check_test_database
 from .urls import describe_location, make_url, render_url, same_database, url_host
 
 __all__ = [
     "clone_test_database",
-    "connect_maintenance",
     "create_test_database",
     "database_exists",
     "destroy_created_databases",
@@ -36,9 +35,8 @@ __all__ = [
 #: PostgreSQL silently truncates longer identifiers.
 _MAX_NAME = 63
 
-#: A DB-API connection or cursor of the run's driver (psycopg or psycopg2):
-#: the calls made here are the same on both.
-Connection = t.Any
+#: A DB-API cursor of the run's driver (psycopg or psycopg2): the calls made
+#: here are the same on both.
 Cursor = t.Any
 
 # The databases this process created live in STATE.created_databases, so a
@@ -46,61 +44,8 @@ Cursor = t.Any
 # Databases created with keepdb=True are not listed: they are meant to be kept.
 
 
-def _connect_args(url: URL, database: str) -> dict[str, t.Any]:
-    args: dict[str, t.Any] = {"connect_timeout": 10}
-    for key, value in url.query.items():
-        args[key] = value[-1] if isinstance(value, tuple) else value
-    args.update(url.translate_connect_args(username="user", database="dbname"))
-    args["dbname"] = database
-    return args
-
-
-def connect_maintenance(url: str | URL) -> Connection:
-    """Open an autocommit connection to the server's maintenance database.
-
-    It uses the run's driver (see :mod:`.drivers`).
-
-    That is ``postgres`` (``template1`` if it does not exist, or when
-    ``url`` names ``postgres`` itself).
-
-    :param url: a database on the server.
-    """
-    url = make_url(url)
-    driver = current_driver().module
-    names = ["postgres", "template1"]
-    if url.database == "postgres":
-        names.reverse()
-    for name in names:
-        try:
-            conn = driver.connect(**_connect_args(url, name))
-        except driver.OperationalError as exc:
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-            if name == names[0] and f'database "{name}" does not exist' in reason:
-                continue
-            raise ConfigurationError(
-                f"Could not connect to the PostgreSQL server of"
-                f" {render_url(url)!r} ({reason}). Check that the server is"
-                " running and reachable at that address, and that the user name"
-                " and password in the URL are right."
-            ) from None
-        conn.autocommit = True
-        return conn
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-@contextlib.contextmanager
-def _maintenance_cursor(url: URL) -> t.Iterator[Cursor]:
-    """A cursor on the server's maintenance database; the connection is closed after."""
-    conn = connect_maintenance(url)
-    try:
-        with conn.cursor() as cur:
-            yield cur
-    finally:
-        conn.close()
-
-
 def _execute(url: URL, *statements: t.Any) -> list[t.Any]:
-    with _maintenance_cursor(url) as cur:
+    with maintenance_cursor(url) as cur:
         results = []
         for stmt, params in statements:
             cur.execute(stmt, params)
@@ -183,7 +128,7 @@ def create_test_database(
     check_test_database(url, "create the test database")
     name = _check_name(url)
     sql = _sql()
-    with _maintenance_cursor(url) as cur:
+    with maintenance_cursor(url) as cur:
         create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
         if keepdb and _exists(cur, name):
             _bound_waits(cur, name)
@@ -262,7 +207,7 @@ def destroy_test_database(url: str | URL) -> None:
     url = make_url(url)
     check_test_database(url, "drop the database")
     name = _check_name(url)
-    with _maintenance_cursor(url) as cur:
+    with maintenance_cursor(url) as cur:
         _drop(cur, name)
     _forget(url)
 
@@ -286,7 +231,7 @@ def clone_test_database(url: str | URL, suffix: str) -> URL:
     clone = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
         sql.Identifier(target_name), sql.Identifier(name)
     )
-    with _maintenance_cursor(source) as cur:
+    with maintenance_cursor(source) as cur:
         _drop(cur, target_name)
         for attempt in range(50):
             _terminate(cur, name)

@@ -13,7 +13,8 @@ import typing as t
 
 from sqlalchemy.engine import URL
 
-from .creation import connect_maintenance, destroy_test_database
+from .creation import destroy_test_database
+from .maintenance import connect_maintenance
 from .safety import check_test_database
 from .urls import make_url
 

@@ -84,13 +84,17 @@ else:
 
 __all__ = [
     "MARKER",
+    "SERVER_PORT",
     "ThrowawayServer",
     "is_throwaway_url",
     "reap_stale",
+    "throwaway_data_dir",
 ]
 
 #: The file in a server's socket directory that marks it as one of ours.
 MARKER = "flask-dbtestcase-server"
+#: The port of every throwaway server: the name of its socket (it has no TCP).
+SERVER_PORT = 5432
 _SERVER_SETTINGS = [
     "-F",
     "-c", "listen_addresses=",
@@ -141,7 +145,7 @@ class ThrowawayServer(_testing_postgresql.Postgresql):  # type: ignore[misc]
         #: With ``keepdb``: the kept data directory this server runs on.
         self.kept = kept
         self._stopped = False
-        super().__init__(base_dir=base_dir, auto_start=0, port=5432)
+        super().__init__(base_dir=base_dir, auto_start=0, port=SERVER_PORT)
 
     @classmethod
     def start(cls, keepdb: bool = False, project: str | None = None) -> ThrowawayServer:
@@ -292,7 +296,7 @@ class ThrowawayServer(_testing_postgresql.Postgresql):  # type: ignore[misc]
 
         :param kwargs: arguments to add or override (such as ``database``).
         """
-        params = {"host": self.socket_dir, "port": 5432, "user": "postgres"}
+        params = {"host": self.socket_dir, "port": SERVER_PORT, "user": "postgres"}
         params.update(database="postgres", **kwargs)
         return params
 
@@ -371,21 +375,33 @@ def is_throwaway_url(url: str | URL) -> bool:
         return False
     if isinstance(host, tuple):
         host = host[0] if len(host) == 1 else ""
+    return throwaway_data_dir(host) is not None
+
+
+def throwaway_data_dir(host: str) -> str | None:
+    """Return the data directory of the live throwaway server whose socket directory is ``host``.
+
+    ``None`` when ``host`` is not the socket directory of a running server
+    this package started (for this user, in its runtime directory).
+
+    :param host: a connection's ``host``: a name, an address or a socket directory.
+    """
     if not host.startswith("/"):
-        return False
+        return None
     sock = os.path.realpath(host)
     base = os.path.dirname(sock)
     roots = {os.path.realpath(p) for p in runtime_paths()}
     if os.path.basename(sock) != "sock" or os.path.dirname(base) not in roots:
-        return False
+        return None
+    data = os.path.join(base, "data")
     try:
         with open(os.path.join(sock, MARKER)) as f:
             if f.read().strip() != base:
-                return False
-        with open(os.path.join(base, "data", "postmaster.pid")) as f:
-            return pid_alive(int(f.readline()))
+                return None
+        with open(os.path.join(data, "postmaster.pid")) as f:
+            return data if pid_alive(int(f.readline())) else None
     except (OSError, ValueError):
-        return False
+        return None
 
 
 def reap_stale() -> int:
