@@ -26,6 +26,7 @@ import itertools
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -90,6 +91,68 @@ def server_available(url: str = SYSTEM_SERVER) -> bool:
 def system_sql(statement: str, database: str = "postgres"):
     """``run_sql`` on the system server."""
     return run_sql(f"{SYSTEM_SERVER}/{database}", statement)
+
+
+class ForeignServer:
+    """A second PostgreSQL server on this machine that is not the run's, for the
+    tests that try to send a run to it: TCP on 127.0.0.1 (a port of its own)
+    and a socket directory, started from the initdb cache as the server user.
+    Use it as a context manager; it is stopped and removed on exit."""
+
+    def __init__(self):
+        from flask_dbtestcase.postgres.binaries import find_postgres_bin
+        from flask_dbtestcase.postgres.initdb_cache import copy_tree, initdb_cached
+        from flask_dbtestcase.postgres.processes import chown, runtime_dir, server_user, spawn
+
+        bin_dir = find_postgres_bin()
+        user = server_user()
+        cached = initdb_cached(bin_dir, user, runtime_dir())
+        self.base = scratch_dir("foreign-", mode=0o755)
+        self.data_dir = os.path.join(self.base, "data")
+        self.socket_dir = os.path.join(self.base, "sock")
+        copy_tree(cached, self.data_dir)
+        os.mkdir(self.socket_dir, 0o755)
+        for path in (self.base, self.socket_dir):
+            chown(path, user)
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.log = open(os.path.join(self.base, "log"), "wb")  # noqa: SIM115
+        self.process = spawn(
+            [os.path.join(bin_dir, "postgres"), "-D", self.data_dir, "-k", self.socket_dir,
+             "-p", str(self.port), "-c", "listen_addresses=127.0.0.1", "-F"],
+            stdout=self.log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}"
+        if not wait_until(self._accepts, timeout=30):
+            self.stop()
+            raise AssertionError(f"the second server did not start (log in {self.base})")
+
+    def _accepts(self) -> bool:
+        try:
+            psycopg2.connect(**dsn(f"{self.url}/postgres"), connect_timeout=2).close()
+        except psycopg2.Error:
+            return False
+        return True
+
+    def sql(self, statement: str, database: str = "postgres"):
+        """``run_sql`` on this server."""
+        return run_sql(f"{self.url}/{database}", statement)
+
+    def stop(self) -> None:
+        """Stop the server and remove its files."""
+        from flask_dbtestcase.postgres.processes import kill_and_wait
+
+        kill_and_wait(self.process.pid)
+        self.process.poll()
+        self.log.close()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+    def __enter__(self) -> ForeignServer:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
 
 
 def run_database_url() -> str:

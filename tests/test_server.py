@@ -141,8 +141,8 @@ class SharedServerTests(unittest.TestCase):
     def test_url(self):
         srv = self.srv
         self.assertEqual(
-            srv.url("app"), f"postgresql+psycopg2://postgres@/app?host={srv.socket_dir}"
-        )
+            srv.url("app"), f"postgresql+psycopg2://postgres@:5432/app?host={srv.socket_dir}"
+        )  # the port named: a URL without one would take libpq's PGPORT
         self.assertTrue(srv.url().endswith(f"/postgres?host={srv.socket_dir}"))
 
     def test_private_socket_and_no_tcp(self):

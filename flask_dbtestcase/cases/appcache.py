@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 
+from ..databases.safety import check_test_database
 from ..isolation.engines import PinnedEngine, pin_engine
 from ..state import STATE
 from . import clients
@@ -134,6 +135,11 @@ def build_test_app(
     :param main: the test database.
     :param mirrors: the binds that mirror another database.
     """
+
+    # Before the factory runs (it may connect): a throwaway server is proven to
+    # be the one this package started, and every engine's connections to it
+    # made immune to libpq's environment.
+    check_test_database(main, "run tests")
 
     def call(binds: dict[str, t.Any] | None) -> tuple[Flask, SQLAlchemy, dict[t.Any, sa.Engine]]:
         app = create_app(build_config(main, binds, config))

@@ -1,9 +1,10 @@
 """Create, clone and destroy test databases, refusing anything else.
 
 Every destructive function first checks that its target is a test
-database: one on the throwaway server this package started, or one whose
-name starts with ``test_`` (Django's rule). The check runs before any
-connection is made, so a wrong URL touches nothing.
+database: one on the throwaway server this package started (proven to be
+it by the maintenance connection, :mod:`.maintenance`), or one whose name
+starts with ``test_`` (Django's rule). The check of the name runs before
+any connection is made, so a wrong URL touches nothing.
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ def create_test_database(
     :param autoclobber: replace an existing database without asking.
     """
     url = make_url(url)
-    check_test_database(url, "create the test database")
+    check_test_database(url, "create the test database", prove=False)
     name = _check_name(url)
     sql = _sql()
     with maintenance_cursor(url) as cur:
@@ -205,7 +206,7 @@ def destroy_test_database(url: str | URL) -> None:
     :param url: the test database's URL.
     """
     url = make_url(url)
-    check_test_database(url, "drop the database")
+    check_test_database(url, "drop the database", prove=False)
     name = _check_name(url)
     with maintenance_cursor(url) as cur:
         _drop(cur, name)
@@ -223,8 +224,8 @@ def clone_test_database(url: str | URL, suffix: str) -> URL:
     """
     source = make_url(url)
     target = source.set(database=f"{source.database}_{suffix}")
-    check_test_database(source, "clone the database")
-    check_test_database(target, "create the database")
+    check_test_database(source, "clone the database", prove=False)
+    check_test_database(target, "create the database", prove=False)
     name = _check_name(source)
     target_name = _check_name(target)
     sql = _sql()

@@ -1,8 +1,9 @@
 """The safety check: destructive work only ever runs on a test database.
 
-A test database is one on a live throwaway server this package started, or
-one whose name starts with ``test_`` (Django's rule). The check runs before
-any connection is made, so a wrong URL touches nothing.
+A test database is one on a live throwaway server this package started
+(proven to be that server: :mod:`.maintenance`), or one whose name starts
+with ``test_`` (Django's rule). A URL that is neither is refused before any
+connection is made, so it touches nothing.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from sqlalchemy.engine import URL
 
 from ..errors import UnsafeDatabaseError
 from ..postgres.server import is_throwaway_url
+from .maintenance import prove_throwaway
 from .urls import describe_location, parse_url, test_database_name
 
 __all__ = ["check_test_database", "is_test_database"]
@@ -25,14 +27,22 @@ def is_test_database(url: str | URL) -> bool:
     return is_throwaway_url(url) or (url.database or "").startswith("test_")
 
 
-def check_test_database(url: str | URL, action: str) -> None:
+def check_test_database(url: str | URL, action: str, prove: bool = True) -> None:
     """Raise :class:`UnsafeDatabaseError` unless ``url`` is a test database.
+
+    A throwaway server's is proven to be that server first (once per
+    process and server: :func:`~.maintenance.prove_throwaway`).
 
     :param url: a database URL.
     :param action: what was about to happen, for the message ("drop the database").
+    :param prove: prove a throwaway server here; ``False`` when the caller's
+        next step is a maintenance connection, which proves it anyway.
     """
     url = parse_url(url)
-    if not is_test_database(url):
+    if is_throwaway_url(url):
+        if prove:
+            prove_throwaway(url)
+    elif not is_test_database(url):
         raise UnsafeDatabaseError(
             f"Refusing to {action} on database {url.database!r} at"
             f" {describe_location(url)}: it is not a test database. flask-dbtestcase only"

@@ -289,7 +289,8 @@ class ThrowawayServer(_testing_postgresql.Postgresql):  # type: ignore[misc]
 
         :param database: the database's name.
         """
-        return f"postgresql+psycopg2://postgres@/{database}?host={self.socket_dir}"
+        # The port is named: a URL without one would take libpq's PGPORT.
+        return f"postgresql+psycopg2://postgres@:{SERVER_PORT}/{database}?host={self.socket_dir}"
 
     def dsn(self, **kwargs: t.Any) -> dict[str, t.Any]:
         """Return psycopg2's connection arguments for this server.
@@ -361,6 +362,10 @@ class ThrowawayServer(_testing_postgresql.Postgresql):  # type: ignore[misc]
 
 def is_throwaway_url(url: str | URL) -> bool:
     """Tell whether ``url`` points at a live server this package started.
+
+    The URL is judged by its socket directory alone: connections to it are
+    also made immune to libpq's environment, and the server's identity is
+    proven before anything destructive (:mod:`flask_dbtestcase.databases.maintenance`).
 
     :param url: a database URL.
     """
