@@ -30,9 +30,18 @@ import tempfile
 import time
 
 from ..errors import ConfigurationError
+from ..settings import CACHE_DIR_ENV
 from ..state import STATE
 from .binaries import server_version
-from .processes import chown, open_private, spawn, write_private
+from .processes import (
+    announce_fallback,
+    chown,
+    open_private,
+    private_dir,
+    runtime_dir,
+    spawn,
+    write_private,
+)
 
 __all__ = [
     "CACHE_FORMAT",
@@ -61,16 +70,43 @@ DEBRIS_AGE = 600.0
 def cache_dir() -> str:
     """Return the cache directory, made private on first use.
 
-    That is ``$FLASK_DBTESTCASE_CACHE_DIR``, else ``~/.cache/flask-dbtestcase``.
+    That is ``$FLASK_DBTESTCASE_CACHE_DIR``, else ``~/.cache/flask-dbtestcase``
+    (``$XDG_CACHE_HOME``). One this user cannot use (a read-only home, a
+    directory left by another user's ``sudo`` run) gives way to ``cache`` in
+    the runtime directory, for this run, and that is said once.
     """
     path = STATE.current_settings().cache_dir
     if not path:
         xdg = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
         path = os.path.join(xdg, "flask-dbtestcase")
-    if not os.path.isdir(path):
-        os.makedirs(path, mode=0o700, exist_ok=True)
-        os.chmod(path, 0o700)  # makedirs' mode is subject to the umask
-    return path
+    found = _cache_dirs.get(path)
+    if found is None or not os.path.isdir(found):
+        found = _cache_dirs[path] = _usable_cache_dir(path)
+    return found
+
+
+#: The cache directory found for each one asked for.
+_cache_dirs: dict[str, str] = {}
+
+
+def _usable_cache_dir(path: str) -> str:
+    reason = private_dir(path, 0o700, parents=True)
+    if reason is None:
+        return path
+    fallback = os.path.join(runtime_dir(), "cache")
+    fallback_reason = private_dir(fallback, 0o700)
+    if fallback_reason is None:
+        announce_fallback(
+            f"cannot use the cache directory {path} ({reason}); caching in {fallback} "
+            f"instead, which lasts until the machine restarts (set {CACHE_DIR_ENV} to a "
+            "directory of this user's to keep it)."
+        )
+        return fallback
+    raise ConfigurationError(
+        f"flask-dbtestcase found no directory it can keep its cache in: {path} "
+        f"({reason}), {fallback} ({fallback_reason}). Set {CACHE_DIR_ENV} to a directory "
+        "this user owns and can write."
+    )
 
 
 def _binary_key(postgres: str) -> str:
