@@ -90,7 +90,7 @@ _cache_dirs: dict[str, str] = {}
 
 
 def _usable_cache_dir(path: str) -> str:
-    reason = private_dir(path, 0o700, parents=True)
+    reason = private_dir(path, 0o700, ours=False)
     if reason is None:
         return path
     fallback = os.path.join(runtime_dir(), "cache")

@@ -313,31 +313,38 @@ def shm_usable() -> bool:
     return st.f_bavail * st.f_frsize >= 1 << 30 and os.access("/dev/shm", os.W_OK)
 
 
-def private_dir(path: str, mode: int, parents: bool = False) -> str | None:
+def private_dir(path: str, mode: int, ours: bool = True) -> str | None:
     """Make ``path`` a directory of this user's (if it is not one); say why it cannot be.
 
-    Returns ``None`` when ``path`` is a directory (not a link) owned by this
-    user, with ``mode``, that this user can write; else the reason, in a few words.
+    Returns ``None`` when ``path`` is a directory owned by this user that it
+    can write; else the reason, in a few words. A directory that is ``ours``
+    (named by this package, such as the runtime directory) must not be a
+    link, and gets ``mode`` whatever it had; another (a cache directory the
+    user chose, maybe a link to another disk) gets ``mode`` only when it is
+    made here, with its missing parents.
 
     :param path: the directory.
     :param mode: its permissions.
-    :param parents: make the missing parent directories too.
+    :param ours: it is the package's own directory, not one the user chose.
     """
     if not os.path.isabs(path):
         return "not an absolute path (no home directory?)"
     try:
-        if parents:
-            os.makedirs(path, mode, exist_ok=True)
-        else:
+        made = False
+        if not ours and not os.path.isdir(path):
+            os.makedirs(path, mode)
+            made = True
+        elif ours:
             with contextlib.suppress(FileExistsError):
                 os.mkdir(path, mode)
-        st = os.lstat(path)
+        st = os.lstat(path) if ours else os.stat(path)
         if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
             return "not a directory"
         if st.st_uid != os.geteuid():
             owner = _user_name(st.st_uid)
             return f"owned by {owner}, not by this user"
-        os.chmod(path, mode)  # makedirs' mode is subject to the umask
+        if ours or made:
+            os.chmod(path, mode)  # makedirs' mode is subject to the umask
     except OSError as exc:
         return exc.strerror or str(exc)
     if not os.access(path, os.W_OK | os.X_OK):
