@@ -94,6 +94,30 @@ def median_range(xs: list[float], scale: float, spec: str) -> str:
     return f"{mid:{spec}} ({low:{spec}}–{high:{spec}})"
 
 
+def driver_name() -> str:
+    """The driver of the run: the driver setting, else the framework's default choice."""
+    from flask_dbtestcase.databases.drivers import choose_driver
+    from flask_dbtestcase.settings import Settings
+
+    return choose_driver(Settings.load().driver).name
+
+
+def database_url(text: str):
+    """A URL as a run's edge parses it: naming the run's driver."""
+    from flask_dbtestcase.databases.urls import parse_test_url
+
+    return parse_test_url(text, driver_name())
+
+
+def create_database(text: str):
+    """Create (or replace) the test database at ``text``; return its URL."""
+    from flask_dbtestcase.databases.creation import Timeouts, create_test_database
+
+    url = database_url(text)
+    create_test_database(url, Timeouts(), interactive=False, autoclobber=True)
+    return url
+
+
 @contextlib.contextmanager
 def bench_database(name: str) -> t.Iterator[tuple[t.Any, str]]:
     """Pin this process to CPU 0, start a throwaway server with the database ``name``.
@@ -101,15 +125,13 @@ def bench_database(name: str) -> t.Iterator[tuple[t.Any, str]]:
     The bench's Flask apps and FlaskDBTestCase find it in the environment.
     Yields the server and the database URL; the server is stopped afterwards.
     """
-    from flask_dbtestcase.databases.creation import create_test_database
-    from flask_dbtestcase.databases.urls import make_url
     from flask_dbtestcase.postgres.server import ThrowawayServer
 
     pin(0, {0})
     server = ThrowawayServer.start()
     try:
         url = server.url(name)
-        create_test_database(make_url(url), interactive=False, autoclobber=True)
+        create_database(url)
         os.environ["BENCH_FLASK_DATABASE_URL"] = url
         os.environ["FLASK_DBTESTCASE_DATABASE_URL"] = url
         yield server, url

@@ -35,6 +35,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 from commands import clean_env, fmt, load_line, run_cmd  # noqa: E402
+from common import create_database, driver_name  # noqa: E402
 
 DJANGO_IMPORTS = (
     "import os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'djbench.settings'); "
@@ -63,19 +64,16 @@ def main() -> None:
         raise SystemExit(
             "endtoend: run it with bench/.venv-django/bin/python (make bench)"
         ) from None
-    from flask_dbtestcase.databases.creation import create_test_database
-    from flask_dbtestcase.databases.drivers import current_driver
-    from flask_dbtestcase.databases.urls import make_url
     from flask_dbtestcase.postgres.server import ThrowawayServer
 
     # Every Flask command uses the driver a run picks (psycopg 3 under
     # SQLAlchemy 2.1), as Django does when psycopg 3 is installed.
-    driver = current_driver().name
+    driver = driver_name()
     server = ThrowawayServer.start()
     before = load_line()
     try:
         noiso_url = server.url("test_e2e_noiso").replace("+psycopg2", f"+{driver}")
-        create_test_database(make_url(noiso_url), interactive=False, autoclobber=True)
+        create_database(noiso_url)
         env = clean_env(
             BENCH_SUITE_TESTS=str(a.tests),
             BENCH_PG_HOST=server.socket_dir,

@@ -27,7 +27,14 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from common import PLACEMENTS, compile_bytecode, pin, pin_server  # noqa: E402
+from common import (  # noqa: E402
+    PLACEMENTS,
+    compile_bytecode,
+    create_database,
+    database_url,
+    pin,
+    pin_server,
+)
 
 PROFILES = {
     "quick": dict(
@@ -77,14 +84,11 @@ class Worker:
     """One contender's worker process (see worker.py), driven one round at a time."""
 
     def __init__(self, server, contender, placement, prof, number):
-        from flask_dbtestcase.databases.creation import create_test_database
-        from flask_dbtestcase.databases.urls import make_url
-
         self.contender = contender
         _, server_cpus = PLACEMENTS[placement]
         self.url = server.url(f"test_bench_{contender}_{number}")
         if contender != "django":  # Django's runner creates test_<NAME> itself
-            create_test_database(make_url(self.url), interactive=False, autoclobber=True)
+            create_database(self.url)
         micro = max(20, prof["micro_tests"] // MICRO_DIVISOR.get(contender, 1))
         env = dict(
             os.environ, BENCH_PG_HOST=server.socket_dir, BENCH_DJANGO_DB=f"bench_django_{number}"
@@ -127,7 +131,6 @@ class Worker:
 
     def close(self) -> None:
         from flask_dbtestcase.databases.creation import destroy_test_database
-        from flask_dbtestcase.databases.urls import make_url
 
         try:
             if self.proc.poll() is None:
@@ -139,7 +142,7 @@ class Worker:
                 self.proc.kill()
                 self.proc.wait()
             if self.contender != "django":
-                destroy_test_database(make_url(self.url))
+                destroy_test_database(database_url(self.url))
 
 
 def run_placement(server, contenders, placement, prof):
@@ -179,11 +182,10 @@ def run_placement(server, contenders, placement, prof):
 
 def measure_startup(server, prof):
     from flask_dbtestcase.databases.creation import (
+        Timeouts,
         clone_test_database,
-        create_test_database,
         destroy_test_database,
     )
-    from flask_dbtestcase.databases.urls import make_url
     from flask_dbtestcase.postgres import server as srvmod
 
     out = {"cold": [], "warm": [], "stop": [], "clone": [], "drop_clone": []}
@@ -221,15 +223,14 @@ def measure_startup(server, prof):
 
     from flaskbench import db as fdb  # noqa: F401  (models registered on its metadata)
 
-    url = make_url(server.url("test_bench_template"))
-    create_test_database(url, interactive=False, autoclobber=True)
+    url = create_database(server.url("test_bench_template"))
     try:
         engine = sa.create_engine(url)
         fdb.Model.metadata.create_all(engine)
         engine.dispose()
         for i in range(prof["startup_repeats"] + 1):
             t0 = time.perf_counter()
-            clone = clone_test_database(url, "clone")
+            clone = clone_test_database(url, "clone", Timeouts())
             t1 = time.perf_counter()
             destroy_test_database(clone)
             t2 = time.perf_counter()
@@ -473,9 +474,10 @@ def main() -> None:
     a = p.parse_args()
     if a.driver:  # the workers inherit it; the floor and the URLs use it
         os.environ["FLASK_DBTESTCASE_DRIVER"] = a.driver
-    from flask_dbtestcase.databases.drivers import current_driver
+    from flask_dbtestcase.databases.drivers import choose_driver
+    from flask_dbtestcase.settings import Settings
 
-    driver = current_driver()
+    driver = choose_driver(Settings.load().driver)
     prof = PROFILES[a.profile]
     contenders = a.only.split(",") if a.only else ["raw"] + FLASK + ["django"]
     skip = set(filter(None, a.skip.split(",")))

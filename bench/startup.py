@@ -49,7 +49,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-from common import compile_bytecode, median_range  # noqa: E402  (bench/ is this script's directory)
+from common import compile_bytecode, create_database, median_range  # noqa: E402  (bench/ is this script's directory)
 
 OURS = (
     "import {driver}, flaskbench, flask_dbtestcase.runner.command, "
@@ -94,8 +94,9 @@ def env() -> dict[str, str]:
 def run_driver() -> str:
     """The driver a run uses: --driver, else the framework's default choice."""
     code = (
-        "from flask_dbtestcase.databases.drivers import current_driver; "
-        "print(current_driver().name)"
+        "from flask_dbtestcase.databases.drivers import choose_driver; "
+        "from flask_dbtestcase.settings import Settings; "
+        "print(choose_driver(Settings.load().driver).name)"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code], cwd=HERE, env=env(), capture_output=True, text=True
@@ -209,14 +210,12 @@ def main() -> None:
     DRIVER, VS_PATH = a.driver, a.vs_path
     compile_bytecode(*([os.path.join(VS_PATH, "flask_dbtestcase")] if VS_PATH else []))
     driver = run_driver()
-    from flask_dbtestcase.databases.creation import create_test_database
-    from flask_dbtestcase.databases.urls import make_url
     from flask_dbtestcase.postgres.server import ThrowawayServer
 
     server = ThrowawayServer.start()  # for ``bare``: round 0 makes its tables
     try:
         url = server.url("startup_bare")
-        create_test_database(make_url(url), interactive=False, autoclobber=True)
+        create_database(url)
         BARE_URL = url.replace("+psycopg2", f"+{driver}")
         print(report(measure(a.repeats, driver), driver))
     finally:

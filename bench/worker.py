@@ -25,7 +25,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from common import CLIENT_CPU, pin, pin_server  # noqa: E402
+from common import CLIENT_CPU, database_url, pin, pin_server  # noqa: E402
 
 
 class _Args:
@@ -85,12 +85,11 @@ class Floor:
     default), no ORM, on a backend pinned via pg_backend_pid()."""
 
     def __init__(self, a) -> None:
-        from sqlalchemy.engine import make_url
 
-        from flask_dbtestcase.databases.drivers import current_driver
+        from flask_dbtestcase.databases.drivers import url_driver
 
-        u = make_url(a.url)
-        driver = current_driver().module
+        u = database_url(a.url)
+        driver = url_driver(u)
         self.conn = driver.connect(host=u.query["host"], dbname=u.database, user=u.username)
         self.conn.autocommit = True
         self.cur = self.conn.cursor()
@@ -174,9 +173,8 @@ def make_contender(a):
 
         contender.close = close  # type: ignore[method-assign]
         return contender
-    from flask_dbtestcase.databases.urls import make_url
 
-    url = make_url(a.url).render_as_string(hide_password=False)  # the run's driver
+    url = database_url(a.url).render_as_string(hide_password=False)  # the run's driver
     os.environ["BENCH_FLASK_DATABASE_URL"] = url
     os.environ["FLASK_DBTESTCASE_DATABASE_URL"] = url
     from flaskbench import cases

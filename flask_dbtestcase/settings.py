@@ -26,6 +26,25 @@ from pathlib import Path
 
 from .errors import ConfigurationError
 
+if t.TYPE_CHECKING:
+    from .databases.config import DatabasesConfig
+from .variables import (
+    CACHE_DIR_ENV,
+    DATABASE_URL_ENV,
+    DRIVER_ENV,
+    FLASK_APP_ENV,
+    FORCE_COLOR_ENV,
+    LOCK_TIMEOUT_ENV,
+    NO_COLOR_ENV,
+    PG_BIN_ENV,
+    POSTGRES_ENV,
+    RUNNER_ENV,
+    RUNTIME_DIR_ENV,
+    STATEMENT_TIMEOUT_ENV,
+    TEST_DATABASE_URL_ENV,
+    WORKER_ID_ENV,
+)
+
 __all__ = [
     "CACHE_DIR_ENV",
     "DATABASE_URL_ENV",
@@ -43,45 +62,11 @@ __all__ = [
     "Setting",
     "Settings",
     "TEST_DATABASE_URL_ENV",
-    "THROWAWAY_DATABASE",
     "WORKER_ID_ENV",
     "RUNNER_ONLY",
-    "export_database_url",
     "ignored_settings",
     "read_pyproject",
 ]
-
-#: The test database of the run (set by the runner for its child processes).
-DATABASE_URL_ENV = "FLASK_DBTESTCASE_DATABASE_URL"
-#: An existing server for the runner, as ``--database-url``.
-TEST_DATABASE_URL_ENV = "TEST_DATABASE_URL"
-#: The directory holding PostgreSQL's ``initdb`` and ``postgres``.
-PG_BIN_ENV = "FLASK_DBTESTCASE_PG_BIN"
-#: Where the server binaries come from: ``auto``, ``system`` or ``embedded``.
-POSTGRES_ENV = "FLASK_DBTESTCASE_POSTGRES"
-#: The initdb cache and ``--keepdb`` data.
-CACHE_DIR_ENV = "FLASK_DBTESTCASE_CACHE_DIR"
-#: The parent of the throwaway servers' directories.
-RUNTIME_DIR_ENV = "FLASK_DBTESTCASE_RUNTIME_DIR"
-#: The test databases' ``lock_timeout``.
-LOCK_TIMEOUT_ENV = "FLASK_DBTESTCASE_LOCK_TIMEOUT"
-#: The test databases' ``statement_timeout``.
-STATEMENT_TIMEOUT_ENV = "FLASK_DBTESTCASE_STATEMENT_TIMEOUT"
-#: A ``module:Class`` runner to use instead of ``DBTestRunner``.
-RUNNER_ENV = "FLASK_DBTESTCASE_RUNNER"
-#: The number of a ``--parallel`` worker, in its environment (1, 2, ...).
-WORKER_ID_ENV = "FLASK_DBTESTCASE_WORKER_ID"
-#: The PostgreSQL driver: ``psycopg`` (3) or ``psycopg2``.
-DRIVER_ENV = "FLASK_DBTESTCASE_DRIVER"
-#: Flask's own variable naming the app, read as the last resort.
-FLASK_APP_ENV = "FLASK_APP"
-#: The common convention (no-color.org): set and not empty, the runner prints no colour.
-NO_COLOR_ENV = "NO_COLOR"
-#: The common convention (force-color.org): set and not empty, colour even without a terminal.
-FORCE_COLOR_ENV = "FORCE_COLOR"
-
-#: The database created on the throwaway server.
-THROWAWAY_DATABASE = "test_db"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -190,6 +175,20 @@ class Settings:
         The first of the three, in that order, that names one wins.
         """
         return self.app_factory or self.cli_app or self.flask_app
+
+    def databases_config(self) -> DatabasesConfig:
+        """Return what the databases layer needs of these settings (the driver chosen now)."""
+        # Imported here: they load SQLAlchemy, and the runner's --help must stay fast.
+        from .databases.config import DatabasesConfig
+        from .databases.creation import Timeouts
+        from .databases.drivers import choose_driver
+
+        return DatabasesConfig(
+            driver=choose_driver(self.driver).name,
+            timeouts=Timeouts(self.lock_timeout, self.statement_timeout),
+            given_url=self.database_url,
+            existing_server=self.test_database_url,
+        )
 
 
 #: The variables Settings.load reads, in the order of SETTINGS.
@@ -329,18 +328,3 @@ def ignored_settings(settings: Settings, under_runner: bool) -> str | None:
     if not parts:
         return None
     return "flask-dbtestcase ignores some of the settings given: " + " ".join(parts)
-
-
-def export_database_url(url: str | None) -> None:
-    """Hand the test database to child processes (``None`` withdraws it).
-
-    This is the documented hand-over, and the only place the package writes
-    the environment: processes the tests start (``python -m unittest``,
-    ``flask``, pytest) find the run's database in :data:`DATABASE_URL_ENV`.
-
-    :param url: the test database URL, with its password.
-    """
-    if url is None:
-        os.environ.pop(DATABASE_URL_ENV, None)
-    else:
-        os.environ[DATABASE_URL_ENV] = url

@@ -18,7 +18,6 @@ One copy of each thing several modules need:
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import glob
 import io
@@ -39,7 +38,6 @@ import sqlalchemy as sa
 
 from flask_dbtestcase import settings
 from flask_dbtestcase.postgres.processes import runtime_paths, shm_usable
-from flask_dbtestcase.state import STATE, RunDatabases
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: The small suites the runner tests run (see runner_suites/README.md).
@@ -401,47 +399,40 @@ IN_PROCESS = {"flask_dbtestcase": _runner_main, "unittest": _unittest_main}
 
 @contextlib.contextmanager
 def nested_state(outside: bool = False, database: str | None = None):
-    """The process state for a run made inside this one, given back afterwards.
+    """A run made inside this one, with a run of its own, given back afterwards.
 
-    The nested run sees the run's databases (``STATE.databases``: a runner
-    nested in a runner uses them as they are), or ``database`` instead, but
-    keeps its own list of created databases and its own shared connections,
-    so its clean-up drops and closes only what it made. ``outside``: a fresh
-    state, as in a process with no runner (it starts a throwaway server of
-    its own if it needs one; this process's signal handling is left alone).
+    The nested run uses this run's test database (a runner nested in a runner
+    uses it as it is), or ``database`` instead, but has its own apps and
+    shared connections, so its clean-up closes only what it made. ``outside``:
+    no run at all, as in a process with no runner (it starts a throwaway
+    server of its own if it needs one). Whatever runs the nested run opened
+    are closed at the end, and this run is current again.
     """
-    saved = {field.name: getattr(STATE, field.name) for field in dataclasses.fields(STATE)}
-    if outside:
-        STATE.reset()
-        STATE.signals_installed = True
-    else:
-        if database is not None:
-            STATE.databases = RunDatabases(database)
-        STATE.created_databases = []
-        STATE.pins = {}
-        STATE.apps = []
-        STATE.schemas_ready = set(saved["schemas_ready"])
-        STATE.parallel = None
-    STATE.settings = None  # read afresh from the nested run's environment
+    from flask_dbtestcase.databases.lifecycle import open_test_databases
+    from flask_dbtestcase.settings import Settings
+    from flask_dbtestcase.state import Run, current_run, enter_run, leave_run
+
+    outer = []
+    while (run := current_run()) is not None:
+        leave_run(run)
+        outer.insert(0, run)
     try:
+        if not outside and (database or outer):
+            given = sa.make_url(database) if database else outer[-1].databases.url
+            nested_settings = Settings.load()  # the nested run's environment
+            databases = open_test_databases(
+                nested_settings.databases_config(), given=given, hand_over=False
+            )
+            enter_run(Run(nested_settings, databases))
         yield
     finally:
         try:
-            appcache = sys.modules.get("flask_dbtestcase.cases.appcache")
-            if appcache is not None:
-                appcache.forget_apps()
-            engines = sys.modules.get("flask_dbtestcase.isolation.engines")
-            if engines is not None:
-                engines.close_pinned_connections()
-            if STATE.created_databases:
-                from flask_dbtestcase.databases.creation import destroy_created_databases
-
-                destroy_created_databases()
-            if STATE.server is not None and STATE.server is not saved["server"]:
-                STATE.server.stop()
+            while (run := current_run()) is not None:
+                leave_run(run)
+                run.databases.close(quiet=True)
         finally:
-            for name, value in saved.items():
-                setattr(STATE, name, value)
+            for run in outer:
+                enter_run(run)
 
 
 @contextlib.contextmanager
@@ -452,7 +443,7 @@ def fresh_database():
 
     base = sa.make_url(run_database_url())
     url = base.set(database=f"{base.database}_own{next(_fresh_databases)}_{os.getpid()}")
-    creation.create_test_database(url, interactive=False, autoclobber=True)
+    creation.create_test_database(url, creation.Timeouts(), interactive=False, autoclobber=True)
     try:
         yield url.render_as_string(hide_password=False)
     finally:
@@ -480,11 +471,11 @@ def as_a_process(
     with (
         mock.patch.dict(os.environ, clean_env(env), clear=True),
         mock.patch.object(sys, "stdin", io.StringIO()),
-        nested_state(outside, database),
     ):
-        os.chdir(directory)
+        os.chdir(directory)  # before the nested run reads its settings (pyproject.toml)
         try:
-            yield
+            with nested_state(outside, database):
+                yield
         finally:
             os.chdir(cwd)
             sys.path[:] = path

@@ -1,14 +1,16 @@
-"""The throwaway server started while the tests load (runner/databases.py),
+"""The throwaway server started while the tests load (databases/earlystart.py),
 and the keeper thread it starts in (postgres/background.py): real servers."""
 
 from __future__ import annotations
 
 import unittest
 
+from flask_dbtestcase.databases.config import THROWAWAY_DATABASE
+from flask_dbtestcase.databases.earlystart import start_early
 from flask_dbtestcase.postgres.background import Background
 from flask_dbtestcase.postgres.server import ThrowawayServer
-from flask_dbtestcase.runner.databases import start_server_early
-from flask_dbtestcase.settings import THROWAWAY_DATABASE
+from flask_dbtestcase.runner import DBTestRunner
+from flask_dbtestcase.settings import Settings
 from tests.support import nested_state, pid_running, removed, run_sql, set_env, wait_until
 
 
@@ -21,8 +23,7 @@ class EarlyServerTests(unittest.TestCase):
         self.addCleanup(state.__exit__, None, None, None)
 
     def test_taken_server_runs_with_its_test_database_and_the_thread_ends_after_stop(self):
-        early = start_server_early()
-        assert early is not None
+        early = start_early(Settings.load().databases_config())
         server, elapsed, error = early.take()
         try:
             self.assertIsNone(error)
@@ -36,8 +37,7 @@ class EarlyServerTests(unittest.TestCase):
         self.assertTrue(wait_until(lambda: not early.job.running))
 
     def test_discarded_before_use_stops_the_server_and_removes_its_directory(self):
-        early = start_server_early()
-        assert early is not None
+        early = start_early(Settings.load().databases_config())
         server, _, _ = early.job.result()
         assert server.child_process is not None
         postmaster = server.child_process.pid
@@ -47,9 +47,11 @@ class EarlyServerTests(unittest.TestCase):
         self.assertTrue(wait_until(lambda: not early.job.running))
 
     def test_no_early_start_when_a_database_is_given(self):
-        self.assertIsNone(start_server_early("postgresql://postgres@127.0.0.1/app"))
+        self.assertTrue(DBTestRunner().needs_throwaway_server())
+        given = DBTestRunner(database_url="postgresql://postgres@127.0.0.1/app")
+        self.assertFalse(given.needs_throwaway_server())
         set_env(self, TEST_DATABASE_URL="postgresql://postgres@127.0.0.1/app")
-        self.assertIsNone(start_server_early())
+        self.assertFalse(DBTestRunner().needs_throwaway_server())
 
 
 class KeeperThreadTests(unittest.TestCase):

@@ -49,12 +49,12 @@ def create_app(config=None):
 SUITE = """
 import unittest
 
-from flask_dbtestcase.state import STATE
+from flask_dbtestcase.state import current_run
 
 
 class Env(unittest.TestCase):
     def test_print_factory(self):
-        print(f"APP_FACTORY={STATE.current_settings().factory_spec}")
+        print(f"APP_FACTORY={current_run().settings.factory_spec}")
 """
 
 

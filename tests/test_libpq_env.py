@@ -22,11 +22,12 @@ from unittest import mock
 
 import sqlalchemy as sa
 
+from flask_dbtestcase.cases.testdb import current_database_url
 from flask_dbtestcase.databases import creation, libpq, maintenance, safety, urls
+from flask_dbtestcase.databases.config import THROWAWAY_DATABASE
 from flask_dbtestcase.errors import ConfigurationError, PostgreSQLNotFound, UnsafeDatabaseError
 from flask_dbtestcase.postgres import server
 from flask_dbtestcase.postgres.processes import runtime_dir, write_private
-from flask_dbtestcase.settings import THROWAWAY_DATABASE
 from tests.support import ForeignServer, Project, app_source, set_env
 
 #: The variables that would change a connection, with the parameter and
@@ -38,6 +39,11 @@ _SINCE = {
     "PGSSLNEGOTIATION": 170000,
     "PGMINPROTOCOLVERSION": 180000,
 }
+
+
+def run_driver() -> str:
+    """The driver of this run: the one its test database's URL names."""
+    return current_database_url().get_driver_name()
 
 
 def hostile_environment(foreign: ForeignServer, files: str) -> dict[str, dict[str, str]]:
@@ -150,8 +156,8 @@ class EnvironmentIgnoredTests(ForeignServerCase):
     def exercise(self):
         """Create the throwaway server's test_db, use it through an app-made
         engine on each driver, drop it; return the data directories that answered."""
-        url = urls.make_url(self.server.url(THROWAWAY_DATABASE))
-        creation.create_test_database(url, interactive=False, autoclobber=True)
+        url = urls.parse_test_url(self.server.url(THROWAWAY_DATABASE), run_driver())
+        creation.create_test_database(url, creation.Timeouts(), interactive=False, autoclobber=True)
         seen = []
         try:
             for driver in ("psycopg", "psycopg2"):
@@ -172,11 +178,9 @@ class EnvironmentIgnoredTests(ForeignServerCase):
         self.assertEqual([os.path.realpath(d) for d in seen], [own, own])
 
     def test_each_variable_alone(self):
-        from flask_dbtestcase.databases.drivers import current_driver
-
         tried = []
         for name, values in self.cases.items():
-            if not self.applicable(values, current_driver().name):
+            if not self.applicable(values, run_driver()):
                 continue
             with self.subTest(name):
                 set_env(self, **values)
@@ -191,12 +195,10 @@ class EnvironmentIgnoredTests(ForeignServerCase):
         self.assert_foreign_untouched()
 
     def test_all_together(self):
-        from flask_dbtestcase.databases.drivers import current_driver
-
         values = {
             name: value
             for name, value in all_together(self.cases).items()
-            if self.applicable({name: value}, current_driver().name)
+            if self.applicable({name: value}, run_driver())
         }
         set_env(self, **values)
         self.assert_own_server(self.exercise())
@@ -222,12 +224,16 @@ class ImpostorTests(ForeignServerCase):
             os.path.join(sock, ".s.PGSQL.5432"),
         )
         write_private(os.path.join(base, "data", "postmaster.pid"), f"{self.foreign.process.pid}\n")
-        self.url = urls.make_url(f"postgresql://postgres@:5432/test_db?host={sock}")
+        self.url = urls.parse_test_url(
+            f"postgresql://postgres@:5432/test_db?host={sock}", run_driver()
+        )
         self.assertTrue(server.is_throwaway_url(self.url))  # it looks like ours
 
     def test_create_refused(self):
         with self.assertRaises(UnsafeDatabaseError) as caught:
-            creation.create_test_database(self.url, interactive=False, autoclobber=True)
+            creation.create_test_database(
+                self.url, creation.Timeouts(), interactive=False, autoclobber=True
+            )
         self.assertIn("the server that answered is another one", str(caught.exception))
         self.assertIn(self.foreign.data_dir, str(caught.exception))
         self.assert_foreign_untouched()
@@ -252,7 +258,8 @@ class NamedServerTests(unittest.TestCase):
     def test_failed_connection_names_the_variable(self):
         set_env(self, PGPORT="1")
         with self.assertRaises(ConfigurationError) as caught:
-            maintenance.connect_maintenance("postgresql://postgres@127.0.0.1/test_x")
+            url = urls.parse_test_url("postgresql://postgres@127.0.0.1/test_x", run_driver())
+            maintenance.connect_maintenance(url)
         self.assertIn("PGPORT='1'", str(caught.exception))
 
 

@@ -198,35 +198,16 @@ class UnappliedOptionTests(unittest.TestCase):
 
 
 class SettledSettingsTests(unittest.TestCase):
-    """Without a runner, a block reads the settings once; outside it they follow the environment."""
+    """A run's settings are read once, at its edge: the classes read the run's, not the
+    environment afresh."""
 
-    def setUp(self):
-        from flask_dbtestcase.state import STATE
-
-        self.state = STATE
-        self.saved = STATE.settings
-        STATE.settings = None  # as in a process with no runner
-        self.addCleanup(setattr, STATE, "settings", self.saved)
-
-    def test_the_environment_is_read_once_in_the_block_and_afresh_after_it(self):
+    def test_the_run_keeps_the_settings_it_was_opened_with(self):
+        from flask_dbtestcase.cases.testdb import ensure_run
         from tests.support import set_env
 
-        set_env(self, FLASK_DBTESTCASE_DRIVER="psycopg2")
-        with self.state.settled() as settings:
-            set_env(self, FLASK_DBTESTCASE_DRIVER="psycopg")
-            self.assertIs(self.state.current_settings(), settings)
-            self.assertEqual(self.state.current_settings().driver, "psycopg2")
-            with self.state.settled() as inner:  # nested: the same reading
-                self.assertIs(inner, settings)
-            self.assertIs(self.state.current_settings(), settings)
-        self.assertIsNone(self.state.settings)
-        self.assertEqual(self.state.current_settings().driver, "psycopg")
-
-    def test_a_runner_s_settings_are_kept(self):
-        from flask_dbtestcase.settings import Settings
-
-        runner = Settings.load()
-        self.state.settings = runner
-        with self.state.settled() as settings:
-            self.assertIs(settings, runner)
-        self.assertIs(self.state.settings, runner)
+        run = ensure_run()
+        other = "psycopg" if run.settings.driver == "psycopg2" else "psycopg2"
+        set_env(self, FLASK_DBTESTCASE_DRIVER=other, FLASK_DBTESTCASE_LOCK_TIMEOUT="1s")
+        self.assertIs(ensure_run(), run)
+        self.assertIs(ensure_run().settings, run.settings)
+        self.assertNotEqual(ensure_run().settings.driver, other)

@@ -17,8 +17,8 @@ from unittest import mock
 import sqlalchemy as sa
 
 from flask_dbtestcase import FlaskDBTestCase
-from flask_dbtestcase.cases import testapp
 from flask_dbtestcase.cases.factory import resolve_factory
+from flask_dbtestcase.databases import schema
 from flask_dbtestcase.errors import ConfigurationError, DBTestCaseError, UnsafeDatabaseError
 from flask_dbtestcase.settings import Settings, read_pyproject
 from tests.mistakeapps import missingenv
@@ -281,7 +281,7 @@ class MistakeTests(unittest.TestCase):
     def test_models_never_imported_warn_once(self):
         from tests.mistakeapps import unimported
 
-        testapp._WARNED_EMPTY.discard(unimported.db.metadata)  # another run in this process
+        schema._WARNED_EMPTY.discard(unimported.db.metadata)  # another run in this process
         first = self.case("tests.mistakeapps.unimported:create_app")
         with self.assertWarns(UserWarning) as caught:
             result = run_classes(first)

@@ -66,7 +66,7 @@ import os
 import sqlalchemy as sa
 
 from flask_dbtestcase import FlaskDBTestCase
-from flask_dbtestcase.cases.testdb import process_server
+from flask_dbtestcase.cases.testdb import ensure_run
 from flask_dbtestcase.postgres.processes import runtime_dir
 from flask_dbtestcase.cases.testdb import current_database_url
 from myapp import Thing, db
@@ -86,7 +86,7 @@ class ThingTests{n}(FlaskDBTestCase):
             test=self.id(),
             pid=pid,
             worker=os.environ.get("PYTEST_XDIST_WORKER"),
-            base_dir=process_server().base_dir,
+            base_dir=ensure_run().databases.server.base_dir,
             database=current_database_url().render_as_string(hide_password=False),
             data_directory=self.session.execute(sa.text("SHOW data_directory")).scalar(),
             server_dirs=len(

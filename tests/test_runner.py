@@ -25,7 +25,7 @@ import time
 import unittest
 import xml.etree.ElementTree as ET
 
-from flask_dbtestcase.databases.drivers import current_driver
+from flask_dbtestcase.cases.testdb import current_database_url
 from tests.support import (
     ROOT,
     SUITES,
@@ -393,8 +393,10 @@ class NestedRunTests(unittest.TestCase):
         from flask_dbtestcase import FlaskDBTestCase
         from flask_dbtestcase.databases.creation import database_exists
         from flask_dbtestcase.settings import DATABASE_URL_ENV
-        from flask_dbtestcase.state import STATE
+        from flask_dbtestcase.state import current_run
         from tests.sampleapp import Audit, Item, create_app, db
+
+        databases_used = []
 
         class Before(FlaskDBTestCase):  # makes the app's bind database, if not yet made
             app_factory = create_app
@@ -404,6 +406,7 @@ class NestedRunTests(unittest.TestCase):
                 db.session.commit()
                 self.assertRowCount(Item, 1)
                 self.assertRowCount(Audit, 1)
+                databases_used[:] = [engine.url for engine in db.engines.values()]
 
         def run_class():
             result = unittest.TestResult()
@@ -411,16 +414,15 @@ class NestedRunTests(unittest.TestCase):
             self.assertTrue(result.wasSuccessful(), result.errors + result.failures)
 
         run_class()
-        databases, exported = STATE.databases, os.environ.get(DATABASE_URL_ENV)
-        created = list(STATE.created_databases)
+        outer, exported = current_run(), os.environ.get(DATABASE_URL_ENV)
+        self.assertEqual(len(databases_used), 2)  # the test database and the bind's
         self.addCleanup(run_sql, run_database_url(), "DROP TABLE IF EXISTS runner_probe")
         nested = run(self, PATTERN + ["-v", "2"], "dbcheck")
         self.assertEqual(nested.returncode, 0, nested)
         self.assertIn("ROWS=", nested.stdout)
-        self.assertIs(STATE.databases, databases)
+        self.assertIs(current_run(), outer)
         self.assertEqual(os.environ.get(DATABASE_URL_ENV), exported)
-        self.assertEqual(STATE.created_databases, created)
-        for url in created:  # e.g. the bind's test database: not dropped by the nested run
+        for url in databases_used:  # e.g. the bind's test database: not dropped by the nested run
             self.assertTrue(database_exists(url), url)
         run_class()
 
@@ -732,7 +734,8 @@ class DatabaseURLTests(RunnerTestCase):
         self.assertCode(result, 0)
         self.assertIn(f"DBNAME={TEST_NAME}", result.stdout)
         # The URL handed over names the run's driver (the same setting in the child).
-        self.assertIn(f"DBURL=postgresql+{current_driver().name}://", result.stdout)
+        driver = current_database_url().get_driver_name()
+        self.assertIn(f"DBURL=postgresql+{driver}://", result.stdout)
         self.assertNotIn(TEST_NAME, self.databases())
 
     def test_test_database_url_environment_variable(self):

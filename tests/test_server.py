@@ -113,8 +113,8 @@ class ServerTests(unittest.TestCase):
             """
             import os
             from flask_dbtestcase.cases import testdb
-            srv = testdb.process_server()
-            assert testdb.process_server() is srv
+            srv = testdb.ensure_run().databases.server
+            assert testdb.ensure_run().databases.server is srv
             if os.fork() == 0:  # a forked child must not stop its parent's server
                 srv.stop()
                 os._exit(0)

@@ -19,11 +19,11 @@ import unittest
 import sqlalchemy as sa
 
 from flask_dbtestcase import FlaskDBTestCase, FlaskDBTransactionTestCase
-from flask_dbtestcase.cases.testdb import current_database_url
+from flask_dbtestcase.cases.appcache import pins_of
+from flask_dbtestcase.cases.testdb import current_database_url, ensure_run
 from flask_dbtestcase.databases.schema import RECORD_TABLE, ensure_tables, fingerprint
 from flask_dbtestcase.databases.watch import LOG_TABLE, pinned_options
 from flask_dbtestcase.isolation.pinned import TransactionStatus
-from flask_dbtestcase.state import STATE
 from tests.sampleapp import Item, create_app, db
 from tests.support import Project, dsn, run_sql, scratch_dir
 
@@ -59,19 +59,19 @@ class WatchInstallTests(unittest.TestCase):
         return run_sql(self.url, statement)[0][0]
 
     def test_tables_get_the_trigger_and_a_kept_database_without_it_is_rebuilt(self):
-        self.assertTrue(ensure_tables(self.engine, probe_metadata()))
+        self.assertTrue(ensure_tables(self.engine, probe_metadata(), set()))
         self.assertEqual(self.sql(TRIGGERS), 1)
         # As an earlier version of flask-dbtestcase left a kept database: no trigger.
         plain = fingerprint(probe_metadata(), self.engine.dialect)
         run_sql(self.url, f"DROP TRIGGER flask_dbtestcase_watch ON {PROBE}")
         run_sql(self.url, f"UPDATE {RECORD_TABLE} SET fingerprint = '{plain}'")
-        self.assertTrue(ensure_tables(self.engine, probe_metadata()))
+        self.assertTrue(ensure_tables(self.engine, probe_metadata(), set()))
         self.assertEqual(self.sql(TRIGGERS), 1)
-        self.assertFalse(ensure_tables(self.engine, probe_metadata()))
+        self.assertFalse(ensure_tables(self.engine, probe_metadata(), set()))
         self.assertEqual(self.sql(TRIGGERS), 1)
 
     def test_only_writes_past_a_pinned_connection_are_logged(self):
-        ensure_tables(self.engine, probe_metadata())
+        ensure_tables(self.engine, probe_metadata(), set())
         run_sql(self.url, f"INSERT INTO {PROBE} (id) VALUES (1)")
         run_sql(self.url, f"UPDATE {PROBE} SET id = 2 WHERE false")  # no row: still a write
         self.assertEqual(self.sql(PROBE_LOG), 2)
@@ -177,7 +177,8 @@ class EmptyTestSendsNothingTests(unittest.TestCase):
                 pass
 
         self.run_classes(Warm)  # the shared connection exists, with its watch
-        connections = [c for c in STATE.pins.values() if c.watch is not None and not c.closed]
+        pins = pins_of(ensure_run().databases)
+        connections = [c for c in pins.connections() if c.watch is not None and not c.closed]
         self.assertTrue(connections, "no watched shared connection")
         sent: list[str] = []
         for conn in connections:

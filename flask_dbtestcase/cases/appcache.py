@@ -11,20 +11,31 @@ class with ``own_app = True`` gets an app of its own, dropped after it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import typing as t
+import weakref
 
 import sqlalchemy as sa
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 
+from ..databases.lifecycle import TestDatabases
 from ..databases.safety import check_test_database
-from ..isolation.engines import PinnedEngine, pin_engine
-from ..state import STATE
+from ..isolation.engines import PinnedEngine, Pins, pin_engine
 from . import clients
 from .binds import BindPlan, bind_test_databases, planning_binds, settle_config, stray_binds
 from .testapp import build_config, check_engines, find_db, warn_unapplied_options
 
-__all__ = ["AppKey", "TestApp", "build_test_app", "cached_app", "forget_apps", "restore_config"]
+__all__ = [
+    "AppKey",
+    "TestApp",
+    "build_test_app",
+    "cached_app",
+    "forget_apps",
+    "is_cached",
+    "pins_of",
+    "restore_config",
+]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -34,13 +45,13 @@ class AppKey:
     :param factory: the class's ``app_factory`` and ``create_app`` function.
     :param config: the class's ``config`` (compared with ``==``: values need
         not be hashable).
-    :param database: the test database, rendered.
+    :param database: the test database.
     :param mirrors: the binds that mirror another database.
     """
 
     factory: object
     config: t.Mapping[str, t.Any]
-    database: str
+    database: sa.URL
     mirrors: t.Mapping[str, str]
 
     def matches(self, other: AppKey) -> bool:
@@ -70,6 +81,8 @@ class TestApp:
     app: Flask
     db: SQLAlchemy
     engines: dict[t.Any, sa.Engine]
+    #: The run's shared connections, which its engines are pinned to.
+    pins: Pins
     pinned: list[PinnedEngine] = dataclasses.field(default_factory=list)
 
     def pin(self, engines: t.Iterable[sa.Engine]) -> list[PinnedEngine]:
@@ -80,7 +93,7 @@ class TestApp:
         done = {id(p.engine): p for p in self.pinned}
         for engine in engines:
             if id(engine) not in done:
-                done[id(engine)] = pin_engine(engine)
+                done[id(engine)] = pin_engine(engine, self.pins)
                 self.pinned.append(done[id(engine)])
         return [done[id(engine)] for engine in engines]
 
@@ -96,25 +109,63 @@ class TestApp:
             engine.dispose()
 
 
-def cached_app(key: AppKey, build: t.Callable[[], TestApp]) -> TestApp:
+#: The shared connections of each run's test databases: closed when those close.
+_pins: weakref.WeakKeyDictionary[TestDatabases, Pins] = weakref.WeakKeyDictionary()
+
+
+def pins_of(databases: TestDatabases) -> Pins:
+    """Return the shared connections of a run's test databases (closed when they close).
+
+    :param databases: a run's test databases.
+    """
+    pins = _pins.get(databases)
+    if pins is None:
+        pins = _pins[databases] = Pins()
+        databases.add_closer(pins.close)
+    return pins
+
+
+#: The apps built for each run's test databases: disposed when those close.
+_apps: weakref.WeakKeyDictionary[TestDatabases, list[tuple[AppKey, TestApp]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def cached_app(databases: TestDatabases, key: AppKey, build: t.Callable[[], TestApp]) -> TestApp:
     """Return the app ``key`` asks for, built by ``build`` on first use.
 
+    :param databases: the run's test databases: the app is the run's, and
+        disposed when they close.
     :param key: what the test class asks for.
     :param build: builds the app (called at most once per key and run).
     """
-    for known, test_app in STATE.apps:
+    apps = _apps.get(databases)
+    if apps is None:
+        apps = _apps[databases] = []
+        databases.add_closer(functools.partial(forget_apps, databases))
+    for known, test_app in apps:
         if known.matches(key):
-            return t.cast(TestApp, test_app)
+            return test_app
     test_app = build()
-    STATE.apps.append((key, test_app))
+    apps.append((key, test_app))
     return test_app
 
 
-def forget_apps() -> None:
-    """Drop every cached app (before the test databases are dropped)."""
-    apps, STATE.apps = STATE.apps, []
-    for _, test_app in apps:
-        t.cast(TestApp, test_app).dispose()
+def forget_apps(databases: TestDatabases) -> None:
+    """Dispose of the apps built for ``databases`` (before they are dropped).
+
+    :param databases: a run's test databases.
+    """
+    for _, test_app in _apps.pop(databases, []):
+        test_app.dispose()
+
+
+def is_cached(app: Flask) -> bool:
+    """Tell whether ``app`` is one of the apps the test classes share.
+
+    :param app: a Flask app.
+    """
+    return any(test_app.app is app for apps in _apps.values() for _, test_app in apps)
 
 
 def build_test_app(
@@ -122,7 +173,7 @@ def build_test_app(
     config: t.Mapping[str, t.Any],
     db: SQLAlchemy | None,
     owner: str,
-    main: sa.URL,
+    databases: TestDatabases,
     mirrors: t.Mapping[str, str],
 ) -> TestApp:
     """Build an app on the test database, with a test database per bind.
@@ -132,9 +183,10 @@ def build_test_app(
     :param config: the test class's ``config``, applied last.
     :param db: the test class's own ``db``, if it sets one.
     :param owner: the test class's name, for the messages.
-    :param main: the test database.
+    :param databases: the run's test databases.
     :param mirrors: the binds that mirror another database.
     """
+    main = databases.url
 
     # Before the factory runs (it may connect): a throwaway server is proven to
     # be the one this package started, and every engine's connections to it
@@ -147,7 +199,7 @@ def build_test_app(
         with app.app_context():  # db.engines are the current app's
             return app, found, dict(found.engines)
 
-    plan = BindPlan(main, dict(mirrors))
+    plan = BindPlan(main, dict(mirrors), databases.create_database)
     with planning_binds(plan):
         app, found, engines = call(None)
     settle_config(app)
@@ -161,7 +213,7 @@ def build_test_app(
     check_engines(engines, main, owner, app, plan)
     warn_unapplied_options(engines, owner)
     clients.install(app)
-    return TestApp(app, found, engines)
+    return TestApp(app, found, engines, pins_of(databases))
 
 
 def restore_config(app: Flask, before: dict[str, t.Any] | None) -> None:

@@ -24,8 +24,7 @@ import typing as t
 import sqlalchemy as sa
 from flask import Config, Flask
 
-from ..databases.creation import create_test_database, database_exists
-from ..databases.urls import bind_database_url, same_database
+from ..databases.urls import bind_database_url, parse_url, same_database
 from ..errors import ConfigurationError
 
 __all__ = [
@@ -50,10 +49,13 @@ class BindPlan:
     :param main: the test database.
     :param mirrors: bind keys mapped to the database they mirror (``"default"``
         or another bind key).
+    :param create: creates a bind's test database unless it exists (the run's
+        :meth:`~flask_dbtestcase.databases.lifecycle.TestDatabases.create_database`).
     """
 
     main: sa.URL
     mirrors: dict[str, str] = dataclasses.field(default_factory=dict)
+    create: t.Callable[[sa.URL], None] | None = None
     #: The values the app's config gave SQLALCHEMY_DATABASE_URI, in order.
     default_urls: list[t.Any] = dataclasses.field(default_factory=list)
     #: Whether init_app read the binds through this plan.
@@ -103,16 +105,14 @@ class BindPlan:
         :param keys: the app's bind keys.
         """
         for key in keys:
-            if key not in self.mirrors:
-                url = bind_database_url(self.main, key)
-                if not database_exists(url):
-                    create_test_database(url, interactive=False)
+            if key not in self.mirrors and self.create is not None:
+                self.create(bind_database_url(self.main, key))
 
     def _is_default(self, value: t.Any) -> bool:
         """Tell whether a bind's URL is the default database's, in production or in test."""
         for url in (*self.default_urls, self.main):
             with contextlib.suppress(Exception):  # a value that is no URL mirrors nothing
-                if value is not None and same_database(value, url):
+                if value is not None and same_database(parse_url(value), parse_url(url)):
                     return True
         return False
 

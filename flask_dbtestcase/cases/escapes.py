@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from ..databases.escapes import MARK_COMMENT
 from ..databases.safety import check_test_database
-from ..databases.watch import CHECK_STATEMENT, CLEAR_STATEMENT, is_watched
+from ..databases.watch import CHECK_STATEMENT, CLEAR_STATEMENT, Marks, is_watched
 from ..isolation.engines import PinnedConnection, PinnedEngine
 from ..isolation.pinned import TransactionStatus
 from ..isolation.watch import arm
@@ -97,10 +97,13 @@ def empty_escaped_databases(
         )
 
 
-def watch_connections(pinned: t.Iterable[PinnedEngine], set_up: str | None = None) -> None:
+def watch_connections(
+    pinned: t.Iterable[PinnedEngine], marks: Marks, set_up: str | None = None
+) -> None:
     """Give the watch to the shared connections whose database has it.
 
     :param pinned: a class's pinned engines.
+    :param marks: the run's marks (which databases have the watch).
     :param set_up: the class's set-up, noted as unchecked (the first check covers it).
     """
     seen: set[int] = set()
@@ -110,7 +113,7 @@ def watch_connections(pinned: t.Iterable[PinnedEngine], set_up: str | None = Non
             continue
         seen.add(id(conn))
         watch = conn.watch
-        if watch is None and is_watched(engine.engine.url):  # once per connection
+        if watch is None and is_watched(engine.engine.url, marks):  # once per connection
             watch = arm(conn)
         if watch is not None and set_up is not None:
             watch.skipped(set_up)
@@ -150,15 +153,16 @@ def check_unchecked(
     return found
 
 
-def clear_watch_logs(engines: t.Iterable[sa.Engine]) -> None:
+def clear_watch_logs(engines: t.Iterable[sa.Engine], marks: Marks) -> None:
     """Forget the writes logged on the databases of ``engines`` (their real commits were meant).
 
     :param engines: a FlaskDBTransactionTestCase's engines, which are not pinned.
+    :param marks: the run's marks (which databases have the watch).
     """
     done: set[str] = set()
     for engine in engines:
         url = engine.url.render_as_string(hide_password=False)
-        if url in done or not is_watched(engine.url):
+        if url in done or not is_watched(engine.url, marks):
             continue
         done.add(url)
         check_test_database(engine.url, "clear the log of real commits")

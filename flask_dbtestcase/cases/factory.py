@@ -16,14 +16,12 @@ from pathlib import Path
 from flask import Flask
 
 from ..errors import ConfigurationError
-from ..state import STATE
 
 __all__ = [
     "Factory",
     "FactoryCall",
     "accepts_config",
     "call_factory",
-    "default_factory_spec",
     "factory_call",
     "factory_name",
     "from_object_advice",
@@ -70,11 +68,6 @@ class _ConfigMapping(dict[str, t.Any]):
     def __dir__(self) -> t.Iterable[str]:
         self.read_as_object = True
         return super().__dir__()
-
-
-def default_factory_spec() -> str | None:
-    """Return the factory named by pyproject.toml, ``flask test`` or FLASK_APP, in that order."""
-    return STATE.current_settings().factory_spec
 
 
 def resolve_factory(spec: t.Any) -> Factory:

@@ -10,24 +10,22 @@ from __future__ import annotations
 
 import typing as t
 import warnings
-import weakref
 
 import sqlalchemy as sa
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
 
-from ..databases.migrations import check_migrations, run_migrations
+from ..databases.lifecycle import TestDatabases
 from ..databases.safety import check_test_database
-from ..databases.schema import ensure_tables, watch_tables
-from ..databases.urls import make_url, render_url, same_database
+from ..databases.schema import build_schema
+from ..databases.urls import parse_url, render_url, same_database
 from ..errors import ConfigurationError, IsolationError, UnsafeDatabaseError
 from ..isolation.engines import SUPPORTED_DRIVERS
-from ..state import STATE
+from ..settings import Settings
 from .binds import BindPlan, planning_binds, settle_config
 from .factory import (
     call_factory,
-    default_factory_spec,
     factory_call,
     from_object_advice,
     from_object_reason,
@@ -37,15 +35,11 @@ from .factory import (
 __all__ = [
     "build_config",
     "check_engines",
-    "create_schema",
     "find_db",
     "limit_to_databases",
     "prebuild_schema",
     "warn_unapplied_options",
 ]
-
-# The schemas this process already built are in STATE.schemas_ready:
-# (urls, metadata or migrations) marks.
 
 
 def build_config(
@@ -193,7 +187,7 @@ def _names_database(value: t.Any, expected: sa.URL) -> bool:
     :param expected: the test database.
     """
     try:
-        return isinstance(value, (str, sa.URL)) and same_database(value, expected)
+        return isinstance(value, (str, sa.URL)) and same_database(parse_url(value), expected)
     except Exception:  # not a URL at all
         return False
 
@@ -292,88 +286,8 @@ def _refuse_statements(engine: sa.Engine, name: str, owner: str) -> t.Callable[[
     return lambda: event.remove(engine, "before_cursor_execute", refuse)
 
 
-def create_schema(
-    app: Flask,
-    db: SQLAlchemy,
-    engines: t.Mapping[t.Any, sa.Engine],
-    schema: str | None = None,
-    migrations_directory: str | None = None,
-    check: bool = False,
-) -> None:
-    """Build the tables once per database: ``create_all`` or the migrations.
-
-    ``schema`` and ``migrations_directory`` default to the project's
-    ``[tool.flask-dbtestcase]`` settings, then to ``create_all``.
-
-    :param app: the app, for the migrations.
-    :param db: its Flask-SQLAlchemy extension, for the models' tables.
-    :param engines: the engines whose databases get the schema.
-    :param schema: ``"create_all"`` or ``"migrations"``.
-    :param migrations_directory: the Flask-Migrate directory.
-    :param check: with migrations, fail when the models have unmigrated changes.
-    """
-    settings = STATE.current_settings()
-    schema = schema or settings.schema
-    migrations_directory = migrations_directory or settings.migrations_directory
-    if schema == "migrations":
-        migrated = (
-            tuple(sorted(render_url(e.url) for e in engines.values())),
-            f"migrations:{migrations_directory}",
-        )
-        if migrated not in STATE.schemas_ready:
-            for target in engines.values():
-                check_test_database(target.url, "run the migrations")
-            run_migrations(app, migrations_directory)
-            if check:
-                check_migrations(app, migrations_directory)
-            for key, target in engines.items():  # the watch, on the tables the models name
-                watch_tables(target, [m for k, m in db.metadatas.items() if k == key])
-            STATE.schemas_ready.add(migrated)
-        return
-    if schema != "create_all":
-        raise ConfigurationError(
-            f"schema = {schema!r} is not a schema source: use 'create_all' (the "
-            "default: create the models' tables) or 'migrations' (run the "
-            "Flask-Migrate migrations)."
-        )
-    _warn_if_no_models(app, db)
-    for key, metadata in db.metadatas.items():
-        engine = engines.get(key)
-        if engine is None:
-            continue
-        mark = (render_url(engine.url), id(metadata))
-        if mark not in STATE.schemas_ready:
-            ensure_tables(engine, metadata)
-            STATE.schemas_ready.add(mark)
-
-
-# The metadata already warned about by _warn_if_no_models.
-_WARNED_EMPTY: weakref.WeakSet[sa.MetaData] = weakref.WeakSet()
-
-
-def _warn_if_no_models(app: Flask, db: SQLAlchemy) -> None:
-    """Warn, once per metadata, when create_all would create no table at all.
-
-    :param app: the app, for the message.
-    :param db: its Flask-SQLAlchemy extension.
-    """
-    metadatas = list(db.metadatas.values())
-    if any(m.tables for m in metadatas) or all(m in _WARNED_EMPTY for m in metadatas):
-        return
-    _WARNED_EMPTY.update(metadatas)
-    warnings.warn(
-        f"The app '{app.import_name}' has no models: its Flask-SQLAlchemy metadata "
-        "holds no table, so create_all creates none in the test database, and any "
-        "query on a model's table will fail with 'relation does not exist'. Model "
-        "classes exist only once their module is imported: import your models module "
-        "in the app factory (e.g. 'from . import models' before 'return app').",
-        UserWarning,
-        stacklevel=2,
-    )
-
-
-def prebuild_schema(url: str) -> str:
-    """Build the default app's schema in ``url`` before it is cloned for workers.
+def prebuild_schema(databases: TestDatabases, settings: Settings) -> str:
+    """Build the default app's schema in the test database before it is cloned for workers.
 
     With ``--parallel`` each worker gets a clone of the test database; built
     here once, the schema comes with every clone and the workers find it
@@ -382,13 +296,15 @@ def prebuild_schema(url: str) -> str:
     binds (whose migrations could reach other databases). Returns what was
     done, for the log.
 
-    :param url: the test database, before it is cloned.
+    :param databases: the run's test databases, before the test database is cloned.
+    :param settings: the run's settings (the default factory, the schema source).
     """
-    spec = default_factory_spec()
+    spec = settings.factory_spec
     if not spec:
         return "no default app factory: each worker builds its schema"
-    main = make_url(url)
-    with planning_binds(BindPlan(main)):  # binds on test databases, as the classes get them
+    main = databases.url
+    plan = BindPlan(main, create=databases.create_database)
+    with planning_binds(plan):  # binds on test databases, as the classes get them
         app = call_factory(resolve_factory(spec), build_config(main, None, {}))
     settle_config(app)
     db = find_db(app, None, spec)
@@ -398,7 +314,10 @@ def prebuild_schema(url: str) -> str:
             if set(engines) != {None}:
                 return "the app has binds: each worker builds its schema"
             check_engines(engines, main, spec, app)
-            create_schema(app, db, engines)
+            build_schema(
+                app, db.metadatas, engines, databases.marks,
+                settings.schema, settings.migrations_directory,
+            )  # fmt: skip
         finally:
             for engine in engines.values():
                 engine.dispose()

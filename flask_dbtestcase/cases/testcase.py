@@ -19,23 +19,20 @@ import sqlalchemy as sa
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 
-from ..databases.urls import render_url
+from ..databases.schema import build_schema
 from ..errors import ConfigurationError, IsolationError
 from ..isolation.engines import PinnedConnection, PinnedEngine
-from ..state import STATE
+from ..settings import Settings
+from ..state import Run
 from . import clients
 from .appcache import AppKey, TestApp, build_test_app, cached_app, restore_config
 from .escapes import check_unchecked, clear_watch_logs, empty_escaped_databases, watch_connections
-from .factory import call_factory, default_factory_spec, resolve_factory
+from .factory import call_factory, resolve_factory
 from .fixtures import empty_tables, load_fixtures
 from .queries import QueryAssertions, QueryLog, capture_queries, row_count_failure
-from .testapp import (
-    create_schema,
-    find_db,
-    limit_to_databases,
-)
+from .testapp import find_db, limit_to_databases
 from .testdata import keep_test_data
-from .testdb import current_database_url
+from .testdb import ensure_run
 from .wrapping import WrappedTestCase
 
 __all__ = ["FlaskDBTestCase", "FlaskDBTransactionTestCase"]
@@ -69,6 +66,7 @@ class _AppTestCase(QueryAssertions, WrappedTestCase):
     _class_ready: t.ClassVar[bool]
     _app_context: t.ClassVar[t.Any]
     _engines: t.ClassVar[dict[t.Any, sa.Engine]]
+    _run: t.ClassVar[Run]
 
     @classmethod
     def create_app(cls, config: dict[str, t.Any]) -> Flask:
@@ -76,7 +74,9 @@ class _AppTestCase(QueryAssertions, WrappedTestCase):
 
         :param config: the test configuration the app must apply.
         """
-        spec = cls.__dict__.get("app_factory") or cls.app_factory or default_factory_spec()
+        spec = cls.__dict__.get("app_factory") or cls.app_factory
+        if not spec:
+            spec = ensure_run().settings.factory_spec
         return call_factory(resolve_factory(spec), config)
 
     @classmethod
@@ -85,48 +85,49 @@ class _AppTestCase(QueryAssertions, WrappedTestCase):
         # Registered first, so it runs last: drop what setUpClass hangs on the
         # class, or every finished class would keep its app and engines alive.
         cls.addClassCleanup(cls._forget_class_state, set(cls.__dict__))
-        with STATE.settled():  # read once, not by each step
-            main = current_database_url()
-            if cls.own_app:
-                test_app = cls._build_test_app(main)
-                cls.addClassCleanup(test_app.dispose)
-            else:
-                test_app = cls.shared_test_app(main)
-            cls._test_app = test_app
-            cls.app = test_app.app
-            cls.db = find_db(test_app.app, cls.db, cls.__qualname__)
-            cls._engines = dict(test_app.engines)
-            # What the class's hooks change in app.config is undone after the class.
-            cls.addClassCleanup(restore_config, test_app.app, dict(test_app.app.config))
-            cls._app_context = test_app.app.app_context()
-            cls._app_context.push()
-            cls.addClassCleanup(cls._pop_context)
-            cls._engines, undo = limit_to_databases(cls._engines, cls.databases, cls.__qualname__)
-            for fn in undo:
-                cls.addClassCleanup(fn)
-            create_schema(
-                cls.app,
-                cls.db,
-                cls._engines,
-                cls.schema,
-                cls.migrations_directory,
-                cls.check_migrations,
-            )
+        run = cls._run = ensure_run()
+        if cls.own_app:
+            test_app = cls._build_test_app(run)
+            cls.addClassCleanup(test_app.dispose)
+        else:
+            test_app = cls.shared_test_app(run)
+        cls._test_app = test_app
+        cls.app = test_app.app
+        cls.db = find_db(test_app.app, cls.db, cls.__qualname__)
+        cls._engines = dict(test_app.engines)
+        # What the class's hooks change in app.config is undone after the class.
+        cls.addClassCleanup(restore_config, test_app.app, dict(test_app.app.config))
+        cls._app_context = test_app.app.app_context()
+        cls._app_context.push()
+        cls.addClassCleanup(cls._pop_context)
+        cls._engines, undo = limit_to_databases(cls._engines, cls.databases, cls.__qualname__)
+        for fn in undo:
+            cls.addClassCleanup(fn)
+        settings = run.settings
+        build_schema(
+            cls.app,
+            cls.db.metadatas,
+            cls._engines,
+            run.databases.marks,
+            cls.schema or settings.schema,
+            cls.migrations_directory or settings.migrations_directory,
+            cls.check_migrations,
+        )
         cls._class_ready = True
 
     @classmethod
-    def shared_test_app(cls, main: sa.URL) -> TestApp:
+    def shared_test_app(cls, run: Run) -> TestApp:
         """Return the app this class shares with the classes that ask for the same one.
 
         Built on first use: one per factory, ``create_app``, ``config`` and
-        mirrors on the test database ``main``, for the whole run. (The
-        pytest plugin's ``app`` fixture is the one a class with no
-        ``app_factory`` gets.)
+        mirrors on the run's test database, for the whole run. (The pytest
+        plugin's ``app`` fixture is the one a class with no ``app_factory`` gets.)
 
-        :param main: the test database.
+        :param run: the run the class belongs to.
         """
-        key = AppKey(cls._factory_key(), dict(cls.config or {}), render_url(main), cls._mirrors())
-        return cached_app(key, functools.partial(cls._build_test_app, main))
+        mirrors = cls._mirrors(run.settings)
+        key = AppKey(cls._factory_key(), dict(cls.config or {}), run.databases.url, mirrors)
+        return cached_app(run.databases, key, functools.partial(cls._build_test_app, run))
 
     @classmethod
     def _factory_key(cls) -> object:
@@ -134,15 +135,20 @@ class _AppTestCase(QueryAssertions, WrappedTestCase):
         return (cls.app_factory, create_app.__func__)
 
     @classmethod
-    def _build_test_app(cls, main: sa.URL) -> TestApp:
+    def _build_test_app(cls, run: Run) -> TestApp:
         return build_test_app(
-            cls.create_app, cls.config or {}, cls.db, cls.__qualname__, main, cls._mirrors()
+            cls.create_app,
+            cls.config or {},
+            cls.db,
+            cls.__qualname__,
+            run.databases,
+            cls._mirrors(run.settings),
         )
 
     @classmethod
-    def _mirrors(cls) -> dict[str, str]:
+    def _mirrors(cls, settings: Settings) -> dict[str, str]:
         """The binds that mirror another database: the project's, then the class's."""
-        return {**(STATE.current_settings().mirrors or {}), **(cls.mirrors or {})}
+        return {**(settings.mirrors or {}), **(cls.mirrors or {})}
 
     @classmethod
     def _forget_class_state(cls, before: set[str]) -> None:
@@ -155,6 +161,7 @@ class _AppTestCase(QueryAssertions, WrappedTestCase):
             "_app_context",
             "_test_app",
             "_class_ready",
+            "_run",
         ):
             if name not in before and name in cls.__dict__:
                 delattr(cls, name)
@@ -262,7 +269,7 @@ class FlaskDBTestCase(_AppTestCase):
         cls._pinned = cls._test_app.pin(cls._engines.values())
         cls._connections = cls._current_connections()
         before = f"what ran before the tests of {cls.__qualname__} (its set-up, other test cases)"
-        watch_connections(cls._pinned, before)
+        watch_connections(cls._pinned, cls._run.databases.marks, before)
         cls.addClassCleanup(cls._end_class)
         assert cls.db is not None  # set by super().setUpClass()
         cls._check_constraints = any(
@@ -349,7 +356,7 @@ class FlaskDBTestCase(_AppTestCase):
             assert cls.db is not None
             empty_escaped_databases(escaped, cls._pinned, cls._engines, cls.db.metadatas, self.id())
         cls._connections = current
-        watch_connections(cls._pinned)  # a new connection gets the watch too
+        watch_connections(cls._pinned, cls._run.databases.marks)  # a new connection too
         cls._set_up_class_data()
 
 
@@ -383,4 +390,4 @@ class FlaskDBTransactionTestCase(_AppTestCase):
     def _empty_tables(cls) -> None:
         assert cls.db is not None
         empty_tables(cls.db, cls._engines)
-        clear_watch_logs(cls._engines.values())  # their commits were meant
+        clear_watch_logs(cls._engines.values(), cls._run.databases.marks)  # commits were meant

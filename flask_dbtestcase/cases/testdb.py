@@ -1,100 +1,103 @@
-"""The test database of this process: the runner's, or a throwaway one of its own.
+"""The run of the test classes: the runner's or the plugin's, or one of their own.
 
-Under the runner, the test database is the one it handed over
-(:attr:`~flask_dbtestcase.state.ProcessState.databases`), or, in a process
-the runner's tests started, :data:`~flask_dbtestcase.settings.DATABASE_URL_ENV`.
-Without a runner (``python -m unittest``, pytest), the first test class
-starts one throwaway server for the process; it is stopped at exit. SIGTERM
-then stops the run like Ctrl-C does (a ``KeyboardInterrupt``, so the server
-is stopped at exit), and either stops a test blocked in a query
-(:mod:`flask_dbtestcase.databases.cancel`).
+Under the runner or the pytest plugin, the test classes read the run they
+entered (:mod:`flask_dbtestcase.state`). Without either (``python -m
+unittest``), the first test class is the edge: it settles the settings and
+opens the test databases (a throwaway server for the process, or the test
+database handed over in ``FLASK_DBTESTCASE_DATABASE_URL``); they are closed
+when the process exits. SIGTERM then stops the run like Ctrl-C does, and
+either stops a test blocked in a query. A throwaway server that something
+outside the run stopped is replaced.
 """
 
 from __future__ import annotations
 
 import atexit
-import signal
+import dataclasses
 import sys
 import threading
-import typing as t
 import warnings
 
-import sqlalchemy as sa
+from sqlalchemy.engine import URL
 
-from ..databases.cancel import QueryCanceller, sigterm_to_keyboard_interrupt
-from ..databases.creation import create_test_database
-from ..databases.urls import make_url
-from ..postgres.server import ThrowawayServer
-from ..settings import THROWAWAY_DATABASE, ignored_settings
-from ..state import STATE
+from ..databases.lifecycle import open_test_databases
+from ..settings import Settings, ignored_settings
+from ..state import Run, current_run, enter_run, leave_run
 
-__all__ = ["current_database_url", "install_signal_handling", "process_server"]
+__all__ = ["current_database_url", "ensure_run"]
 
 _lock = threading.Lock()
-_server_lock = threading.Lock()
+#: The runs the test classes opened themselves (closed at exit).
+_own_runs: list[Run] = []
 
 
-def current_database_url() -> sa.URL:
-    """Return the run's test database: the runner's, or this process's throwaway one.
+def ensure_run() -> Run:
+    """Return the run the test classes belong to, opening one for the process if none is open.
 
-    A throwaway server that died is replaced, with a new test database.
+    A throwaway server of that run that died is replaced, with a new test database.
     """
-    if STATE.databases is not None:
-        return make_url(STATE.databases.url)
-    given = STATE.current_settings().database_url
-    if given:
-        return make_url(given)
+    run = current_run()
+    if run is not None and not _server_died(run):
+        return run
     with _lock:
-        server = process_server()
-        if STATE.database_url is None:
-            url = make_url(server.url(THROWAWAY_DATABASE))
-            create_test_database(url, interactive=False, autoclobber=True)
-            STATE.database_url = url
-        return t.cast(sa.URL, STATE.database_url)
+        run = current_run()
+        if run is not None and _server_died(run):
+            _replace(run)
+            run = None
+        if run is None:
+            run = _open_own_run()
+        return run
 
 
-def process_server() -> ThrowawayServer:
-    """Return this process's throwaway server, started on first use and stopped at exit.
+def current_database_url() -> URL:
+    """Return the test database of the run the test classes belong to (opened if needed)."""
+    return ensure_run().databases.url
 
-    A forked child shares its parent's server; only the parent stops it. A
-    server that died is replaced (and its test database forgotten).
+
+def _server_died(run: Run) -> bool:
+    """Whether the throwaway server of a run the classes opened themselves died.
+
+    A runner's or the plugin's own server is theirs to report (at the end of the run).
     """
-    with _server_lock:
-        server = STATE.server
-        if server is None or not server.is_server_available():
-            if server is not None:  # it died: say so, and clean up after it
-                reason = server.stop_reason() or "it stopped answering"
-                sys.stderr.write(
-                    "\nflask-dbtestcase: the throwaway PostgreSQL server it started for this "
-                    f"process stopped ({reason}): something outside the run stopped it. "
-                    "Starting a new one; the tests that were using it fail with connection "
-                    "errors.\n"
-                )
-                server.stop()
-            server = STATE.server = ThrowawayServer.start()
-            STATE.database_url = None
-            atexit.register(server.stop)
-            install_signal_handling()
-            notice = ignored_settings(STATE.current_settings(), under_runner=False)
-            if notice:  # shown once: the warnings module drops repeats of one warning
-                warnings.warn(notice, UserWarning, stacklevel=2)
-        return t.cast(ThrowawayServer, server)
+    server = run.databases.server
+    return run in _own_runs and server is not None and not server.is_server_available()
 
 
-def _cancel_targets() -> list[str]:
-    server = STATE.server
-    return [server.url(THROWAWAY_DATABASE)] if server is not None else []
+def _replace(run: Run) -> None:
+    """Close a run whose throwaway server something outside the run stopped."""
+    server = run.databases.server
+    assert server is not None
+    reason = server.stop_reason() or "it stopped answering"
+    sys.stderr.write(
+        "\nflask-dbtestcase: the throwaway PostgreSQL server it started for this "
+        f"process stopped ({reason}): something outside the run stopped it. "
+        "Starting a new one; the tests that were using it fail with connection "
+        "errors.\n"
+    )
+    _close(run, quiet=True)
 
 
-def install_signal_handling() -> None:
-    """Make SIGTERM stop the run as Ctrl-C does, and either cancel the test queries.
+def _open_own_run() -> Run:
+    """Settle the settings and open the process's test databases, closed at exit."""
+    settings = Settings.load()
+    # TEST_DATABASE_URL is the runner's (RUNNER_ONLY): without it, a throwaway server.
+    config = dataclasses.replace(settings.databases_config(), existing_server=None)
+    databases = open_test_databases(config, interactive=False, hand_over=False)
+    if databases.mode == "throwaway":
+        databases.hand_over()
+        notice = ignored_settings(settings, under_runner=False)
+        if notice:  # shown once: the warnings module drops repeats of one warning
+            warnings.warn(notice, UserWarning, stacklevel=3)
+    run = Run(settings, databases)
+    enter_run(run)
+    _own_runs.append(run)
+    atexit.register(_close, run)
+    return run
 
-    Done once per process, from the main thread only; the query canceller
-    does nothing when someone else (an event loop) owns the wakeup fd.
-    """
-    if STATE.signals_installed or threading.current_thread() is not threading.main_thread():
-        return
-    STATE.signals_installed = True
-    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, sigterm_to_keyboard_interrupt)
-    QueryCanceller(_cancel_targets).install()
+
+def _close(run: Run, quiet: bool = False) -> None:
+    """Close a run the classes opened (at exit, or when its server died)."""
+    if run in _own_runs:
+        _own_runs.remove(run)
+    leave_run(run)
+    run.databases.close(quiet=quiet)

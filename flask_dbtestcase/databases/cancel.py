@@ -20,14 +20,15 @@ import threading
 import typing as t
 from types import FrameType
 
-from .drivers import current_driver
-from .maintenance import connect_maintenance
-from .urls import make_url
+from sqlalchemy.engine import URL
 
-__all__ = ["QueryCanceller", "cancel_queries", "sigterm_to_keyboard_interrupt"]
+from .drivers import url_driver
+from .maintenance import connect_maintenance
+
+__all__ = ["QueryCanceller", "Targets", "cancel_queries", "sigterm_to_keyboard_interrupt"]
 
 #: Returns the URLs of the databases whose queries an interrupt cancels.
-Targets = t.Callable[[], t.Sequence[str]]
+Targets = t.Callable[[], t.Sequence[URL]]
 
 _CANCEL = """
 SELECT pg_cancel_backend(pid) FROM pg_stat_activity
@@ -45,10 +46,9 @@ def cancel_queries(targets: Targets) -> int:
     cancelled = 0
     for url in targets():
         try:
-            parsed = make_url(url)
-            name = parsed.database or ""
-            conn = connect_maintenance(parsed)
-            error = current_driver().module.Error
+            name = url.database or ""
+            conn = connect_maintenance(url)
+            error = url_driver(url).Error
         except Exception:  # the server is gone: nothing is waiting on it
             continue
         try:

@@ -9,7 +9,7 @@ any connection is made, so a wrong URL touches nothing.
 
 from __future__ import annotations
 
-import os
+import dataclasses
 import sys
 import time
 import typing as t
@@ -17,20 +17,17 @@ import typing as t
 from sqlalchemy.engine import URL
 
 from ..errors import ConfigurationError
-from ..postgres.server import MARKER, is_throwaway_url
-from ..state import STATE
-from .drivers import current_driver
+from .drivers import url_driver
 from .maintenance import maintenance_cursor
 from .safety import check_test_database
-from .urls import describe_location, make_url, render_url, same_database, url_host
+from .urls import describe_location, render_url
 
 __all__ = [
+    "Timeouts",
     "clone_test_database",
     "create_test_database",
     "database_exists",
-    "destroy_created_databases",
     "destroy_test_database",
-    "forget_databases_on",
 ]
 
 #: PostgreSQL silently truncates longer identifiers.
@@ -40,9 +37,17 @@ _MAX_NAME = 63
 #: here are the same on both.
 Cursor = t.Any
 
-# The databases this process created live in STATE.created_databases, so a
-# runner can destroy them all at the end (destroy_created_databases).
-# Databases created with keepdb=True are not listed: they are meant to be kept.
+
+@dataclasses.dataclass(frozen=True)
+class Timeouts:
+    """The bounds set on each test database, which every connection to it gets.
+
+    :param lock: ``lock_timeout`` (``"0"``: none).
+    :param statement: ``statement_timeout`` (``"0"``: none).
+    """
+
+    lock: str = "10s"
+    statement: str = "0"
 
 
 def _execute(url: URL, *statements: t.Any) -> list[t.Any]:
@@ -54,12 +59,11 @@ def _execute(url: URL, *statements: t.Any) -> list[t.Any]:
         return results
 
 
-def database_exists(url: str | URL) -> bool:
+def database_exists(url: URL) -> bool:
     """Tell whether the database ``url`` names exists on its server.
 
     :param url: a database URL.
     """
-    url = make_url(url)
     query = "SELECT 1 FROM pg_database WHERE datname = %s"
     return bool(_execute(url, (query, (url.database,)))[0])
 
@@ -80,14 +84,14 @@ def _check_name(url: URL) -> str:
     return name
 
 
-def _sql() -> t.Any:
-    """The run's driver's ``sql`` module (the same composition API on both)."""
-    return current_driver().module.sql
+def _sql(url: URL) -> t.Any:
+    """The ``sql`` module of the driver ``url`` names (the same composition API on both)."""
+    return url_driver(url).sql
 
 
-def _errors() -> t.Any:
-    """The run's driver's ``errors`` module (the same class names on both)."""
-    return current_driver().module.errors
+def _errors(url: URL) -> t.Any:
+    """The ``errors`` module of the driver ``url`` names (the same class names on both)."""
+    return url_driver(url).errors
 
 
 def _terminate(cur: Cursor, name: str) -> None:
@@ -98,9 +102,8 @@ def _terminate(cur: Cursor, name: str) -> None:
     )
 
 
-def _drop(cur: Cursor, name: str) -> None:
+def _drop(cur: Cursor, name: str, sql: t.Any) -> None:
     _terminate(cur, name)
-    sql = _sql()
     stmt = sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name))
     if cur.connection.info.server_version >= 130000:
         stmt = stmt + sql.SQL(" WITH (FORCE)")
@@ -108,48 +111,47 @@ def _drop(cur: Cursor, name: str) -> None:
 
 
 def create_test_database(
-    url: str | URL,
+    url: URL,
+    timeouts: Timeouts,
     *,
     keepdb: bool = False,
     interactive: bool = True,
     autoclobber: bool = False,
-) -> None:
-    """Create the test database, Django's way.
+) -> bool:
+    """Create the test database, Django's way; return whether it was created.
 
     If it exists already: reuse it with ``keepdb``; replace it with
     ``autoclobber``; ask on a terminal when ``interactive``; refuse otherwise.
 
     :param url: the test database's URL.
-    :param keepdb: reuse an existing database, and do not list it for
-        :func:`destroy_created_databases`.
+    :param timeouts: the bounds every connection to it gets.
+    :param keepdb: reuse an existing database.
     :param interactive: ask before replacing an existing database.
     :param autoclobber: replace an existing database without asking.
     """
-    url = make_url(url)
     check_test_database(url, "create the test database", prove=False)
     name = _check_name(url)
-    sql = _sql()
+    sql = _sql(url)
     with maintenance_cursor(url) as cur:
         create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
         if keepdb and _exists(cur, name):
-            _bound_waits(cur, name)
-            return
+            _bound_waits(cur, name, timeouts, sql)
+            return False
         try:
             cur.execute(create)
-        except _errors().DuplicateDatabase:
+        except _errors(url).DuplicateDatabase:
             if keepdb:
-                _bound_waits(cur, name)
-                return
+                _bound_waits(cur, name, timeouts, sql)
+                return False
             if not autoclobber:
                 _confirm_clobber(url, interactive)
-            _drop(cur, name)
+            _drop(cur, name, sql)
             cur.execute(create)
-        _bound_waits(cur, name)
-    if not keepdb:
-        _remember(url)
+        _bound_waits(cur, name, timeouts, sql)
+    return True
 
 
-def _bound_waits(cur: Cursor, name: str) -> None:
+def _bound_waits(cur: Cursor, name: str, timeouts: Timeouts, sql: t.Any) -> None:
     """Give the database the run's ``lock_timeout`` and ``statement_timeout``.
 
     Set on the database itself, they bind every connection to it, also the
@@ -157,11 +159,9 @@ def _bound_waits(cur: Cursor, name: str) -> None:
     ``psycopg2.connect``), on an existing server as on the throwaway one: a
     wait on a lock the test class holds fails instead of hanging the run.
     """
-    settings = STATE.current_settings()
-    sql = _sql()
     for parameter, value in (
-        ("lock_timeout", settings.lock_timeout),
-        ("statement_timeout", settings.statement_timeout),
+        ("lock_timeout", timeouts.lock),
+        ("statement_timeout", timeouts.statement),
     ):
         if value and value.strip() not in ("0", ""):
             cur.execute(
@@ -191,29 +191,18 @@ def _confirm_clobber(url: URL, interactive: bool) -> None:
         raise ConfigurationError("Tests cancelled.")
 
 
-def _remember(url: URL) -> None:
-    if not any(same_database(url, known) for known in STATE.created_databases):
-        STATE.created_databases.append(url)
-
-
-def _forget(url: URL) -> None:
-    STATE.created_databases[:] = [u for u in STATE.created_databases if not same_database(u, url)]
-
-
-def destroy_test_database(url: str | URL) -> None:
+def destroy_test_database(url: URL) -> None:
     """Disconnect everyone from the test database and drop it.
 
     :param url: the test database's URL.
     """
-    url = make_url(url)
     check_test_database(url, "drop the database", prove=False)
     name = _check_name(url)
     with maintenance_cursor(url) as cur:
-        _drop(cur, name)
-    _forget(url)
+        _drop(cur, name, _sql(url))
 
 
-def clone_test_database(url: str | URL, suffix: str) -> URL:
+def clone_test_database(url: URL, suffix: str, timeouts: Timeouts) -> URL:
     """Copy the test database to ``<name>_<suffix>`` and return its URL.
 
     An earlier clone of the same name is replaced. Connections to the
@@ -221,25 +210,25 @@ def clone_test_database(url: str | URL, suffix: str) -> URL:
 
     :param url: the test database's URL.
     :param suffix: what the clone's name adds, such as a worker's number.
+    :param timeouts: the bounds every connection to the clone gets.
     """
-    source = make_url(url)
-    target = source.set(database=f"{source.database}_{suffix}")
-    check_test_database(source, "clone the database", prove=False)
+    target = url.set(database=f"{url.database}_{suffix}")
+    check_test_database(url, "clone the database", prove=False)
     check_test_database(target, "create the database", prove=False)
-    name = _check_name(source)
+    name = _check_name(url)
     target_name = _check_name(target)
-    sql = _sql()
+    sql = _sql(url)
     clone = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
         sql.Identifier(target_name), sql.Identifier(name)
     )
-    with maintenance_cursor(source) as cur:
-        _drop(cur, target_name)
+    with maintenance_cursor(url) as cur:
+        _drop(cur, target_name, sql)
         for attempt in range(50):
             _terminate(cur, name)
             try:
                 cur.execute(clone)
                 break
-            except _errors().ObjectInUse:
+            except _errors(url).ObjectInUse:
                 if attempt == 49:
                     raise ConfigurationError(
                         f"Could not copy the test database {name!r}: other"
@@ -247,39 +236,5 @@ def clone_test_database(url: str | URL, suffix: str) -> URL:
                         " (other test runs, database tools) and try again."
                     ) from None
                 time.sleep(0.05)
-        _bound_waits(cur, target_name)  # a template does not pass its settings on
-    _remember(target)
+        _bound_waits(cur, target_name, timeouts, sql)  # a template does not pass its settings on
     return target
-
-
-def forget_databases_on(host: str) -> None:
-    """Forget, without dropping them, the databases this process created on ``host``.
-
-    For a throwaway server about to be stopped: its data goes with it.
-
-    :param host: the server's host (for a throwaway server, its socket directory).
-    """
-    STATE.created_databases[:] = [u for u in STATE.created_databases if url_host(u) != host]
-
-
-def destroy_created_databases() -> None:
-    """Drop every database this process created, the newest first.
-
-    Databases of a throwaway server that is already gone are skipped. The
-    first error is raised after every database was tried.
-    """
-    first_error: Exception | None = None
-    for url in reversed(list(STATE.created_databases)):
-        host = url_host(url)
-        gone = not os.path.isdir(host) or (  # or it died during the run
-            os.path.exists(os.path.join(host, MARKER)) and not is_throwaway_url(url)
-        )
-        if host.startswith("/") and gone:
-            _forget(url)
-            continue
-        try:
-            destroy_test_database(url)
-        except Exception as exc:  # keep going: drop as much as possible
-            first_error = first_error or exc
-    if first_error is not None:
-        raise first_error

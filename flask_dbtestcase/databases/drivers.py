@@ -3,10 +3,12 @@
 The ``driver`` setting (``FLASK_DBTESTCASE_DRIVER`` or ``[tool.flask-dbtestcase]
 driver``) names it. By default it is the driver SQLAlchemy itself loads for a
 plain ``postgresql://`` URL (psycopg 3 from SQLAlchemy 2.1 on, psycopg2
-before) when that is installed, else the other one. Every URL the framework
-hands out names it (``postgresql+psycopg://``), and its own maintenance
-connections (creating and dropping databases, cancelling queries) use it, so
-a project with only one of the two installed never needs the other.
+before) when that is installed, else the other one. The choice is made once,
+at the edge (:func:`choose_driver`); every URL the framework hands out names
+it (``postgresql+psycopg://``), and the framework's own connections to a
+database (creating and dropping databases, cancelling queries) use the
+driver the URL names (:func:`url_driver`), so a project with only one of the
+two installed never needs the other.
 """
 
 from __future__ import annotations
@@ -17,17 +19,18 @@ import importlib
 import sys
 import types
 
+from sqlalchemy.engine import URL
+
 from ..errors import ConfigurationError
-from ..settings import DRIVER_ENV
-from ..state import STATE
+from ..variables import DRIVER_ENV
 
 __all__ = [
     "DRIVERS",
     "DriverChoice",
     "choose_driver",
-    "current_driver",
     "driver_module",
     "sqlalchemy_default_driver",
+    "url_driver",
 ]
 
 #: The drivers flask-dbtestcase supports, and the package that installs each.
@@ -86,7 +89,7 @@ def driver_module(name: str) -> types.ModuleType:
     error = _import_error(name)
     if error is not None:
         raise ConfigurationError(_missing(name, error, f"flask-dbtestcase uses {name}"))
-    return sys.modules[name]
+    return importlib.import_module(name)
 
 
 def _missing(name: str, error: str, why: str) -> str:
@@ -141,6 +144,9 @@ def choose_driver(asked: str | None = None) -> DriverChoice:
     )
 
 
-def current_driver() -> DriverChoice:
-    """Return the driver of this process, as its settings decide."""
-    return choose_driver(STATE.current_settings().driver)
+def url_driver(url: URL) -> types.ModuleType:
+    """Return the module of the driver ``url`` names (``postgresql+psycopg://``: psycopg).
+
+    :param url: a database URL naming a supported driver.
+    """
+    return driver_module(url.get_driver_name())

@@ -16,7 +16,6 @@ from sqlalchemy.engine import URL
 from .creation import destroy_test_database
 from .maintenance import connect_maintenance
 from .safety import check_test_database
-from .urls import make_url
 
 __all__ = ["MARK", "MARK_COMMENT", "drop_escaped_databases", "is_marked"]
 
@@ -26,12 +25,11 @@ MARK = "flask-dbtestcase: a test committed to this database"
 MARK_COMMENT = "'" + MARK.replace("'", "''") + "'"
 
 
-def is_marked(url: str | URL) -> bool:
+def is_marked(url: URL) -> bool:
     """Tell whether a test committed to the database at ``url`` (False if it is gone).
 
     :param url: the test database's URL.
     """
-    url = make_url(url)
     conn = connect_maintenance(url)
     try:
         with conn.cursor() as cur:
@@ -45,14 +43,13 @@ def is_marked(url: str | URL) -> bool:
     return row is not None and row[0] == MARK
 
 
-def drop_escaped_databases(urls: t.Iterable[str | URL]) -> list[str]:
+def drop_escaped_databases(urls: t.Iterable[URL]) -> list[str]:
     """Drop the marked databases among ``urls``; return their names.
 
     :param urls: the test databases ``--keepdb`` would keep.
     """
     dropped = []
     for url in urls:
-        url = make_url(url)
         check_test_database(url, "drop the database")
         if is_marked(url):
             destroy_test_database(url)

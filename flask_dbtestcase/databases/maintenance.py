@@ -23,9 +23,9 @@ from sqlalchemy.engine import URL
 
 from ..errors import ConfigurationError, UnsafeDatabaseError
 from ..postgres.server import throwaway_data_dir
-from .drivers import current_driver
+from .drivers import url_driver
 from .libpq import guard_engines, harden, libpq_environment
-from .urls import make_url, render_url, url_host
+from .urls import render_url, url_host
 
 __all__ = [
     "Connection",
@@ -54,10 +54,10 @@ def _connect_args(url: URL, database: str) -> dict[str, t.Any]:
 _proven: set[str] = set()
 
 
-def connect_maintenance(url: str | URL) -> Connection:
+def connect_maintenance(url: URL) -> Connection:
     """Open an autocommit connection to the server's maintenance database.
 
-    It uses the run's driver (see :mod:`.drivers`).
+    It uses the driver ``url`` names (see :mod:`.drivers`).
 
     That is ``postgres`` (``template1`` if it does not exist, or when
     ``url`` names ``postgres`` itself). On a throwaway server the connection
@@ -66,9 +66,7 @@ def connect_maintenance(url: str | URL) -> Connection:
 
     :param url: a database on the server.
     """
-    url = make_url(url)
-    choice = current_driver()
-    driver = choice.module
+    driver = url_driver(url)
     data_dir = throwaway_data_dir(url_host(url))
     names = ["postgres", "template1"]
     if url.database == "postgres":
@@ -76,7 +74,7 @@ def connect_maintenance(url: str | URL) -> Connection:
     for name in names:
         args = _connect_args(url, name)
         if data_dir is not None:
-            harden(args, choice.name)
+            harden(args, url.get_driver_name())
         try:
             conn = driver.connect(**args)
         except driver.OperationalError as exc:
@@ -124,17 +122,16 @@ def _prove(conn: Connection, url: URL, data_dir: str, error: type[Exception]) ->
     )
 
 
-def prove_throwaway(url: str | URL) -> None:
+def prove_throwaway(url: URL) -> None:
     """Prove, once per process and server, that a throwaway server's URL reaches that server.
 
     Does nothing for a URL that is not a throwaway server's.
 
     :param url: a database URL.
     """
-    parsed = make_url(url)
-    data_dir = throwaway_data_dir(url_host(parsed))
+    data_dir = throwaway_data_dir(url_host(url))
     if data_dir is not None and data_dir not in _proven:
-        connect_maintenance(parsed).close()
+        connect_maintenance(url).close()
 
 
 def _listed(variables: t.Mapping[str, str]) -> str:

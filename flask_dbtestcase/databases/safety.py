@@ -13,21 +13,20 @@ from sqlalchemy.engine import URL
 from ..errors import UnsafeDatabaseError
 from ..postgres.server import is_throwaway_url
 from .maintenance import prove_throwaway
-from .urls import describe_location, parse_url, test_database_name
+from .urls import describe_location, test_database_name
 
 __all__ = ["check_test_database", "is_test_database"]
 
 
-def is_test_database(url: str | URL) -> bool:
+def is_test_database(url: URL) -> bool:
     """Tell whether destructive work on ``url`` is allowed.
 
     :param url: a database URL.
     """
-    url = parse_url(url)
     return is_throwaway_url(url) or (url.database or "").startswith("test_")
 
 
-def check_test_database(url: str | URL, action: str, prove: bool = True) -> None:
+def check_test_database(url: URL, action: str, prove: bool = True) -> None:
     """Raise :class:`UnsafeDatabaseError` unless ``url`` is a test database.
 
     A throwaway server's is proven to be that server first (once per
@@ -38,7 +37,6 @@ def check_test_database(url: str | URL, action: str, prove: bool = True) -> None
     :param prove: prove a throwaway server here; ``False`` when the caller's
         next step is a maintenance connection, which proves it anyway.
     """
-    url = parse_url(url)
     if is_throwaway_url(url):
         if prove:
             prove_throwaway(url)

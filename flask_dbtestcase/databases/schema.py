@@ -17,14 +17,19 @@ from __future__ import annotations
 import hashlib
 import typing as t
 import warnings
+import weakref
 
 import sqlalchemy as sa
+from flask import Flask
 from sqlalchemy.schema import CreateIndex, CreateTable
 
+from ..errors import ConfigurationError
+from .migrations import check_migrations, run_migrations
 from .safety import check_test_database
-from .watch import WATCH_VERSION, install_statements, note_watched
+from .urls import database_key
+from .watch import WATCH_VERSION, Marks, install_statements, note_watched
 
-__all__ = ["RECORD_TABLE", "ensure_tables", "fingerprint", "watch_tables"]
+__all__ = ["RECORD_TABLE", "build_schema", "ensure_tables", "fingerprint", "watch_tables"]
 
 #: Where the fingerprints live, in each test database.
 RECORD_TABLE = "flask_dbtestcase_schema"
@@ -62,11 +67,12 @@ def fingerprint(metadata: sa.MetaData, dialect: sa.Dialect) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-def ensure_tables(engine: sa.Engine, metadata: sa.MetaData) -> bool:
+def ensure_tables(engine: sa.Engine, metadata: sa.MetaData, marks: Marks) -> bool:
     """Make the database hold exactly ``metadata``'s tables; True if they were (re)built.
 
     :param engine: the test database.
     :param metadata: the models' tables.
+    :param marks: the run's marks (the watch is noted in them).
     """
     if not metadata.tables:
         return False
@@ -83,7 +89,7 @@ def ensure_tables(engine: sa.Engine, metadata: sa.MetaData) -> bool:
             ).scalar()
             if recorded in (digest, unwatched):
                 if recorded == digest:  # (what an earlier run left in the log is reported)
-                    note_watched(engine.url)
+                    note_watched(engine.url, marks)
                 return False
         else:
             conn.execute(
@@ -95,7 +101,7 @@ def ensure_tables(engine: sa.Engine, metadata: sa.MetaData) -> bool:
         if not blank:
             metadata.drop_all(conn)
         metadata.create_all(conn, checkfirst=not blank)
-        if not _install_watch(conn, [metadata], engine.url):
+        if not _install_watch(conn, [metadata], engine.url, marks):
             digest = unwatched
         conn.execute(
             sa.text(
@@ -107,7 +113,9 @@ def ensure_tables(engine: sa.Engine, metadata: sa.MetaData) -> bool:
     return True
 
 
-def _install_watch(conn: sa.Connection, metadatas: t.Iterable[sa.MetaData], url: sa.URL) -> bool:
+def _install_watch(
+    conn: sa.Connection, metadatas: t.Iterable[sa.MetaData], url: sa.URL, marks: Marks
+) -> bool:
     """Put the watch on the tables of ``metadatas``; False if the server refused (a warning)."""
     preparer = conn.dialect.identifier_preparer
     tables = [preparer.format_table(table) for m in metadatas for table in m.tables.values()]
@@ -125,16 +133,93 @@ def _install_watch(conn: sa.Connection, metadatas: t.Iterable[sa.MetaData], url:
             stacklevel=3,
         )
         return False
-    note_watched(url)
+    note_watched(url, marks)
     return True
 
 
-def watch_tables(engine: sa.Engine, metadatas: t.Iterable[sa.MetaData]) -> None:
+def watch_tables(engine: sa.Engine, metadatas: t.Iterable[sa.MetaData], marks: Marks) -> None:
     """Put the watch on the tables of ``metadatas`` that exist (after the migrations ran).
 
     :param engine: the test database.
     :param metadatas: the app's metadata of that database.
+    :param marks: the run's marks (the watch is noted in them).
     """
     check_test_database(engine.url, "create triggers")
     with engine.begin() as conn:
-        _install_watch(conn, metadatas, engine.url)
+        _install_watch(conn, metadatas, engine.url, marks)
+
+
+def build_schema(
+    app: Flask,
+    metadatas: t.Mapping[t.Any, sa.MetaData],
+    engines: t.Mapping[t.Any, sa.Engine],
+    marks: Marks,
+    schema: str = "create_all",
+    migrations_directory: str | None = None,
+    check: bool = False,
+) -> None:
+    """Build the tables once per database and run: ``create_all`` or the migrations.
+
+    :param app: the app, for the migrations.
+    :param metadatas: the models' tables, by bind key (``None``: the main database).
+    :param engines: the engines whose databases get the schema, by bind key.
+    :param marks: the run's marks: what is built already.
+    :param schema: ``"create_all"`` or ``"migrations"``.
+    :param migrations_directory: the Flask-Migrate directory.
+    :param check: with migrations, fail when the models have unmigrated changes.
+    """
+    if schema == "migrations":
+        migrated = (
+            tuple(sorted(database_key(e.url) for e in engines.values())),
+            f"migrations:{migrations_directory}",
+        )
+        if migrated not in marks:
+            for target in engines.values():
+                check_test_database(target.url, "run the migrations")
+            run_migrations(app, migrations_directory)
+            if check:
+                check_migrations(app, migrations_directory)
+            for key, target in engines.items():  # the watch, on the tables the models name
+                watch_tables(target, [m for k, m in metadatas.items() if k == key], marks)
+            marks.add(migrated)
+        return
+    if schema != "create_all":
+        raise ConfigurationError(
+            f"schema = {schema!r} is not a schema source: use 'create_all' (the "
+            "default: create the models' tables) or 'migrations' (run the "
+            "Flask-Migrate migrations)."
+        )
+    _warn_if_no_models(app, metadatas.values())
+    for key, metadata in metadatas.items():
+        engine = engines.get(key)
+        if engine is None:
+            continue
+        mark = (*database_key(engine.url), id(metadata))
+        if mark not in marks:
+            ensure_tables(engine, metadata, marks)
+            marks.add(mark)
+
+
+# The metadata already warned about by _warn_if_no_models.
+_WARNED_EMPTY: weakref.WeakSet[sa.MetaData] = weakref.WeakSet()
+
+
+def _warn_if_no_models(app: Flask, metadatas: t.Iterable[sa.MetaData]) -> None:
+    """Warn, once per metadata, when create_all would create no table at all.
+
+    :param app: the app, for the message.
+    :param metadatas: its models' tables.
+    """
+    metadatas = list(metadatas)
+    if any(m.tables for m in metadatas) or all(m in _WARNED_EMPTY for m in metadatas):
+        return
+    _WARNED_EMPTY.update(metadatas)
+    warnings.warn(
+        f"The app '{app.import_name}' has no models: its Flask-SQLAlchemy metadata "
+        "holds no table, so create_all creates none in the test database, and any "
+        "query on a model's table will fail with 'relation does not exist'. Model "
+        "classes exist only once their module is imported: import your models module "
+        "in the app factory (e.g. 'from . import models' before 'return app').",
+        UserWarning,
+        stacklevel=3,
+    )

@@ -1,59 +1,61 @@
-"""PostgreSQL URLs: parsing, naming test databases, comparing, printing safely."""
+"""PostgreSQL URLs: parsing (once, at the edge), naming test databases, comparing, printing.
+
+A URL is parsed once where it enters the run (a setting, a command line
+option, the environment's hand-over) into an immutable ``sqlalchemy.URL``
+that names the run's driver (:func:`parse_test_url`), and travels as that
+object; it is rendered back to text only for messages (:func:`render_url`)
+and for the hand-over to child processes.
+"""
 
 from __future__ import annotations
-
-import functools
 
 from sqlalchemy.engine import URL
 from sqlalchemy.engine import make_url as _sa_make_url
 from sqlalchemy.exc import ArgumentError
 
 from ..errors import ConfigurationError
-from .drivers import DRIVERS, current_driver
+from .drivers import DRIVERS
 
 __all__ = [
     "bind_database_url",
+    "database_key",
     "describe_location",
-    "make_url",
+    "parse_test_url",
     "parse_url",
     "render_url",
     "same_database",
     "test_database_name",
     "url_host",
+    "with_driver",
 ]
 
 #: The schemes that become ``postgresql+<the run's driver>``.
 _DRIVER_SCHEMES = {"postgresql", *(f"postgresql+{name}" for name in DRIVERS)}
 
 
-def make_url(url: str | URL) -> URL:
-    """Parse a PostgreSQL URL, naming the run's driver in it.
+def parse_test_url(url: str | URL, driver: str) -> URL:
+    """Parse a PostgreSQL URL where it enters the run, naming the run's driver in it.
 
     ``postgresql://``, ``postgres://`` and the supported drivers' own schemes
     (``postgresql+psycopg2://``, ``postgresql+psycopg://``) become
-    ``postgresql+<driver>://``, the driver the ``driver`` setting decides
-    (see :mod:`.drivers`): a URL names the server and the database, the
-    setting the driver. Another explicit PostgreSQL driver is kept.
+    ``postgresql+<driver>://``: a URL names the server and the database, the
+    ``driver`` setting the driver. Another explicit PostgreSQL driver is kept.
 
     :param url: a database URL.
+    :param driver: the run's driver (``"psycopg"`` or ``"psycopg2"``).
     """
-    driver = current_driver().name
-    if isinstance(url, URL):
-        return _with_driver(parse_url(url), driver)
-    return _make_url(str(url), driver)
+    return with_driver(parse_url(url), driver)
 
 
-# Every test class asks for the same URL: the same object each time, so
-# render_url() renders it once.
-@functools.lru_cache(maxsize=64)
-def _make_url(url: str, driver: str) -> URL:
-    return _with_driver(parse_url(url), driver)
+def with_driver(url: URL, driver: str) -> URL:
+    """Return ``url`` naming ``driver``, unless it names another explicit driver.
 
-
-def _with_driver(parsed: URL, driver: str) -> URL:
-    if parsed.drivername in _DRIVER_SCHEMES:
-        return parsed.set(drivername=f"postgresql+{driver}")
-    return parsed
+    :param url: a PostgreSQL URL.
+    :param driver: ``"psycopg"`` or ``"psycopg2"``.
+    """
+    if url.drivername in _DRIVER_SCHEMES:
+        return url.set(drivername=f"postgresql+{driver}")
+    return url
 
 
 def parse_url(url: str | URL) -> URL:
@@ -74,8 +76,6 @@ def parse_url(url: str | URL) -> URL:
     )
 
 
-# URLs are immutable, and every test class parses the same few: parse each once.
-@functools.lru_cache(maxsize=64)
 def _parse(url: str) -> URL:
     try:
         return _sa_make_url(url)
@@ -89,26 +89,14 @@ def _parse(url: str) -> URL:
 def render_url(url: str | URL) -> str:
     """Return the URL as a string with its password hidden, for messages.
 
-    :param url: a database URL.
+    :param url: a database URL (text that does not parse is not shown).
     """
     if isinstance(url, str):
         try:
             url = _sa_make_url(url)
         except (ArgumentError, ValueError):
             return "<unparseable URL>"
-    known = _rendered.get(id(url))
-    if known is not None and known[0] is url:
-        return known[1]
-    text = url.render_as_string(hide_password=True)
-    if len(_rendered) >= 64:
-        _rendered.clear()
-    _rendered[id(url)] = (url, text)  # the URL is kept, so its id is not reused
-    return text
-
-
-# render_url()'s recent results (render_as_string takes ~8 µs, hashing a URL ~9 µs),
-# by the identity of the URL: URLs are immutable.
-_rendered: dict[int, tuple[URL, str]] = {}
+    return url.render_as_string(hide_password=True)
 
 
 def test_database_name(name: str) -> str:
@@ -141,7 +129,7 @@ def describe_location(url: URL) -> str:
     return f"{host}:{url.port or 5432}" if not host.startswith("/") else host
 
 
-def same_database(a: str | URL, b: str | URL) -> bool:
+def same_database(a: URL, b: URL) -> bool:
     """Tell whether two URLs name the same database on the same server.
 
     The driver does not matter: ``postgresql+psycopg://`` and
@@ -150,17 +138,23 @@ def same_database(a: str | URL, b: str | URL) -> bool:
     :param a: a database URL.
     :param b: another.
     """
-    a, b = parse_url(a), parse_url(b)
-    return (url_host(a), a.port or 5432, a.database) == (url_host(b), b.port or 5432, b.database)
+    return database_key(a) == database_key(b)
 
 
-def bind_database_url(url: str | URL, bind_key: str) -> URL:
+def database_key(url: URL) -> tuple[str, int, str]:
+    """Return what identifies the database ``url`` names: its server's host and port, its name.
+
+    :param url: a database URL.
+    """
+    return (url_host(url), url.port or 5432, url.database or "")
+
+
+def bind_database_url(url: URL, bind_key: str) -> URL:
     """Return the test database for a Flask-SQLAlchemy bind: ``<name>_<bind_key>``.
 
     :param url: the main test database's URL.
     :param bind_key: the bind's key in ``SQLALCHEMY_BINDS``.
     """
-    url = make_url(url)
     return url.set(database=f"{url.database}_{bind_key}")
 
 

@@ -25,14 +25,14 @@ import typing as t
 
 import sqlalchemy as sa
 
-from ..state import STATE
-from .urls import render_url
+from .urls import database_key
 
 __all__ = [
     "CHECK_STATEMENT",
     "CLEAR_STATEMENT",
     "ESCAPE_SQLSTATE",
     "LOG_TABLE",
+    "Marks",
     "PINNED_SETTING",
     "WATCH_SCHEMA",
     "WATCH_VERSION",
@@ -116,21 +116,24 @@ def pinned_options(cparams: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     return {**cparams, "options": options}
 
 
-def _mark(url: str | sa.URL) -> tuple[str, str]:
-    return (render_url(url), WATCH_VERSION)
+#: What a process built or found in its test databases (tables, the watch),
+#: each as a tuple: owned by the run's test databases, handed down to whoever builds.
+Marks = set[tuple[object, ...]]
 
 
-def note_watched(url: str | sa.URL) -> None:
+def note_watched(url: sa.URL, marks: Marks) -> None:
     """Note that the database at ``url`` has the watch (its check may be sent).
 
     :param url: the test database.
+    :param marks: the run's marks.
     """
-    STATE.schemas_ready.add(_mark(url))
+    marks.add((*database_key(url), WATCH_VERSION))
 
 
-def is_watched(url: str | sa.URL) -> bool:
-    """Tell whether this process put the watch on the database at ``url``, or found it.
+def is_watched(url: sa.URL, marks: Marks) -> bool:
+    """Tell whether this run put the watch on the database at ``url``, or found it.
 
     :param url: the test database.
+    :param marks: the run's marks.
     """
-    return _mark(url) in STATE.schemas_ready
+    return (*database_key(url), WATCH_VERSION) in marks

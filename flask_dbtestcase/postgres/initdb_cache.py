@@ -30,8 +30,7 @@ import tempfile
 import time
 
 from ..errors import ConfigurationError
-from ..settings import CACHE_DIR_ENV
-from ..state import STATE
+from ..settings import CACHE_DIR_ENV, Settings
 from .binaries import server_version
 from .processes import (
     announce_fallback,
@@ -75,7 +74,7 @@ def cache_dir() -> str:
     directory left by another user's ``sudo`` run) gives way to ``cache`` in
     the runtime directory, for this run, and that is said once.
     """
-    path = STATE.current_settings().cache_dir
+    path = Settings.load().cache_dir
     if not path:
         xdg = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
         path = os.path.join(xdg, "flask-dbtestcase")

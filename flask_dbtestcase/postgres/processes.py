@@ -24,8 +24,7 @@ import time
 import typing as t
 
 from ..errors import ConfigurationError
-from ..settings import RUNTIME_DIR_ENV
-from ..state import STATE
+from ..settings import RUNTIME_DIR_ENV, Settings
 
 __all__ = [
     "STOP_TIMEOUT",
@@ -293,7 +292,7 @@ def runtime_paths() -> list[str]:
     ``FLASK_DBTESTCASE_RUNTIME_DIR`` names the parent directory to use first.
     """
     name = f"flask-dbtestcase-{os.geteuid()}"
-    parent = STATE.current_settings().runtime_dir
+    parent = Settings.load().runtime_dir
     base = tempfile.gettempdir()
     if len(base) > 40:  # unix socket paths are limited to ~100 bytes
         base = "/tmp"

@@ -37,7 +37,7 @@ if t.TYPE_CHECKING:
     from sqlalchemy.engine import URL
 
 from ..errors import ConfigurationError
-from ..state import STATE
+from ..settings import Settings
 from .binaries import find_postgres_bin
 from .initdb_cache import copy_tree, initdb_cached, tail
 from .keepdb import KeptData
@@ -110,7 +110,7 @@ _BOOT_TIMEOUT = 30.0
 
 
 def _timeout_settings() -> list[str]:
-    settings = STATE.current_settings()
+    settings = Settings.load()
     return [
         "-c", f"lock_timeout={settings.lock_timeout}",
         "-c", f"statement_timeout={settings.statement_timeout}",

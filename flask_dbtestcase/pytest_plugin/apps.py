@@ -15,6 +15,8 @@ if t.TYPE_CHECKING:
     from flask import Flask
     from flask_sqlalchemy import SQLAlchemy
 
+    from ..state import Run
+
 __all__ = ["OWNER", "build_default_app", "checked_db", "test_config"]
 
 #: Who the app is built for, in the messages of the checks.
@@ -31,17 +33,17 @@ def test_config(main: sa.URL) -> dict[str, t.Any]:
     return build_config(main, None, {})
 
 
-def build_default_app(main: sa.URL) -> Flask:
+def build_default_app(run: Run) -> Flask:
     """Return the project's app on the test database, with test databases for its binds.
 
     It is the app a FlaskDBTestCase class with no ``app_factory`` gets: one
     per run, shared by the fixture and such classes.
 
-    :param main: the test database.
+    :param run: the session's run.
     """
     from ..cases.testcase import FlaskDBTestCase
 
-    return FlaskDBTestCase.shared_test_app(main).app
+    return FlaskDBTestCase.shared_test_app(run).app
 
 
 def checked_db(app: Flask, main: sa.URL) -> SQLAlchemy:

@@ -24,7 +24,8 @@ from ..errors import ConfigurationError, DBTestCaseError
 from .database import DatabaseOptions, set_up, tear_down
 
 if t.TYPE_CHECKING:
-    from ..runner.databases import DatabaseState
+    from ..databases.lifecycle import TestDatabases
+    from ..settings import Settings
 
 __all__ = ["Broker", "request_database"]
 
@@ -33,15 +34,17 @@ class Broker:
     """The controller's side: answer each worker's request with its copy of the database.
 
     :param options: the command line options.
+    :param settings: the session's settings.
     """
 
-    def __init__(self, options: DatabaseOptions) -> None:
+    def __init__(self, options: DatabaseOptions, settings: Settings) -> None:
         self.options = options
+        self.settings = settings
         self.authkey = secrets.token_bytes(32)
         self._dir = tempfile.mkdtemp(prefix="fdt-xdist-")
         self.address = os.path.join(self._dir, "broker")
         self._listener = Listener(self.address, family="AF_UNIX", authkey=self.authkey)
-        self._state: DatabaseState | None = None
+        self._databases: TestDatabases | None = None
         self._lock = threading.Lock()
         self._closed = False
         self._thread = threading.Thread(
@@ -75,34 +78,26 @@ class Broker:
         :param worker: the xdist worker's id (``gw0``).
         """
         from ..cases.testapp import prebuild_schema
-        from ..databases import creation, urls
 
         with self._lock:
             if self._closed:
                 raise ConfigurationError("The test run is ending: no database is handed out.")
-            if self._state is None:
-                state = set_up(self.options)
-                self._state = state
-                assert state.url is not None
+            if self._databases is None:
+                databases = self._databases = set_up(self.options, self.settings)
                 with contextlib.suppress(Exception):  # the workers build it then
-                    prebuild_schema(state.url)
-            assert self._state.url is not None
-            clone = creation.clone_test_database(urls.make_url(self._state.url), worker)
-            rendered = clone.render_as_string(hide_password=False)
-            if rendered not in self._state.clones:
-                self._state.clones.append(rendered)
-            return rendered
+                    prebuild_schema(databases, self.settings)
+            return self._databases.clone(worker).render_as_string(hide_password=False)
 
     def close(self) -> None:
         """Stop answering; drop the copies and the database (unless ``--reuse-db``)."""
         with self._lock:
             self._closed = True
-            state, self._state = self._state, None
+            databases, self._databases = self._databases, None
         with contextlib.suppress(Exception):
             self._listener.close()
         shutil.rmtree(self._dir, ignore_errors=True)
-        if state is not None:
-            tear_down(state, self.options)
+        if databases is not None:
+            tear_down(databases, self.options)
 
 
 def request_database(address: str, authkey: bytes, worker: str) -> str:

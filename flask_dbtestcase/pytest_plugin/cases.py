@@ -218,9 +218,9 @@ class CaseManager:
     @staticmethod
     def _is_shared(app: Flask) -> bool:
         """Tell whether ``app`` is one the test case classes share (the ``app`` fixture's)."""
-        from ..state import STATE
+        from ..cases.appcache import is_cached
 
-        return any(test_app.app is app for _, test_app in STATE.apps)
+        return is_cached(app)
 
     def _case_class(self, app: Flask, kind: str) -> Case:
         found = self._classes.get((id(app), kind))

@@ -1,8 +1,9 @@
 """The pytest session's test database: created on first use, destroyed at the end.
 
-The runner's own set-up and teardown do the work (SPEC section 2: the
-database handed over, an existing server, or a throwaway one; the safety
-checks; nothing left after a failure or Ctrl-C), with pytest-django's
+The one door of the databases layer does the work, as for the runner
+(SPEC section 2: the database handed over, an existing server, or a
+throwaway one; the safety checks; nothing left after a failure or Ctrl-C),
+with pytest-django's
 options: ``--reuse-db`` is ``--keepdb``, ``--create-db`` re-creates a reused
 database. Under pytest-xdist the controller does it (:mod:`.broker`).
 """
@@ -15,7 +16,8 @@ import typing as t
 import pytest
 
 if t.TYPE_CHECKING:
-    from ..runner.databases import DatabaseState
+    from ..databases.lifecycle import TestDatabases
+    from ..settings import Settings
 
 __all__ = ["DatabaseOptions", "set_up", "tear_down"]
 
@@ -65,37 +67,36 @@ def _log(verbosity: int) -> t.Callable[[str, int], None]:
     return log
 
 
-def set_up(options: DatabaseOptions) -> DatabaseState:
-    """Create the run's test database as the runner does, without asking anything.
+def set_up(options: DatabaseOptions, settings: Settings, hand_over: bool = True) -> TestDatabases:
+    """Open the run's test databases as the runner does, without asking anything.
 
     :param options: the command line options.
+    :param settings: the session's settings.
+    :param hand_over: hand the database to child processes, install the signal handling.
     """
-    from ..databases import creation, urls
-    from ..runner.databases import DatabaseState, setup_databases
+    from ..databases import creation
+    from ..databases.lifecycle import open_test_databases
 
-    state = DatabaseState()
     keepdb = options.reuse_db
-    setup_databases(
-        state,
-        _log(options.verbosity),
+    databases = open_test_databases(
+        settings.databases_config(),
+        log=_log(options.verbosity),
         database_url=options.database_url,
         keepdb=keepdb,
         interactive=False,
         project=options.project,
+        hand_over=hand_over,
     )
-    if options.create_db and keepdb and state.mode in ("server", "throwaway") and state.url:
-        url = urls.make_url(state.url)
-        creation.destroy_test_database(url)
-        creation.create_test_database(url, keepdb=True)
-    return state
+    if options.create_db and keepdb and databases.mode in ("server", "throwaway"):
+        creation.destroy_test_database(databases.url)
+        creation.create_test_database(databases.url, databases.config.timeouts, keepdb=True)
+    return databases
 
 
-def tear_down(state: DatabaseState, options: DatabaseOptions) -> None:
+def tear_down(databases: TestDatabases, options: DatabaseOptions) -> None:
     """Undo :func:`set_up`: drop what it created (unless ``--reuse-db``), stop the server.
 
-    :param state: what :func:`set_up` did.
+    :param databases: what :func:`set_up` opened.
     :param options: the command line options.
     """
-    from ..runner.databases import teardown_databases
-
-    teardown_databases(state, _log(options.verbosity), keepdb=options.reuse_db)
+    databases.close(_log(options.verbosity))

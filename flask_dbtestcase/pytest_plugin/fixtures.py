@@ -55,32 +55,31 @@ def flask_dbtestcase_database(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def flask_dbtestcase_config(flask_dbtestcase_database: str) -> dict[str, t.Any]:
+def flask_dbtestcase_config(
+    request: pytest.FixtureRequest, flask_dbtestcase_database: str
+) -> dict[str, t.Any]:
     """The test configuration (TESTING, SQLALCHEMY_DATABASE_URI): build your own app on it."""
-    from ..databases.urls import make_url
     from .apps import test_config
 
-    return test_config(make_url(flask_dbtestcase_database))
+    return test_config(session_database_of(request.config).run.databases.url)
 
 
 @pytest.fixture(scope="session")
-def app(flask_dbtestcase_database: str) -> Flask:
+def app(request: pytest.FixtureRequest, flask_dbtestcase_database: str) -> Flask:
     """The project's app on the test database: one per session."""
-    from ..databases.urls import make_url
     from .apps import build_default_app
 
     with user_errors():
-        return build_default_app(make_url(flask_dbtestcase_database))
+        return build_default_app(session_database_of(request.config).run)
 
 
 def _db_of(request: pytest.FixtureRequest, app: Flask) -> SQLAlchemy:
-    from ..databases.urls import make_url
     from .apps import checked_db
 
     def check() -> SQLAlchemy:
-        url = request.getfixturevalue("flask_dbtestcase_database")
+        request.getfixturevalue("flask_dbtestcase_database")
         with user_errors():
-            return checked_db(app, make_url(url))
+            return checked_db(app, session_database_of(request.config).run.databases.url)
 
     return manager_of(request.config).db_for(app, check)
 

@@ -14,7 +14,7 @@ import unittest
 import pytest
 
 from .cases import MARKER, item_kind
-from .session import manager_of, session_database_of, user_errors
+from .session import manager_of, session_database_of, settings_of, user_errors
 
 if t.TYPE_CHECKING:
     from .broker import Broker
@@ -103,7 +103,7 @@ def pytest_configure_node(node: t.Any) -> None:
 
     config = node.config
     if _BROKER not in config.stash:
-        config.stash[_BROKER] = Broker(DatabaseOptions.from_config(config))
+        config.stash[_BROKER] = Broker(DatabaseOptions.from_config(config), settings_of(config))
     broker = config.stash[_BROKER]
     node.workerinput["flask_dbtestcase_broker"] = broker.address
     node.workerinput["flask_dbtestcase_authkey"] = broker.authkey.hex()

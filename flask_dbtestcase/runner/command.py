@@ -16,8 +16,7 @@ import typing as t
 
 from .. import __version__
 from ..errors import ConfigurationError, DBTestCaseError
-from ..settings import DATABASE_URL_ENV, RUNNER_ENV, TEST_DATABASE_URL_ENV
-from ..state import STATE
+from ..settings import DATABASE_URL_ENV, RUNNER_ENV, TEST_DATABASE_URL_ENV, Settings
 from .testrunner import DBTestRunner
 
 __all__ = ["NO_TESTS_EXIT", "build_parser", "main"]
@@ -55,7 +54,7 @@ def _pick_runner_spec(argv: t.Sequence[str]) -> str | None:
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--runner", default=None)
     options, _ = pre.parse_known_args(argv)
-    spec: str | None = options.runner or STATE.current_settings().runner
+    spec: str | None = options.runner or Settings.load().runner
     return spec
 
 

@@ -13,8 +13,7 @@ import traceback
 import typing as t
 import unittest
 
-from ..settings import export_database_url
-from ..state import STATE, RunDatabases
+from ..state import Run, enter_run
 from .events import Batch, Event, EventChannel, RemoteTestResult, add_holder_error, replay
 from .sqlcapture import SQLCapture
 
@@ -28,19 +27,25 @@ __all__ = ["ParallelTestSuite"]
 _POLL_SECONDS = 0.1
 
 
-def _init_worker(counter: Synchronized[int], databases: RunDatabases) -> None:
+#: The suite being run: set before its workers are forked, which read their
+#: groups of tests and options from it.
+_running: list[ParallelTestSuite] = []
+
+
+def _init_worker(counter: Synchronized[int], run: Run) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     with counter.get_lock():
         counter.value += 1
         worker_id = counter.value
-    STATE.databases = databases.for_worker(worker_id)
-    export_database_url(STATE.databases.url)
+    databases = run.databases.for_worker(worker_id)
+    enter_run(Run(run.settings, databases))
+    databases.hand_over(signals=False)  # its parent stops it
 
 
 def _run_subsuite(index: int) -> int:
     """Run group ``index`` in this worker, sending its events to the parent as tests end."""
-    suite: ParallelTestSuite = STATE.parallel
+    suite = _running[-1]
     tests = suite.subsuites[index]
     config = suite.config
     index_of = {id(test): i for i, test in enumerate(tests)}
@@ -80,7 +85,7 @@ class ParallelTestSuite(unittest.TestSuite):
 
     :param subsuites: the groups of tests, one class each.
     :param processes: the number of workers.
-    :param databases: the run's databases (worker N gets its N-th clone).
+    :param run: the run (worker N gets its N-th copy of the test database).
     :param failfast: stop at the first failure or error.
     :param buffer: capture the tests' output (``-b``).
     :param sql_capture: the ``--debug-sql`` capture.
@@ -90,7 +95,7 @@ class ParallelTestSuite(unittest.TestSuite):
         self,
         subsuites: list[list[unittest.TestCase]],
         processes: int,
-        databases: RunDatabases,
+        run: Run,
         failfast: bool = False,
         buffer: bool = False,
         sql_capture: SQLCapture | None = None,
@@ -98,7 +103,7 @@ class ParallelTestSuite(unittest.TestSuite):
         super().__init__([test for group in subsuites for test in group])
         self.subsuites = subsuites
         self.processes = processes
-        self.databases = databases
+        self.parent_run = run
         self.config: dict[str, t.Any] = {
             "failfast": failfast,
             "buffer": buffer,
@@ -112,7 +117,7 @@ class ParallelTestSuite(unittest.TestSuite):
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        STATE.parallel = self
+        _running.append(self)
         context = multiprocessing.get_context("fork")
         counter = context.Value("i", 0)
         self.events_queue = events_queue = EventChannel(context)
@@ -122,7 +127,7 @@ class ParallelTestSuite(unittest.TestSuite):
             self.processes,
             mp_context=context,
             initializer=_init_worker,
-            initargs=(counter, self.databases),
+            initargs=(counter, self.parent_run),
         )
         futures = [executor.submit(_run_subsuite, i) for i in range(len(self.subsuites))]
         try:
@@ -137,7 +142,7 @@ class ParallelTestSuite(unittest.TestSuite):
             executor.shutdown(wait=True, cancel_futures=True)
             events_queue.close()
             self.events_queue = None
-            STATE.parallel = None
+            _running.remove(self)
         return result
 
     def _receive(

@@ -8,9 +8,11 @@ them, and ``run_tests(labels)`` runs the steps a subclass can override::
     -> run_suite(suite) -> teardown_databases(state)  (always, in finally)
     -> teardown_test_environment() -> suite_result(suite, result)
 
-The databases reach the test classes as an object in the process state
-(:class:`~flask_dbtestcase.state.RunDatabases`), and the processes the tests
-start through ``FLASK_DBTESTCASE_DATABASE_URL``. This module imports only the standard
+The settings are settled once, when the runner is made; the databases are
+opened through the one door (:func:`~flask_dbtestcase.databases.lifecycle.open_test_databases`)
+and reach the test classes as the run this runner enters
+(:mod:`flask_dbtestcase.state`), and the processes the tests start through
+``FLASK_DBTESTCASE_DATABASE_URL``. This module imports only the standard
 library at import time, so ``python -m flask_dbtestcase --help`` stays fast;
 the database helpers are imported when the databases are set up.
 """
@@ -18,6 +20,8 @@ the database helpers are imported when the databases are set up.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import functools
 import os
 import sys
 import time
@@ -25,17 +29,9 @@ import typing as t
 import unittest
 
 from ..errors import ConfigurationError
-from ..settings import ignored_settings
-from ..state import STATE, RunDatabases
+from ..settings import Settings, ignored_settings
+from ..state import Run, current_run, enter_run, leave_run
 from .colour import colour_wanted, paint
-from .databases import (
-    DatabaseState,
-    EarlyServer,
-    server_stop,
-    setup_databases,
-    start_server_early,
-    teardown_databases,
-)
 from .environment import RunEnvironment
 from .loading import load_tests_for_label, no_tests_hint
 from .options import add_runner_arguments
@@ -53,7 +49,9 @@ from .report import summary_line as _summary_line
 from .results import DBTestResult, DBTextTestRunner
 from .sqlcapture import SQLCapture
 
-if t.TYPE_CHECKING:  # imported by --parallel runs only (see _parallel_suite)
+if t.TYPE_CHECKING:  # imported when the databases are set up (they load SQLAlchemy)
+    from ..databases.earlystart import EarlyServer
+    from ..databases.lifecycle import TestDatabases
     from .parallel import ParallelTestSuite
 
 __all__ = ["DBTestRunner"]
@@ -97,6 +95,7 @@ class DBTestRunner:
     reorder_by: tuple[str, ...] = ("FlaskDBTestCase", "FlaskDBTransactionTestCase")
 
     _early_server: EarlyServer | None = None
+    _run: Run | None = None
 
     def __init__(
         self,
@@ -158,11 +157,15 @@ class DBTestRunner:
                 "--parallel 1) to debug."
             )
         self.no_color = no_color
-        #: Whether the report is in colour (a terminal, --no-color, NO_COLOR, FORCE_COLOR).
-        self.colour = colour_wanted(self.stream, no_color, STATE.current_settings())
         #: The app factory ``flask test`` found (``flask --app``), for the
         #: classes that name none when pyproject.toml names none either.
         self.app_factory = app_factory
+        #: The settings of the run, settled once, here (the environment and pyproject.toml).
+        self.settings = Settings.load()
+        if app_factory:
+            self.settings = dataclasses.replace(self.settings, cli_app=app_factory)
+        #: Whether the report is in colour (a terminal, --no-color, NO_COLOR, FORCE_COLOR).
+        self.colour = colour_wanted(self.stream, no_color, self.settings)
         self._environment: RunEnvironment | None = None
         self.result: unittest.TestResult | None = None
         self._shuffler = None if shuffle is False else Shuffler(shuffle)
@@ -195,23 +198,38 @@ class DBTestRunner:
 
     # -- environment ---------------------------------------------------------
     def setup_test_environment(self, **kwargs: t.Any) -> None:
-        """Prepare the process: ``sys.path``, ``--debug-sql``, SIGTERM, the settings."""
+        """Prepare the process: ``sys.path``, ``--debug-sql``; start the throwaway server."""
         # The throwaway server starts first, while the environment's imports
         # (SQLAlchemy, the driver) and the tests load.
-        self._early_server = start_server_early(
-            self.database_url, self.keepdb, os.path.abspath(self.top_level or os.getcwd())
-        )
-        self._environment = RunEnvironment(
-            self.top_level or os.getcwd(), debug_sql=self.debug_sql, app_factory=self.app_factory
-        )
+        self._early_server = self._start_early()
+        self._environment = RunEnvironment(self.top_level or os.getcwd(), debug_sql=self.debug_sql)
         try:
             self._environment.install()
         except BaseException:
             self.teardown_test_environment()
             raise
-        notice = ignored_settings(STATE.current_settings(), under_runner=True)
+        notice = ignored_settings(self.settings, under_runner=True)
         if notice:
             self.log(paint(notice, "yellow", self.colour))
+
+    def needs_throwaway_server(self) -> bool:
+        """Tell whether the run will start a throwaway server (no database given)."""
+        settings = self.settings
+        given = current_run() is not None or settings.database_url
+        return not (given or self.database_url or settings.test_database_url)
+
+    def _start_early(self) -> EarlyServer | None:
+        """Start the throwaway server in the background, if the run will use one."""
+        if not self.needs_throwaway_server():
+            return None
+        # Imported here: they load SQLAlchemy, which the thread does not wait for.
+        from ..databases.earlystart import start_early
+
+        return start_early(self.settings.databases_config(), self.keepdb, self._project())
+
+    def _project(self) -> str:
+        """The project's directory: keys the kept data of ``--keepdb``."""
+        return os.path.abspath(self.top_level or os.getcwd())
 
     def teardown_test_environment(self, **kwargs: t.Any) -> None:
         """Undo ``setup_test_environment``."""
@@ -281,41 +299,51 @@ class DBTestRunner:
         return suite
 
     # -- databases -----------------------------------------------------------
-    def setup_databases(self, **kwargs: t.Any) -> DatabaseState:
-        """Make the test database exist and publish it in the environment.
+    def setup_databases(self, **kwargs: t.Any) -> TestDatabases | None:
+        """Make the test database exist, hand it over, and enter the run.
 
-        Returns the state ``teardown_databases`` needs. On any failure it
-        undoes what it did before raising.
+        Returns what ``teardown_databases`` undoes (``None``: no tests, no
+        database). On any failure it undoes what it did before raising.
         """
-        state = DatabaseState()
         if self._test_count == 0:
             self.log("No tests: skipping the test database.", 2)
-            state.restore = False
-            return state
-        # Imported here: it loads sqlalchemy, and --help must stay fast.
-        from ..databases.drivers import current_driver
+            return None
+        # Imported here: they load SQLAlchemy, and --help must stay fast.
+        from ..cases.testapp import prebuild_schema
+        from ..databases.drivers import choose_driver
+        from ..databases.lifecycle import open_test_databases
 
-        self.log(current_driver().describe(), 2)
+        self.log(choose_driver(self.settings.driver).describe(), 2)
         started = time.perf_counter()
-        setup_databases(
-            state,
-            self.log,
+        enclosing = current_run()
+        early, self._early_server = self._early_server, None
+        databases = open_test_databases(
+            self.settings.databases_config(),
+            log=self.log,
+            given=enclosing.databases.url if enclosing is not None else None,
             database_url=self.database_url,
             keepdb=self.keepdb,
             interactive=self.interactive,
             parallel=self.parallel,
-            project=os.path.abspath(self.top_level or os.getcwd()),
-            early=self._early_server,
+            project=self._project(),
+            early=early,
+            prebuild=functools.partial(prebuild_schema, settings=self.settings),
         )
+        self._run = Run(self.settings, databases)
+        enter_run(self._run)
         self.log(f"Database setup took {time.perf_counter() - started:.3f}s.", 2)
-        return state
+        return databases
 
-    def teardown_databases(self, old_config: DatabaseState, **kwargs: t.Any) -> None:
-        """Destroy what ``setup_databases`` created (unless --keepdb).
+    def teardown_databases(self, old_config: TestDatabases | None, **kwargs: t.Any) -> None:
+        """Destroy what ``setup_databases`` created (unless --keepdb), and leave the run.
 
         :param old_config: what ``setup_databases`` returned.
         """
-        teardown_databases(old_config, self.log, keepdb=self.keepdb)
+        if self._run is not None:
+            leave_run(self._run)
+            self._run = None
+        if old_config is not None:
+            old_config.close(self.log)
 
     # -- running -------------------------------------------------------------
     def get_test_runner_kwargs(self) -> dict[str, t.Any]:
@@ -352,10 +380,11 @@ class DBTestRunner:
         from .parallel import ParallelTestSuite  # the worker plumbing: --parallel only
 
         self.log(f"Running {len(self._subsuites)} test classes in {self.parallel} processes.", 2)
+        assert self._run is not None  # setup_databases entered it
         return ParallelTestSuite(
             self._subsuites,
             self.parallel,
-            t.cast(RunDatabases, STATE.databases),  # handed over by setup_databases
+            self._run,
             failfast=self.failfast,
             buffer=self.buffer,
             sql_capture=self._sql_capture,
@@ -395,7 +424,7 @@ class DBTestRunner:
                 run_failed = True
                 raise
             finally:
-                stop = server_stop(old_config)  # before teardown stops it
+                stop = old_config.server_stop() if old_config is not None else None
                 try:
                     self.teardown_databases(old_config)
                 except Exception:

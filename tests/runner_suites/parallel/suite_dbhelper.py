@@ -6,7 +6,7 @@ import time
 import psycopg2
 from sqlalchemy.engine import make_url
 
-from flask_dbtestcase.state import STATE
+from flask_dbtestcase.state import current_run
 
 
 def connect():
@@ -42,7 +42,7 @@ def report_worker_database():
     try:
         with conn, conn.cursor() as cur:
             cur.execute("SELECT current_database()")
-            worker_id = STATE.databases.worker_id
+            worker_id = current_run().databases.worker_id
             line = f"WORKER {worker_id} DB {cur.fetchone()[0]}\n"
             os.write(1, line.encode())
             meet_another_worker(worker_id)
