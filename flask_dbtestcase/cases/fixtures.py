@@ -7,9 +7,9 @@ sequences are moved past explicit ids so later inserts don't collide.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
-import sys
 import typing as t
 from pathlib import Path
 
@@ -36,8 +36,10 @@ def find_fixture(name: str, test_class: type) -> Path:
     """
     path = Path(name)
     candidates = [path] if path.is_absolute() else []
-    module = sys.modules.get(test_class.__module__)
-    module_file = getattr(module, "__file__", None)
+    try:
+        module_file: str | None = inspect.getfile(test_class)
+    except TypeError:  # a class made at run time, in no file
+        module_file = None
     if not path.is_absolute():
         if module_file:
             candidates.append(Path(module_file).parent / path)

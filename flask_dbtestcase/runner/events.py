@@ -16,6 +16,7 @@ from .outcomes import (
     exception_class,
     exception_message,
     exception_type,
+    is_setup_error,
 )
 from .sqlcapture import SQLCapture
 
@@ -28,7 +29,9 @@ __all__ = ["Batch", "Event", "EventChannel", "RemoteTestResult", "add_holder_err
 #: result method, a reference to the test, then that method's arguments.
 Event = tuple[t.Any, ...]
 #: An error as a worker sends it: text, message, exception type, is a failure.
-_RemoteErr = tuple[str, str, str, bool]
+#: A worker's error: its traceback, message, class name, whether it is a
+#: failure, and whether it is a set-up error.
+_RemoteErr = tuple[str, str, str, bool, bool]
 #: What a worker sends: the index of its group, events, and whether the group is done.
 Batch = tuple[int, list[Event], bool]
 
@@ -153,7 +156,8 @@ class RemoteTestResult(ResultMixin, unittest.TestResult):
         is_failure = isinstance(test, unittest.TestCase) and issubclass(
             exception_class(err), test.failureException
         )
-        return (text, exception_message(err), exception_type(err), is_failure)
+        setup_error = is_setup_error(err)
+        return (text, exception_message(err), exception_type(err), is_failure, setup_error)
 
     def startTest(self, test: unittest.TestCase) -> None:
         super().startTest(test)
@@ -206,6 +210,7 @@ class RemoteTestResult(ResultMixin, unittest.TestResult):
                 error[1],
                 error[2],
                 issubclass(exception_class(err), test.failureException),
+                error[4],
             )
             self.events.append(("addSubTest", self._ref(test), str(subtest), subtest.id(), error))
 
@@ -226,13 +231,13 @@ def replay(
         return tests[value] if kind == "test" else _as_test(_Holder(value))
 
     def error(test: unittest.TestCase, data: _RemoteErr, failure: bool) -> OptExcInfo:
-        text, message, exc_type, _ = data
+        text, message, exc_type, _, setup_error = data
         cls = (
             test.failureException
             if failure and getattr(test, "failureException", None)
             else RemoteError
         )
-        return _remote_exc_info(cls, RemoteError(text, message, exc_type))
+        return _remote_exc_info(cls, RemoteError(text, message, exc_type, setup_error))
 
     for event in events:
         name, ref = event[0], event[1]

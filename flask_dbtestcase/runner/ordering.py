@@ -86,17 +86,6 @@ def class_key(test: unittest.TestCase) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def _is_subclass_named(test: unittest.TestCase, name: str) -> bool:
-    """True when a class called ``name`` from this package is in the MRO.
-
-    Checked by name so that building a suite does not import testcase.py.
-    """
-    for klass in type(test).__mro__:
-        if klass.__name__ == name and klass.__module__.split(".")[0] == "flask_dbtestcase":
-            return True
-    return False
-
-
 class Shuffler:
     """Order items as Django's shuffler does: seeded, reproducible, and
     independent of the order the tests were found in.
@@ -164,22 +153,22 @@ def shuffle_tests(
 
 def reorder_tests(
     tests: t.Iterable[unittest.TestCase],
-    class_names: t.Sequence[str],
+    classes: t.Sequence[type[unittest.TestCase]],
     reverse: bool = False,
     shuffler: Shuffler | None = None,
 ) -> t.Iterator[unittest.TestCase]:
-    """Group tests Django's way: bins in ``class_names`` order, then the rest;
+    """Group tests Django's way: bins in ``classes`` order, then the rest;
     within a bin, tests of one class together; duplicates dropped.
 
     :param tests: the tests to order.
-    :param class_names: the names of the classes whose tests run first, in order.
+    :param classes: the classes whose tests run first, in order.
     :param reverse: reverse the order of the classes and tests within each bin.
     :param shuffler: shuffle the tests first.
     """
     if shuffler is not None:
         tests = shuffle_tests(tests, shuffler)
     bins: list[OrderedDict[type, list[unittest.TestCase]]] = [
-        OrderedDict() for _ in range(len(class_names) + 1)
+        OrderedDict() for _ in range(len(classes) + 1)
     ]
     seen = set()
     for test in tests:
@@ -188,8 +177,8 @@ def reorder_tests(
             continue
         seen.add(marker)
         test_bin = bins[-1]
-        for candidate, name in zip(bins, class_names):
-            if _is_subclass_named(test, name):
+        for candidate, cls in zip(bins, classes):
+            if isinstance(test, cls):
                 test_bin = candidate
                 break
         test_bin.setdefault(type(test), []).append(test)

@@ -4,7 +4,6 @@ worker (:class:`RemoteError`)."""
 
 from __future__ import annotations
 
-import sys
 import typing as t
 import unittest
 from types import TracebackType
@@ -35,13 +34,16 @@ class RemoteError(Exception):
     :param text: the formatted traceback.
     :param message: ``ExcType: first line of the message``.
     :param exc_type: the dotted name of the exception's class.
+    :param setup_error: whether it is a set-up error (:func:`is_setup_error`,
+        decided where the exception's class was at hand).
     """
 
-    def __init__(self, text: str, message: str, exc_type: str) -> None:
+    def __init__(self, text: str, message: str, exc_type: str, setup_error: bool = False) -> None:
         super().__init__(message)
         self.text = text
         self.message = message
         self.exc_type = exc_type
+        self.setup_error = setup_error
 
 
 def exception_class(err: OptExcInfo) -> type[BaseException]:
@@ -87,10 +89,9 @@ def is_setup_error(err: OptExcInfo) -> bool:
 
     :param err: the ``sys.exc_info()`` of an error, or a worker's (``RemoteError``).
     """
-    cls: object = err[0]
     if isinstance(err[1], RemoteError):
-        module, _, name = err[1].exc_type.rpartition(".")
-        cls = getattr(sys.modules.get(module), name, None)
+        return err[1].setup_error
+    cls: object = err[0]
     return (
         isinstance(cls, type)
         and issubclass(cls, DBTestCaseError)

@@ -57,6 +57,16 @@ if t.TYPE_CHECKING:  # imported when the databases are set up (they load SQLAlch
 __all__ = ["DBTestRunner"]
 
 
+class _PackageCases:
+    """``reorder_by``'s default: the package's test case classes, imported when first
+    read (they import Flask and SQLAlchemy: ``--help`` must stay fast)."""
+
+    def __get__(self, instance: object, owner: type) -> tuple[type[unittest.TestCase], ...]:
+        from ..cases.testcase import FlaskDBTestCase, FlaskDBTransactionTestCase
+
+        return (FlaskDBTestCase, FlaskDBTransactionTestCase)
+
+
 class DBTestRunner:
     """Discover and run tests against one test database for the whole run.
 
@@ -91,8 +101,9 @@ class DBTestRunner:
     test_runner: type[unittest.TextTestRunner] = DBTextTestRunner
     test_loader_class: type[unittest.TestLoader] = unittest.TestLoader
     result_class: type[unittest.TextTestResult] = DBTestResult
-    #: Test classes run first, in this order (by class name, see build_suite).
-    reorder_by: tuple[str, ...] = ("FlaskDBTestCase", "FlaskDBTransactionTestCase")
+    #: Test classes run first, in this order (see build_suite), as Django's
+    #: ``reorder_by``: by default FlaskDBTestCase, then FlaskDBTransactionTestCase.
+    reorder_by = _PackageCases()
 
     _early_server: EarlyServer | None = None
     _run: Run | None = None
