@@ -17,8 +17,9 @@ transaction is all of that connection's transaction.
 
 The engines of every app the plugin hands out refuse connections (as
 pytest-django's "Database access not allowed") while a pytest test runs that
-did not ask for a database fixture, and outside a test's savepoint unless a
-scoped case is collecting its shared data.
+uses the plugin but did not ask for a database fixture, and outside a
+test's savepoint unless a scoped case is collecting its shared data. A test
+that does not use the plugin is not looked at.
 """
 
 from __future__ import annotations
@@ -48,7 +49,6 @@ __all__ = [
     "CaseManager",
     "DatabaseAccessNotAllowed",
     "OpenCase",
-    "item_kind",
 ]
 
 #: A test in the per-test savepoint (``db``).
@@ -56,30 +56,12 @@ SAVEPOINT = "db"
 #: A test that really commits (``transactional_db``).
 TRANSACTION = "transactional_db"
 
-#: The fixtures whose presence in a test's closure makes it a ``db`` test.
-_SAVEPOINT_FIXTURES = frozenset({"db", "module_db", "class_db"})
-#: ... a ``transactional_db`` test (they win, as in pytest-django).
-_TRANSACTION_FIXTURES = frozenset({"transactional_db", "live_server"})
 #: The marker: ``@pytest.mark.flask_db`` / ``@pytest.mark.flask_db(transaction=True)``.
 MARKER = "flask_db"
 
 
 class DatabaseAccessNotAllowed(IsolationError):
     """A pytest test (or one of its fixtures) touched the database where nothing undoes it."""
-
-
-def item_kind(item: pytest.Item) -> str | None:
-    """Return the kind of database a pytest test asked for: SAVEPOINT, TRANSACTION or None.
-
-    :param item: a collected test.
-    """
-    names = set(getattr(item, "fixturenames", ()))
-    marker = item.get_closest_marker(MARKER)
-    if names & _TRANSACTION_FIXTURES or (marker is not None and marker.kwargs.get("transaction")):
-        return TRANSACTION
-    if names & _SAVEPOINT_FIXTURES or marker is not None:
-        return SAVEPOINT
-    return None
 
 
 @dataclasses.dataclass
@@ -127,15 +109,22 @@ class CaseManager:
     # -- which test runs -----------------------------------------------------
 
     def start_item(self, item: pytest.Item | None, kind: str | None) -> None:
-        """Note the test about to be set up; close an ambient case it cannot use.
+        """Note the test about to be set up; close an ambient case of another kind.
 
-        :param item: the pytest test (None: a unittest test or none).
+        A test that does not use the database leaves the case open for the next one.
+
+        :param item: the pytest test that uses the plugin (None: one that does not).
         :param kind: the database it asked for.
         """
         self.item, self.item_kind = item, kind
         if self.open is not None and self.open.scope == "ambient":
-            if item is None or kind != self.open.kind:
+            if kind is not None and kind != self.open.kind:
                 self.close()
+
+    def close_ambient(self) -> None:
+        """Close an ambient case (before a unittest test, which has a class of its own)."""
+        if self.open is not None and self.open.scope == "ambient":
+            self.close()
 
     def end_item(self) -> None:
         """Note that the current test's teardown is over."""
@@ -183,7 +172,7 @@ class CaseManager:
     def watch_app(self, app: t.Any) -> None:
         """Watch the engines of ``app`` if it is a Flask app with Flask-SQLAlchemy (else nothing).
 
-        :param app: what an ``app`` fixture gave.
+        :param app: what the ``app`` fixture of a test that uses the plugin gave.
         """
         flask_sqlalchemy = sys.modules.get("flask_sqlalchemy")
         extensions = getattr(app, "extensions", None)
