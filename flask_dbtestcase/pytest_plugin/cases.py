@@ -20,11 +20,20 @@ pytest-django's "Database access not allowed") while a pytest test runs that
 uses the plugin but did not ask for a database fixture, and outside a
 test's savepoint unless a scoped case is collecting its shared data. A test
 that does not use the plugin is not looked at.
+
+A case's class-level state, its app context included, lives in a
+:mod:`contextvars` context of its own: the class is set up while some test's
+fixtures are (an ambient case) and outlives that test, so its app context
+must not sit on the test's stack, above contexts other fixtures pushed
+before (pytest-flask's request context) and pop after. Each test gets an
+app context of the case's app around its own, pushed and popped by the
+database fixture.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import dataclasses
 import sys
 import typing as t
@@ -72,12 +81,15 @@ class OpenCase:
     :param app: its app.
     :param kind: SAVEPOINT or TRANSACTION.
     :param scope: ``"ambient"``, ``"module"`` or ``"class"``.
+    :param class_context: the :mod:`contextvars` context the class is set up and torn down in.
     """
 
     cls: Case
     app: Flask
     kind: str
     scope: str
+    #: Where the class lives: its set-up and teardown run in this context.
+    class_context: contextvars.Context
     #: The scope's own app context and session (scoped cases).
     context: AppContext | None = None
     session: t.Any = None
@@ -233,13 +245,10 @@ class CaseManager:
         if self.open is not None:
             self.close()
         cls = self._case_class(app, kind)
+        class_context = contextvars.copy_context()
         with self.internal():
-            try:
-                cls.setUpClass()
-            except BaseException:
-                cls.doClassCleanups()
-                raise
-        self.open = OpenCase(cls, app, kind, scope)
+            class_context.run(_set_up_class, cls)
+        self.open = OpenCase(cls, app, kind, scope, class_context)
         return self.open
 
     def close(self) -> None:
@@ -253,9 +262,8 @@ class CaseManager:
                     with contextlib.suppress(Exception):
                         case.session.close()
                     case.context.pop()
-                case.cls.tearDownClass()
             finally:
-                case.cls.doClassCleanups()
+                case.class_context.run(_tear_down_class, case.cls)
         errors = getattr(case.cls, "tearDown_exceptions", None) or []
         if errors:
             raise errors[0][1]
@@ -305,31 +313,58 @@ class CaseManager:
         case.session = case.db.session()
         return case
 
-    def begin_test(self, case: OpenCase) -> t.Any:
-        """Wrap one test: its ``pre_setup()``; return the test case instance.
+    def begin_test(self, case: OpenCase) -> tuple[t.Any, AppContext]:
+        """Wrap one test: its ``pre_setup()``; return the test case instance and its outer context.
 
         :param case: the case the test runs in.
         """
         test = case.cls("__init__")
-        with self.internal():
-            if case.session is not None:
-                case.session.commit()  # what the scope's fixtures added is shared data
-            test.pre_setup()
+        context = case.app.app_context()  # under the test's own, for the case's work after it
+        context.push()
+        try:
+            with self.internal():
+                if case.session is not None:
+                    case.session.commit()  # what the scope's fixtures added is shared data
+                test.pre_setup()
+        except BaseException:
+            context.pop()
+            raise
         self.in_test = True
-        return test
+        return test, context
 
-    def end_test(self, case: OpenCase, test: t.Any) -> None:
+    def end_test(self, case: OpenCase, running: tuple[t.Any, AppContext]) -> None:
         """Undo one test: its ``post_teardown()``.
 
         :param case: the case the test ran in.
-        :param test: what :meth:`begin_test` returned.
+        :param running: what :meth:`begin_test` returned.
         """
         self.in_test = False
-        with self.internal():
-            if case.session is not None:
-                # The scope's objects, expired: the next test loads them afresh.
-                case.session.rollback()
-            test.post_teardown()
+        test, context = running
+        try:
+            with self.internal():
+                if case.session is not None:
+                    # The scope's objects, expired: the next test loads them afresh.
+                    case.session.rollback()
+                test.post_teardown()
+        finally:
+            context.pop()
+
+
+def _set_up_class(cls: Case) -> None:
+    """``setUpClass``; its class cleanups if it fails (in the class's own context)."""
+    try:
+        cls.setUpClass()
+    except BaseException:
+        cls.doClassCleanups()
+        raise
+
+
+def _tear_down_class(cls: Case) -> None:
+    """``tearDownClass``, then its class cleanups (in the class's own context)."""
+    try:
+        cls.tearDownClass()
+    finally:
+        cls.doClassCleanups()
 
 
 def _returning(app: Flask) -> classmethod[t.Any, t.Any, Flask]:
