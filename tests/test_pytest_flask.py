@@ -1,13 +1,18 @@
-"""The pytest plugin beside pytest-flask.
+"""The pytest plugin beside pytest-flask, and the test request context without it.
 
 Each test copies tests/pytest_flask_project to a temporary directory and
 runs pytest on it in a subprocess, in random order. Its conftest checks,
 after each test, that no request context is left and, at the end of each
 module, that no app context is: the contexts of both plugins were pushed
 and popped in order. ``OWN_APP=1`` gives it a conftest ``app`` fixture built
-on ``flask_dbtestcase_config``. pytest-flask's ``config``, ``accept_json``
-and ``@pytest.mark.options`` work on the plugin's app, and its request
-context is the one the tests run in.
+on ``flask_dbtestcase_config``.
+
+- With pytest-flask: pytest-flask's ``config``, ``accept_json`` and
+  ``@pytest.mark.options`` work on the plugin's app, and its request context
+  is the one the tests run in (the plugin pushes none of its own).
+- Without it (``-p no:flask``): a test that uses ``app``, ``db`` or
+  ``client`` runs in the plugin's test request context, so ``url_for()``
+  works; ``@pytest.mark.no_request_context`` keeps a test out of it.
 """
 
 from __future__ import annotations
@@ -59,6 +64,21 @@ class BesidePytestFlaskTests(unittest.TestCase):
                 )
                 self.assertPytestFlask(result, loaded=True)
                 assert_passed(self, result, 16)
+
+    def test_without_pytest_flask(self):
+        for own_app, seed in RUNS:
+            with self.subTest(own_app=own_app, seed=seed):
+                result = self.run_project(
+                    "-p",
+                    "no:flask",
+                    "test_request_context.py",
+                    "test_no_request_context.py",
+                    "test_shared_data.py",
+                    own_app=own_app,
+                    seed=seed,
+                )
+                self.assertPytestFlask(result, loaded=False)
+                assert_passed(self, result, 8)
 
 
 if __name__ == "__main__":

@@ -5,8 +5,9 @@ of :mod:`.cases` (through two hidden fixtures, which no project overrides);
 ``module_db`` and ``class_db`` open one for a whole scope, for data shared
 by its tests. An autouse fixture, first of the test's function-scoped ones
 (:mod:`.usage`), sets up the database a test asked for (directly, through
-another fixture, or with the ``flask_db`` marker) and gives every test that
-uses the app an app context of its own. A test that does not use the
+another fixture, or with the ``flask_db`` marker) and runs every test that
+uses the app in a test request context (pytest-flask's, when it is
+installed) over an app context of its own. A test that does not use the
 plugin (:func:`.usage.usage_of`) is left alone, and the plugin's ``client``,
 ``live_server`` and ``db_session`` give it another plugin's fixture of that
 name when there is one.
@@ -192,7 +193,14 @@ def _flask_dbtestcase_test(request: pytest.FixtureRequest) -> t.Iterator[None]:
         return
     flask_app: Flask = request.getfixturevalue("app")
     _db_of(request, flask_app)  # its engines refuse a test that did not ask for a database
-    with flask_app.app_context():
+    context: contextlib.AbstractContextManager[t.Any]
+    if usage.request_context:  # over the database's app context, or one of its own
+        context = flask_app.test_request_context()
+    elif usage.kind is None:
+        context = flask_app.app_context()
+    else:
+        context = contextlib.nullcontext()  # the database's
+    with context:
         yield
 
 

@@ -21,7 +21,7 @@ import pytest
 
 from .cases import MARKER
 from .session import manager_of, session_database_of, user_errors
-from .usage import FIXTURES_MODULE, usage_of
+from .usage import FIXTURES_MODULE, NO_REQUEST_CONTEXT, usage_of
 
 if t.TYPE_CHECKING:
     from .broker import Broker
@@ -86,7 +86,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Declare the marker; register the fixtures, after the other plugins'.
+    """Declare the markers; register the fixtures, after the other plugins'.
 
     :param config: pytest's configuration.
     """
@@ -94,6 +94,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         f"{MARKER}(transaction=False): give the test the test database, as the 'db' "
         "fixture (transaction=True: as 'transactional_db').",
+    )
+    config.addinivalue_line(
+        "markers",
+        f"{NO_REQUEST_CONTEXT}: run a test that uses flask-dbtestcase's app in an app "
+        "context only, without a test request context.",
     )
     config.pluginmanager.import_plugin(FIXTURES_MODULE)
 

@@ -30,7 +30,9 @@ from .cases import MARKER, SAVEPOINT, TRANSACTION
 __all__ = [
     "AUTOUSE",
     "FIXTURES_MODULE",
+    "NO_REQUEST_CONTEXT",
     "Usage",
+    "pytest_flask_active",
     "usage_of",
 ]
 
@@ -38,6 +40,8 @@ __all__ = [
 FIXTURES_MODULE = "flask_dbtestcase.pytest_plugin.fixtures"
 #: The plugin's autouse fixture, in every test's closure: not a request for anything.
 AUTOUSE = "_flask_dbtestcase_test"
+#: The marker that keeps a test out of the test request context (an app context only).
+NO_REQUEST_CONTEXT = "no_request_context"
 
 #: Fixtures whose names other plugins define too: handed over to theirs in a test
 #: that does not otherwise use the plugin.
@@ -56,12 +60,14 @@ class Usage:
     :param uses: the test uses the plugin (its fixtures or marker): the guards apply.
     :param kind: the database it asked for: SAVEPOINT, TRANSACTION or None.
     :param app: it uses an ``app`` fixture (the plugin's or the project's).
+    :param request_context: the plugin pushes a test request context for it.
     :param handed_over: the plugin's fixtures that give the other plugin's definition.
     """
 
     uses: bool = False
     kind: str | None = None
     app: bool = False
+    request_context: bool = False
     handed_over: frozenset[str] = frozenset()
 
 
@@ -77,6 +83,7 @@ class _Closure:
 
 _USAGE = pytest.StashKey["Usage"]()
 _CLOSURES = pytest.StashKey[dict[int, _Closure]]()
+_PYTEST_FLASK = pytest.StashKey[bool]()
 
 
 def usage_of(item: pytest.Item) -> Usage:
@@ -87,6 +94,18 @@ def usage_of(item: pytest.Item) -> Usage:
     found = item.stash.get(_USAGE, None)
     if found is None:
         found = item.stash[_USAGE] = _usage(item)
+    return found
+
+
+def pytest_flask_active(config: pytest.Config) -> bool:
+    """Tell whether pytest-flask is active in this run (it pushes its own request context).
+
+    :param config: pytest's configuration.
+    """
+    found = config.stash.get(_PYTEST_FLASK, None)
+    if found is None:
+        names = {getattr(plugin, "__name__", None) for plugin in config.pluginmanager.get_plugins()}
+        found = config.stash[_PYTEST_FLASK] = "pytest_flask.plugin" in names
     return found
 
 
@@ -103,8 +122,15 @@ def _usage(item: pytest.Item) -> Usage:
         kind = TRANSACTION
     elif ours & _SAVEPOINT_FIXTURES or marker is not None:
         kind = SAVEPOINT
+    request_context = (
+        item.get_closest_marker(NO_REQUEST_CONTEXT) is None
+        and not pytest_flask_active(item.config)  # pytest-flask pushes its own
+    )
     return Usage(
-        uses=True, kind=kind, app=kind is not None or (closure is not None and closure.app)
+        uses=True,
+        kind=kind,
+        app=kind is not None or (closure is not None and closure.app),
+        request_context=request_context,
     )
 
 
@@ -144,8 +170,8 @@ def _put_first(names: list[str], name2fixturedefs: dict[str, t.Sequence[t.Any]])
 
     pytest sets up the fixtures of wider scopes first, then the autouse ones
     in the order the plugins were registered. Set up first, the test's
-    database and app context come before any other plugin's, so they are
-    torn down last, in the reverse order.
+    database and app context come before any other plugin's (pytest-flask's
+    request context), so they are torn down last, in the reverse order.
     """
     if AUTOUSE not in names:
         return
