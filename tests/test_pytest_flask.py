@@ -10,7 +10,9 @@ on ``flask_dbtestcase_config``.
 - With pytest-flask: pytest-flask's ``config``, ``accept_json`` and
   ``@pytest.mark.options`` work on the plugin's app, and its request context
   is the one the tests run in (the plugin pushes none of its own).
-- Without it (``-p no:flask``): a test that uses ``app``, ``db`` or
+- A conftest ``app`` fixture that keeps an app context pushed for the
+  session: it stays under every test's contexts and is popped last.
+- Without pytest-flask (``-p no:flask``): a test that uses ``app``, ``db`` or
   ``client`` runs in the plugin's test request context, so ``url_for()``
   works; ``@pytest.mark.no_request_context`` keeps a test out of it.
 """
@@ -18,6 +20,7 @@ on ``flask_dbtestcase_config``.
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import unittest
 
@@ -79,6 +82,39 @@ class BesidePytestFlaskTests(unittest.TestCase):
                 )
                 self.assertPytestFlask(result, loaded=False)
                 assert_passed(self, result, 8)
+
+
+#: A conftest app fixture that keeps an app context pushed for the whole session.
+SESSION_CONTEXT = """
+import pytest
+
+from myapp import create_app
+
+
+@pytest.fixture(scope="session")
+def app(flask_dbtestcase_config):
+    app = create_app(flask_dbtestcase_config)
+    with app.app_context():
+        yield app
+"""
+
+
+@unittest.skipUnless(HAVE_PYTEST, "pytest is not installed (pip install -e '.[test]')")
+class SessionContextTests(unittest.TestCase):
+    """An app context a session fixture pushed stays under every test's, popped last."""
+
+    maxDiff = None
+
+    def test_a_session_app_fixture_that_pushes_an_app_context(self):
+        project = copied_project(self, PROJECT)
+        with open(os.path.join(project.dir, "conftest.py"), "w") as f:
+            f.write(SESSION_CONTEXT)
+        files = ["test_shared_data.py", "test_request_context.py"]
+        runs = [[]] + ([["-p", "no:flask"]] if HAVE_PYTEST_FLASK else [])
+        for args in runs:
+            with self.subTest(args=args):
+                result = project.run(["-p", "no:cacheprovider", "-p", "no:randomly", *args, *files])
+                assert_passed(self, result, 5)
 
 
 if __name__ == "__main__":
