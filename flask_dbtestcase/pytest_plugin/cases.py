@@ -17,13 +17,23 @@ transaction is all of that connection's transaction.
 
 The engines of every app the plugin hands out refuse connections (as
 pytest-django's "Database access not allowed") while a pytest test runs that
-did not ask for a database fixture, and outside a test's savepoint unless a
-scoped case is collecting its shared data.
+uses the plugin but did not ask for a database fixture, and outside a
+test's savepoint unless a scoped case is collecting its shared data. A test
+that does not use the plugin is not looked at.
+
+A case's class-level state, its app context included, lives in a
+:mod:`contextvars` context of its own: the class is set up while some test's
+fixtures are (an ambient case) and outlives that test, so its app context
+must not sit on the test's stack, above contexts other fixtures pushed
+before (pytest-flask's request context) and pop after. Each test gets an
+app context of the case's app around its own, pushed and popped by the
+database fixture.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import dataclasses
 import sys
 import typing as t
@@ -48,7 +58,6 @@ __all__ = [
     "CaseManager",
     "DatabaseAccessNotAllowed",
     "OpenCase",
-    "item_kind",
 ]
 
 #: A test in the per-test savepoint (``db``).
@@ -56,30 +65,12 @@ SAVEPOINT = "db"
 #: A test that really commits (``transactional_db``).
 TRANSACTION = "transactional_db"
 
-#: The fixtures whose presence in a test's closure makes it a ``db`` test.
-_SAVEPOINT_FIXTURES = frozenset({"db", "module_db", "class_db"})
-#: ... a ``transactional_db`` test (they win, as in pytest-django).
-_TRANSACTION_FIXTURES = frozenset({"transactional_db", "live_server"})
 #: The marker: ``@pytest.mark.flask_db`` / ``@pytest.mark.flask_db(transaction=True)``.
 MARKER = "flask_db"
 
 
 class DatabaseAccessNotAllowed(IsolationError):
     """A pytest test (or one of its fixtures) touched the database where nothing undoes it."""
-
-
-def item_kind(item: pytest.Item) -> str | None:
-    """Return the kind of database a pytest test asked for: SAVEPOINT, TRANSACTION or None.
-
-    :param item: a collected test.
-    """
-    names = set(getattr(item, "fixturenames", ()))
-    marker = item.get_closest_marker(MARKER)
-    if names & _TRANSACTION_FIXTURES or (marker is not None and marker.kwargs.get("transaction")):
-        return TRANSACTION
-    if names & _SAVEPOINT_FIXTURES or marker is not None:
-        return SAVEPOINT
-    return None
 
 
 @dataclasses.dataclass
@@ -90,12 +81,15 @@ class OpenCase:
     :param app: its app.
     :param kind: SAVEPOINT or TRANSACTION.
     :param scope: ``"ambient"``, ``"module"`` or ``"class"``.
+    :param class_context: the :mod:`contextvars` context the class is set up and torn down in.
     """
 
     cls: Case
     app: Flask
     kind: str
     scope: str
+    #: Where the class lives: its set-up and teardown run in this context.
+    class_context: contextvars.Context
     #: The scope's own app context and session (scoped cases).
     context: AppContext | None = None
     session: t.Any = None
@@ -127,15 +121,22 @@ class CaseManager:
     # -- which test runs -----------------------------------------------------
 
     def start_item(self, item: pytest.Item | None, kind: str | None) -> None:
-        """Note the test about to be set up; close an ambient case it cannot use.
+        """Note the test about to be set up; close an ambient case of another kind.
 
-        :param item: the pytest test (None: a unittest test or none).
+        A test that does not use the database leaves the case open for the next one.
+
+        :param item: the pytest test that uses the plugin (None: one that does not).
         :param kind: the database it asked for.
         """
         self.item, self.item_kind = item, kind
         if self.open is not None and self.open.scope == "ambient":
-            if item is None or kind != self.open.kind:
+            if kind is not None and kind != self.open.kind:
                 self.close()
+
+    def close_ambient(self) -> None:
+        """Close an ambient case (before a unittest test, which has a class of its own)."""
+        if self.open is not None and self.open.scope == "ambient":
+            self.close()
 
     def end_item(self) -> None:
         """Note that the current test's teardown is over."""
@@ -183,7 +184,7 @@ class CaseManager:
     def watch_app(self, app: t.Any) -> None:
         """Watch the engines of ``app`` if it is a Flask app with Flask-SQLAlchemy (else nothing).
 
-        :param app: what an ``app`` fixture gave.
+        :param app: what the ``app`` fixture of a test that uses the plugin gave.
         """
         flask_sqlalchemy = sys.modules.get("flask_sqlalchemy")
         extensions = getattr(app, "extensions", None)
@@ -244,13 +245,10 @@ class CaseManager:
         if self.open is not None:
             self.close()
         cls = self._case_class(app, kind)
+        class_context = contextvars.copy_context()
         with self.internal():
-            try:
-                cls.setUpClass()
-            except BaseException:
-                cls.doClassCleanups()
-                raise
-        self.open = OpenCase(cls, app, kind, scope)
+            class_context.run(_set_up_class, cls)
+        self.open = OpenCase(cls, app, kind, scope, class_context)
         return self.open
 
     def close(self) -> None:
@@ -264,9 +262,8 @@ class CaseManager:
                     with contextlib.suppress(Exception):
                         case.session.close()
                     case.context.pop()
-                case.cls.tearDownClass()
             finally:
-                case.cls.doClassCleanups()
+                case.class_context.run(_tear_down_class, case.cls)
         errors = getattr(case.cls, "tearDown_exceptions", None) or []
         if errors:
             raise errors[0][1]
@@ -316,31 +313,58 @@ class CaseManager:
         case.session = case.db.session()
         return case
 
-    def begin_test(self, case: OpenCase) -> t.Any:
-        """Wrap one test: its ``pre_setup()``; return the test case instance.
+    def begin_test(self, case: OpenCase) -> tuple[t.Any, AppContext]:
+        """Wrap one test: its ``pre_setup()``; return the test case instance and its outer context.
 
         :param case: the case the test runs in.
         """
         test = case.cls("__init__")
-        with self.internal():
-            if case.session is not None:
-                case.session.commit()  # what the scope's fixtures added is shared data
-            test.pre_setup()
+        context = case.app.app_context()  # under the test's own, for the case's work after it
+        context.push()
+        try:
+            with self.internal():
+                if case.session is not None:
+                    case.session.commit()  # what the scope's fixtures added is shared data
+                test.pre_setup()
+        except BaseException:
+            context.pop()
+            raise
         self.in_test = True
-        return test
+        return test, context
 
-    def end_test(self, case: OpenCase, test: t.Any) -> None:
+    def end_test(self, case: OpenCase, running: tuple[t.Any, AppContext]) -> None:
         """Undo one test: its ``post_teardown()``.
 
         :param case: the case the test ran in.
-        :param test: what :meth:`begin_test` returned.
+        :param running: what :meth:`begin_test` returned.
         """
         self.in_test = False
-        with self.internal():
-            if case.session is not None:
-                # The scope's objects, expired: the next test loads them afresh.
-                case.session.rollback()
-            test.post_teardown()
+        test, context = running
+        try:
+            with self.internal():
+                if case.session is not None:
+                    # The scope's objects, expired: the next test loads them afresh.
+                    case.session.rollback()
+                test.post_teardown()
+        finally:
+            context.pop()
+
+
+def _set_up_class(cls: Case) -> None:
+    """``setUpClass``; its class cleanups if it fails (in the class's own context)."""
+    try:
+        cls.setUpClass()
+    except BaseException:
+        cls.doClassCleanups()
+        raise
+
+
+def _tear_down_class(cls: Case) -> None:
+    """``tearDownClass``, then its class cleanups (in the class's own context)."""
+    try:
+        cls.tearDownClass()
+    finally:
+        cls.doClassCleanups()
 
 
 def _returning(app: Flask) -> classmethod[t.Any, t.Any, Flask]:

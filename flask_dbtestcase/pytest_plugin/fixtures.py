@@ -1,11 +1,16 @@
 """The plugin's fixtures (SPEC section 3).
 
 ``db`` and ``transactional_db`` wrap a test in the hidden test case classes
-of :mod:`.cases`; ``module_db`` and ``class_db`` open one for a whole scope,
-for data shared by its tests. An autouse fixture makes the database fixture
-a test asked for (directly, through another fixture, or with the
-``flask_db`` marker) the first of its function-scoped fixtures, and gives
-every test that uses the app an app context of its own.
+of :mod:`.cases` (through two hidden fixtures, which no project overrides);
+``module_db`` and ``class_db`` open one for a whole scope, for data shared
+by its tests. An autouse fixture, first of the test's function-scoped ones
+(:mod:`.usage`), sets up the database a test asked for (directly, through
+another fixture, or with the ``flask_db`` marker) and runs every test that
+uses the app in a test request context (pytest-flask's, when it is
+installed) over an app context of its own. A test that does not use the
+plugin (:func:`.usage.usage_of`) is left alone, and the plugin's ``client``,
+``live_server`` and ``db_session`` give it another plugin's fixture of that
+name when there is one.
 """
 
 from __future__ import annotations
@@ -16,8 +21,9 @@ import typing as t
 
 import pytest
 
-from .cases import SAVEPOINT, TRANSACTION, item_kind
+from .cases import SAVEPOINT, TRANSACTION
 from .session import manager_of, session_database_of, user_errors
+from .usage import usage_of
 
 if t.TYPE_CHECKING:
     import sqlalchemy as sa
@@ -86,39 +92,64 @@ def _db_of(request: pytest.FixtureRequest, app: Flask) -> SQLAlchemy:
 
 # -- one test's database ---------------------------------------------------------
 
+#: The hidden fixtures that open a test's savepoint / its real-commit test.
+_SAVEPOINT = "_flask_dbtestcase_savepoint"
+_TRANSACTION = "_flask_dbtestcase_transaction"
+
 
 def _wrap_test(request: pytest.FixtureRequest, app: Flask, kind: str) -> t.Iterator[SQLAlchemy]:
     _db_of(request, app)
     manager = manager_of(request.config)
     with user_errors():
         case = manager.case_for_test(app, kind, request.node.nodeid)
-        test = manager.begin_test(case)
+        running = manager.begin_test(case)
     try:
         yield case.db
     finally:
         with user_errors():
-            manager.end_test(case, test)
+            manager.end_test(case, running)
 
 
 @pytest.fixture
-def db(request: pytest.FixtureRequest, app: Flask) -> t.Iterator[SQLAlchemy]:
-    """Flask-SQLAlchemy's extension; the test and its fixtures run in a savepoint, rolled back."""
-    if item_kind(request.node) == TRANSACTION:
-        yield request.getfixturevalue("transactional_db")
-        return
+def _flask_dbtestcase_savepoint(
+    request: pytest.FixtureRequest, app: Flask
+) -> t.Iterator[SQLAlchemy]:
     yield from _wrap_test(request, app, SAVEPOINT)
 
 
 @pytest.fixture
-def transactional_db(request: pytest.FixtureRequest, app: Flask) -> t.Iterator[SQLAlchemy]:
-    """Flask-SQLAlchemy's extension; the test really commits, every table is emptied after."""
+def _flask_dbtestcase_transaction(
+    request: pytest.FixtureRequest, app: Flask
+) -> t.Iterator[SQLAlchemy]:
     yield from _wrap_test(request, app, TRANSACTION)
 
 
+def _test_db(request: pytest.FixtureRequest) -> SQLAlchemy:
+    """Return the extension, in the database the test asked for (a savepoint by default)."""
+    kind = usage_of(request.node).kind
+    db: SQLAlchemy = request.getfixturevalue(_TRANSACTION if kind == TRANSACTION else _SAVEPOINT)
+    return db
+
+
 @pytest.fixture
-def db_session(db: SQLAlchemy) -> t.Any:
+def db(request: pytest.FixtureRequest, app: Flask) -> SQLAlchemy:
+    """Flask-SQLAlchemy's extension; the test and its fixtures run in a savepoint, rolled back."""
+    return _test_db(request)
+
+
+@pytest.fixture
+def transactional_db(request: pytest.FixtureRequest, app: Flask) -> SQLAlchemy:
+    """Flask-SQLAlchemy's extension; the test really commits, every table is emptied after."""
+    db: SQLAlchemy = request.getfixturevalue(_TRANSACTION)
+    return db
+
+
+@pytest.fixture
+def db_session(request: pytest.FixtureRequest) -> t.Any:
     """The test's session (``db.session``, in the test's app context)."""
-    return db.session
+    if "db_session" in usage_of(request.node).handed_over:
+        return request.getfixturevalue("db_session")  # another plugin's
+    return _test_db(request).session
 
 
 # -- shared data ------------------------------------------------------------------
@@ -150,15 +181,25 @@ def class_db(request: pytest.FixtureRequest, app: Flask) -> t.Iterator[SQLAlchem
 
 @pytest.fixture(autouse=True)
 def _flask_dbtestcase_test(request: pytest.FixtureRequest) -> t.Iterator[None]:
-    kind = item_kind(request.node)
-    if kind is None and "app" not in request.fixturenames:
+    usage = usage_of(request.node)
+    if not usage.uses:
         yield
         return
-    if kind is not None:  # before the test's other function-scoped fixtures
-        request.getfixturevalue(TRANSACTION if kind == TRANSACTION else SAVEPOINT)
+    if usage.kind is not None:  # before the test's other function-scoped fixtures
+        request.getfixturevalue(_TRANSACTION if usage.kind == TRANSACTION else _SAVEPOINT)
+    if not usage.app:
+        yield
+        return
     flask_app: Flask = request.getfixturevalue("app")
     _db_of(request, flask_app)  # its engines refuse a test that did not ask for a database
-    with flask_app.app_context():
+    context: contextlib.AbstractContextManager[t.Any]
+    if usage.request_context:  # over the database's app context, or one of its own
+        context = flask_app.test_request_context()
+    elif usage.kind is None:
+        context = flask_app.app_context()
+    else:
+        context = contextlib.nullcontext()  # the database's
+    with context:
         yield
 
 
@@ -168,7 +209,12 @@ def _flask_dbtestcase_test(request: pytest.FixtureRequest) -> t.Iterator[None]:
 @pytest.fixture
 def client(request: pytest.FixtureRequest, app: Flask) -> FlaskClient:
     """A test client; each request gets an app context and a session of its own."""
-    _db_of(request, app)
+    usage = usage_of(request.node)
+    if "client" in usage.handed_over:
+        client: FlaskClient = request.getfixturevalue("client")  # pytest-flask's
+        return client
+    if usage.uses:
+        _db_of(request, app)
     return app.test_client()
 
 
@@ -208,8 +254,12 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server(transactional_db: SQLAlchemy, app: Flask) -> t.Iterator[LiveServer]:
+def live_server(request: pytest.FixtureRequest, app: Flask) -> t.Iterator[t.Any]:
     """The app served in a thread (``live_server.url``); the test really commits."""
+    if "live_server" in usage_of(request.node).handed_over:
+        yield request.getfixturevalue("live_server")  # pytest-flask's
+        return
+    request.getfixturevalue(_TRANSACTION)
     server = LiveServer(app)
     try:
         yield server

@@ -3,6 +3,12 @@
 Importing it costs only pytest: flask, SQLAlchemy and the database modules
 are imported when a test first asks for a fixture. Disable the plugin with
 ``-p no:flask_dbtestcase``.
+
+The fixtures are registered at ``pytest_configure``, after every plugin an
+entry point loaded: where another plugin defines a fixture of the same name
+(pytest-flask's ``client`` and ``live_server``), the plugin's wins and hands
+over to the other one in a test that does not use the plugin (:mod:`.usage`).
+A project's own fixtures (conftest.py, test modules) win over both.
 """
 
 from __future__ import annotations
@@ -13,8 +19,9 @@ import unittest
 
 import pytest
 
-from .cases import MARKER, item_kind
+from .cases import MARKER
 from .session import manager_of, session_database_of, settings_of, user_errors
+from .usage import FIXTURES_MODULE, NO_REQUEST_CONTEXT, usage_of
 
 if t.TYPE_CHECKING:
     from .broker import Broker
@@ -31,10 +38,8 @@ __all__ = [
     "pytest_unconfigure",
 ]
 
-pytest_plugins = ["flask_dbtestcase.pytest_plugin.fixtures"]
-
 _BROKER: pytest.StashKey[Broker] = pytest.StashKey()
-#: Whether the collected tests include some that ask for the plugin's database fixtures.
+#: Whether the collected tests include some that use the plugin.
 _USES_FIXTURES = pytest.StashKey[bool]()
 
 
@@ -81,7 +86,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Declare the ``flask_db`` marker.
+    """Declare the markers; register the fixtures, after the other plugins'.
 
     :param config: pytest's configuration.
     """
@@ -90,6 +95,12 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{MARKER}(transaction=False): give the test the test database, as the 'db' "
         "fixture (transaction=True: as 'transactional_db').",
     )
+    config.addinivalue_line(
+        "markers",
+        f"{NO_REQUEST_CONTEXT}: run a test that uses flask-dbtestcase's app in an app "
+        "context only, without a test request context.",
+    )
+    config.pluginmanager.import_plugin(FIXTURES_MODULE)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -110,11 +121,12 @@ def pytest_configure_node(node: t.Any) -> None:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Note whether some collected test asks for the plugin's database fixtures.
+    """Note whether some collected test uses the plugin (and read what each one uses).
 
     :param session: the pytest session.
     """
-    session.config.stash[_USES_FIXTURES] = any(item_kind(item) for item in session.items)
+    uses = [usage_of(item).uses for item in session.items if not _is_unittest(item)]
+    session.config.stash[_USES_FIXTURES] = any(uses)
 
 
 def _is_unittest(item: pytest.Item) -> bool:
@@ -140,9 +152,11 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     """
     manager = manager_of(item.config)
     if not _is_unittest(item):
-        manager.start_item(item, item_kind(item))
+        usage = usage_of(item)
+        manager.start_item(item if usage.uses else None, usage.kind)
         return
     manager.start_item(None, None)
+    manager.close_ambient()
     if not _is_case_class_test(item):
         return
     case = manager.open
@@ -185,14 +199,20 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 def pytest_fixture_setup(
     fixturedef: pytest.FixtureDef[t.Any], request: pytest.FixtureRequest
 ) -> t.Any:
-    """Make the engines of every ``app`` fixture's app (the project's own too) check access.
+    """In a test that uses the plugin, make the ``app`` fixture's engines check access at once.
+
+    The app may be the project's own, built on ``flask_dbtestcase_config``:
+    a wider-scoped fixture that writes with it before the test's savepoint is
+    refused. In a test that does not use the plugin, no app is looked at.
 
     :param fixturedef: the fixture being set up.
     :param request: its request.
     """
     result = yield
     if fixturedef.argname == "app":
-        manager_of(request.config).watch_app(result)
+        manager = manager_of(request.config)
+        if manager.item is not None:  # a test that uses the plugin is being set up
+            manager.watch_app(result)
     return result
 
 
