@@ -108,6 +108,17 @@ class ServerTests(unittest.TestCase):
         srv.stop()
         self.assertFalse(server.is_throwaway_url(srv.url("anything")))
 
+    def test_is_throwaway_url_whatever_the_settings_say(self):
+        # The socket directory is judged by what it is: a server in another
+        # runtime directory than the settings now name is still one of ours.
+        parent = scratch_dir("fdtrt-", 0o755)
+        self.addCleanup(shutil.rmtree, parent, True)
+        set_env(self, FLASK_DBTESTCASE_RUNTIME_DIR=parent)
+        srv = self.start()
+        self.assertTrue(srv.base_dir.startswith(parent))
+        set_env(self, FLASK_DBTESTCASE_RUNTIME_DIR=None)
+        self.assertTrue(server.is_throwaway_url(srv.url("anything")))
+
     def test_process_server_is_one_per_process_and_stopped_at_exit(self):
         code = textwrap.dedent(
             """
@@ -128,6 +139,57 @@ class ServerTests(unittest.TestCase):
         base_dir, pid = out.stdout.split()
         self.assertTrue(removed(base_dir))
         self.assertTrue(wait_until(lambda: not pid_running(int(pid)), 5))
+
+
+class ThrowawayCheckTests(unittest.TestCase):
+    """A socket directory is a throwaway server's by its structure: each
+    look-alike below lacks one part of it."""
+
+    def look_alike(self, runtime_name: str | None = None, pid: int | None = None) -> str:
+        """``<runtime>/srv-1-look/sock``, its marker, and ``pid`` as its postmaster."""
+        parent = scratch_dir("fdtlook-")
+        self.addCleanup(shutil.rmtree, parent, True)
+        runtime = os.path.join(parent, runtime_name or f"flask-dbtestcase-{os.geteuid()}")
+        base = os.path.join(runtime, "srv-1-look")
+        sock = os.path.join(base, "sock")
+        os.makedirs(sock, 0o700)
+        os.mkdir(os.path.join(base, "data"), 0o700)
+        processes.write_private(os.path.join(sock, server.MARKER), base + "\n")
+        postmaster = os.getpid() if pid is None else pid
+        processes.write_private(os.path.join(base, "data", "postmaster.pid"), f"{postmaster}\n")
+        return sock
+
+    def test_the_whole_structure_is_ours(self):
+        sock = self.look_alike()
+        data = os.path.join(os.path.dirname(sock), "data")
+        self.assertEqual(server.throwaway_data_dir(sock), data)
+        self.assertEqual(server.throwaway_data_dir(sock + "/"), data)
+
+    def test_not_under_a_runtime_directory(self):
+        self.assertIsNone(server.throwaway_data_dir(self.look_alike("flask-dbtestcase-x")))
+
+    def test_a_dead_postmaster(self):
+        proc = subprocess.Popen([sys.executable, "-c", "pass"])
+        proc.wait()
+        self.assertIsNone(server.throwaway_data_dir(self.look_alike(pid=proc.pid)))
+
+    def test_a_marker_naming_another_directory(self):
+        sock = self.look_alike()
+        processes.write_private(os.path.join(sock, server.MARKER), "/elsewhere\n")
+        self.assertIsNone(server.throwaway_data_dir(sock))
+
+    def test_not_a_server_directory(self):
+        sock = self.look_alike()
+        renamed = os.path.join(os.path.dirname(os.path.dirname(sock)), "other")
+        os.rename(os.path.dirname(sock), renamed)
+        processes.write_private(os.path.join(renamed, "sock", server.MARKER), renamed + "\n")
+        self.assertIsNone(server.throwaway_data_dir(os.path.join(renamed, "sock")))
+
+    @unittest.skipUnless(os.geteuid() == 0, "only root can give a directory to another user")
+    def test_a_runtime_directory_of_another_user(self):
+        sock = self.look_alike()
+        os.chown(os.path.dirname(os.path.dirname(sock)), processes.server_user().pw_uid, -1)
+        self.assertIsNone(server.throwaway_data_dir(sock))
 
 
 class SharedServerTests(unittest.TestCase):

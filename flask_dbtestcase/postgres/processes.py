@@ -38,6 +38,7 @@ __all__ = [
     "private_dir",
     "process_start_time",
     "runtime_dir",
+    "runtime_dir_name",
     "runtime_paths",
     "server_user",
     "shm_usable",
@@ -286,13 +287,18 @@ def traversable(path: str, user: pwd.struct_passwd) -> bool:
 # -- the runtime directory -------------------------------------------------------
 
 
+def runtime_dir_name() -> str:
+    """Return the name of this user's runtime directory, whatever its parent."""
+    return f"flask-dbtestcase-{os.geteuid()}"
+
+
 def runtime_paths() -> list[str]:
     """Return where server directories may live, in order of preference.
 
     RAM (``/dev/shm``) first, then the temp dir, ``/tmp`` and ``/var/tmp``.
     ``FLASK_DBTESTCASE_RUNTIME_DIR`` names the parent directory to use first.
     """
-    name = f"flask-dbtestcase-{os.geteuid()}"
+    name = runtime_dir_name()
     parent = STATE.current_settings().runtime_dir
     base = tempfile.gettempdir()
     if len(base) > 40:  # unix socket paths are limited to ~100 bytes

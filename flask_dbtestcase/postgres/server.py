@@ -26,6 +26,7 @@ import pwd
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -48,6 +49,7 @@ from .processes import (
     pid_alive,
     process_start_time,
     runtime_dir,
+    runtime_dir_name,
     runtime_paths,
     server_user,
     spawn,
@@ -387,7 +389,13 @@ def throwaway_data_dir(host: str) -> str | None:
     """Return the data directory of the live throwaway server whose socket directory is ``host``.
 
     ``None`` when ``host`` is not the socket directory of a running server
-    this package started (for this user, in its runtime directory).
+    this package started for this user. The directory is judged by what it
+    is, not by the settings: its real path is ``<runtime>/srv-*/sock``, where
+    ``<runtime>`` is a directory of this user's named as its runtime
+    directories are, the marker in it names its server directory, and the
+    postmaster in ``<base>/data/postmaster.pid`` is alive. (What the answer
+    allows is bounded: the server that answers must also prove its identity
+    before anything destructive, :mod:`flask_dbtestcase.databases.maintenance`.)
 
     :param host: a connection's ``host``: a name, an address or a socket directory.
     """
@@ -395,11 +403,18 @@ def throwaway_data_dir(host: str) -> str | None:
         return None
     sock = os.path.realpath(host)
     base = os.path.dirname(sock)
-    roots = {os.path.realpath(p) for p in runtime_paths()}
-    if os.path.basename(sock) != "sock" or os.path.dirname(base) not in roots:
+    runtime = os.path.dirname(base)
+    if (
+        os.path.basename(sock) != "sock"
+        or not os.path.basename(base).startswith("srv-")
+        or os.path.basename(runtime) != runtime_dir_name()
+    ):
         return None
     data = os.path.join(base, "data")
     try:
+        st = os.lstat(runtime)
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
+            return None
         with open(os.path.join(sock, MARKER)) as f:
             if f.read().strip() != base:
                 return None
