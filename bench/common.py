@@ -104,9 +104,10 @@ def bench_database(name: str) -> t.Iterator[tuple[t.Any, str]]:
     from flask_dbtestcase.databases.creation import create_test_database
     from flask_dbtestcase.databases.urls import make_url
     from flask_dbtestcase.postgres.server import ThrowawayServer
+    from flask_dbtestcase.settings import Settings
 
     pin(0, {0})
-    server = ThrowawayServer.start()
+    server = ThrowawayServer.start(Settings.load().server_config())
     try:
         url = server.url(name)
         create_test_database(make_url(url), interactive=False, autoclobber=True)

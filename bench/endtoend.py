@@ -67,11 +67,12 @@ def main() -> None:
     from flask_dbtestcase.databases.drivers import current_driver
     from flask_dbtestcase.databases.urls import make_url
     from flask_dbtestcase.postgres.server import ThrowawayServer
+    from flask_dbtestcase.settings import Settings
 
     # Every Flask command uses the driver a run picks (psycopg 3 under
     # SQLAlchemy 2.1), as Django does when psycopg 3 is installed.
     driver = current_driver().name
-    server = ThrowawayServer.start()
+    server = ThrowawayServer.start(Settings.load().server_config())
     before = load_line()
     try:
         noiso_url = server.url("test_e2e_noiso").replace("+psycopg2", f"+{driver}")

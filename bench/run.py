@@ -185,6 +185,7 @@ def measure_startup(server, prof):
     )
     from flask_dbtestcase.databases.urls import make_url
     from flask_dbtestcase.postgres import server as srvmod
+    from flask_dbtestcase.settings import Settings
 
     out = {"cold": [], "warm": [], "stop": [], "clone": [], "drop_clone": []}
     saved = os.environ.get("FLASK_DBTESTCASE_CACHE_DIR")
@@ -195,13 +196,13 @@ def measure_startup(server, prof):
             caches.append(cache)
             os.environ["FLASK_DBTESTCASE_CACHE_DIR"] = cache
             t0 = time.perf_counter()
-            s = srvmod.ThrowawayServer.start()
+            s = srvmod.ThrowawayServer.start(Settings.load().server_config())
             out["cold"].append(time.perf_counter() - t0)
             s.stop()
         # warm: the last cache is populated
         for i in range(prof["startup_repeats"] + 1):
             t0 = time.perf_counter()
-            s = srvmod.ThrowawayServer.start()
+            s = srvmod.ThrowawayServer.start(Settings.load().server_config())
             t1 = time.perf_counter()
             s.stop()
             t2 = time.perf_counter()
@@ -422,10 +423,14 @@ def versions() -> str:
     from importlib.metadata import version
 
     from flask_dbtestcase.postgres.binaries import find_postgres_bin
+    from flask_dbtestcase.settings import Settings
 
     try:
         pg = subprocess.run(
-            [os.path.join(find_postgres_bin(), "postgres"), "--version"],
+            [
+                os.path.join(find_postgres_bin(Settings.load().server_config()), "postgres"),
+                "--version",
+            ],
             capture_output=True,
             text=True,
         ).stdout.split()[2]
@@ -480,13 +485,14 @@ def main() -> None:
     contenders = a.only.split(",") if a.only else ["raw"] + FLASK + ["django"]
     skip = set(filter(None, a.skip.split(",")))
     from flask_dbtestcase.postgres.server import ThrowawayServer
+    from flask_dbtestcase.settings import Settings
 
     if os.cpu_count() < 2:
         log("warning: fewer than 2 CPUs: the 'split' placement is not meaningful")
     started = time.perf_counter()
     load_before = os.getloadavg()
     t0 = time.perf_counter()
-    server = ThrowawayServer.start()
+    server = ThrowawayServer.start(Settings.load().server_config())
     log(f"bench server started in {time.perf_counter() - t0:.3f} s: {server!r}")
     res: dict = {"placements": {}, "e2e": {}, "driver": driver.name}
     try:

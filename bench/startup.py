@@ -212,8 +212,11 @@ def main() -> None:
     from flask_dbtestcase.databases.creation import create_test_database
     from flask_dbtestcase.databases.urls import make_url
     from flask_dbtestcase.postgres.server import ThrowawayServer
+    from flask_dbtestcase.settings import Settings
 
-    server = ThrowawayServer.start()  # for ``bare``: round 0 makes its tables
+    server = ThrowawayServer.start(
+        Settings.load().server_config()
+    )  # for ``bare``: round 0 makes its tables
     try:
         url = server.url("startup_bare")
         create_test_database(make_url(url), interactive=False, autoclobber=True)

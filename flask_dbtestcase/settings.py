@@ -6,7 +6,8 @@ in the nearest ``pyproject.toml``, or from both (the environment wins).
 configuration reference is generated from it); :meth:`Settings.load` reads
 them all into a :class:`Settings`. Nothing else in the package reads
 ``os.environ`` for its own configuration; the variables are named in
-:mod:`.variables`.
+:mod:`.variables`. The layers below get their part as arguments: the server
+layer a :class:`~.postgres.serverconfig.ServerConfig` (:meth:`Settings.server_config`).
 
 The runner does not hand its decisions to the test classes through the
 environment: it puts them in the process state (:mod:`.state`). The one
@@ -26,6 +27,7 @@ import typing as t
 from pathlib import Path
 
 from .errors import ConfigurationError
+from .postgres.serverconfig import ServerConfig
 from .variables import (
     CACHE_DIR_ENV,
     DATABASE_URL_ENV,
@@ -178,6 +180,17 @@ class Settings:
         The first of the three, in that order, that names one wins.
         """
         return self.app_factory or self.cli_app or self.flask_app
+
+    def server_config(self) -> ServerConfig:
+        """Return the throwaway server's part of the settings, for the server layer."""
+        return ServerConfig(
+            pg_bin=self.pg_bin,
+            postgres=self.postgres,
+            cache_dir=self.cache_dir,
+            runtime_dir=self.runtime_dir,
+            lock_timeout=self.lock_timeout,
+            statement_timeout=self.statement_timeout,
+        )
 
 
 #: The variables Settings.load reads, in the order of SETTINGS.

@@ -18,7 +18,7 @@ from flask_dbtestcase.databases.drivers import current_driver
 from flask_dbtestcase.errors import ConfigurationError, UnsafeDatabaseError
 from flask_dbtestcase.postgres import server
 from flask_dbtestcase.state import STATE
-from tests.support import run_sql, server_available
+from tests.support import run_sql, server_available, server_config
 
 # Not support.SYSTEM_SERVER: the expected messages below name 127.0.0.1:5432.
 SYSTEM = "postgresql://postgres@127.0.0.1:5432"
@@ -125,7 +125,7 @@ class UrlTests(unittest.TestCase):
 class ThrowawayTests(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.server = server.ThrowawayServer.start()
+        cls.server = server.ThrowawayServer.start(server_config())
         cls.addClassCleanup(cls.server.stop)
 
     def setUp(self):

@@ -9,7 +9,15 @@ from flask_dbtestcase.postgres.background import Background
 from flask_dbtestcase.postgres.server import ThrowawayServer
 from flask_dbtestcase.runner.databases import start_server_early
 from flask_dbtestcase.settings import THROWAWAY_DATABASE
-from tests.support import nested_state, pid_running, removed, run_sql, set_env, wait_until
+from tests.support import (
+    nested_state,
+    pid_running,
+    removed,
+    run_sql,
+    server_config,
+    set_env,
+    wait_until,
+)
 
 
 class EarlyServerTests(unittest.TestCase):
@@ -54,7 +62,7 @@ class EarlyServerTests(unittest.TestCase):
 
 class KeeperThreadTests(unittest.TestCase):
     def test_what_the_keeper_thread_spawned_dies_when_it_ends(self):
-        job = Background(ThrowawayServer.start, "test keeper")
+        job = Background(lambda: ThrowawayServer.start(server_config()), "test keeper")
         server = job.result()
         self.addCleanup(server.stop)
         assert server.child_process is not None

@@ -27,7 +27,7 @@ from flask_dbtestcase.errors import ConfigurationError, PostgreSQLNotFound, Unsa
 from flask_dbtestcase.postgres import server
 from flask_dbtestcase.postgres.processes import runtime_dir, write_private
 from flask_dbtestcase.settings import THROWAWAY_DATABASE
-from tests.support import ForeignServer, Project, app_source, set_env
+from tests.support import ForeignServer, Project, app_source, server_config, set_env
 
 #: The variables that would change a connection, with the parameter and
 #: libpq version from which they exist (0: always).
@@ -144,7 +144,7 @@ class EnvironmentIgnoredTests(ForeignServerCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.server = server.ThrowawayServer.start()
+        cls.server = server.ThrowawayServer.start(server_config())
         cls.addClassCleanup(cls.server.stop)
 
     def exercise(self):
@@ -211,7 +211,7 @@ class ImpostorTests(ForeignServerCase):
     server behind it: refused before anything is done on it."""
 
     def setUp(self):
-        base = tempfile.mkdtemp(prefix=f"srv-{os.getpid()}-", dir=runtime_dir())
+        base = tempfile.mkdtemp(prefix=f"srv-{os.getpid()}-", dir=runtime_dir(server_config()))
         self.addCleanup(shutil.rmtree, base, True)
         sock = os.path.join(base, "sock")
         os.mkdir(sock, 0o700)

@@ -27,6 +27,7 @@ from tests.support import (
     removed,
     run_sql,
     scratch_dir,
+    server_config,
     set_env,
     wait_until,
 )
@@ -39,7 +40,7 @@ def query(srv: server.ThrowawayServer, statement: str):
 
 class ServerTests(unittest.TestCase):
     def start(self) -> server.ThrowawayServer:
-        srv = server.ThrowawayServer.start()
+        srv = server.ThrowawayServer.start(server_config())
         self.addCleanup(srv.stop)
         return srv
 
@@ -86,7 +87,7 @@ class ServerTests(unittest.TestCase):
     def test_falls_back_to_the_temp_dir(self):
         with mock.patch.object(processes, "shm_usable", return_value=False):
             srv = self.start()
-        self.assertEqual(os.path.dirname(srv.base_dir), processes.runtime_paths()[1])
+        self.assertEqual(os.path.dirname(srv.base_dir), processes.runtime_paths(server_config())[1])
         self.assertTrue(server.is_throwaway_url(srv.url()))
         self.assertEqual(query(srv, "SELECT 1"), 1)
         srv.stop()
@@ -197,7 +198,7 @@ class SharedServerTests(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.srv = server.ThrowawayServer.start()
+        cls.srv = server.ThrowawayServer.start(server_config())
         cls.addClassCleanup(cls.srv.stop)
 
     def test_url(self):
@@ -249,7 +250,7 @@ class CacheTests(unittest.TestCase):
 
     def start(self) -> tuple[server.ThrowawayServer, float]:
         started = time.perf_counter()
-        srv = server.ThrowawayServer.start()
+        srv = server.ThrowawayServer.start(server_config())
         elapsed = time.perf_counter() - started
         self.addCleanup(srv.stop)
         self.assertEqual(query(srv, "SELECT 1"), 1)
@@ -355,7 +356,7 @@ class VersionCacheTests(unittest.TestCase):
         """The version (as a new process would find it), and how often postgres ran."""
         initdb_cache.cached_server_version.cache_clear()
         server_version.cache_clear()
-        version = initdb_cache.cached_server_version(self.bin_dir)
+        version = initdb_cache.cached_server_version(self.bin_dir, self.cache)
         with open(self.calls) as f:
             return version, len(f.readlines())
 
@@ -394,21 +395,21 @@ class BootFailureTests(unittest.TestCase):
         fake = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, fake)
         os.chmod(fake, 0o755)
-        real = find_postgres_bin()
+        real = find_postgres_bin(server_config())
         os.symlink(os.path.join(real, "initdb"), os.path.join(fake, "initdb"))
         with open(os.path.join(fake, "postgres"), "w") as f:
             f.write('#!/bin/sh\necho "FATAL:  pretend boot failure" >&2\nexit 1\n')
         os.chmod(os.path.join(fake, "postgres"), 0o755)
-        before = set(os.listdir(processes.runtime_dir()))
+        before = set(os.listdir(processes.runtime_dir(server_config())))
         set_env(self, FLASK_DBTESTCASE_PG_BIN=fake)
         with self.assertRaises(ConfigurationError) as cm:
-            server.ThrowawayServer.start()
+            server.ThrowawayServer.start(server_config())
         self.assertIn("pretend boot failure", str(cm.exception))
         self.assertNotIn("\n", str(cm.exception))
 
         def leftovers() -> set[str]:  # its directory goes in a background rm
             return {
-                n for n in set(os.listdir(processes.runtime_dir())) - before
+                n for n in set(os.listdir(processes.runtime_dir(server_config()))) - before
                 if n.startswith(f"srv-{os.getpid()}-")
             }  # fmt: skip
 
@@ -422,9 +423,9 @@ class NotFoundTests(unittest.TestCase):
         self.addCleanup(os.rmdir, empty)
         with mock.patch.dict(os.environ, {"FLASK_DBTESTCASE_PG_BIN": empty}):
             with self.assertRaises(PostgreSQLNotFound) as cm:
-                find_postgres_bin()
+                find_postgres_bin(server_config())
             with self.assertRaises(PostgreSQLNotFound):
-                server.ThrowawayServer.start()
+                server.ThrowawayServer.start(server_config())
         message = str(cm.exception)
         self.assertNotIn("\n", message)
         for hint in (empty, "apt-get install postgresql", "brew install", "--database-url",
@@ -432,19 +433,21 @@ class NotFoundTests(unittest.TestCase):
             self.assertIn(hint, message)
 
     def test_found_on_this_machine(self):
-        bin_dir = find_postgres_bin()
+        bin_dir = find_postgres_bin(server_config())
         self.assertTrue(os.access(os.path.join(bin_dir, "postgres"), os.X_OK))
 
 
 KILLED_CHILD = """
 import sys, threading, time
 from flask_dbtestcase.postgres import server
+from flask_dbtestcase.settings import Settings
 box = []
+config = Settings.load().server_config()
 if sys.argv[1] == "thread":  # spawned off the main thread: no death signal
-    t = threading.Thread(target=lambda: box.append(server.ThrowawayServer.start()))
+    t = threading.Thread(target=lambda: box.append(server.ThrowawayServer.start(config)))
     t.start(); t.join()
 else:
-    box.append(server.ThrowawayServer.start())
+    box.append(server.ThrowawayServer.start(config))
 print(box[0].base_dir, box[0].child_process.pid, flush=True)
 time.sleep(60)
 """
@@ -474,7 +477,7 @@ class ReapTests(unittest.TestCase):
         base_dir, pid = self.start_and_kill_owner("main")
         self.assertTrue(wait_until(lambda: not pid_running(pid), 2), "PDEATHSIG")
         self.assertTrue(os.path.isdir(base_dir))  # nobody reaped it yet
-        self.assertEqual(server.reap_stale(), 1)
+        self.assertEqual(server.reap_stale(server_config()), 1)
         self.assertFalse(os.path.exists(base_dir))
 
     def test_reap_stops_a_postmaster_left_running(self):
@@ -485,14 +488,14 @@ class ReapTests(unittest.TestCase):
         served = run_sql(f"postgresql://postgres@/postgres?host={socket_dir}", "SELECT 1")
         self.assertEqual(served, [(1,)])
         self.assertTrue(pid_running(pid), "expected no death signal off the main thread")
-        self.assertEqual(server.reap_stale(), 1)
+        self.assertEqual(server.reap_stale(server_config()), 1)
         self.assertFalse(pid_running(pid))
         self.assertFalse(os.path.exists(base_dir))
 
     def test_live_servers_are_left_alone(self):
-        srv = server.ThrowawayServer.start()
+        srv = server.ThrowawayServer.start(server_config())
         self.addCleanup(srv.stop)
-        self.assertEqual(server.reap_stale(), 0)
+        self.assertEqual(server.reap_stale(server_config()), 0)
         self.assertTrue(os.path.isdir(srv.base_dir))
         self.assertEqual(query(srv, "SELECT 1"), 1)
 
@@ -505,7 +508,7 @@ class UserTests(unittest.TestCase):
         except KeyError:
             expected = pwd.getpwnam("nobody")
         self.assertEqual(processes.server_user().pw_uid, expected.pw_uid)
-        mode = stat.S_IMODE(os.stat(processes.runtime_dir()).st_mode)
+        mode = stat.S_IMODE(os.stat(processes.runtime_dir(server_config())).st_mode)
         self.assertEqual(mode, 0o711)
 
 

@@ -71,7 +71,7 @@ def process_server() -> ThrowawayServer:
                     "errors.\n"
                 )
                 server.stop()
-            server = STATE.server = ThrowawayServer.start()
+            server = STATE.server = ThrowawayServer.start(STATE.current_settings().server_config())
             STATE.database_url = None
             atexit.register(server.stop)
             install_signal_handling()

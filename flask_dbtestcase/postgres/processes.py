@@ -24,8 +24,8 @@ import time
 import typing as t
 
 from ..errors import ConfigurationError
-from ..state import STATE
 from ..variables import RUNTIME_DIR_ENV
+from .serverconfig import ServerConfig
 
 __all__ = [
     "STOP_TIMEOUT",
@@ -292,14 +292,16 @@ def runtime_dir_name() -> str:
     return f"flask-dbtestcase-{os.geteuid()}"
 
 
-def runtime_paths() -> list[str]:
+def runtime_paths(config: ServerConfig) -> list[str]:
     """Return where server directories may live, in order of preference.
 
     RAM (``/dev/shm``) first, then the temp dir, ``/tmp`` and ``/var/tmp``.
     ``FLASK_DBTESTCASE_RUNTIME_DIR`` names the parent directory to use first.
+
+    :param config: the server configuration (its ``runtime_dir``).
     """
     name = runtime_dir_name()
-    parent = STATE.current_settings().runtime_dir
+    parent = config.runtime_dir
     base = tempfile.gettempdir()
     if len(base) > 40:  # unix socket paths are limited to ~100 bytes
         base = "/tmp"
@@ -372,14 +374,16 @@ def announce_fallback(message: str) -> None:
         sys.stderr.write(f"flask-dbtestcase: {message}\n")
 
 
-def runtime_dir() -> str:
+def runtime_dir(config: ServerConfig) -> str:
     """Return this user's directory holding one subdirectory per running server.
 
     It is made on first use, private to the user: the first of
     :func:`runtime_paths` that is (or can be made) a directory of this user's;
     using another than the first says so, once.
+
+    :param config: the server configuration (its ``runtime_dir``).
     """
-    paths = runtime_paths()
+    paths = runtime_paths(config)
     mode = 0o711 if os.geteuid() == 0 else 0o700
     problems: list[str] = []
     for path in paths:

@@ -38,7 +38,6 @@ if t.TYPE_CHECKING:
     from sqlalchemy.engine import URL
 
 from ..errors import ConfigurationError
-from ..state import STATE
 from .binaries import find_postgres_bin
 from .initdb_cache import copy_tree, initdb_cached, tail
 from .keepdb import KeptData
@@ -55,6 +54,7 @@ from .processes import (
     spawn,
     write_private,
 )
+from .serverconfig import ServerConfig
 from .stopreason import stop_reason
 
 
@@ -111,11 +111,10 @@ _SERVER_SETTINGS = [
 _BOOT_TIMEOUT = 30.0
 
 
-def _timeout_settings() -> list[str]:
-    settings = STATE.current_settings()
+def _timeout_settings(config: ServerConfig) -> list[str]:
     return [
-        "-c", f"lock_timeout={settings.lock_timeout}",
-        "-c", f"statement_timeout={settings.statement_timeout}",
+        "-c", f"lock_timeout={config.lock_timeout}",
+        "-c", f"statement_timeout={config.statement_timeout}",
     ]  # fmt: skip
 
 
@@ -129,6 +128,7 @@ class ThrowawayServer(_testing_postgresql.Postgresql):  # type: ignore[misc]
     Use :meth:`start` (a classmethod) to get a running one, and :meth:`url`
     to connect to it.
 
+    :param config: the server configuration (its timeouts).
     :param base_dir: the server's private directory (data, socket, log).
     :param bin_dir: the directory holding ``initdb`` and ``postgres``.
     :param kept: with ``keepdb``, the kept data directory to run on.
@@ -141,7 +141,10 @@ class ThrowawayServer(_testing_postgresql.Postgresql):  # type: ignore[misc]
     child_process: subprocess.Popen[bytes] | None
     _owner_pid: int
 
-    def __init__(self, base_dir: str, bin_dir: str, kept: KeptData | None = None) -> None:
+    def __init__(
+        self, config: ServerConfig, base_dir: str, bin_dir: str, kept: KeptData | None = None
+    ) -> None:
+        self.config = config
         self.bin_dir = bin_dir
         self.socket_dir = os.path.join(base_dir, "sock")
         #: With ``keepdb``: the kept data directory this server runs on.
@@ -150,7 +153,9 @@ class ThrowawayServer(_testing_postgresql.Postgresql):  # type: ignore[misc]
         super().__init__(base_dir=base_dir, auto_start=0, port=SERVER_PORT)
 
     @classmethod
-    def start(cls, keepdb: bool = False, project: str | None = None) -> ThrowawayServer:
+    def start(
+        cls, config: ServerConfig, keepdb: bool = False, project: str | None = None
+    ) -> ThrowawayServer:
         """Start a server and return it once it accepts connections.
 
         With ``keepdb``, it runs on the data directory kept for ``project``
@@ -158,18 +163,20 @@ class ThrowawayServer(_testing_postgresql.Postgresql):  # type: ignore[misc]
         unless another run is using it: then ``kept`` is None and the server
         is a fresh one, as without ``keepdb``.
 
+        :param config: the server configuration
+            (:meth:`~flask_dbtestcase.settings.Settings.server_config`).
         :param keepdb: run on the project's kept data directory.
         :param project: the project's top-level directory.
         """
-        reap_stale()
-        bin_dir = find_postgres_bin()
+        reap_stale(config)
+        bin_dir = find_postgres_bin(config)
         user = server_user()
-        cached = initdb_cached(bin_dir, user, runtime_dir())
+        cached = initdb_cached(config, bin_dir, user)
         kept = None
         if keepdb:
-            kept = KeptData.acquire(bin_dir, user, project or os.getcwd(), runtime_dir(), cached)
+            kept = KeptData.acquire(config, bin_dir, user, project or os.getcwd(), cached)
         try:
-            base = tempfile.mkdtemp(prefix=f"srv-{os.getpid()}-", dir=runtime_dir())
+            base = tempfile.mkdtemp(prefix=f"srv-{os.getpid()}-", dir=runtime_dir(config))
         except BaseException:
             if kept is not None:
                 kept.release()
@@ -177,7 +184,7 @@ class ThrowawayServer(_testing_postgresql.Postgresql):  # type: ignore[misc]
         pid = os.getpid()
         write_private(os.path.join(base, "owner"), f"{pid} {process_start_time(pid)}\n")
         chown(base, user)
-        server = cls(base, bin_dir, kept)
+        server = cls(config, base, bin_dir, kept)
         try:
             server.setup(cached, user)
             try:
@@ -224,7 +231,7 @@ class ThrowawayServer(_testing_postgresql.Postgresql):  # type: ignore[misc]
             "-k", self.socket_dir,
             "-p", str(self.settings["port"]),
             *_SERVER_SETTINGS,
-            *_timeout_settings(),
+            *_timeout_settings(self.config),
         ]  # fmt: skip
 
     @property
@@ -424,16 +431,18 @@ def throwaway_data_dir(host: str) -> str | None:
         return None
 
 
-def reap_stale() -> int:
+def reap_stale(config: ServerConfig) -> int:
     """Stop the servers and remove the directories left by killed runs.
 
     Returns how many directories were removed.
+
+    :param config: the server configuration (where the runtime directories are).
     """
     reaped = 0
-    runtime_dir()  # fails loudly on a runtime dir that is not ours
+    runtime_dir(config)  # fails loudly on a runtime dir that is not ours
     roots = [
         root
-        for root in runtime_paths()
+        for root in runtime_paths(config)
         if os.path.isdir(root) and not os.path.islink(root) and os.stat(root).st_uid == os.geteuid()
     ]
     for parent, name in [(root, name) for root in roots for name in os.listdir(root)]:

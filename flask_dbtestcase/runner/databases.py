@@ -155,10 +155,11 @@ def start_server_early(
     from ..postgres.server import ThrowawayServer
 
     imported = threading.Event()
+    config = STATE.current_settings().server_config()
 
     def start() -> _Started:
         started = time.perf_counter()
-        server = ThrowawayServer.start(keepdb=keepdb, project=project or os.getcwd())
+        server = ThrowawayServer.start(config, keepdb=keepdb, project=project or os.getcwd())
         elapsed = time.perf_counter() - started
         # Imported by the caller's thread, not by this one: importing in two
         # threads at once can deadlock on a circular import.
@@ -267,7 +268,10 @@ def _setup_main_database(
         else:
             early = None
             started = time.perf_counter()
-            state.server = ThrowawayServer.start(keepdb=keepdb, project=project or os.getcwd())
+            config = settings.server_config()
+            state.server = ThrowawayServer.start(
+                config, keepdb=keepdb, project=project or os.getcwd()
+            )
             elapsed = time.perf_counter() - started
         log(f"Throwaway server started in {elapsed:.3f}s.", 2)
         if state.server.kept is not None:
