@@ -38,7 +38,7 @@ import psycopg2
 import sqlalchemy as sa
 
 from flask_dbtestcase import settings
-from flask_dbtestcase.postgres.processes import runtime_paths, shm_usable
+from flask_dbtestcase.postgres.directories import runtime_paths, shm_usable
 from flask_dbtestcase.postgres.serverconfig import ServerConfig
 from flask_dbtestcase.state import STATE, RunDatabases
 

@@ -25,7 +25,9 @@ import sqlalchemy as sa
 from flask_dbtestcase.databases import creation, libpq, maintenance, safety, urls
 from flask_dbtestcase.errors import ConfigurationError, PostgreSQLNotFound, UnsafeDatabaseError
 from flask_dbtestcase.postgres import server
-from flask_dbtestcase.postgres.processes import runtime_dir, write_private
+from flask_dbtestcase.postgres.directories import runtime_dir
+from flask_dbtestcase.postgres.identity import MARKER, is_throwaway_url
+from flask_dbtestcase.postgres.processes import write_private
 from flask_dbtestcase.settings import THROWAWAY_DATABASE
 from tests.support import ForeignServer, Project, app_source, server_config, set_env
 
@@ -216,14 +218,14 @@ class ImpostorTests(ForeignServerCase):
         sock = os.path.join(base, "sock")
         os.mkdir(sock, 0o700)
         os.mkdir(os.path.join(base, "data"), 0o700)
-        write_private(os.path.join(sock, server.MARKER), base + "\n")
+        write_private(os.path.join(sock, MARKER), base + "\n")
         os.symlink(
             os.path.join(self.foreign.socket_dir, f".s.PGSQL.{self.foreign.port}"),
             os.path.join(sock, ".s.PGSQL.5432"),
         )
         write_private(os.path.join(base, "data", "postmaster.pid"), f"{self.foreign.process.pid}\n")
         self.url = urls.make_url(f"postgresql://postgres@:5432/test_db?host={sock}")
-        self.assertTrue(server.is_throwaway_url(self.url))  # it looks like ours
+        self.assertTrue(is_throwaway_url(self.url))  # it looks like ours
 
     def test_create_refused(self):
         with self.assertRaises(UnsafeDatabaseError) as caught:

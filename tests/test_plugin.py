@@ -207,7 +207,7 @@ INERT = {
         import os
         import sys
 
-        from flask_dbtestcase.postgres.processes import runtime_dir
+        from flask_dbtestcase.postgres.directories import runtime_dir
         from flask_dbtestcase.settings import Settings
 
 

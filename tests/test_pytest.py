@@ -67,7 +67,7 @@ import sqlalchemy as sa
 
 from flask_dbtestcase import FlaskDBTestCase
 from flask_dbtestcase.cases.testdb import process_server
-from flask_dbtestcase.postgres.processes import runtime_dir
+from flask_dbtestcase.postgres.directories import runtime_dir
 from flask_dbtestcase.settings import Settings
 from flask_dbtestcase.cases.testdb import current_database_url
 from myapp import Thing, db

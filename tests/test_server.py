@@ -16,7 +16,7 @@ import unittest
 from unittest import mock
 
 from flask_dbtestcase.errors import ConfigurationError, PostgreSQLNotFound
-from flask_dbtestcase.postgres import initdb_cache, processes, server
+from flask_dbtestcase.postgres import directories, identity, initdb_cache, processes, reaper, server
 from flask_dbtestcase.postgres.binaries import find_postgres_bin, server_version
 from tests.support import (
     ROOT,
@@ -85,29 +85,31 @@ class ServerTests(unittest.TestCase):
         self.assertEqual(owner, expected)
 
     def test_falls_back_to_the_temp_dir(self):
-        with mock.patch.object(processes, "shm_usable", return_value=False):
+        with mock.patch.object(directories, "shm_usable", return_value=False):
             srv = self.start()
-        self.assertEqual(os.path.dirname(srv.base_dir), processes.runtime_paths(server_config())[1])
-        self.assertTrue(server.is_throwaway_url(srv.url()))
+        self.assertEqual(
+            os.path.dirname(srv.base_dir), directories.runtime_paths(server_config())[1]
+        )
+        self.assertTrue(identity.is_throwaway_url(srv.url()))
         self.assertEqual(query(srv, "SELECT 1"), 1)
         srv.stop()
         self.assertTrue(removed(srv.base_dir))
 
     def test_is_throwaway_url(self):
         srv = self.start()
-        self.assertTrue(server.is_throwaway_url(srv.url("anything")))
-        self.assertFalse(server.is_throwaway_url("postgresql://postgres@127.0.0.1/x"))
-        self.assertFalse(server.is_throwaway_url("postgresql://postgres@/x?host=/tmp"))
-        self.assertFalse(server.is_throwaway_url("not a url"))
+        self.assertTrue(identity.is_throwaway_url(srv.url("anything")))
+        self.assertFalse(identity.is_throwaway_url("postgresql://postgres@127.0.0.1/x"))
+        self.assertFalse(identity.is_throwaway_url("postgresql://postgres@/x?host=/tmp"))
+        self.assertFalse(identity.is_throwaway_url("not a url"))
         # A look-alike outside the runtime directory is not ours.
         fake = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, fake)
         os.mkdir(os.path.join(fake, "sock"))
-        with open(os.path.join(fake, "sock", server.MARKER), "w") as f:
+        with open(os.path.join(fake, "sock", identity.MARKER), "w") as f:
             f.write(fake)
-        self.assertFalse(server.is_throwaway_url(f"postgresql://postgres@/x?host={fake}/sock"))
+        self.assertFalse(identity.is_throwaway_url(f"postgresql://postgres@/x?host={fake}/sock"))
         srv.stop()
-        self.assertFalse(server.is_throwaway_url(srv.url("anything")))
+        self.assertFalse(identity.is_throwaway_url(srv.url("anything")))
 
     def test_is_throwaway_url_whatever_the_settings_say(self):
         # The socket directory is judged by what it is: a server in another
@@ -118,7 +120,7 @@ class ServerTests(unittest.TestCase):
         srv = self.start()
         self.assertTrue(srv.base_dir.startswith(parent))
         set_env(self, FLASK_DBTESTCASE_RUNTIME_DIR=None)
-        self.assertTrue(server.is_throwaway_url(srv.url("anything")))
+        self.assertTrue(identity.is_throwaway_url(srv.url("anything")))
 
     def test_process_server_is_one_per_process_and_stopped_at_exit(self):
         code = textwrap.dedent(
@@ -155,7 +157,7 @@ class ThrowawayCheckTests(unittest.TestCase):
         sock = os.path.join(base, "sock")
         os.makedirs(sock, 0o700)
         os.mkdir(os.path.join(base, "data"), 0o700)
-        processes.write_private(os.path.join(sock, server.MARKER), base + "\n")
+        processes.write_private(os.path.join(sock, identity.MARKER), base + "\n")
         postmaster = os.getpid() if pid is None else pid
         processes.write_private(os.path.join(base, "data", "postmaster.pid"), f"{postmaster}\n")
         return sock
@@ -163,34 +165,34 @@ class ThrowawayCheckTests(unittest.TestCase):
     def test_the_whole_structure_is_ours(self):
         sock = self.look_alike()
         data = os.path.join(os.path.dirname(sock), "data")
-        self.assertEqual(server.throwaway_data_dir(sock), data)
-        self.assertEqual(server.throwaway_data_dir(sock + "/"), data)
+        self.assertEqual(identity.throwaway_data_dir(sock), data)
+        self.assertEqual(identity.throwaway_data_dir(sock + "/"), data)
 
     def test_not_under_a_runtime_directory(self):
-        self.assertIsNone(server.throwaway_data_dir(self.look_alike("flask-dbtestcase-x")))
+        self.assertIsNone(identity.throwaway_data_dir(self.look_alike("flask-dbtestcase-x")))
 
     def test_a_dead_postmaster(self):
         proc = subprocess.Popen([sys.executable, "-c", "pass"])
         proc.wait()
-        self.assertIsNone(server.throwaway_data_dir(self.look_alike(pid=proc.pid)))
+        self.assertIsNone(identity.throwaway_data_dir(self.look_alike(pid=proc.pid)))
 
     def test_a_marker_naming_another_directory(self):
         sock = self.look_alike()
-        processes.write_private(os.path.join(sock, server.MARKER), "/elsewhere\n")
-        self.assertIsNone(server.throwaway_data_dir(sock))
+        processes.write_private(os.path.join(sock, identity.MARKER), "/elsewhere\n")
+        self.assertIsNone(identity.throwaway_data_dir(sock))
 
     def test_not_a_server_directory(self):
         sock = self.look_alike()
         renamed = os.path.join(os.path.dirname(os.path.dirname(sock)), "other")
         os.rename(os.path.dirname(sock), renamed)
-        processes.write_private(os.path.join(renamed, "sock", server.MARKER), renamed + "\n")
-        self.assertIsNone(server.throwaway_data_dir(os.path.join(renamed, "sock")))
+        processes.write_private(os.path.join(renamed, "sock", identity.MARKER), renamed + "\n")
+        self.assertIsNone(identity.throwaway_data_dir(os.path.join(renamed, "sock")))
 
     @unittest.skipUnless(os.geteuid() == 0, "only root can give a directory to another user")
     def test_a_runtime_directory_of_another_user(self):
         sock = self.look_alike()
         os.chown(os.path.dirname(os.path.dirname(sock)), processes.server_user().pw_uid, -1)
-        self.assertIsNone(server.throwaway_data_dir(sock))
+        self.assertIsNone(identity.throwaway_data_dir(sock))
 
 
 class SharedServerTests(unittest.TestCase):
@@ -400,7 +402,7 @@ class BootFailureTests(unittest.TestCase):
         with open(os.path.join(fake, "postgres"), "w") as f:
             f.write('#!/bin/sh\necho "FATAL:  pretend boot failure" >&2\nexit 1\n')
         os.chmod(os.path.join(fake, "postgres"), 0o755)
-        before = set(os.listdir(processes.runtime_dir(server_config())))
+        before = set(os.listdir(directories.runtime_dir(server_config())))
         set_env(self, FLASK_DBTESTCASE_PG_BIN=fake)
         with self.assertRaises(ConfigurationError) as cm:
             server.ThrowawayServer.start(server_config())
@@ -409,7 +411,7 @@ class BootFailureTests(unittest.TestCase):
 
         def leftovers() -> set[str]:  # its directory goes in a background rm
             return {
-                n for n in set(os.listdir(processes.runtime_dir(server_config()))) - before
+                n for n in set(os.listdir(directories.runtime_dir(server_config()))) - before
                 if n.startswith(f"srv-{os.getpid()}-")
             }  # fmt: skip
 
@@ -477,7 +479,7 @@ class ReapTests(unittest.TestCase):
         base_dir, pid = self.start_and_kill_owner("main")
         self.assertTrue(wait_until(lambda: not pid_running(pid), 2), "PDEATHSIG")
         self.assertTrue(os.path.isdir(base_dir))  # nobody reaped it yet
-        self.assertEqual(server.reap_stale(server_config()), 1)
+        self.assertEqual(reaper.reap_stale(server_config()), 1)
         self.assertFalse(os.path.exists(base_dir))
 
     def test_reap_stops_a_postmaster_left_running(self):
@@ -488,14 +490,14 @@ class ReapTests(unittest.TestCase):
         served = run_sql(f"postgresql://postgres@/postgres?host={socket_dir}", "SELECT 1")
         self.assertEqual(served, [(1,)])
         self.assertTrue(pid_running(pid), "expected no death signal off the main thread")
-        self.assertEqual(server.reap_stale(server_config()), 1)
+        self.assertEqual(reaper.reap_stale(server_config()), 1)
         self.assertFalse(pid_running(pid))
         self.assertFalse(os.path.exists(base_dir))
 
     def test_live_servers_are_left_alone(self):
         srv = server.ThrowawayServer.start(server_config())
         self.addCleanup(srv.stop)
-        self.assertEqual(server.reap_stale(server_config()), 0)
+        self.assertEqual(reaper.reap_stale(server_config()), 0)
         self.assertTrue(os.path.isdir(srv.base_dir))
         self.assertEqual(query(srv, "SELECT 1"), 1)
 
@@ -508,7 +510,7 @@ class UserTests(unittest.TestCase):
         except KeyError:
             expected = pwd.getpwnam("nobody")
         self.assertEqual(processes.server_user().pw_uid, expected.pw_uid)
-        mode = stat.S_IMODE(os.stat(processes.runtime_dir(server_config())).st_mode)
+        mode = stat.S_IMODE(os.stat(directories.runtime_dir(server_config())).st_mode)
         self.assertEqual(mode, 0o711)
 
 

@@ -17,7 +17,7 @@ import typing as t
 from sqlalchemy.engine import URL
 
 from ..errors import ConfigurationError
-from ..postgres.server import MARKER, is_throwaway_url
+from ..postgres.identity import MARKER, is_throwaway_url
 from ..state import STATE
 from .drivers import current_driver
 from .maintenance import maintenance_cursor

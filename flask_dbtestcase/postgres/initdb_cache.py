@@ -32,15 +32,8 @@ import time
 from ..errors import ConfigurationError
 from ..variables import CACHE_DIR_ENV
 from .binaries import server_version
-from .processes import (
-    announce_fallback,
-    chown,
-    open_private,
-    private_dir,
-    runtime_dir,
-    spawn,
-    write_private,
-)
+from .directories import announce_fallback, private_dir, runtime_dir
+from .processes import chown, open_private, spawn, write_private
 from .serverconfig import ServerConfig
 
 __all__ = [

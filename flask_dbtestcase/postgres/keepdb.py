@@ -28,8 +28,9 @@ import pwd
 import shutil
 import typing as t
 
+from .directories import runtime_dir
 from .initdb_cache import CACHE_FORMAT, cache_dir, cached_server_version, copy_tree
-from .processes import chown, open_private, runtime_dir, traversable, write_private
+from .processes import chown, open_private, traversable, write_private
 from .serverconfig import ServerConfig
 
 __all__ = ["KeptData", "kept_dir_path"]

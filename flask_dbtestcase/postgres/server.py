@@ -10,8 +10,8 @@ Built on :mod:`testing.postgresql`, with what a test run needs on top:
 - it works as root (Docker, CI) by running PostgreSQL as an unprivileged
   user (:mod:`.processes`);
 - the server dies with the process that started it (``PR_SET_PDEATHSIG``),
-  and :func:`reap_stale` removes whatever a killed run left behind: every
-  server directory records its owner's pid and start time;
+  and :func:`~.reaper.reap_stale` removes whatever a killed run left behind:
+  every server directory records its owner's pid and start time;
 - a lock wait cannot hang a test run: ``lock_timeout`` is 10 s unless
   ``FLASK_DBTESTCASE_LOCK_TIMEOUT`` says otherwise (``0`` turns it off;
   ``FLASK_DBTESTCASE_STATEMENT_TIMEOUT`` bounds every statement, off by
@@ -23,10 +23,8 @@ from __future__ import annotations
 import importlib
 import os
 import pwd
-import re
 import shutil
 import signal
-import stat
 import subprocess
 import sys
 import tempfile
@@ -34,26 +32,22 @@ import time
 import types
 import typing as t
 
-if t.TYPE_CHECKING:
-    from sqlalchemy.engine import URL
-
 from ..errors import ConfigurationError
 from .binaries import find_postgres_bin
+from .directories import runtime_dir
+from .identity import MARKER, SERVER_PORT
 from .initdb_cache import copy_tree, initdb_cached, tail
 from .keepdb import KeptData
 from .processes import (
     chown,
     kill_and_wait,
     open_private,
-    pid_alive,
     process_start_time,
-    runtime_dir,
-    runtime_dir_name,
-    runtime_paths,
     server_user,
     spawn,
     write_private,
 )
+from .reaper import reap_stale
 from .serverconfig import ServerConfig
 from .stopreason import stop_reason
 
@@ -84,19 +78,8 @@ if t.TYPE_CHECKING:
 else:
     _testing_postgresql = _import_testing_postgresql()
 
-__all__ = [
-    "MARKER",
-    "SERVER_PORT",
-    "ThrowawayServer",
-    "is_throwaway_url",
-    "reap_stale",
-    "throwaway_data_dir",
-]
+__all__ = ["ThrowawayServer"]
 
-#: The file in a server's socket directory that marks it as one of ours.
-MARKER = "flask-dbtestcase-server"
-#: The port of every throwaway server: the name of its socket (it has no TCP).
-SERVER_PORT = 5432
 _SERVER_SETTINGS = [
     "-F",
     "-c", "listen_addresses=",
@@ -364,120 +347,3 @@ class ThrowawayServer(_testing_postgresql.Postgresql):  # type: ignore[misc]
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.socket_dir}>"
-
-
-# -- the throwaway check, the reaper -------------------------------------------
-
-
-def is_throwaway_url(url: str | URL) -> bool:
-    """Tell whether ``url`` points at a live server this package started.
-
-    The URL is judged by its socket directory alone: connections to it are
-    also made immune to libpq's environment, and the server's identity is
-    proven before anything destructive (:mod:`flask_dbtestcase.databases.maintenance`).
-
-    :param url: a database URL.
-    """
-    # Imported here: SQLAlchemy is slow to import, and the server layer does
-    # not need it otherwise.
-    from sqlalchemy.engine import make_url
-
-    try:
-        parsed = make_url(url) if isinstance(url, str) else url
-        host = parsed.query.get("host") or parsed.host or ""
-    except Exception:
-        return False
-    if isinstance(host, tuple):
-        host = host[0] if len(host) == 1 else ""
-    return throwaway_data_dir(host) is not None
-
-
-def throwaway_data_dir(host: str) -> str | None:
-    """Return the data directory of the live throwaway server whose socket directory is ``host``.
-
-    ``None`` when ``host`` is not the socket directory of a running server
-    this package started for this user. The directory is judged by what it
-    is, not by the settings: its real path is ``<runtime>/srv-*/sock``, where
-    ``<runtime>`` is a directory of this user's named as its runtime
-    directories are, the marker in it names its server directory, and the
-    postmaster in ``<base>/data/postmaster.pid`` is alive. (What the answer
-    allows is bounded: the server that answers must also prove its identity
-    before anything destructive, :mod:`flask_dbtestcase.databases.maintenance`.)
-
-    :param host: a connection's ``host``: a name, an address or a socket directory.
-    """
-    if not host.startswith("/"):
-        return None
-    sock = os.path.realpath(host)
-    base = os.path.dirname(sock)
-    runtime = os.path.dirname(base)
-    if (
-        os.path.basename(sock) != "sock"
-        or not os.path.basename(base).startswith("srv-")
-        or os.path.basename(runtime) != runtime_dir_name()
-    ):
-        return None
-    data = os.path.join(base, "data")
-    try:
-        st = os.lstat(runtime)
-        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
-            return None
-        with open(os.path.join(sock, MARKER)) as f:
-            if f.read().strip() != base:
-                return None
-        with open(os.path.join(data, "postmaster.pid")) as f:
-            return data if pid_alive(int(f.readline())) else None
-    except (OSError, ValueError):
-        return None
-
-
-def reap_stale(config: ServerConfig) -> int:
-    """Stop the servers and remove the directories left by killed runs.
-
-    Returns how many directories were removed.
-
-    :param config: the server configuration (where the runtime directories are).
-    """
-    reaped = 0
-    runtime_dir(config)  # fails loudly on a runtime dir that is not ours
-    roots = [
-        root
-        for root in runtime_paths(config)
-        if os.path.isdir(root) and not os.path.islink(root) and os.stat(root).st_uid == os.geteuid()
-    ]
-    for parent, name in [(root, name) for root in roots for name in os.listdir(root)]:
-        match = re.match(r"(?:srv|initdb)-(\d+)-", name)
-        if not match:
-            continue
-        path = os.path.join(parent, name)
-        pid, start_time = int(match.group(1)), ""
-        try:
-            with open(os.path.join(path, "owner")) as f:
-                fields = f.read().split()
-            pid, start_time = int(fields[0]), (fields[1:] or [""])[0]
-        except (OSError, ValueError, IndexError):
-            pass
-        if pid_alive(pid, start_time):
-            continue
-        _kill_postmaster(path)
-        shutil.rmtree(path, ignore_errors=True)
-        reaped += 1
-    return reaped
-
-
-def _kill_postmaster(server_dir: str) -> None:
-    try:
-        with open(os.path.join(server_dir, "data", "postmaster.pid")) as f:
-            pid = int(f.readline())
-    except (OSError, ValueError):
-        return
-    try:  # a recycled pid must not be killed: check it runs on our data dir
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            if server_dir.encode() not in f.read():
-                return
-    except FileNotFoundError:
-        if os.path.isdir("/proc/self"):
-            return  # Linux and the process is gone
-    except OSError:
-        pass
-    kill_and_wait(pid)
