@@ -96,7 +96,7 @@ class Worker:
             os.path.join(HERE, "worker.py"),
             contender,
             "--data-dir",
-            server.get_data_directory(),
+            server.data_dir,
             "--url",
             self.url,
             "--server-cpus",
@@ -145,12 +145,12 @@ class Worker:
 def run_placement(server, contenders, placement, prof):
     """Every contender, interleaved round by round (rotating the order)."""
     _, server_cpus = PLACEMENTS[placement]
-    pin_server(server.get_data_directory(), server_cpus)
+    pin_server(server.data_dir, server_cpus)
     workers = []
     try:
         for i, c in enumerate(contenders):
             workers.append(Worker(server, c, placement, prof, f"{placement}_{i}"))
-        pin_server(server.get_data_directory(), server_cpus)
+        pin_server(server.data_dir, server_cpus)
         res = {c: {} for c in contenders}
         plan = [(w, prof["repeats"]) for w in ("empty", "onequery")] + [
             ("suite", prof["suite_repeats"])
@@ -247,7 +247,7 @@ def measure_startup(server, prof):
 
 def measure_e2e(server, placement, prof):
     client_cpus, server_cpus = PLACEMENTS[placement]
-    pin_server(server.get_data_directory(), server_cpus)
+    pin_server(server.data_dir, server_cpus)
     compile_bytecode()
     base_env = dict(
         os.environ,

