@@ -109,7 +109,7 @@ def bench_database(name: str) -> t.Iterator[tuple[t.Any, str]]:
     pin(0, {0})
     server = ThrowawayServer.start(Settings.load().server_config())
     try:
-        url = server.url(name)
+        url = server.url(name, "psycopg2")
         create_test_database(make_url(url), interactive=False, autoclobber=True)
         os.environ["BENCH_FLASK_DATABASE_URL"] = url
         os.environ["FLASK_DBTESTCASE_DATABASE_URL"] = url

@@ -75,7 +75,7 @@ def main() -> None:
     server = ThrowawayServer.start(Settings.load().server_config())
     before = load_line()
     try:
-        noiso_url = server.url("test_e2e_noiso").replace("+psycopg2", f"+{driver}")
+        noiso_url = server.url("test_e2e_noiso", driver)
         create_test_database(make_url(noiso_url), interactive=False, autoclobber=True)
         env = clean_env(
             BENCH_SUITE_TESTS=str(a.tests),
@@ -87,7 +87,7 @@ def main() -> None:
         fdt = ["-m", "flask_dbtestcase", "flaskbench.e2e_tests", "--noinput"]
         commands = {
             "fdt_own": fdt,
-            "fdt_url": [*fdt, "--database-url", server.url("e2e_flask")],
+            "fdt_url": [*fdt, "--database-url", server.url("e2e_flask", "psycopg2")],
             "fdt_pytest": ["-m", "pytest", "flaskbench/pytest_e2e.py", *PYTEST_OPTIONS],
             "django": ["manage.py", "test", "djbench.tests", "--noinput"],
             "noiso": ["-m", "unittest", "flaskbench.noiso_tests"],

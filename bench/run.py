@@ -82,7 +82,7 @@ class Worker:
 
         self.contender = contender
         _, server_cpus = PLACEMENTS[placement]
-        self.url = server.url(f"test_bench_{contender}_{number}")
+        self.url = server.url(f"test_bench_{contender}_{number}", "psycopg2")
         if contender != "django":  # Django's runner creates test_<NAME> itself
             create_test_database(make_url(self.url), interactive=False, autoclobber=True)
         micro = max(20, prof["micro_tests"] // MICRO_DIVISOR.get(contender, 1))
@@ -222,7 +222,7 @@ def measure_startup(server, prof):
 
     from flaskbench import db as fdb  # noqa: F401  (models registered on its metadata)
 
-    url = make_url(server.url("test_bench_template"))
+    url = make_url(server.url("test_bench_template", "psycopg2"))
     create_test_database(url, interactive=False, autoclobber=True)
     try:
         engine = sa.create_engine(url)
@@ -259,7 +259,7 @@ def measure_e2e(server, placement, prof):
     for var in ("FLASK_DBTESTCASE_DATABASE_URL", "TEST_DATABASE_URL"):
         base_env.pop(var, None)
     py = sys.executable
-    existing = server.url("e2e_flask")
+    existing = server.url("e2e_flask", "psycopg2")
     commands = {
         "flask_url": [
             py,

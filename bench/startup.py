@@ -214,13 +214,11 @@ def main() -> None:
     from flask_dbtestcase.postgres.server import ThrowawayServer
     from flask_dbtestcase.settings import Settings
 
-    server = ThrowawayServer.start(
-        Settings.load().server_config()
-    )  # for ``bare``: round 0 makes its tables
+    # For ``bare``: round 0 makes its tables.
+    server = ThrowawayServer.start(Settings.load().server_config())
     try:
-        url = server.url("startup_bare")
-        create_test_database(make_url(url), interactive=False, autoclobber=True)
-        BARE_URL = url.replace("+psycopg2", f"+{driver}")
+        BARE_URL = server.url("startup_bare", driver)
+        create_test_database(make_url(BARE_URL), interactive=False, autoclobber=True)
         print(report(measure(a.repeats, driver), driver))
     finally:
         server.stop()

@@ -132,7 +132,7 @@ class ThrowawayTests(unittest.TestCase):
         own_created_list(self)
 
     def url(self, name: str):
-        url = urls.make_url(self.server.url(name))
+        url = urls.make_url(self.server.url(name, current_driver().name))
         self.addCleanup(self.drop, url)
         return url
 
@@ -144,8 +144,8 @@ class ThrowawayTests(unittest.TestCase):
         conn.close()
 
     def test_any_name_is_a_test_database_on_the_throwaway_server(self):
-        self.assertTrue(safety.is_test_database(self.server.url("app")))
-        safety.check_test_database(self.server.url("app"), "create")
+        self.assertTrue(safety.is_test_database(self.server.url("app", current_driver().name)))
+        safety.check_test_database(self.server.url("app", current_driver().name), "create")
 
     def test_create_exists_destroy(self):
         url = self.url("app")

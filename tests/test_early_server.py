@@ -35,7 +35,7 @@ class EarlyServerTests(unittest.TestCase):
         try:
             self.assertIsNone(error)
             self.assertGreater(elapsed, 0)
-            url = server.url(THROWAWAY_DATABASE)
+            url = server.url(THROWAWAY_DATABASE, "psycopg2")
             self.assertEqual(run_sql(url, "SELECT current_database()")[0][0], THROWAWAY_DATABASE)
             self.assertTrue(early.job.running)  # keeps the server's death signal armed
         finally:

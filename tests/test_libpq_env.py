@@ -152,7 +152,9 @@ class EnvironmentIgnoredTests(ForeignServerCase):
     def exercise(self):
         """Create the throwaway server's test_db, use it through an app-made
         engine on each driver, drop it; return the data directories that answered."""
-        url = urls.make_url(self.server.url(THROWAWAY_DATABASE))
+        from flask_dbtestcase.databases.drivers import current_driver
+
+        url = urls.make_url(self.server.url(THROWAWAY_DATABASE, current_driver().name))
         creation.create_test_database(url, interactive=False, autoclobber=True)
         seen = []
         try:

@@ -35,7 +35,7 @@ from tests.support import (
 
 def query(srv: server.ThrowawayServer, statement: str):
     """The first value ``statement`` returns on the server's postgres database."""
-    return run_sql(srv.url(), statement)[0][0]
+    return run_sql(srv.url("postgres", "psycopg2"), statement)[0][0]
 
 
 class ServerTests(unittest.TestCase):
@@ -90,14 +90,14 @@ class ServerTests(unittest.TestCase):
         self.assertEqual(
             os.path.dirname(srv.base_dir), directories.runtime_paths(server_config())[1]
         )
-        self.assertTrue(identity.is_throwaway_url(srv.url()))
+        self.assertTrue(identity.is_throwaway_url(srv.url("postgres", "psycopg2")))
         self.assertEqual(query(srv, "SELECT 1"), 1)
         srv.stop()
         self.assertTrue(removed(srv.base_dir))
 
     def test_is_throwaway_url(self):
         srv = self.start()
-        self.assertTrue(identity.is_throwaway_url(srv.url("anything")))
+        self.assertTrue(identity.is_throwaway_url(srv.url("anything", "psycopg2")))
         self.assertFalse(identity.is_throwaway_url("postgresql://postgres@127.0.0.1/x"))
         self.assertFalse(identity.is_throwaway_url("postgresql://postgres@/x?host=/tmp"))
         self.assertFalse(identity.is_throwaway_url("not a url"))
@@ -109,7 +109,7 @@ class ServerTests(unittest.TestCase):
             f.write(fake)
         self.assertFalse(identity.is_throwaway_url(f"postgresql://postgres@/x?host={fake}/sock"))
         srv.stop()
-        self.assertFalse(identity.is_throwaway_url(srv.url("anything")))
+        self.assertFalse(identity.is_throwaway_url(srv.url("anything", "psycopg2")))
 
     def test_is_throwaway_url_whatever_the_settings_say(self):
         # The socket directory is judged by what it is: a server in another
@@ -120,7 +120,7 @@ class ServerTests(unittest.TestCase):
         srv = self.start()
         self.assertTrue(srv.base_dir.startswith(parent))
         set_env(self, FLASK_DBTESTCASE_RUNTIME_DIR=None)
-        self.assertTrue(identity.is_throwaway_url(srv.url("anything")))
+        self.assertTrue(identity.is_throwaway_url(srv.url("anything", "psycopg2")))
 
     def test_process_server_is_one_per_process_and_stopped_at_exit(self):
         code = textwrap.dedent(
@@ -205,10 +205,11 @@ class SharedServerTests(unittest.TestCase):
 
     def test_url(self):
         srv = self.srv
-        self.assertEqual(
-            srv.url("app"), f"postgresql+psycopg2://postgres@:5432/app?host={srv.socket_dir}"
-        )  # the port named: a URL without one would take libpq's PGPORT
-        self.assertTrue(srv.url().endswith(f"/postgres?host={srv.socket_dir}"))
+        for driver in ("psycopg", "psycopg2"):  # the run's driver, named from the start
+            self.assertEqual(
+                srv.url("app", driver),
+                f"postgresql+{driver}://postgres@:5432/app?host={srv.socket_dir}",
+            )  # the port named: a URL without one would take libpq's PGPORT
 
     def test_private_socket_and_no_tcp(self):
         srv = self.srv

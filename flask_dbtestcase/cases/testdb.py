@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from ..databases.cancel import QueryCanceller, sigterm_to_keyboard_interrupt
 from ..databases.creation import create_test_database
+from ..databases.drivers import current_driver
 from ..databases.urls import make_url
 from ..settings import THROWAWAY_DATABASE, ignored_settings
 from ..state import STATE
@@ -49,7 +50,7 @@ def current_database_url() -> sa.URL:
     with _lock:
         server = process_server()
         if STATE.database_url is None:
-            url = make_url(server.url(THROWAWAY_DATABASE))
+            url = make_url(server.url(THROWAWAY_DATABASE, current_driver().name))
             create_test_database(url, interactive=False, autoclobber=True)
             STATE.database_url = url
         return t.cast(sa.URL, STATE.database_url)
@@ -87,7 +88,7 @@ def process_server() -> ThrowawayServer:
 
 def _cancel_targets() -> list[str]:
     server = STATE.server
-    return [server.url(THROWAWAY_DATABASE)] if server is not None else []
+    return [server.url(THROWAWAY_DATABASE, current_driver().name)] if server is not None else []
 
 
 def install_signal_handling() -> None:

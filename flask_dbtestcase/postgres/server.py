@@ -163,13 +163,15 @@ class ThrowawayServer:
         write_private(os.path.join(self.socket_dir, MARKER), self.base_dir + "\n")
         chown(self.socket_dir, user)
 
-    def url(self, database: str = "postgres") -> str:
-        """Return the SQLAlchemy URL of ``database`` on this server.
+    def url(self, database: str, driver: str) -> str:
+        """Return the SQLAlchemy URL of ``database`` on this server, in the run's driver.
 
         :param database: the database's name.
+        :param driver: the run's driver, ``"psycopg"`` or ``"psycopg2"``
+            (:mod:`flask_dbtestcase.databases.drivers`): the URL names it.
         """
         # The port is named: a URL without one would take libpq's PGPORT.
-        return f"postgresql+psycopg2://postgres@:{SERVER_PORT}/{database}?host={self.socket_dir}"
+        return f"postgresql+{driver}://postgres@:{SERVER_PORT}/{database}?host={self.socket_dir}"
 
     def is_server_available(self) -> bool:
         """Tell whether the server is ready (its ``postmaster.pid`` says so)."""

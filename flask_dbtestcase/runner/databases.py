@@ -165,9 +165,9 @@ def start_server_early(
         # threads at once can deadlock on a circular import.
         imported.wait()
         try:
-            from ..databases import creation, urls
+            from ..databases import creation, drivers, urls
 
-            test_url = urls.make_url(server.url(THROWAWAY_DATABASE))
+            test_url = urls.make_url(server.url(THROWAWAY_DATABASE, drivers.current_driver().name))
             creation.create_test_database(
                 test_url, keepdb=keepdb, interactive=False, autoclobber=True
             )
@@ -177,7 +177,7 @@ def start_server_early(
 
     early = EarlyServer(Background(start, "flask-dbtestcase server start"))
     try:
-        from ..databases import creation, urls  # noqa: F401  (for the thread, see above)
+        from ..databases import creation, drivers, urls  # noqa: F401  (for the thread, see above)
     except BaseException:
         imported.set()  # before discard(), which waits for the thread
         early.discard()
@@ -235,7 +235,7 @@ def _setup_main_database(
 ) -> None:
     # Imported here, not at the top: they load sqlalchemy and psycopg2, and
     # importing the runner must stay fast (--help).
-    from ..databases import creation, safety, urls
+    from ..databases import creation, drivers, safety, urls
 
     given = state.previous.url if state.previous is not None else None
     settings = STATE.current_settings()
@@ -282,7 +282,9 @@ def _setup_main_database(
                 "using a fresh throwaway server instead.",
                 2,
             )
-        test_url = urls.make_url(state.server.url(THROWAWAY_DATABASE))
+        test_url = urls.make_url(
+            state.server.url(THROWAWAY_DATABASE, drivers.current_driver().name)
+        )
         if created is not None:
             raise created
         if early is None:  # the early start created it
