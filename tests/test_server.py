@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import io
 import os
 import pwd
 import shutil
@@ -378,6 +381,15 @@ class VersionCacheTests(unittest.TestCase):
         self.assertEqual(self.version(), ("99.2", 2))
         self.assertEqual(self.version(), ("99.2", 2))
 
+    def test_each_cache_directory_gets_its_entry(self):
+        # One process, two configurations: the version is remembered in each one's cache.
+        self.install("99.1")
+        other = scratch_dir("fdt-cache-")
+        self.addCleanup(shutil.rmtree, other, True)
+        for cache in (self.cache, other):
+            self.assertEqual(initdb_cache.cached_server_version(self.bin_dir, cache), "99.1")
+            self.assertEqual(len([n for n in os.listdir(cache) if n.startswith(".version-")]), 1)
+
     def test_a_corrupt_entry_is_replaced(self):
         self.install("99.1")
         self.version()
@@ -386,6 +398,34 @@ class VersionCacheTests(unittest.TestCase):
             f.write("garbage")
         self.assertEqual(self.version(), ("99.1", 2))
         self.assertEqual(self.version(), ("99.1", 2))
+
+
+class CacheDirTests(unittest.TestCase):
+    """The cache directory each configuration names, found again for another one."""
+
+    def scratch(self) -> str:
+        path = scratch_dir("fdt-cachedir-")
+        self.addCleanup(shutil.rmtree, path, True)
+        return path
+
+    def test_each_configuration_gets_its_own(self):
+        first, second = self.scratch(), self.scratch()
+        for cache in (first, second, first):
+            config = dataclasses.replace(server_config(), cache_dir=cache)
+            self.assertEqual(initdb_cache.cache_dir(config), cache)
+
+    def test_the_fallback_is_in_each_configurations_runtime_directory(self):
+        unusable = os.path.join(self.scratch(), "a-file")
+        with open(unusable, "w"):
+            pass
+        for _ in range(2):
+            runtime = self.scratch()
+            config = dataclasses.replace(server_config(), cache_dir=unusable, runtime_dir=runtime)
+            with contextlib.redirect_stderr(io.StringIO()) as said:
+                found = initdb_cache.cache_dir(config)
+            self.assertEqual(found, os.path.join(directories.runtime_dir(config), "cache"))
+            self.assertTrue(found.startswith(runtime), found)
+            self.assertIn(f"cannot use the cache directory {unusable}", said.getvalue())
 
 
 class BootFailureTests(unittest.TestCase):
