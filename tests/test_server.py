@@ -125,6 +125,13 @@ class ServerTests(unittest.TestCase):
         set_env(self, FLASK_DBTESTCASE_RUNTIME_DIR=None)
         self.assertTrue(identity.is_throwaway_url(srv.url("anything", "psycopg2")))
 
+    def test_timeouts_as_postgresql_reads_them_spaces_included(self):
+        config = dataclasses.replace(server_config(), lock_timeout="3 s", statement_timeout="1 min")
+        srv = server.ThrowawayServer.start(config)
+        self.addCleanup(srv.stop)
+        self.assertEqual(query(srv, "SHOW lock_timeout"), "3s")
+        self.assertEqual(query(srv, "SHOW statement_timeout"), "1min")
+
     def test_process_server_is_one_per_process_and_stopped_at_exit(self):
         code = textwrap.dedent(
             """

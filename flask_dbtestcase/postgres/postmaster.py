@@ -70,13 +70,11 @@ class Postmaster(testing.postgresql.Postgresql):  # type: ignore[misc]
 
     def initialize_database(self) -> None:
         """Run no ``initdb``: the data directory is in place before :meth:`setup`."""
-        # Its initdb runs as the caller (refused as root): the data directory is a
-        # copy of the initdb cache (.initdb_cache), made as the server user.
+        # Its initdb runs as us (refused as root): the data is a copy of the initdb cache.
 
     def get_server_commandline(self) -> list[str]:
         """Return the ``postgres`` command line: a private socket, the settings, the timeouts."""
-        # Its socket goes in tmp, ours in sock; and it splits postgres_args on spaces,
-        # so the timeouts, which may hold one ("10 s"), are given as whole arguments.
+        # Socket in sock, not tmp; timeouts whole: it splits postgres_args on spaces ("10 s").
         return [
             self.postgres,
             "-p", str(self.settings["port"]),
@@ -88,9 +86,7 @@ class Postmaster(testing.postgresql.Postgresql):  # type: ignore[misc]
 
     def start(self) -> None:
         """Start the server; return once it accepts connections."""
-        # Its start() is a plain Popen: ours runs postgres as the server user under
-        # root, in a session of its own, dying with us (spawn); and creates no
-        # 'test' database (its poststart()).
+        # A plain Popen, then a 'test' database: spawn() drops root, and dies with us.
         if self.child_process is not None:
             return  # already started
         with open_private(self.log_path) as log:
@@ -101,8 +97,7 @@ class Postmaster(testing.postgresql.Postgresql):  # type: ignore[misc]
 
     def wait_booting(self) -> None:
         """Wait until the server is ready, or raise why it is not."""
-        # It asks is_server_available() every 0.1 s: ours every 2 ms, and says
-        # why in one paragraph (a ConfigurationError, not a RuntimeError with the log).
+        # It polls every 0.1 s, and its error holds the whole log: 2 ms, and one paragraph.
         deadline = time.monotonic() + BOOT_TIMEOUT
         assert self.child_process is not None  # start() started it
         while not self.is_server_available():
@@ -114,8 +109,7 @@ class Postmaster(testing.postgresql.Postgresql):  # type: ignore[misc]
 
     def is_server_available(self) -> bool:
         """Tell whether ``postmaster.pid`` says the server is ready."""
-        # It connects with pg8000 over TCP (127.0.0.1), which this server does not
-        # listen on: postmaster.pid says "ready" without a connection.
+        # It connects with pg8000 over TCP, which this server has not: postmaster.pid says.
         path = os.path.join(self.get_data_directory(), "postmaster.pid")
         try:
             with open(path) as f:
@@ -137,8 +131,7 @@ class Postmaster(testing.postgresql.Postgresql):  # type: ignore[misc]
         :param _signal: ignored: ``stop()`` passes SIGTERM, a smart shutdown
             that would wait for every client to leave.
         """
-        # It polls for the exit every 0.1 s, and raises after 10 s: kill_and_wait
-        # wakes the moment postgres exits, and SIGKILLs one that lingers.
+        # It polls every 0.1 s and raises after 10 s: a pidfd wakes at the exit; then SIGKILL.
         if self.child_process is None or self._owner_pid != os.getpid():
             return
         kill_and_wait(self.child_process.pid, sig=self.terminate_signal)

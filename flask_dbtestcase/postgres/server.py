@@ -59,18 +59,17 @@ _SERVER_SETTINGS = [
 
 def _postmaster(config: ServerConfig, base_dir: str, bin_dir: str) -> Postmaster:
     """Return testing.postgresql's server for ``base_dir``, not started."""
+    timeouts = [
+        "-c", f"lock_timeout={config.lock_timeout}",
+        "-c", f"statement_timeout={config.statement_timeout}",
+    ]  # fmt: skip
     return Postmaster(
         base_dir=base_dir,
         initdb=os.path.join(bin_dir, "initdb"),
         postgres=os.path.join(bin_dir, "postgres"),
         port=SERVER_PORT,
         postgres_args=" ".join(_SERVER_SETTINGS),
-        timeouts=[
-            "-c",
-            f"lock_timeout={config.lock_timeout}",
-            "-c",
-            f"statement_timeout={config.statement_timeout}",
-        ],  # fmt: skip
+        timeouts=timeouts,
         auto_start=0,
     )
 
