@@ -52,7 +52,7 @@ postgres: venv
 		|| echo " $(ARGS) " | grep -q -- ' --database-url'; then \
 		echo "Using an existing PostgreSQL server: not checking for local binaries."; exit 0; \
 	fi; \
-	if "$(VENV_PY)" -c "from flask_dbtestcase.postgres.binaries import find_postgres_bin; find_postgres_bin()" \
+	if "$(VENV_PY)" -c "from flask_dbtestcase.postgres.binaries import find_postgres_bin; from flask_dbtestcase.settings import Settings; find_postgres_bin(Settings.load().server_config())" \
 		>/dev/null 2>&1; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 		echo "PostgreSQL server binaries not found: installing them with apt-get."; \

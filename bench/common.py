@@ -126,11 +126,12 @@ def bench_database(name: str) -> t.Iterator[tuple[t.Any, str]]:
     Yields the server and the database URL; the server is stopped afterwards.
     """
     from flask_dbtestcase.postgres.server import ThrowawayServer
+    from flask_dbtestcase.settings import Settings
 
     pin(0, {0})
-    server = ThrowawayServer.start()
+    server = ThrowawayServer.start(Settings.load().server_config())
     try:
-        url = server.url(name)
+        url = server.url(name, driver_name())
         create_database(url)
         os.environ["BENCH_FLASK_DATABASE_URL"] = url
         os.environ["FLASK_DBTESTCASE_DATABASE_URL"] = url

@@ -65,14 +65,15 @@ def main() -> None:
             "endtoend: run it with bench/.venv-django/bin/python (make bench)"
         ) from None
     from flask_dbtestcase.postgres.server import ThrowawayServer
+    from flask_dbtestcase.settings import Settings
 
     # Every Flask command uses the driver a run picks (psycopg 3 under
     # SQLAlchemy 2.1), as Django does when psycopg 3 is installed.
     driver = driver_name()
-    server = ThrowawayServer.start()
+    server = ThrowawayServer.start(Settings.load().server_config())
     before = load_line()
     try:
-        noiso_url = server.url("test_e2e_noiso").replace("+psycopg2", f"+{driver}")
+        noiso_url = server.url("test_e2e_noiso", driver)
         create_database(noiso_url)
         env = clean_env(
             BENCH_SUITE_TESTS=str(a.tests),
@@ -84,7 +85,7 @@ def main() -> None:
         fdt = ["-m", "flask_dbtestcase", "flaskbench.e2e_tests", "--noinput"]
         commands = {
             "fdt_own": fdt,
-            "fdt_url": [*fdt, "--database-url", server.url("e2e_flask")],
+            "fdt_url": [*fdt, "--database-url", server.url("e2e_flask", "psycopg2")],
             "fdt_pytest": ["-m", "pytest", "flaskbench/pytest_e2e.py", *PYTEST_OPTIONS],
             "django": ["manage.py", "test", "djbench.tests", "--noinput"],
             "noiso": ["-m", "unittest", "flaskbench.noiso_tests"],

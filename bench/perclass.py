@@ -135,7 +135,7 @@ def main() -> None:
                         samples[w][key].append(elapsed)
                         cpu[w][key].append(used)
             if rnd == 0:
-                pin_server(server.get_data_directory(), {1})
+                pin_server(server.data_dir, {1})
         print(
             f"Per-class cost, {n} classes of one test against one class of {n} tests, "
             f"median (min–max) of {a.repeats} rounds, µs per class (client CPU 0, server CPU 1)\n"

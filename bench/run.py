@@ -32,6 +32,7 @@ from common import (  # noqa: E402
     compile_bytecode,
     create_database,
     database_url,
+    driver_name,
     pin,
     pin_server,
 )
@@ -86,7 +87,7 @@ class Worker:
     def __init__(self, server, contender, placement, prof, number):
         self.contender = contender
         _, server_cpus = PLACEMENTS[placement]
-        self.url = server.url(f"test_bench_{contender}_{number}")
+        self.url = server.url(f"test_bench_{contender}_{number}", "psycopg2")
         if contender != "django":  # Django's runner creates test_<NAME> itself
             create_database(self.url)
         micro = max(20, prof["micro_tests"] // MICRO_DIVISOR.get(contender, 1))
@@ -100,7 +101,7 @@ class Worker:
             os.path.join(HERE, "worker.py"),
             contender,
             "--data-dir",
-            server.get_data_directory(),
+            server.data_dir,
             "--url",
             self.url,
             "--server-cpus",
@@ -148,12 +149,12 @@ class Worker:
 def run_placement(server, contenders, placement, prof):
     """Every contender, interleaved round by round (rotating the order)."""
     _, server_cpus = PLACEMENTS[placement]
-    pin_server(server.get_data_directory(), server_cpus)
+    pin_server(server.data_dir, server_cpus)
     workers = []
     try:
         for i, c in enumerate(contenders):
             workers.append(Worker(server, c, placement, prof, f"{placement}_{i}"))
-        pin_server(server.get_data_directory(), server_cpus)
+        pin_server(server.data_dir, server_cpus)
         res = {c: {} for c in contenders}
         plan = [(w, prof["repeats"]) for w in ("empty", "onequery")] + [
             ("suite", prof["suite_repeats"])
@@ -187,6 +188,7 @@ def measure_startup(server, prof):
         destroy_test_database,
     )
     from flask_dbtestcase.postgres import server as srvmod
+    from flask_dbtestcase.settings import Settings
 
     out = {"cold": [], "warm": [], "stop": [], "clone": [], "drop_clone": []}
     saved = os.environ.get("FLASK_DBTESTCASE_CACHE_DIR")
@@ -197,13 +199,13 @@ def measure_startup(server, prof):
             caches.append(cache)
             os.environ["FLASK_DBTESTCASE_CACHE_DIR"] = cache
             t0 = time.perf_counter()
-            s = srvmod.ThrowawayServer.start()
+            s = srvmod.ThrowawayServer.start(Settings.load().server_config())
             out["cold"].append(time.perf_counter() - t0)
             s.stop()
         # warm: the last cache is populated
         for i in range(prof["startup_repeats"] + 1):
             t0 = time.perf_counter()
-            s = srvmod.ThrowawayServer.start()
+            s = srvmod.ThrowawayServer.start(Settings.load().server_config())
             t1 = time.perf_counter()
             s.stop()
             t2 = time.perf_counter()
@@ -223,7 +225,7 @@ def measure_startup(server, prof):
 
     from flaskbench import db as fdb  # noqa: F401  (models registered on its metadata)
 
-    url = create_database(server.url("test_bench_template"))
+    url = create_database(server.url("test_bench_template", driver_name()))
     try:
         engine = sa.create_engine(url)
         fdb.Model.metadata.create_all(engine)
@@ -247,7 +249,7 @@ def measure_startup(server, prof):
 
 def measure_e2e(server, placement, prof):
     client_cpus, server_cpus = PLACEMENTS[placement]
-    pin_server(server.get_data_directory(), server_cpus)
+    pin_server(server.data_dir, server_cpus)
     compile_bytecode()
     base_env = dict(
         os.environ,
@@ -259,7 +261,7 @@ def measure_e2e(server, placement, prof):
     for var in ("FLASK_DBTESTCASE_DATABASE_URL", "TEST_DATABASE_URL"):
         base_env.pop(var, None)
     py = sys.executable
-    existing = server.url("e2e_flask")
+    existing = server.url("e2e_flask", "psycopg2")
     commands = {
         "flask_url": [
             py,
@@ -423,10 +425,14 @@ def versions() -> str:
     from importlib.metadata import version
 
     from flask_dbtestcase.postgres.binaries import find_postgres_bin
+    from flask_dbtestcase.settings import Settings
 
     try:
         pg = subprocess.run(
-            [os.path.join(find_postgres_bin(), "postgres"), "--version"],
+            [
+                os.path.join(find_postgres_bin(Settings.load().server_config()), "postgres"),
+                "--version",
+            ],
             capture_output=True,
             text=True,
         ).stdout.split()[2]
@@ -482,13 +488,14 @@ def main() -> None:
     contenders = a.only.split(",") if a.only else ["raw"] + FLASK + ["django"]
     skip = set(filter(None, a.skip.split(",")))
     from flask_dbtestcase.postgres.server import ThrowawayServer
+    from flask_dbtestcase.settings import Settings
 
     if os.cpu_count() < 2:
         log("warning: fewer than 2 CPUs: the 'split' placement is not meaningful")
     started = time.perf_counter()
     load_before = os.getloadavg()
     t0 = time.perf_counter()
-    server = ThrowawayServer.start()
+    server = ThrowawayServer.start(Settings.load().server_config())
     log(f"bench server started in {time.perf_counter() - t0:.3f} s: {server!r}")
     res: dict = {"placements": {}, "e2e": {}, "driver": driver.name}
     try:

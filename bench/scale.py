@@ -106,7 +106,7 @@ def main() -> None:
         small = make_classes(FDT, "suite", 300, 30, prefix="Small")
         large = make_classes(FDT, "suite", a.tests, a.per_class, prefix="Large")
         run(small)  # warm-up: the app, the schema, the statement caches
-        pin_server(server.get_data_directory(), {1})
+        pin_server(server.data_dir, {1})
         per_small: list[float] = []
         per_large: list[float] = []
         rss_runs: list[list[tuple[int, float]]] = []

@@ -211,12 +211,13 @@ def main() -> None:
     compile_bytecode(*([os.path.join(VS_PATH, "flask_dbtestcase")] if VS_PATH else []))
     driver = run_driver()
     from flask_dbtestcase.postgres.server import ThrowawayServer
+    from flask_dbtestcase.settings import Settings
 
-    server = ThrowawayServer.start()  # for ``bare``: round 0 makes its tables
+    # For ``bare``: round 0 makes its tables.
+    server = ThrowawayServer.start(Settings.load().server_config())
     try:
-        url = server.url("startup_bare")
-        create_database(url)
-        BARE_URL = url.replace("+psycopg2", f"+{driver}")
+        BARE_URL = server.url("startup_bare", driver)
+        create_database(BARE_URL)
         print(report(measure(a.repeats, driver), driver))
     finally:
         server.stop()

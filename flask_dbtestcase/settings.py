@@ -5,12 +5,14 @@ in the nearest ``pyproject.toml``, or from both (the environment wins).
 :data:`SETTINGS` declares each one with its default and its meaning (the
 configuration reference is generated from it); :meth:`Settings.load` reads
 them all into a :class:`Settings`. Nothing else in the package reads
-``os.environ`` for its own configuration.
-
-The runner does not hand its decisions to the test classes through the
-environment: it puts them in the process state (:mod:`.state`). The one
-variable it writes, :data:`DATABASE_URL_ENV`, is for the child processes
-the tests may start (:func:`export_database_url`).
+``os.environ`` for its own configuration; the variables are named in
+:mod:`.variables`. Only the edges read the settings (the runner, the pytest
+plugin, the first test class of a run with neither); the layers below get
+their part as arguments: the server layer a
+:class:`~.postgres.serverconfig.ServerConfig` (:meth:`Settings.server_config`),
+the databases layer a :class:`~.databases.config.DatabasesConfig`
+(:meth:`Settings.databases_config`). The test classes read the settings of
+the run they belong to (:mod:`.state`).
 """
 
 from __future__ import annotations
@@ -25,9 +27,7 @@ import typing as t
 from pathlib import Path
 
 from .errors import ConfigurationError
-
-if t.TYPE_CHECKING:
-    from .databases.config import DatabasesConfig
+from .postgres.serverconfig import ServerConfig
 from .variables import (
     CACHE_DIR_ENV,
     DATABASE_URL_ENV,
@@ -44,6 +44,9 @@ from .variables import (
     TEST_DATABASE_URL_ENV,
     WORKER_ID_ENV,
 )
+
+if t.TYPE_CHECKING:
+    from .databases.config import DatabasesConfig
 
 __all__ = [
     "CACHE_DIR_ENV",
@@ -176,6 +179,17 @@ class Settings:
         """
         return self.app_factory or self.cli_app or self.flask_app
 
+    def server_config(self) -> ServerConfig:
+        """Return the throwaway server's part of the settings, for the server layer."""
+        return ServerConfig(
+            pg_bin=self.pg_bin,
+            postgres=self.postgres,
+            cache_dir=self.cache_dir,
+            runtime_dir=self.runtime_dir,
+            lock_timeout=self.lock_timeout,
+            statement_timeout=self.statement_timeout,
+        )
+
     def databases_config(self) -> DatabasesConfig:
         """Return what the databases layer needs of these settings (the driver chosen now)."""
         # Imported here: they load SQLAlchemy, and the runner's --help must stay fast.
@@ -185,6 +199,7 @@ class Settings:
 
         return DatabasesConfig(
             driver=choose_driver(self.driver).name,
+            server=self.server_config(),
             timeouts=Timeouts(self.lock_timeout, self.statement_timeout),
             given_url=self.database_url,
             existing_server=self.test_database_url,

@@ -1,7 +1,8 @@
 """The environment variables flask-dbtestcase reads, each named once.
 
-Only the edges read them (:mod:`.settings`); the layers below name them in
-their messages.
+:mod:`.settings` reads them (and re-exports them); the modules that name one
+in a message import it from here, so that a module low in the package (the
+server layer) can say which variable to set without reading the settings.
 """
 
 from __future__ import annotations

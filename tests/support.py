@@ -37,7 +37,8 @@ import psycopg2
 import sqlalchemy as sa
 
 from flask_dbtestcase import settings
-from flask_dbtestcase.postgres.processes import runtime_paths, shm_usable
+from flask_dbtestcase.postgres.directories import runtime_paths, shm_usable
+from flask_dbtestcase.postgres.serverconfig import ServerConfig
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: The small suites the runner tests run (see runner_suites/README.md).
@@ -100,11 +101,11 @@ class ForeignServer:
     def __init__(self):
         from flask_dbtestcase.postgres.binaries import find_postgres_bin
         from flask_dbtestcase.postgres.initdb_cache import copy_tree, initdb_cached
-        from flask_dbtestcase.postgres.processes import chown, runtime_dir, server_user, spawn
+        from flask_dbtestcase.postgres.processes import chown, server_user, spawn
 
-        bin_dir = find_postgres_bin()
+        bin_dir = find_postgres_bin(server_config())
         user = server_user()
-        cached = initdb_cached(bin_dir, user, runtime_dir())
+        cached = initdb_cached(server_config(), bin_dir, user)
         self.base = scratch_dir("foreign-", mode=0o755)
         self.data_dir = os.path.join(self.base, "data")
         self.socket_dir = os.path.join(self.base, "sock")
@@ -231,7 +232,7 @@ def processes_mentioning(text: str) -> list[tuple[int, str]]:
 def runtime_dirs() -> set[str]:
     """Every directory a throwaway server's directory may be in: this
     process's (its settings) and the defaults a child process falls back to."""
-    found = set(runtime_paths())
+    found = set(runtime_paths(server_config()))
     name = f"flask-dbtestcase-{os.geteuid()}"
     for base in ("/dev/shm", tempfile.gettempdir(), "/tmp"):
         found.add(os.path.join(base, name))
@@ -297,6 +298,14 @@ def clean_env(env: dict[str, str | None] | None = None) -> dict[str, str]:
         else:
             cleaned[name] = value
     return cleaned
+
+
+def server_config() -> ServerConfig:
+    """The throwaway server's configuration, as this process's settings give it now
+    (read afresh, so a variable a test set counts)."""
+    from flask_dbtestcase.settings import Settings
+
+    return Settings.load().server_config()
 
 
 def scratch_dir(prefix: str, mode: int | None = None) -> str:

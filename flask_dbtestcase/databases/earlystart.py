@@ -67,9 +67,9 @@ def start_throwaway(
     :param keepdb: run on the project's kept data, and reuse its test database.
     :param project: keys the kept data directory.
     """
-    server = ThrowawayServer.start(keepdb=keepdb, project=project)
+    server = ThrowawayServer.start(config.server, keepdb=keepdb, project=project)
     try:
-        url = parse_test_url(server.url(THROWAWAY_DATABASE), config.driver)
+        url = parse_test_url(server.url(THROWAWAY_DATABASE, config.driver), config.driver)
         created = creation.create_test_database(
             url, config.timeouts, keepdb=keepdb, interactive=False, autoclobber=True
         )
@@ -95,10 +95,10 @@ def start_early(
 
     def start() -> _Started:
         started = time.perf_counter()
-        server = ThrowawayServer.start(keepdb=keepdb, project=project or os.getcwd())
+        server = ThrowawayServer.start(config.server, keepdb=keepdb, project=project or os.getcwd())
         elapsed = time.perf_counter() - started
         try:
-            url = parse_test_url(server.url(THROWAWAY_DATABASE), config.driver)
+            url = parse_test_url(server.url(THROWAWAY_DATABASE, config.driver), config.driver)
             creation.create_test_database(
                 url, config.timeouts, keepdb=keepdb, interactive=False, autoclobber=True
             )

@@ -20,7 +20,7 @@ import typing as t
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from ..postgres.server import SERVER_PORT, throwaway_data_dir
+from ..postgres.identity import SERVER_PORT, throwaway_data_dir
 
 __all__ = [
     "LIBPQ_ENVIRONMENT",

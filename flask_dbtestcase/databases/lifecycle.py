@@ -333,7 +333,7 @@ def _open_main(
     log("Starting a throwaway PostgreSQL server ...", 2)
     if early is not None and not early.taken:
         server, elapsed, error = early.take()
-        url = parse_test_url(server.url(THROWAWAY_DATABASE), config.driver)
+        url = parse_test_url(server.url(THROWAWAY_DATABASE, config.driver), config.driver)
         created = error is None
     else:
         started = time.perf_counter()

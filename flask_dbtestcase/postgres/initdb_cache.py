@@ -30,17 +30,11 @@ import tempfile
 import time
 
 from ..errors import ConfigurationError
-from ..settings import CACHE_DIR_ENV, Settings
+from ..variables import CACHE_DIR_ENV
 from .binaries import server_version
-from .processes import (
-    announce_fallback,
-    chown,
-    open_private,
-    private_dir,
-    runtime_dir,
-    spawn,
-    write_private,
-)
+from .directories import announce_fallback, private_dir, runtime_dir
+from .processes import chown, open_private, spawn, write_private
+from .serverconfig import ServerConfig
 
 __all__ = [
     "CACHE_FORMAT",
@@ -66,33 +60,38 @@ INITDB_ARGS = [
 DEBRIS_AGE = 600.0
 
 
-def cache_dir() -> str:
+def cache_dir(config: ServerConfig) -> str:
     """Return the cache directory, made private on first use.
 
     That is ``$FLASK_DBTESTCASE_CACHE_DIR``, else ``~/.cache/flask-dbtestcase``
     (``$XDG_CACHE_HOME``). One this user cannot use (a read-only home, a
     directory left by another user's ``sudo`` run) gives way to ``cache`` in
     the runtime directory, for this run, and that is said once.
+
+    :param config: the server configuration (its ``cache_dir``, and its
+        ``runtime_dir`` for the fallback).
     """
-    path = Settings.load().cache_dir
+    path = config.cache_dir
     if not path:
         xdg = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
         path = os.path.join(xdg, "flask-dbtestcase")
-    found = _cache_dirs.get(path)
+    key = (path, config.runtime_dir)
+    found = _cache_dirs.get(key)
     if found is None or not os.path.isdir(found):
-        found = _cache_dirs[path] = _usable_cache_dir(path)
+        found = _cache_dirs[key] = _usable_cache_dir(config, path)
     return found
 
 
-#: The cache directory found for each one asked for.
-_cache_dirs: dict[str, str] = {}
+#: The cache directory found for each one asked for (with the runtime
+#: directory setting, which decides the fallback).
+_cache_dirs: dict[tuple[str, str | None], str] = {}
 
 
-def _usable_cache_dir(path: str) -> str:
+def _usable_cache_dir(config: ServerConfig, path: str) -> str:
     reason = private_dir(path, 0o700, ours=False)
     if reason is None:
         return path
-    fallback = os.path.join(runtime_dir(), "cache")
+    fallback = os.path.join(runtime_dir(config), "cache")
     fallback_reason = private_dir(fallback, 0o700)
     if fallback_reason is None:
         announce_fallback(
@@ -114,7 +113,7 @@ def _binary_key(postgres: str) -> str:
 
 
 @functools.cache
-def cached_server_version(bin_dir: str) -> str:
+def cached_server_version(bin_dir: str, cache: str) -> str:
     """Return :func:`~.binaries.server_version`, remembered in the cache directory.
 
     The entry is keyed by the ``postgres`` binary's real path and its stat
@@ -122,10 +121,11 @@ def cached_server_version(bin_dir: str) -> str:
     again.
 
     :param bin_dir: a directory holding ``postgres``.
+    :param cache: the cache directory (:func:`cache_dir`).
     """
     postgres = os.path.realpath(os.path.join(bin_dir, "postgres"))
     digest = hashlib.sha1(f"{CACHE_FORMAT}:{postgres}".encode()).hexdigest()[:16]
-    path = os.path.join(cache_dir(), f".version-{digest}")
+    path = os.path.join(cache, f".version-{digest}")
     try:
         key = _binary_key(postgres)
     except OSError:  # no such binary: let server_version say what it says
@@ -149,47 +149,50 @@ def cached_server_version(bin_dir: str) -> str:
     return version
 
 
-def entry_name(bin_dir: str, user: pwd.struct_passwd) -> str:
+def entry_name(bin_dir: str, user: pwd.struct_passwd, cache: str) -> str:
     """Return the name of the cache entry for this PostgreSQL and user.
 
     :param bin_dir: the directory holding ``initdb`` and ``postgres``.
     :param user: the server user.
+    :param cache: the cache directory (:func:`cache_dir`).
     """
     real_bin = os.path.realpath(bin_dir)
     digest = hashlib.sha1(f"{CACHE_FORMAT}:{real_bin}".encode()).hexdigest()[:10]
-    return f"initdb-{cached_server_version(bin_dir)}-{digest}-{user.pw_name}"
+    return f"initdb-{cached_server_version(bin_dir, cache)}-{digest}-{user.pw_name}"
 
 
-def initdb_cached(bin_dir: str, user: pwd.struct_passwd, work_parent: str) -> str:
+def initdb_cached(config: ServerConfig, bin_dir: str, user: pwd.struct_passwd) -> str:
     """Return a cached, complete data directory, running initdb if needed.
 
-    ``initdb`` runs in a fresh directory under ``work_parent``, which the
-    server user must be able to reach (the cache may live under ``/root``).
+    ``initdb`` runs in a fresh directory under the runtime directory, which
+    the server user can reach (the cache may live under ``/root``).
 
+    :param config: the server configuration (where the cache and the runtime
+        directory are).
     :param bin_dir: the directory holding ``initdb`` and ``postgres``.
     :param user: the server user.
-    :param work_parent: where ``initdb`` runs (the runtime directory).
     """
-    name = entry_name(bin_dir, user)
-    entry = os.path.join(cache_dir(), name)
+    cache = cache_dir(config)
+    name = entry_name(bin_dir, user, cache)
+    entry = os.path.join(cache, name)
     data = os.path.join(entry, "data")
     if cache_complete(entry):
         return data
     # One initdb at a time (parallel workers on a cold cache wait for it);
     # the atomic rename below keeps it safe where flock does not work.
-    with open_private(os.path.join(cache_dir(), f".{name}.lock"), "w") as lock:
+    with open_private(os.path.join(cache, f".{name}.lock"), "w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX)
         except OSError:
             pass
         if not cache_complete(entry):
             clear_cache_debris(entry)
-            _build_cache_entry(bin_dir, user, entry, work_parent)
+            _build_cache_entry(bin_dir, user, entry, runtime_dir(config))
     return data
 
 
 def _build_cache_entry(bin_dir: str, user: pwd.struct_passwd, entry: str, work_parent: str) -> None:
-    name = os.path.basename(entry)
+    cache, name = os.path.split(entry)
     work = tempfile.mkdtemp(prefix=f"initdb-{os.getpid()}-", dir=work_parent)
     try:
         chown(work, user)
@@ -208,11 +211,11 @@ def _build_cache_entry(bin_dir: str, user: pwd.struct_passwd, entry: str, work_p
                 f" Its output ends with: {tail(log_path)} Check the PostgreSQL"
                 " installation, or use an existing server with --database-url."
             )
-        write_private(os.path.join(work, "complete"), f"{cached_server_version(bin_dir)}\n")
+        write_private(os.path.join(work, "complete"), f"{cached_server_version(bin_dir, cache)}\n")
         os.remove(log_path)
         staging = work
-        if os.stat(work).st_dev != os.stat(cache_dir()).st_dev:
-            staging = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=cache_dir())
+        if os.stat(work).st_dev != os.stat(cache).st_dev:
+            staging = tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=cache)
             os.rmdir(staging)
             copy_tree(work, staging)
         try:

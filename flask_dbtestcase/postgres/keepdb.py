@@ -28,26 +28,31 @@ import pwd
 import shutil
 import typing as t
 
+from .directories import runtime_dir
 from .initdb_cache import CACHE_FORMAT, cache_dir, cached_server_version, copy_tree
 from .processes import chown, open_private, traversable, write_private
+from .serverconfig import ServerConfig
 
 __all__ = ["KeptData", "kept_dir_path"]
 
 
-def kept_dir_path(bin_dir: str, user: pwd.struct_passwd, project: str, runtime: str) -> str:
+def kept_dir_path(config: ServerConfig, bin_dir: str, user: pwd.struct_passwd, project: str) -> str:
     """Return where this project's kept data directory lives (see the module doc).
 
+    :param config: the server configuration (the cache directory, and the
+        runtime directory, used when the server user cannot reach the cache).
     :param bin_dir: the directory holding ``initdb`` and ``postgres``.
     :param user: the server user.
     :param project: the project's top-level directory.
-    :param runtime: the runtime directory, used when the server user cannot
-        reach the cache directory.
     """
     project = os.path.realpath(project)
+    root = cache_dir(config)
     key = f"{CACHE_FORMAT}:{os.path.realpath(bin_dir)}:{user.pw_name}:{project}"
-    name = f"keep-{cached_server_version(bin_dir)}-{hashlib.sha1(key.encode()).hexdigest()[:12]}"
-    root = cache_dir()
-    return os.path.join(root if os.geteuid() != 0 or traversable(root, user) else runtime, name)
+    digest = hashlib.sha1(key.encode()).hexdigest()[:12]
+    name = f"keep-{cached_server_version(bin_dir, root)}-{digest}"
+    if os.geteuid() != 0 or traversable(root, user):
+        return os.path.join(root, name)
+    return os.path.join(runtime_dir(config), name)
 
 
 class KeptData:
@@ -64,17 +69,17 @@ class KeptData:
 
     @classmethod
     def acquire(
-        cls, bin_dir: str, user: pwd.struct_passwd, project: str, runtime: str, cached: str
+        cls, config: ServerConfig, bin_dir: str, user: pwd.struct_passwd, project: str, cached: str
     ) -> KeptData | None:
         """Lock and return the kept directory; None when another run holds it.
 
+        :param config: the server configuration (see :func:`kept_dir_path`).
         :param bin_dir: the directory holding ``initdb`` and ``postgres``.
         :param user: the server user.
         :param project: the project's top-level directory.
-        :param runtime: the runtime directory (see :func:`kept_dir_path`).
         :param cached: the initdb cache's data directory, copied the first time.
         """
-        path = kept_dir_path(bin_dir, user, project, runtime)
+        path = kept_dir_path(config, bin_dir, user, project)
         lock = open_private(f"{path}.lock", "w")
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)

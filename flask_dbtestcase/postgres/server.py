@@ -1,6 +1,7 @@
 """A throwaway PostgreSQL server: private, fast to start, never left behind.
 
-Built on :mod:`testing.postgresql`, with what a test run needs on top:
+Built on :mod:`testing.postgresql` (:mod:`.postmaster`), with what a test run
+needs on top:
 
 - no TCP at all: a unix socket in a private ``0700`` directory, so parallel
   runs never fight over a port;
@@ -10,145 +11,100 @@ Built on :mod:`testing.postgresql`, with what a test run needs on top:
 - it works as root (Docker, CI) by running PostgreSQL as an unprivileged
   user (:mod:`.processes`);
 - the server dies with the process that started it (``PR_SET_PDEATHSIG``),
-  and :func:`reap_stale` removes whatever a killed run left behind: every
-  server directory records its owner's pid and start time;
+  and :func:`~.reaper.reap_stale` removes whatever a killed run left behind:
+  every server directory records its owner's pid and start time;
 - a lock wait cannot hang a test run: ``lock_timeout`` is 10 s unless
   ``FLASK_DBTESTCASE_LOCK_TIMEOUT`` says otherwise (``0`` turns it off;
   ``FLASK_DBTESTCASE_STATEMENT_TIMEOUT`` bounds every statement, off by
   default).
+
+Importing this module imports testing.postgresql, and with it pg8000: the
+modules that start a server import it where they start one.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import pwd
-import re
-import shutil
 import signal
-import subprocess
-import sys
 import tempfile
-import time
-import types
-import typing as t
-
-if t.TYPE_CHECKING:
-    from sqlalchemy.engine import URL
 
 from ..errors import ConfigurationError
-from ..settings import Settings
 from .binaries import find_postgres_bin
-from .initdb_cache import copy_tree, initdb_cached, tail
+from .directories import runtime_dir
+from .identity import MARKER, SERVER_PORT
+from .initdb_cache import copy_tree, initdb_cached
 from .keepdb import KeptData
-from .processes import (
-    chown,
-    kill_and_wait,
-    open_private,
-    pid_alive,
-    process_start_time,
-    runtime_dir,
-    runtime_paths,
-    server_user,
-    spawn,
-    write_private,
-)
+from .postmaster import Postmaster
+from .processes import chown, process_start_time, server_user, write_private
+from .reaper import reap_stale
+from .serverconfig import ServerConfig
 from .stopreason import stop_reason
 
+__all__ = ["ThrowawayServer"]
 
-class _ImportedOnUse(types.ModuleType):
-    """Stands for a module until one of its attributes is read: then imports it."""
-
-    def __getattr__(self, name: str) -> t.Any:
-        return getattr(importlib.import_module(self.__name__), name)
-
-
-def _import_testing_postgresql() -> types.ModuleType:
-    """Import testing.postgresql without importing pg8000 (~15 ms, with scramp,
-    asn1crypto and dateutil): it only serves the methods the server overrides.
-    """
-    if "pg8000" in sys.modules:
-        return importlib.import_module("testing.postgresql")
-    stand_in = sys.modules["pg8000"] = _ImportedOnUse("pg8000")
-    try:
-        return importlib.import_module("testing.postgresql")
-    finally:  # a later 'import pg8000' gets the real one
-        if sys.modules.get("pg8000") is stand_in:
-            del sys.modules["pg8000"]
-
-
-if t.TYPE_CHECKING:
-    import testing.postgresql as _testing_postgresql
-else:
-    _testing_postgresql = _import_testing_postgresql()
-
-__all__ = [
-    "MARKER",
-    "SERVER_PORT",
-    "ThrowawayServer",
-    "is_throwaway_url",
-    "reap_stale",
-    "throwaway_data_dir",
-]
-
-#: The file in a server's socket directory that marks it as one of ours.
-MARKER = "flask-dbtestcase-server"
-#: The port of every throwaway server: the name of its socket (it has no TCP).
-SERVER_PORT = 5432
+#: The server's settings, as testing.postgresql's ``postgres_args``.
 _SERVER_SETTINGS = [
     "-F",
-    "-c", "listen_addresses=",
-    "-c", "logging_collector=off",
-    "-c", "full_page_writes=off",
-    "-c", "synchronous_commit=off",
+    "-c listen_addresses=",
+    "-c logging_collector=off",
+    "-c full_page_writes=off",
+    "-c synchronous_commit=off",
     # Shared memory segments in the data directory, removed with it: POSIX
     # ones (/dev/shm/PostgreSQL.*) outlive a server stopped with SIGQUIT or
     # SIGKILL.
-    "-c", "dynamic_shared_memory_type=mmap",
-]  # fmt: skip
-_BOOT_TIMEOUT = 30.0
+    "-c dynamic_shared_memory_type=mmap",
+]
 
 
-def _timeout_settings() -> list[str]:
-    settings = Settings.load()
-    return [
-        "-c", f"lock_timeout={settings.lock_timeout}",
-        "-c", f"statement_timeout={settings.statement_timeout}",
+def _postmaster(config: ServerConfig, base_dir: str, bin_dir: str) -> Postmaster:
+    """Return testing.postgresql's server for ``base_dir``, not started."""
+    timeouts = [
+        "-c", f"lock_timeout={config.lock_timeout}",
+        "-c", f"statement_timeout={config.statement_timeout}",
     ]  # fmt: skip
+    return Postmaster(
+        base_dir=base_dir,
+        initdb=os.path.join(bin_dir, "initdb"),
+        postgres=os.path.join(bin_dir, "postgres"),
+        port=SERVER_PORT,
+        postgres_args=" ".join(_SERVER_SETTINGS),
+        timeouts=timeouts,
+        auto_start=0,
+    )
 
 
-# -- the server ----------------------------------------------------------------
-
-
-# testing.postgresql has no type information: its class is Any to mypy.
-class ThrowawayServer(_testing_postgresql.Postgresql):  # type: ignore[misc]
+class ThrowawayServer:
     """A private PostgreSQL server whose data is thrown away on :meth:`stop`.
 
     Use :meth:`start` (a classmethod) to get a running one, and :meth:`url`
     to connect to it.
 
-    :param base_dir: the server's private directory (data, socket, log).
+    :param postmaster: testing.postgresql's server, in its own directory.
     :param bin_dir: the directory holding ``initdb`` and ``postgres``.
     :param kept: with ``keepdb``, the kept data directory to run on.
     """
 
-    base_dir: str
-    socket_dir: str
-    # Set by testing.postgresql's Database:
-    settings: dict[str, t.Any]
-    child_process: subprocess.Popen[bytes] | None
-    _owner_pid: int
-
-    def __init__(self, base_dir: str, bin_dir: str, kept: KeptData | None = None) -> None:
+    def __init__(self, postmaster: Postmaster, bin_dir: str, kept: KeptData | None = None) -> None:
+        #: testing.postgresql's server: its process is ``postmaster.child_process``.
+        self.postmaster = postmaster
         self.bin_dir = bin_dir
-        self.socket_dir = os.path.join(base_dir, "sock")
         #: With ``keepdb``: the kept data directory this server runs on.
         self.kept = kept
+        #: The server's private directory (data, socket, log).
+        self.base_dir = postmaster.base_dir
+        self.data_dir: str = postmaster.get_data_directory()
+        self.socket_dir = postmaster.socket_dir
+        self.log_path = postmaster.log_path
+        if kept is not None:  # fast shutdown: kept data must stay consistent
+            postmaster.terminate_signal = signal.SIGINT
+        self._owner = os.getpid()
         self._stopped = False
-        super().__init__(base_dir=base_dir, auto_start=0, port=SERVER_PORT)
 
     @classmethod
-    def start(cls, keepdb: bool = False, project: str | None = None) -> ThrowawayServer:
+    def start(
+        cls, config: ServerConfig, keepdb: bool = False, project: str | None = None
+    ) -> ThrowawayServer:
         """Start a server and return it once it accepts connections.
 
         With ``keepdb``, it runs on the data directory kept for ``project``
@@ -156,18 +112,20 @@ class ThrowawayServer(_testing_postgresql.Postgresql):  # type: ignore[misc]
         unless another run is using it: then ``kept`` is None and the server
         is a fresh one, as without ``keepdb``.
 
+        :param config: the server configuration
+            (:meth:`~flask_dbtestcase.settings.Settings.server_config`).
         :param keepdb: run on the project's kept data directory.
         :param project: the project's top-level directory.
         """
-        reap_stale()
-        bin_dir = find_postgres_bin()
+        reap_stale(config)
+        bin_dir = find_postgres_bin(config)
         user = server_user()
-        cached = initdb_cached(bin_dir, user, runtime_dir())
+        cached = initdb_cached(config, bin_dir, user)
         kept = None
         if keepdb:
-            kept = KeptData.acquire(bin_dir, user, project or os.getcwd(), runtime_dir(), cached)
+            kept = KeptData.acquire(config, bin_dir, user, project or os.getcwd(), cached)
         try:
-            base = tempfile.mkdtemp(prefix=f"srv-{os.getpid()}-", dir=runtime_dir())
+            base = tempfile.mkdtemp(prefix=f"srv-{os.getpid()}-", dir=runtime_dir(config))
         except BaseException:
             if kept is not None:
                 kept.release()
@@ -175,89 +133,48 @@ class ThrowawayServer(_testing_postgresql.Postgresql):  # type: ignore[misc]
         pid = os.getpid()
         write_private(os.path.join(base, "owner"), f"{pid} {process_start_time(pid)}\n")
         chown(base, user)
-        server = cls(base, bin_dir, kept)
+        server = cls(_postmaster(config, base, bin_dir), bin_dir, kept)
         try:
-            server.setup(cached, user)
+            server._set_up(cached, user)
             try:
-                server._launch()
+                server.postmaster.start()
             except ConfigurationError:
                 if kept is None:
                     raise
                 # A kept data directory that no longer starts: start afresh.
-                server.terminate()
+                server.postmaster.terminate()
                 kept.reset(cached, user, project or os.getcwd())
-                server._launch()
+                server.postmaster.start()
         except BaseException:
             server.stop()
             raise
         return server
 
-    def initialize(self) -> None:
-        """Set the paths of ``initdb`` and ``postgres`` (called by testing.postgresql)."""
-        self.initdb = os.path.join(self.bin_dir, "initdb")
-        self.postgres = os.path.join(self.bin_dir, "postgres")
-
-    def setup(self, cached: str, user: pwd.struct_passwd) -> None:
-        """Copy the cached data directory (or link the kept one); make the socket directory.
-
-        :param cached: the initdb cache's data directory.
-        :param user: the server user, who owns the socket directory.
-        """
+    def _set_up(self, cached: str, user: pwd.struct_passwd) -> None:
+        """Put the data directory in place; make the socket directory, marked as ours."""
+        # cp -a, not testing.postgresql's copy_data_from: its copytree is slower,
+        # and, as root, leaves files the server user does not own.
         if self.kept is not None:
-            os.symlink(self.kept.data_dir, self.get_data_directory())
+            os.symlink(self.kept.data_dir, self.postmaster.get_data_directory())
         else:
-            copy_tree(cached, self.get_data_directory())
-        os.mkdir(self.socket_dir, 0o700)
+            copy_tree(cached, self.postmaster.get_data_directory())
+        self.postmaster.setup()
         write_private(os.path.join(self.socket_dir, MARKER), self.base_dir + "\n")
         chown(self.socket_dir, user)
 
-    def initialize_database(self) -> None:
-        """Nothing to do: :meth:`start` copies an initialised data directory."""
+    def url(self, database: str, driver: str) -> str:
+        """Return the SQLAlchemy URL of ``database`` on this server, in the run's driver.
 
-    def get_server_commandline(self) -> list[str]:
-        """Return the ``postgres`` command line: no TCP, a private socket, no fsync."""
-        return [
-            self.postgres,
-            "-D", self.get_data_directory(),
-            "-k", self.socket_dir,
-            "-p", str(self.settings["port"]),
-            *_SERVER_SETTINGS,
-            *_timeout_settings(),
-        ]  # fmt: skip
-
-    @property
-    def log_path(self) -> str:
-        """The server's log file."""
-        return os.path.join(self.base_dir, "postgres.log")
-
-    def _launch(self) -> None:
-        with open_private(self.log_path) as log:
-            self.child_process = spawn(
-                self.get_server_commandline(), stdout=log, stderr=subprocess.STDOUT
-            )
-        self.wait_booting()
-        self.poststart()
-
-    def wait_booting(self) -> None:
-        """Poll ``postmaster.pid`` every 2 ms until it says "ready"."""
-        deadline = time.monotonic() + _BOOT_TIMEOUT
-        assert self.child_process is not None  # _launch started it
-        while not self.is_server_available():
-            if self.child_process.poll() is not None:
-                raise self._boot_error("exited while starting")
-            if time.monotonic() > deadline:
-                raise self._boot_error(f"did not start within {_BOOT_TIMEOUT:.0f} s")
-            time.sleep(0.002)
+        :param database: the database's name.
+        :param driver: the run's driver, ``"psycopg"`` or ``"psycopg2"``
+            (:mod:`flask_dbtestcase.databases.drivers`): the URL names it.
+        """
+        # The port is named: a URL without one would take libpq's PGPORT.
+        return f"postgresql+{driver}://postgres@:{SERVER_PORT}/{database}?host={self.socket_dir}"
 
     def is_server_available(self) -> bool:
-        """Tell whether ``postmaster.pid`` says the server is ready."""
-        path = os.path.join(self.get_data_directory(), "postmaster.pid")
-        try:
-            with open(path) as f:
-                lines = f.read().splitlines()
-        except OSError:
-            return False
-        return len(lines) >= 8 and lines[7].strip() == "ready"
+        """Tell whether the server is ready (its ``postmaster.pid`` says so)."""
+        return bool(self.postmaster.is_server_available())
 
     def stop_reason(self) -> str | None:
         """Say why the server stopped when something outside the run stopped it.
@@ -267,193 +184,24 @@ class ThrowawayServer(_testing_postgresql.Postgresql):  # type: ignore[misc]
         fast shutdown request": ``pg_ctl stop``, a SIGINT), or the signal
         that killed it (SIGKILL: a ``kill -9``, the OOM killer).
         """
-        if self._stopped or self._owner_pid != os.getpid() or self.child_process is None:
+        process = self.postmaster.child_process
+        if self._stopped or self._owner != os.getpid() or process is None:
             return None
-        status = self.child_process.poll()
+        status = process.poll()
         if status is None and self.is_server_available():
             return None
         return stop_reason(self.log_path, status)
 
-    def poststart(self) -> None:
-        """Nothing to create: tests make their own databases."""
-
-    def _boot_error(self, what: str) -> ConfigurationError:
-        return ConfigurationError(
-            f"The throwaway PostgreSQL server ({self.postgres}) {what}. The end"
-            f" of its log: {tail(self.log_path)} Check the PostgreSQL"
-            " installation, or use an existing server with --database-url."
-        )
-
-    def url(self, database: str = "postgres") -> str:
-        """Return the SQLAlchemy URL of ``database`` on this server.
-
-        :param database: the database's name.
-        """
-        # The port is named: a URL without one would take libpq's PGPORT.
-        return f"postgresql+psycopg2://postgres@:{SERVER_PORT}/{database}?host={self.socket_dir}"
-
-    def dsn(self, **kwargs: t.Any) -> dict[str, t.Any]:
-        """Return psycopg2's connection arguments for this server.
-
-        :param kwargs: arguments to add or override (such as ``database``).
-        """
-        params = {"host": self.socket_dir, "port": SERVER_PORT, "user": "postgres"}
-        params.update(database="postgres", **kwargs)
-        return params
-
-    def terminate(self, *args: t.Any) -> None:
-        """Stop the server process, and wait for it.
-
-        Immediate shutdown (SIGQUIT): the data is thrown away anyway; fast
-        shutdown (SIGINT) on kept data, which must stay consistent.
-
-        :param args: ignored (testing.postgresql passes a signal).
-        """
-        if self.child_process is None or self._owner_pid != os.getpid():
-            return
-        kill_and_wait(
-            self.child_process.pid, sig=signal.SIGINT if self.kept is not None else signal.SIGQUIT
-        )
-        self.child_process.poll()
-        self.child_process = None
-
-    def cleanup(self) -> None:
-        """Remove the server's directory, once its process is stopped.
-
-        Its ~1,000 files go in an ``rm -rf`` left running in the background
-        (~7 ms, off the run's critical path; :func:`reap_stale` finishes the
-        job if it is killed); where none can be started, they are removed here.
-        """
-        if self._owner_pid != os.getpid() or self.child_process is not None:
-            return
-        try:
-            started = subprocess.run(
-                # sh leaves rm running and exits at once, so nothing waits for rm.
-                ["sh", "-c", 'rm -rf -- "$1" </dev/null >/dev/null 2>&1 &', "sh", self.base_dir],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                start_new_session=True,  # a Ctrl-C meant for the run does not stop it
-                check=False,
-            )
-        except OSError:
-            started = None
-        if started is None or started.returncode != 0:
-            shutil.rmtree(self.base_dir, ignore_errors=True)
-
     def stop(self) -> None:
         """Stop the server and remove its directory. Safe to call twice."""
-        if self._stopped or self._owner_pid != os.getpid():
+        if self._stopped or self._owner != os.getpid():
             return
         try:
-            self.terminate()
+            self.postmaster.stop()
         finally:
-            self.cleanup()
             if self.kept is not None:
                 self.kept.release()
             self._stopped = True
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.socket_dir}>"
-
-
-# -- the throwaway check, the reaper -------------------------------------------
-
-
-def is_throwaway_url(url: str | URL) -> bool:
-    """Tell whether ``url`` points at a live server this package started.
-
-    The URL is judged by its socket directory alone: connections to it are
-    also made immune to libpq's environment, and the server's identity is
-    proven before anything destructive (:mod:`flask_dbtestcase.databases.maintenance`).
-
-    :param url: a database URL.
-    """
-    # Imported here: SQLAlchemy is slow to import, and the server layer does
-    # not need it otherwise.
-    from sqlalchemy.engine import make_url
-
-    try:
-        parsed = make_url(url) if isinstance(url, str) else url
-        host = parsed.query.get("host") or parsed.host or ""
-    except Exception:
-        return False
-    if isinstance(host, tuple):
-        host = host[0] if len(host) == 1 else ""
-    return throwaway_data_dir(host) is not None
-
-
-def throwaway_data_dir(host: str) -> str | None:
-    """Return the data directory of the live throwaway server whose socket directory is ``host``.
-
-    ``None`` when ``host`` is not the socket directory of a running server
-    this package started (for this user, in its runtime directory).
-
-    :param host: a connection's ``host``: a name, an address or a socket directory.
-    """
-    if not host.startswith("/"):
-        return None
-    sock = os.path.realpath(host)
-    base = os.path.dirname(sock)
-    roots = {os.path.realpath(p) for p in runtime_paths()}
-    if os.path.basename(sock) != "sock" or os.path.dirname(base) not in roots:
-        return None
-    data = os.path.join(base, "data")
-    try:
-        with open(os.path.join(sock, MARKER)) as f:
-            if f.read().strip() != base:
-                return None
-        with open(os.path.join(data, "postmaster.pid")) as f:
-            return data if pid_alive(int(f.readline())) else None
-    except (OSError, ValueError):
-        return None
-
-
-def reap_stale() -> int:
-    """Stop the servers and remove the directories left by killed runs.
-
-    Returns how many directories were removed.
-    """
-    reaped = 0
-    runtime_dir()  # fails loudly on a runtime dir that is not ours
-    roots = [
-        root
-        for root in runtime_paths()
-        if os.path.isdir(root) and not os.path.islink(root) and os.stat(root).st_uid == os.geteuid()
-    ]
-    for parent, name in [(root, name) for root in roots for name in os.listdir(root)]:
-        match = re.match(r"(?:srv|initdb)-(\d+)-", name)
-        if not match:
-            continue
-        path = os.path.join(parent, name)
-        pid, start_time = int(match.group(1)), ""
-        try:
-            with open(os.path.join(path, "owner")) as f:
-                fields = f.read().split()
-            pid, start_time = int(fields[0]), (fields[1:] or [""])[0]
-        except (OSError, ValueError, IndexError):
-            pass
-        if pid_alive(pid, start_time):
-            continue
-        _kill_postmaster(path)
-        shutil.rmtree(path, ignore_errors=True)
-        reaped += 1
-    return reaped
-
-
-def _kill_postmaster(server_dir: str) -> None:
-    try:
-        with open(os.path.join(server_dir, "data", "postmaster.pid")) as f:
-            pid = int(f.readline())
-    except (OSError, ValueError):
-        return
-    try:  # a recycled pid must not be killed: check it runs on our data dir
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            if server_dir.encode() not in f.read():
-                return
-    except FileNotFoundError:
-        if os.path.isdir("/proc/self"):
-            return  # Linux and the process is gone
-    except OSError:
-        pass
-    kill_and_wait(pid)
