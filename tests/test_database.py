@@ -224,9 +224,12 @@ class ThrowawayTests(unittest.TestCase):
         """A run on an existing server (here the throwaway one, named by URL):
         its test database, a bind's and a worker's copy go at the end."""
         self.addCleanup(self.drop, self.url("test_app"))
-        config = DatabasesConfig(run_driver())
+        config = DatabasesConfig(run_driver(), server_config())
         databases = open_test_databases(
-            config, database_url=self.server.url("app"), interactive=False, hand_over=False
+            config,
+            database_url=self.server.url("app", run_driver()),
+            interactive=False,
+            hand_over=False,
         )
         self.assertEqual((databases.mode, databases.url.database), ("server", "test_app"))
         bind = databases.url.set(database="test_app_users")
