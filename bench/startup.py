@@ -54,7 +54,7 @@ from common import compile_bytecode, create_database, median_range  # noqa: E402
 OURS = (
     "import {driver}, flaskbench, flask_dbtestcase.runner.command, "
     "flask_dbtestcase.databases.cancel, flask_dbtestcase.postgres.server, "
-    "flask_dbtestcase.cases.testcase"
+    "flask_dbtestcase.cases.classes"
 )
 COMMANDS = {
     "stack": ["-c", "import flask, flask_sqlalchemy, sqlalchemy, {driver}"],

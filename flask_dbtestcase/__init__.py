@@ -15,8 +15,8 @@ from .errors import (
 from .tags import tag
 
 if t.TYPE_CHECKING:
-    from .cases.liveserver import FlaskDBLiveServerTestCase
-    from .cases.testcase import FlaskDBTestCase, FlaskDBTransactionTestCase
+    from .cases.classes import FlaskDBTestCase, FlaskDBTransactionTestCase
+    from .cases.live import FlaskDBLiveServerTestCase
 
 __all__ = [
     "ConfigurationError",
@@ -32,9 +32,9 @@ __all__ = [
 __version__ = "0.1.0"
 
 _LAZY = {
-    "FlaskDBTestCase": "cases.testcase",
-    "FlaskDBTransactionTestCase": "cases.testcase",
-    "FlaskDBLiveServerTestCase": "cases.liveserver",
+    "FlaskDBTestCase": "cases.classes",
+    "FlaskDBTransactionTestCase": "cases.classes",
+    "FlaskDBLiveServerTestCase": "cases.live",
 }
 
 

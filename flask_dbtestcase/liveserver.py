@@ -1,7 +1,7 @@
-"""``FlaskDBLiveServerTestCase``, importable where it always was (see :mod:`.cases.liveserver`)."""
+"""``FlaskDBLiveServerTestCase``, importable where it always was (see :mod:`.cases.live`)."""
 
 from __future__ import annotations
 
-from .cases.liveserver import FlaskDBLiveServerTestCase
+from .cases.live import FlaskDBLiveServerTestCase
 
 __all__ = ["FlaskDBLiveServerTestCase"]

@@ -1,7 +1,7 @@
-"""``check_migrations``, importable where it always was (see :mod:`.databases.migrations`)."""
+"""``check_migrations``, importable where it always was (see :mod:`.databases.flaskmigrate`)."""
 
 from __future__ import annotations
 
-from .databases.migrations import check_migrations
+from .databases.flaskmigrate import check_migrations
 
 __all__ = ["check_migrations"]

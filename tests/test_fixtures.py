@@ -11,7 +11,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from flask_dbtestcase import ConfigurationError, FlaskDBTestCase
-from flask_dbtestcase.cases.fixtures import find_fixture, fixture_tables, load_fixture
+from flask_dbtestcase.cases.fixturefiles import find_fixture, fixture_tables, load_fixture
 from tests.sampleapp import Audit, Item, Note, create_app, db
 
 

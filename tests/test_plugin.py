@@ -212,7 +212,7 @@ INERT = {
 
 
         def test_nothing_is_started():
-            assert "flask_dbtestcase.cases.testcase" not in sys.modules
+            assert "flask_dbtestcase.cases.classes" not in sys.modules
             assert "sqlalchemy" not in sys.modules
             runtime = runtime_dir(Settings.load().server_config())
             assert glob.glob(os.path.join(runtime, f"srv-{os.getpid()}-*")) == []

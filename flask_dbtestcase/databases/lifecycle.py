@@ -36,11 +36,10 @@ from ..variables import DATABASE_URL_ENV
 from . import creation
 from .config import THROWAWAY_DATABASE, DatabasesConfig
 from .earlystart import EarlyServer, start_throwaway
-from .escapes import drop_escaped_databases
 from .handover import Handover
 from .safety import check_test_database
 from .urls import parse_test_url, render_url, same_database, test_database_name
-from .watch import Marks
+from .watch import Marks, drop_escaped_databases
 
 __all__ = ["Log", "TestDatabases", "open_test_databases", "readable_url"]
 

@@ -24,7 +24,7 @@ from flask import Flask
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from ..errors import ConfigurationError
-from .migrations import check_migrations, run_migrations
+from .flaskmigrate import check_migrations, run_migrations
 from .safety import check_test_database
 from .urls import database_key
 from .watch import WATCH_VERSION, Marks, install_statements, note_watched

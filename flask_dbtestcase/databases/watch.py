@@ -17,6 +17,15 @@ connection sends it with the test's ``ROLLBACK TO`` (see
 :mod:`flask_dbtestcase.isolation.watch`). Everything lives in a schema of
 its own, :data:`WATCH_SCHEMA`, so a migration check or ``search_path``
 never sees it.
+
+A test that got past the savepoints may also leave rows, DDL or sequences
+behind that emptying the tables does not undo: the test case then marks the
+database (:data:`MARK_COMMENT`, a comment on it, so that the mark crosses
+``--parallel`` workers and survives the connection), and ``--keepdb`` drops
+a marked database instead of keeping it (:func:`drop_escaped_databases`).
+This module is the database's side of writes that got past the test
+transaction; :mod:`flask_dbtestcase.isolation` names them on the connection's
+side, :mod:`flask_dbtestcase.cases.recovery` cleans up after them.
 """
 
 from __future__ import annotations
@@ -24,7 +33,11 @@ from __future__ import annotations
 import typing as t
 
 import sqlalchemy as sa
+from sqlalchemy.engine import URL
 
+from .creation import destroy_test_database
+from .maintenance import connect_maintenance
+from .safety import check_test_database
 from .urls import database_key
 
 __all__ = [
@@ -32,11 +45,15 @@ __all__ = [
     "CLEAR_STATEMENT",
     "ESCAPE_SQLSTATE",
     "LOG_TABLE",
+    "MARK",
+    "MARK_COMMENT",
     "Marks",
     "PINNED_SETTING",
     "WATCH_SCHEMA",
     "WATCH_VERSION",
+    "drop_escaped_databases",
     "install_statements",
+    "is_marked",
     "is_watched",
     "note_watched",
     "pinned_options",
@@ -137,3 +154,41 @@ def is_watched(url: sa.URL, marks: Marks) -> bool:
     :param marks: the run's marks.
     """
     return (*database_key(url), WATCH_VERSION) in marks
+
+
+#: The comment a marked database carries.
+MARK = "flask-dbtestcase: a test committed to this database"
+#: The same, as an SQL literal.
+MARK_COMMENT = "'" + MARK.replace("'", "''") + "'"
+
+
+def is_marked(url: URL) -> bool:
+    """Tell whether a test committed to the database at ``url`` (False if it is gone).
+
+    :param url: the test database's URL.
+    """
+    conn = connect_maintenance(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+                (url.database,),
+            )
+            row = cur.fetchone()
+    finally:
+        conn.close()
+    return row is not None and row[0] == MARK
+
+
+def drop_escaped_databases(urls: t.Iterable[URL]) -> list[str]:
+    """Drop the marked databases among ``urls``; return their names.
+
+    :param urls: the test databases ``--keepdb`` would keep.
+    """
+    dropped = []
+    for url in urls:
+        check_test_database(url, "drop the database")
+        if is_marked(url):
+            destroy_test_database(url)
+            dropped.append(url.database or "")
+    return dropped

@@ -41,7 +41,7 @@ def build_default_app(run: Run) -> Flask:
 
     :param run: the session's run.
     """
-    from ..cases.testcase import FlaskDBTestCase
+    from ..cases.classes import FlaskDBTestCase
 
     return FlaskDBTestCase.shared_test_app(run).app
 

@@ -21,7 +21,7 @@ import typing as t
 
 import pytest
 
-from .cases import SAVEPOINT, TRANSACTION
+from .casemanager import SAVEPOINT, TRANSACTION
 from .session import manager_of, session_database_of, user_errors
 from .usage import usage_of
 
@@ -228,7 +228,7 @@ class LiveServer:
     def __init__(self, app: Flask, host: str = "127.0.0.1") -> None:
         from werkzeug.serving import make_server
 
-        from ..cases.liveserver import QuietRequestHandler
+        from ..cases.live import QuietRequestHandler
 
         self.app = app
         self.host = host

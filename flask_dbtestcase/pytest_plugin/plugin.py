@@ -19,7 +19,8 @@ import unittest
 
 import pytest
 
-from .cases import MARKER
+from ..cases.wrapping import WrappedTestCase
+from .casemanager import MARKER
 from .session import manager_of, session_database_of, settings_of, user_errors
 from .usage import FIXTURES_MODULE, NO_REQUEST_CONTEXT, usage_of
 
@@ -136,12 +137,12 @@ def _is_unittest(item: pytest.Item) -> bool:
 
 
 def _is_case_class_test(item: pytest.Item) -> bool:
-    """Tell whether ``item`` is a test of a FlaskDBTestCase / FlaskDBTransactionTestCase class."""
-    testcase = sys.modules.get("flask_dbtestcase.cases.testcase")
-    if testcase is None or not _is_unittest(item):
-        return False
-    classes = (testcase.FlaskDBTestCase, testcase.FlaskDBTransactionTestCase)
-    return issubclass(getattr(item, "cls", object), classes)
+    """Tell whether ``item`` is a test of a FlaskDBTestCase / FlaskDBTransactionTestCase class.
+
+    Both are :class:`~flask_dbtestcase.cases.wrapping.WrappedTestCase`, whose
+    module imports neither Flask nor SQLAlchemy.
+    """
+    return _is_unittest(item) and issubclass(getattr(item, "cls", object), WrappedTestCase)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -16,7 +16,7 @@ import pytest
 from ..errors import DBTestCaseError
 from ..settings import Settings, ignored_settings
 from ..state import Run, enter_run, leave_run
-from .cases import CaseManager
+from .casemanager import CaseManager
 from .database import DatabaseOptions, set_up, tear_down
 
 if t.TYPE_CHECKING:

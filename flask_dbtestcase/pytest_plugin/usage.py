@@ -25,7 +25,7 @@ import typing as t
 
 import pytest
 
-from .cases import MARKER, SAVEPOINT, TRANSACTION
+from .casemanager import MARKER, SAVEPOINT, TRANSACTION
 
 __all__ = [
     "AUTOUSE",

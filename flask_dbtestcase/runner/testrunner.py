@@ -62,7 +62,7 @@ class _PackageCases:
     read (they import Flask and SQLAlchemy: ``--help`` must stay fast)."""
 
     def __get__(self, instance: object, owner: type) -> tuple[type[unittest.TestCase], ...]:
-        from ..cases.testcase import FlaskDBTestCase, FlaskDBTransactionTestCase
+        from ..cases.classes import FlaskDBTestCase, FlaskDBTransactionTestCase
 
         return (FlaskDBTestCase, FlaskDBTransactionTestCase)
 

@@ -20,4 +20,4 @@ def test_the_user_fixture(user, db):
 
 
 def test_nothing_of_the_plugin_was_built(db):
-    assert "flask_dbtestcase.cases.testcase" not in sys.modules
+    assert "flask_dbtestcase.cases.classes" not in sys.modules

@@ -31,4 +31,4 @@ def test_pytest_flasks_live_server(live_server):
 
 
 def test_nothing_of_the_plugin_was_built(client):
-    assert "flask_dbtestcase.cases.testcase" not in sys.modules
+    assert "flask_dbtestcase.cases.classes" not in sys.modules

@@ -24,7 +24,7 @@ def test_a_request_in_the_tests_transaction(session, client):
 
 def test_the_projects_own_database(session):
     assert session.execute(sa.text("SELECT current_database()")).scalar().startswith("test_")
-    assert "flask_dbtestcase.cases.testcase" not in sys.modules
+    assert "flask_dbtestcase.cases.classes" not in sys.modules
 
 
 def test_db_without_session(db, app):

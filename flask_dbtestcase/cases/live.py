@@ -7,7 +7,7 @@ import typing as t
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from .testcase import FlaskDBTransactionTestCase
+from .classes import FlaskDBTransactionTestCase
 
 __all__ = ["FlaskDBLiveServerTestCase", "QuietRequestHandler"]
 

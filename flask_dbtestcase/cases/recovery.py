@@ -5,7 +5,7 @@ multi-statement text, the driver's own ``commit``) may have really
 committed rows. Before the class's data is rebuilt, the app's tables on
 that database are emptied — committed, on the test database only (the one
 safety check) — and the database is marked, so that ``--keepdb`` drops it
-instead of keeping it (:mod:`flask_dbtestcase.databases.escapes`). The run
+instead of keeping it (:mod:`flask_dbtestcase.databases.watch`). The run
 says so on stderr.
 
 The same clean-up follows a write that reached the database past the shared
@@ -23,9 +23,8 @@ import typing as t
 
 import sqlalchemy as sa
 
-from ..databases.escapes import MARK_COMMENT
 from ..databases.safety import check_test_database
-from ..databases.watch import CHECK_STATEMENT, CLEAR_STATEMENT, Marks, is_watched
+from ..databases.watch import CHECK_STATEMENT, CLEAR_STATEMENT, MARK_COMMENT, Marks, is_watched
 from ..isolation.engines import PinnedConnection, PinnedEngine
 from ..isolation.pinned import TransactionStatus
 from ..isolation.watch import arm

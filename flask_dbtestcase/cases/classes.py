@@ -26,10 +26,10 @@ from ..settings import Settings
 from ..state import Run
 from . import clients
 from .appcache import AppKey, TestApp, build_test_app, cached_app, restore_config
-from .escapes import check_unchecked, clear_watch_logs, empty_escaped_databases, watch_connections
 from .factory import call_factory, resolve_factory
-from .fixtures import empty_tables, load_fixtures
+from .fixturefiles import empty_tables, load_fixtures
 from .queries import QueryAssertions, QueryLog, capture_queries, row_count_failure
+from .recovery import check_unchecked, clear_watch_logs, empty_escaped_databases, watch_connections
 from .testapp import find_db, limit_to_databases
 from .testdata import keep_test_data
 from .testdb import ensure_run

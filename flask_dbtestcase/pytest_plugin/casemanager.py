@@ -48,7 +48,7 @@ if t.TYPE_CHECKING:
     from flask.ctx import AppContext
     from flask_sqlalchemy import SQLAlchemy
 
-    from ..cases.testcase import FlaskDBTestCase, FlaskDBTransactionTestCase
+    from ..cases.classes import FlaskDBTestCase, FlaskDBTransactionTestCase
 
     Case = type[FlaskDBTestCase] | type[FlaskDBTransactionTestCase]
 
@@ -227,7 +227,7 @@ class CaseManager:
         found = self._classes.get((id(app), kind))
         if found is not None and found[0] is app:
             return found[1]
-        from ..cases.testcase import FlaskDBTestCase, FlaskDBTransactionTestCase
+        from ..cases.classes import FlaskDBTestCase, FlaskDBTransactionTestCase
 
         base = FlaskDBTestCase if kind == SAVEPOINT else FlaskDBTransactionTestCase
 
