@@ -394,25 +394,25 @@ class RoundTripTests(IsolatedCase):
 
         conn = db.engine.pool.connection.dbapi_connection
         self.assertIsInstance(conn, PinnedConnection)
-        self.assertFalse(conn._used, "something ran SQL in an empty test")
+        self.assertFalse(conn.savepoints.used, "something ran SQL in an empty test")
 
     def test_savepoint_travels_with_the_first_statement(self):
         conn = db.engine.pool.connection.dbapi_connection
         sent = []
-        original = conn.take_plumbing
+        original = conn.savepoints.take_plumbing
 
         def spy(*args, **kwargs):
             statements = original(*args, **kwargs)
             sent.append(statements)
             return statements
 
-        conn.take_plumbing = spy
+        conn.savepoints.take_plumbing = spy
         try:
             self.assertRowCount(Item, 2)
             db.session.add(Item(name="x"))
             db.session.commit()
         finally:
-            del conn.take_plumbing
+            del conn.savepoints.take_plumbing
         # The test's (if new) and the session's savepoints, with the COUNT; when
         # this is the class's first test, also the RELEASE of setUpTestData's.
         self.assertTrue(any(s.startswith("SAVEPOINT") for s in sent[0]), sent)
@@ -490,4 +490,6 @@ class InterleavedTransactionTests(IsolatedCase):
             a.begin()
             b.begin()
             a.rollback()
-        self.assertEqual(conn._plumbing, [], "savepoints of unused transactions were queued")
+        self.assertEqual(
+            conn.savepoints.plumbing, [], "savepoints of unused transactions were queued"
+        )

@@ -23,7 +23,7 @@ from flask_dbtestcase.cases.appcache import pins_of
 from flask_dbtestcase.cases.testdb import current_database_url, ensure_run
 from flask_dbtestcase.databases.schema import RECORD_TABLE, ensure_tables, fingerprint
 from flask_dbtestcase.databases.watch import LOG_TABLE, pinned_options
-from flask_dbtestcase.isolation.pinned import TransactionStatus
+from flask_dbtestcase.isolation.protocol import TransactionStatus
 from tests.sampleapp import Item, create_app, db
 from tests.support import Project, dsn, run_sql, scratch_dir
 

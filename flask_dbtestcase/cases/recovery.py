@@ -9,7 +9,7 @@ instead of keeping it (:mod:`flask_dbtestcase.databases.watch`). The run
 says so on stderr.
 
 The same clean-up follows a write that reached the database past the shared
-connection (:mod:`flask_dbtestcase.isolation.watch`): found at the end of
+connection (:mod:`flask_dbtestcase.isolation.writecheck`): found at the end of
 the test, or at the end of its class when tests sent no statement (their
 end sends nothing, so they are checked there). Here the watch is given to
 the class's connections, and its log cleared where real commits are
@@ -26,8 +26,8 @@ import sqlalchemy as sa
 from ..databases.safety import check_test_database
 from ..databases.watch import CHECK_STATEMENT, CLEAR_STATEMENT, MARK_COMMENT, Marks, is_watched
 from ..isolation.engines import PinnedConnection, PinnedEngine
-from ..isolation.pinned import TransactionStatus
-from ..isolation.watch import arm
+from ..isolation.pinned import arm
+from ..isolation.protocol import TransactionStatus
 
 __all__ = [
     "check_unchecked",

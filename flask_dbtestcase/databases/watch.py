@@ -14,7 +14,7 @@ the trigger's ``WHEN`` is all it costs.
 :data:`CHECK_STATEMENT` raises SQLSTATE :data:`ESCAPE_SQLSTATE` when the log
 holds anything, with the writes as JSON in its message; the pinned
 connection sends it with the test's ``ROLLBACK TO`` (see
-:mod:`flask_dbtestcase.isolation.watch`). Everything lives in a schema of
+:mod:`flask_dbtestcase.isolation.writecheck`). Everything lives in a schema of
 its own, :data:`WATCH_SCHEMA`, so a migration check or ``search_path``
 never sees it.
 

@@ -2,7 +2,7 @@
 
 Every engine of the app under test is *pinned*: its pool hands out one
 shared connection (psycopg2 or psycopg 3, whichever driver the engine
-uses: see :mod:`.pinned` and its two adapters), opened once per database
+uses: see :mod:`.pinned` and the two adapters), opened once per database
 and driver for the whole process
 and kept inside one transaction per test class. Whatever the application
 does through SQLAlchemy — ORM sessions in and out of requests, ``commit()``,
@@ -39,12 +39,11 @@ from sqlalchemy.pool import StaticPool
 
 from ..databases.watch import pinned_options
 from ..errors import ConfigurationError
-from .pinned import TEST_SAVEPOINT, PinnedConnection, PinnedCursor
+from .pinned import PinnedConnection
+from .savepoints import SavepointStack
 
 __all__ = [
-    "TEST_SAVEPOINT",
     "PinnedConnection",
-    "PinnedCursor",
     "PinnedEngine",
     "Pins",
     "SUPPORTED_DRIVERS",
@@ -105,7 +104,7 @@ class Pins:
         """
         with self._lock:
             for pinned in self._connections.values():
-                if pinned.find(conn) is not None:
+                if pinned.savepoints.find(conn) is not None:
                     return pinned
         return None
 
@@ -186,14 +185,14 @@ def pin_engine(engine: Engine, pins: Pins) -> PinnedEngine:
     original.dispose()
 
     def on_begin(conn: Connection) -> None:
-        _dbapi(conn, pins).begin(conn, autocommit=_autocommit(conn))
+        _savepoints(conn, pins).begin(conn, autocommit=_autocommit(conn))
 
     def on_commit(conn: Connection) -> None:
-        _dbapi(conn, pins).end(conn, commit=True)
+        _savepoints(conn, pins).end(conn, commit=True)
 
     def on_rollback(conn: Connection) -> None:
         # Under AUTOCOMMIT every statement was final: a rollback undoes nothing.
-        _dbapi(conn, pins).end(conn, commit=_autocommit(conn))
+        _savepoints(conn, pins).end(conn, commit=_autocommit(conn))
 
     listeners: list[tuple[str, t.Callable[..., t.Any]]] = [
         ("do_connect", pins.connect),
@@ -221,14 +220,16 @@ def _autocommit(conn: Connection) -> bool:
     return level == "AUTOCOMMIT"
 
 
-def _dbapi(conn: Connection, pins: Pins) -> PinnedConnection:
+def _savepoints(conn: Connection, pins: Pins) -> SavepointStack:
+    """The savepoint stack of the shared connection under a SQLAlchemy connection."""
     if conn.invalidated:  # its DBAPI connection is out of reach: find the frame
-        return pins.owner_of(conn) or _NOWHERE
-    return t.cast(PinnedConnection, conn.connection.dbapi_connection)
+        owner = pins.owner_of(conn)
+        return owner.savepoints if owner is not None else _NOWHERE
+    return t.cast(PinnedConnection, conn.connection.dbapi_connection).savepoints
 
 
 class _Nowhere:
-    """Stands in for a connection that is gone: nothing left to release or roll back."""
+    """Stands in for the savepoints of a connection that is gone: nothing left to end."""
 
     def begin(self, owner: object, autocommit: bool = False) -> None:
         pass
@@ -237,4 +238,4 @@ class _Nowhere:
         pass
 
 
-_NOWHERE = t.cast(PinnedConnection, _Nowhere())
+_NOWHERE = t.cast(SavepointStack, _Nowhere())

@@ -1,13 +1,14 @@
-"""The frames of the shared connection: one SAVEPOINT per logical transaction.
+"""One frame per logical transaction on the shared connection, and the threads' rules.
 
 Every logical transaction the application opens on a pinned engine becomes a
-:class:`Frame` on the connection's stack, driven by the engine's ``begin``,
-``commit`` and ``rollback`` events (:meth:`FrameStack.begin`,
-:meth:`FrameStack.end`). Pushing or popping a frame only queues its SAVEPOINT,
-RELEASE or ROLLBACK TO in the *plumbing*, which goes out with the next
-statement (:mod:`.outcomes`). On one connection savepoints nest strictly: a
-frame that ends below open ones either waits for them (a commit) or takes
-them with it (a rollback).
+:class:`Frame`: a SAVEPOINT of its own. :class:`Frames` is the stack of the
+open ones and the plumbing they queue: pushing or popping a frame only
+queues its SAVEPOINT, RELEASE or ROLLBACK TO, which goes out with the next
+statement. On one connection savepoints nest strictly: a frame that ends
+below open ones either waits for them (a commit) or takes them with it (a
+rollback). :class:`Frames` is plain data with no lock: the connection's
+:class:`~.savepoints.SavepointStack` owns it, and holds its lock around
+every change.
 
 Threads. Each frame records the thread that began it. Two threads' frames
 on the one connection are correct as long as they nest (one thread's
@@ -15,44 +16,45 @@ transaction runs whole inside the other's, as a worker started by a route
 and joined before the response) or do not overlap at all. What one
 connection cannot give is refused with an IsolationError naming both
 threads, before anything is lost: a statement of a thread whose own
-transaction is open below another thread's (it would run inside the other
-transaction), and a rollback that would also undo another thread's open
-transaction or its commit (except a rollback in the test's own thread,
+transaction is open below another thread's (:func:`statement_refusal`: it
+would run inside the other transaction), and a rollback that would also
+undo another thread's open transaction or its commit
+(:func:`rollback_refusal`; except a rollback in the test's own thread,
 which undoes what was committed inside its transaction, as it does a
-request's commit). A refused rollback keeps the frame's work (as a
-commit would), so the other thread's transaction goes on intact.
+request's commit). The stack decides under its lock when to ask; these
+functions only read the frames.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import enum
 import threading
+import typing as t
 
 from ..errors import IsolationError
 
-__all__ = ["STATEMENT", "TEST_SAVEPOINT", "Escape", "Frame", "FrameStack", "TransactionStatus"]
+__all__ = [
+    "STATEMENT",
+    "TEST_SAVEPOINT",
+    "Frame",
+    "Frames",
+    "rollback_refusal",
+    "statement_refusal",
+]
 
 #: The savepoint that brackets one test. ``ROLLBACK TO`` keeps it
 #: established, so the next test of the class reuses it for free.
 TEST_SAVEPOINT = "fdt_test"
 
-
-class TransactionStatus(enum.IntEnum):
-    """libpq's transaction status (``PQtransactionStatus``), as both drivers report it."""
-
-    IDLE = 0
-    ACTIVE = 1
-    INTRANS = 2
-    INERROR = 3
-    UNKNOWN = 4
+#: The owner of the savepoint of one AUTOCOMMIT statement.
+STATEMENT = object()
 
 
 @dataclasses.dataclass(eq=False)
 class Frame:
     """One logical transaction opened on the shared connection."""
 
-    owner: object  # the SQLAlchemy Connection, or the test itself
+    owner: object  # the SQLAlchemy Connection, the test itself, or STATEMENT
     name: str
     sent: bool = False  # has its SAVEPOINT reached the server?
     committed: bool = False  # committed while frames above it were open
@@ -63,41 +65,30 @@ class Frame:
     foreign_commits: tuple[threading.Thread, ...] = ()
 
 
-#: The owner of the savepoint of one AUTOCOMMIT statement.
-STATEMENT = object()
+class Frames:
+    """The open frames of one connection, and the plumbing they queued."""
 
+    def __init__(self) -> None:
+        #: The open frames, outermost first.
+        self.stack: list[Frame] = []
+        #: The queued plumbing, to go out with the next statement.
+        self.plumbing: list[str] = []
+        self._counter = 0
 
-@dataclasses.dataclass
-class Escape:
-    """A test that got past the savepoints: what the test case must recover from.
+    def push(self, owner: object, name: str | None = None, established: bool = False) -> Frame:
+        """Open a frame and queue its SAVEPOINT; return it.
 
-    :param message: the IsolationError's message.
-    :param reported: the test already got it (raised by a statement).
-    """
-
-    message: str
-    reported: bool = False
-
-
-class FrameStack:
-    """The stack of frames and the plumbing it queues (a base of the pinned connection).
-
-    The state is set by :meth:`.PinnedConnection.init_savepoints`.
-    """
-
-    _frames: list[Frame]
-    _plumbing: list[str]
-    _counter: int
-    _lock: threading.RLock
-
-    def _new_name(self) -> str:
-        self._counter += 1
-        return f"fdt_{self._counter}"
-
-    def _push(self, owner: object, name: str | None = None) -> Frame:
-        frame = Frame(owner, name or self._new_name())
-        self._frames.append(frame)
-        self._plumbing.append(f"SAVEPOINT {frame.name}")
+        :param owner: what opened it (a SQLAlchemy connection, a test, STATEMENT).
+        :param name: its savepoint's name (default: a new one).
+        :param established: the server has that savepoint already: nothing is queued.
+        """
+        if name is None:
+            self._counter += 1
+            name = f"fdt_{self._counter}"
+        frame = Frame(owner, name, sent=established)
+        self.stack.append(frame)
+        if not established:
+            self.plumbing.append(f"SAVEPOINT {frame.name}")
         return frame
 
     def find(self, owner: object) -> int | None:
@@ -105,102 +96,94 @@ class FrameStack:
 
         :param owner: a SQLAlchemy connection, or a test.
         """
-        for index in range(len(self._frames) - 1, -1, -1):
-            if self._frames[index].owner is owner:
+        stack = self.stack
+        for index in range(len(stack) - 1, -1, -1):
+            if stack[index].owner is owner:
                 return index
         return None
 
-    def _pop_top(self, release: bool) -> None:
-        frame = self._frames.pop()
-        if release and self._frames:
-            below = self._frames[-1]
+    def pop_top(self, release: bool) -> None:
+        """Close the innermost frame: queue its RELEASE, or its ROLLBACK TO and RELEASE.
+
+        :param release: it committed (else it rolled back).
+        """
+        frame = self.stack.pop()
+        if release and self.stack:
+            below = self.stack[-1]
             if frame.thread is not below.thread and frame.thread not in below.foreign_commits:
                 below.foreign_commits += (frame.thread,)
         if not frame.sent:
-            self._plumbing.remove(f"SAVEPOINT {frame.name}")
+            self.plumbing.remove(f"SAVEPOINT {frame.name}")
         elif release:
-            self._plumbing.append(f"RELEASE SAVEPOINT {frame.name}")
+            self.plumbing.append(f"RELEASE SAVEPOINT {frame.name}")
         else:
-            self._plumbing.append(f"ROLLBACK TO SAVEPOINT {frame.name}")
-            self._plumbing.append(f"RELEASE SAVEPOINT {frame.name}")
+            self.plumbing.append(f"ROLLBACK TO SAVEPOINT {frame.name}")
+            self.plumbing.append(f"RELEASE SAVEPOINT {frame.name}")
 
-    def _pop_committed(self) -> None:
-        while self._frames and self._frames[-1].committed:
-            self._pop_top(release=True)
+    def end(self, index: int, commit: bool) -> None:
+        """Close frame ``index``, as savepoints on one connection allow.
 
-    # -- driven by engine events -------------------------------------------
-
-    def begin(self, owner: object, autocommit: bool = False) -> None:
-        """Give a savepoint to the transaction a SQLAlchemy connection began.
-
-        :param owner: the SQLAlchemy connection.
-        :param autocommit: it runs in AUTOCOMMIT: each of its statements
-            gets a savepoint of its own, so a failed one does not poison the next.
-        """
-        with self._lock:
-            self._push(owner).autocommit = autocommit
-
-    def end(self, owner: object, commit: bool) -> None:
-        """Release or roll back the savepoint of a SQLAlchemy connection's transaction.
-
-        :param owner: the SQLAlchemy connection.
+        :param index: the frame.
         :param commit: it committed (else it rolled back).
         """
-        with self._lock:
-            index = self.find(owner)
-            if index is None:  # its savepoint was already destroyed by an outer rollback
-                return
-            refusal = None if commit else self._refused_rollback(index)
-            if refusal is not None:
-                self._end_frame(index, commit=True)  # keep the other thread's work
-                raise refusal
-            self._end_frame(index, commit)
-
-    def _end_frame(self, index: int, commit: bool) -> None:
-        if index == len(self._frames) - 1:
-            self._pop_top(release=commit)
-            self._pop_committed()
+        stack = self.stack
+        if index == len(stack) - 1:
+            self.pop_top(release=commit)
         elif commit:
             # RELEASE would also destroy the savepoints opened above it.
-            self._frames[index].committed = True
+            stack[index].committed = True
+            return
         else:
             # ROLLBACK TO undoes what the frames above it did as well: on
             # one connection savepoints nest strictly.
-            for frame in self._frames[index + 1 :]:
+            for frame in stack[index + 1 :]:
                 if not frame.sent:
-                    self._plumbing.remove(f"SAVEPOINT {frame.name}")
-            del self._frames[index + 1 :]
-            self._pop_top(release=False)
-            self._pop_committed()
+                    self.plumbing.remove(f"SAVEPOINT {frame.name}")
+            del stack[index + 1 :]
+            self.pop_top(release=False)
+        while stack and stack[-1].committed:  # they waited for the one that ended
+            self.pop_top(release=True)
 
-    def _refused_rollback(self, index: int) -> IsolationError | None:
-        """The error for a rollback of frame ``index`` that would undo another thread's work."""
-        frames = self._frames
-        me = frames[index].thread
-        for frame in frames[index + 1 :]:
-            if frame.thread is not me:
-                return _threads_error(me, frame.thread, "rolled back", "open inside it")
-        if frames[0].thread is me:  # the test's thread: undone with it, as a request's commit
-            return None
-        for frame in frames[index:]:
-            for other in frame.foreign_commits:
-                if other is not me:
-                    return _threads_error(me, other, "rolled back", "committed inside it")
+    def clear(self) -> None:
+        """Forget every frame and the queued plumbing (the transaction was rolled back)."""
+        self.stack.clear()
+        self.plumbing.clear()
+
+
+def rollback_refusal(frames: t.Sequence[Frame], index: int) -> IsolationError | None:
+    """Return the error for a rollback of ``frames[index]`` that would undo another thread's work.
+
+    :param frames: the stack's frames, outermost first.
+    :param index: the frame to roll back.
+    """
+    me = frames[index].thread
+    for frame in frames[index + 1 :]:
+        if frame.thread is not me:
+            return _threads_error(me, frame.thread, "rolled back", "open inside it")
+    if frames[0].thread is me:  # the test's thread: undone with it, as a request's commit
         return None
+    for frame in frames[index:]:
+        for other in frame.foreign_commits:
+            if other is not me:
+                return _threads_error(me, other, "rolled back", "committed inside it")
+    return None
 
-    def refuse_interleaved_statement(self) -> None:
-        """Refuse a statement of a thread whose transaction is open below another thread's.
 
-        Called before each statement is sent, when the innermost frame is
-        another thread's: the statement would run inside that transaction,
-        whose rollback would undo it.
-        """
-        me = threading.current_thread()
-        frames = self._frames
-        top = frames[-1].thread
-        for frame in frames:
-            if frame.thread is me:
-                raise _threads_error(me, top, "sent a statement", "open above its own")
+def statement_refusal(frames: t.Sequence[Frame]) -> IsolationError | None:
+    """Return the error for a statement of a thread whose transaction is open below another's.
+
+    Asked before a statement is sent, when the innermost frame is another
+    thread's: the statement would run inside that transaction, whose
+    rollback would undo it.
+
+    :param frames: the stack's frames, outermost first (not empty).
+    """
+    me = threading.current_thread()
+    top = frames[-1].thread
+    for frame in frames:
+        if frame.thread is me:
+            return _threads_error(me, top, "sent a statement", "open above its own")
+    return None
 
 
 def _threads_error(

@@ -1,5 +1,8 @@
-"""The psycopg2 adapter of the savepoint engine.
+"""The psycopg2 adapter of the shared connection.
 
+The connection class creates the connection's savepoint stack
+(:class:`~.savepoints.SavepointStack`) and hands it the test case's calls;
+its cursors ask the stack for the pending plumbing before each statement.
 psycopg2 interpolates parameters on the client and sends every ``execute``
 as one simple query, so the pending plumbing is prepended to the statement
 itself: one round trip for both. The connection comes from
@@ -13,8 +16,11 @@ import typing as t
 import psycopg2.extensions
 
 from ..errors import IsolationError
-from .pinned import PinnedConnection, PinnedCursor
+from .pinned import PinnedConnection
+from .protocol import TransactionStatus
+from .savepoints import Escape, SavepointStack
 from .statements import lost_connection_error
+from .writecheck import ConnectionWatch
 
 __all__ = ["Psycopg2Connection", "Psycopg2Cursor", "connect"]
 
@@ -27,7 +33,7 @@ def _prefixed(statements: t.Sequence[str], query: str | bytes) -> str | bytes:
     return prefix + query
 
 
-class Psycopg2Cursor(PinnedCursor, psycopg2.extensions.cursor):
+class Psycopg2Cursor(psycopg2.extensions.cursor):
     """A cursor that sends the connection's pending plumbing with its statement."""
 
     connection: Psycopg2Connection
@@ -44,22 +50,23 @@ class Psycopg2Cursor(PinnedCursor, psycopg2.extensions.cursor):
         :param vars: its parameters.
         """
         conn = self.connection
+        stack = conn.savepoints
         if not isinstance(query, (str, bytes)):  # psycopg2.sql.Composable
             query = query.as_string(self)
-        with conn.sending():
-            statements = conn.take_plumbing(query)
+        with stack.sending():
+            statements = stack.take_plumbing(query)
             sent = query
             try:
                 if statements:
-                    if self.name is not None or not conn.known_statement(query):
+                    if self.name is not None or not stack.known_statement(query):
                         conn.send_plumbing(statements)  # DECLARE ... CURSOR cannot carry a prefix
                     else:
                         sent = _prefixed(statements, query)
                 super().execute(sent, vars)
             except Exception as exc:
-                conn.statement_failed(exc)
+                stack.statement_failed(exc)
                 raise
-            conn.statement_done(query)
+            stack.statement_done(query)
 
     def executemany(self, query: t.Any, vars_list: t.Any) -> None:
         """Send the pending plumbing, then run a statement for each set of parameters.
@@ -67,8 +74,9 @@ class Psycopg2Cursor(PinnedCursor, psycopg2.extensions.cursor):
         :param query: the statement.
         :param vars_list: its sets of parameters.
         """
-        with self.connection.sending():
-            self.connection.flush_plumbing(query)
+        stack = self.connection.savepoints
+        with stack.sending():
+            stack.flush_plumbing(query)
             return super().executemany(query, vars_list)
 
     def callproc(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
@@ -77,8 +85,9 @@ class Psycopg2Cursor(PinnedCursor, psycopg2.extensions.cursor):
         :param args: as for psycopg2's ``callproc``.
         :param kwargs: as for psycopg2's ``callproc``.
         """
-        with self.connection.sending():
-            self.connection.flush_plumbing()
+        stack = self.connection.savepoints
+        with stack.sending():
+            stack.flush_plumbing()
             return super().callproc(*args, **kwargs)
 
     def copy_expert(self, *args: t.Any, **kwargs: t.Any) -> None:
@@ -87,8 +96,9 @@ class Psycopg2Cursor(PinnedCursor, psycopg2.extensions.cursor):
         :param args: as for psycopg2's ``copy_expert``.
         :param kwargs: as for psycopg2's ``copy_expert``.
         """
-        with self.connection.sending():
-            self.connection.flush_plumbing()
+        stack = self.connection.savepoints
+        with stack.sending():
+            stack.flush_plumbing()
             return super().copy_expert(*args, **kwargs)
 
     def copy_from(self, *args: t.Any, **kwargs: t.Any) -> None:
@@ -97,8 +107,9 @@ class Psycopg2Cursor(PinnedCursor, psycopg2.extensions.cursor):
         :param args: as for psycopg2's ``copy_from``.
         :param kwargs: as for psycopg2's ``copy_from``.
         """
-        with self.connection.sending():
-            self.connection.flush_plumbing()
+        stack = self.connection.savepoints
+        with stack.sending():
+            stack.flush_plumbing()
             return super().copy_from(*args, **kwargs)
 
     def copy_to(self, *args: t.Any, **kwargs: t.Any) -> None:
@@ -107,25 +118,69 @@ class Psycopg2Cursor(PinnedCursor, psycopg2.extensions.cursor):
         :param args: as for psycopg2's ``copy_to``.
         :param kwargs: as for psycopg2's ``copy_to``.
         """
-        with self.connection.sending():
-            self.connection.flush_plumbing()
+        stack = self.connection.savepoints
+        with stack.sending():
+            stack.flush_plumbing()
             return super().copy_to(*args, **kwargs)
 
 
-class Psycopg2Connection(PinnedConnection, psycopg2.extensions.connection):
-    """The shared connection, on psycopg2.
+class Psycopg2Connection(psycopg2.extensions.connection):
+    """The shared connection, on psycopg2 (a :class:`~.pinned.PinnedConnection`).
 
     :param args: as for :class:`psycopg2.extensions.connection`.
     :param kwargs: as for :class:`psycopg2.extensions.connection`.
     """
 
-    driver = "psycopg2"
-    driver_error = psycopg2.Error
+    #: The driver's name, as SQLAlchemy spells it.
+    driver: t.ClassVar[str] = "psycopg2"
+    #: The driver's base exception class.
+    driver_error: t.ClassVar[type[Exception]] = psycopg2.Error
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
         self.cursor_factory = Psycopg2Cursor
-        self.init_savepoints()
+        #: Its savepoints, frames and plumbing.
+        self.savepoints = SavepointStack(self, psycopg2.Error)
+
+    # -- the test case's calls, handed to the savepoint stack ----------------
+
+    @property
+    def watch(self) -> ConnectionWatch | None:
+        """The check of writes made past this connection, if its database has one."""
+        return self.savepoints.watch
+
+    def begin_test(self, test: object) -> None:
+        """Open the savepoint that brackets one test (:meth:`.SavepointStack.begin_test`).
+
+        :param test: the test.
+        """
+        self.savepoints.begin_test(test)
+
+    def end_test(self, check_constraints: bool = False) -> None:
+        """Undo everything the test did (:meth:`.SavepointStack.end_test`).
+
+        :param check_constraints: check the deferred constraints first.
+        """
+        self.savepoints.end_test(check_constraints)
+
+    def take_escape(self) -> Escape | None:
+        """Return the escape of the test that just ended, if any, and forget it."""
+        return self.savepoints.take_escape()
+
+    def end_class(self) -> None:
+        """Roll back the class's data: a real ROLLBACK of the outer transaction."""
+        self.savepoints.end_class()
+
+    # -- DBAPI surface the application (through SQLAlchemy) sees ----------
+
+    def commit(self) -> None:
+        """Ignore this: the engine's ``commit`` event released the savepoint."""
+
+    def rollback(self) -> None:
+        """Ignore this: the engine's ``rollback`` event rolled the savepoint back."""
+
+    def close(self) -> None:
+        """Ignore this: the connection lives as long as the test run."""
 
     def cursor(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
         """Open a pinned cursor (another factory gets the plumbing sent first).
@@ -137,7 +192,7 @@ class Psycopg2Connection(PinnedConnection, psycopg2.extensions.connection):
             raise lost_connection_error()
         factory: t.Any = kwargs.get("cursor_factory") or self.cursor_factory
         if not (isinstance(factory, type) and issubclass(factory, Psycopg2Cursor)):
-            self.flush_plumbing()
+            self.savepoints.flush_plumbing()
         return super().cursor(*args, **kwargs)
 
     def set_session(self, *args: t.Any, **kwargs: t.Any) -> None:
@@ -180,6 +235,13 @@ class Psycopg2Connection(PinnedConnection, psycopg2.extensions.connection):
     def deferrable(self, value: t.Any) -> None:
         """Ignored, as :meth:`set_session`."""
 
+    # -- what the savepoint stack needs (a DriverConnection) ------------------
+
+    @property
+    def transaction_status(self) -> TransactionStatus:
+        """The server's view of the transaction, as libpq reports it."""
+        return TransactionStatus(int(self.info.transaction_status))
+
     def send_plumbing(self, statements: t.Sequence[str]) -> None:
         """Send ``statements`` now, as one query, on a plain cursor.
 
@@ -193,6 +255,12 @@ class Psycopg2Connection(PinnedConnection, psycopg2.extensions.connection):
     def real_rollback(self) -> None:
         """Really roll back (psycopg2's own ``rollback``)."""
         psycopg2.extensions.connection.rollback(self)
+
+    def test_began(self) -> None:
+        """Note nothing: psycopg2 keeps no session state of its own past ``ROLLBACK TO``."""
+
+    def test_rolled_back(self) -> None:
+        """Reset nothing (see :meth:`test_began`)."""
 
     def real_commit(self) -> None:
         """Really commit (psycopg2's own ``commit``)."""
@@ -214,9 +282,7 @@ class Psycopg2Connection(PinnedConnection, psycopg2.extensions.connection):
             psycopg2.extensions.connection.close(self)
 
 
-def connect(
-    dbapi: t.Any, cargs: t.Sequence[t.Any], cparams: dict[str, t.Any]
-) -> Psycopg2Connection:
+def connect(dbapi: t.Any, cargs: t.Sequence[t.Any], cparams: dict[str, t.Any]) -> PinnedConnection:
     """Open a shared connection as SQLAlchemy's psycopg2 dialect would.
 
     :param dbapi: the dialect's DBAPI module (``psycopg2``).

@@ -1,29 +1,21 @@
-"""The psycopg (3) adapter of the savepoint engine.
+"""The psycopg (3) adapter of the shared connection.
 
-psycopg 3 differs from psycopg2 in three ways that matter here:
-
-- It binds parameters on the server: a statement with parameters goes out
-  with the extended protocol, which refuses several statements in one
-  query. So the pending plumbing is prepended only to a statement without
-  parameters (a simple query, as psycopg2 sends everything); before one with
-  parameters it is sent on its own, one round trip earlier. (Pipeline mode
-  could send both in one round trip, but measured here it costs more Python
-  time than the round trip it saves: see bench/RESULTS.md.)
-- It prepares a statement on the server by itself once it ran
-  ``prepare_threshold`` times, and a prepared statement outlives a
-  ``ROLLBACK TO``. The plumbing stays out of that cache: it is sent through
-  the libpq connection (``pgconn.exec_``), never counted nor prepared. A
-  statement prepared *during* a test may depend on what the test changed
-  (``ALTER TABLE`` in a test, then "cached plan must not change result
-  type" in the next one), so when a test prepared any, its end has psycopg
-  forget them all and deallocate them itself (``PrepareManager.clear``,
-  what psycopg's own ``rollback()`` does): never a ``DEALLOCATE`` behind
-  psycopg's back, which would break its cache. A statement carrying a
-  prefix runs unprepared that once, as psycopg runs every multi-statement
-  query.
-- Its cursors keep every result of a multi-statement query and show the
-  first: after a prefixed statement the cursor is moved past the plumbing's
-  results to the statement's own.
+As the psycopg2 adapter, the connection class creates the connection's
+savepoint stack (:class:`~.savepoints.SavepointStack`) and hands it the test
+case's calls; its cursors (:mod:`.psycopg_cursors`) ask the stack for the
+pending plumbing. psycopg 3 binds parameters on the server and keeps
+every result of a multi-statement query, which the cursors take care of.
+It also prepares a statement on the server by itself once it ran
+``prepare_threshold`` times, and a prepared statement outlives a ``ROLLBACK
+TO``. The plumbing stays out of that cache: it is sent through the libpq
+connection (``pgconn.exec_``), never counted nor prepared. A statement
+prepared *during* a test may depend on what the test changed (``ALTER
+TABLE`` in a test, then "cached plan must not change result type" in the
+next one), so when a test prepared any, its end has psycopg forget them all
+and deallocate them itself (``PrepareManager.clear``, what psycopg's own
+``rollback()`` does): never a ``DEALLOCATE`` behind psycopg's back, which
+would break its cache. A statement carrying a prefix runs unprepared that
+once, as psycopg runs every multi-statement query.
 
 The connection is a :class:`psycopg.Connection` subclass, opened through its
 ``connect`` classmethod; its ``cursor_factory`` and ``server_cursor_factory``
@@ -32,135 +24,32 @@ are the pinned cursors.
 
 from __future__ import annotations
 
-import functools
 import typing as t
 
 import psycopg
-from psycopg import pq, sql
+from psycopg import pq
 
-from .pinned import PinnedConnection, PinnedCursor, TransactionStatus
+from .pinned import PinnedConnection
+from .protocol import TransactionStatus
+from .psycopg_cursors import PsycopgCursor, PsycopgServerCursor, pinned_cursor_class
+from .savepoints import Escape, SavepointStack
 from .statements import lost_connection_error
+from .writecheck import ConnectionWatch
 
-__all__ = ["PsycopgConnection", "PsycopgCursor", "PsycopgServerCursor", "connect"]
-
-
-def _prefixable(
-    cursor: psycopg.Cursor[t.Any], query: t.Any, params: t.Any, **options: t.Any
-) -> bool:
-    """Tell whether ``query`` goes out as a simple query, which may carry the plumbing."""
-    if options.get("binary") or options.get("prepare") or cursor.format == pq.Format.BINARY:
-        return False
-    if cursor.connection.pgconn.pipeline_status != pq.PipelineStatus.OFF:
-        return False
-    if params is not None and not isinstance(cursor, psycopg.ClientCursor):
-        return False
-    return isinstance(query, (str, bytes, sql.Composable))
+__all__ = ["PsycopgConnection", "connect"]
 
 
-class PsycopgCursor(PinnedCursor, psycopg.Cursor[t.Any]):
-    """A cursor that sends the connection's pending plumbing before its statement."""
-
-    connection: PsycopgConnection
-
-    def execute(self, query: t.Any, params: t.Any = None, **options: t.Any) -> t.Any:
-        """Run a statement, after the pending plumbing (prepended when it can be).
-
-        The plumbing rides only on a simple query that ran before (so it
-        parses: a syntax error would take the plumbing down with it).
-
-        :param query: the statement.
-        :param params: its parameters.
-        :param options: as for psycopg's ``execute`` (``prepare``, ``binary``).
-        """
-        conn = self.connection
-        if isinstance(query, sql.Composable):
-            query = query.as_string(self)
-        with conn.sending():
-            statements = conn.take_plumbing(query)
-            try:
-                if not statements:
-                    super().execute(query, params, **options)
-                elif not (
-                    conn.known_statement(query) and _prefixable(self, query, params, **options)
-                ):
-                    conn.send_plumbing(statements)
-                    super().execute(query, params, **options)
-                else:
-                    prefix = ";\n".join(statements) + ";\n"
-                    sent = prefix.encode() + query if isinstance(query, bytes) else prefix + query
-                    super().execute(sent, params, **options)
-                    for _ in statements:  # show the statement's own result, as psycopg2 does
-                        self.nextset()
-            except Exception as exc:
-                conn.statement_failed(exc)
-                raise
-            conn.statement_done(query)
-            return self
-
-    def executemany(self, query: t.Any, params_seq: t.Any, **options: t.Any) -> None:
-        """Send the pending plumbing, then run a statement for each set of parameters.
-
-        :param query: the statement.
-        :param params_seq: its sets of parameters.
-        :param options: as for psycopg's ``executemany``.
-        """
-        with self.connection.sending():
-            self.connection.flush_plumbing(query)
-            return super().executemany(query, params_seq, **options)
-
-    def copy(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
-        """Send the pending plumbing, then start a ``COPY``.
-
-        :param args: as for psycopg's ``copy``.
-        :param kwargs: as for psycopg's ``copy``.
-        """
-        self.connection.flush_plumbing()
-        return super().copy(*args, **kwargs)
-
-    def stream(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
-        """Send the pending plumbing, then stream a query's rows.
-
-        :param args: as for psycopg's ``stream``.
-        :param kwargs: as for psycopg's ``stream``.
-        """
-        self.connection.flush_plumbing()
-        return super().stream(*args, **kwargs)
-
-
-class PsycopgServerCursor(PinnedCursor, psycopg.ServerCursor[t.Any]):
-    """A named (server-side) cursor: the plumbing goes before its ``DECLARE``."""
-
-    connection: PsycopgConnection
-
-    def execute(self, query: t.Any, params: t.Any = None, **options: t.Any) -> t.Any:
-        """Send the pending plumbing, then declare the cursor.
-
-        :param query: the statement.
-        :param params: its parameters.
-        :param options: as for psycopg's ``ServerCursor.execute``.
-        """
-        with self.connection.sending():
-            self.connection.flush_plumbing(query)
-            return super().execute(query, params, **options)
-
-
-@functools.cache
-def _pinned_cursor_class(cls: type[psycopg.Cursor[t.Any]]) -> type[PsycopgCursor]:
-    """Return the pinned version of an app's own ``cursor_factory`` (a Cursor subclass)."""
-    if issubclass(cls, PsycopgCursor):
-        return cls
-    return t.cast(type[PsycopgCursor], type(f"Pinned{cls.__name__}", (PsycopgCursor, cls), {}))
-
-
-class PsycopgConnection(PinnedConnection, psycopg.Connection[t.Any]):
-    """The shared connection, on psycopg (3).
+class PsycopgConnection(psycopg.Connection[t.Any]):
+    """The shared connection, on psycopg 3 (a :class:`~.pinned.PinnedConnection`).
 
     :param args: as for :class:`psycopg.Connection`.
     :param kwargs: as for :class:`psycopg.Connection`.
     """
 
-    driver = "psycopg"
-    driver_error = psycopg.Error
+    #: The driver's name, as SQLAlchemy spells it.
+    driver: t.ClassVar[str] = "psycopg"
+    #: The driver's base exception class.
+    driver_error: t.ClassVar[type[Exception]] = psycopg.Error
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
@@ -168,7 +57,39 @@ class PsycopgConnection(PinnedConnection, psycopg.Connection[t.Any]):
         self.server_cursor_factory = PsycopgServerCursor
         self._notice_handlers_added: list[t.Any] = []
         self._prepared_before: set[bytes] = set()
-        self.init_savepoints()
+        #: Its savepoints, frames and plumbing.
+        self.savepoints = SavepointStack(self, psycopg.Error)
+
+    # -- the test case's calls, handed to the savepoint stack ----------------
+
+    @property
+    def watch(self) -> ConnectionWatch | None:
+        """The check of writes made past this connection, if its database has one."""
+        return self.savepoints.watch
+
+    def begin_test(self, test: object) -> None:
+        """Open the savepoint that brackets one test (:meth:`.SavepointStack.begin_test`).
+
+        :param test: the test.
+        """
+        self.savepoints.begin_test(test)
+
+    def end_test(self, check_constraints: bool = False) -> None:
+        """Undo everything the test did (:meth:`.SavepointStack.end_test`).
+
+        :param check_constraints: check the deferred constraints first.
+        """
+        self.savepoints.end_test(check_constraints)
+
+    def take_escape(self) -> Escape | None:
+        """Return the escape of the test that just ended, if any, and forget it."""
+        return self.savepoints.take_escape()
+
+    def end_class(self) -> None:
+        """Roll back the class's data: a real ROLLBACK of the outer transaction."""
+        self.savepoints.end_class()
+
+    # -- DBAPI surface the application (through SQLAlchemy) sees ----------
 
     @classmethod
     def connect(cls, conninfo: str = "", **kwargs: t.Any) -> t.Any:
@@ -182,7 +103,7 @@ class PsycopgConnection(PinnedConnection, psycopg.Connection[t.Any]):
         factory = kwargs.pop("cursor_factory", None)
         conn = super().connect(conninfo, **kwargs)
         if factory is not None:
-            conn.cursor_factory = _pinned_cursor_class(factory)
+            conn.cursor_factory = pinned_cursor_class(factory)
         return conn
 
     def cursor(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
@@ -210,13 +131,22 @@ class PsycopgConnection(PinnedConnection, psycopg.Connection[t.Any]):
         :param args: as for psycopg's ``transaction``.
         :param kwargs: as for psycopg's ``transaction``.
         """
-        self.flush_plumbing()
+        self.savepoints.flush_plumbing()
         return super().transaction(*args, **kwargs)
 
     def pipeline(self) -> t.Any:
         """Send the pending plumbing, then enter pipeline mode."""
-        self.flush_plumbing()
+        self.savepoints.flush_plumbing()
         return super().pipeline()
+
+    def commit(self) -> None:
+        """Ignore this: the engine's ``commit`` event released the savepoint."""
+
+    def rollback(self) -> None:
+        """Ignore this: the engine's ``rollback`` event rolled the savepoint back."""
+
+    def close(self) -> None:
+        """Ignore this: the connection lives as long as the test run."""
 
     # Transaction characteristics belong to the test transaction: ignored.
 
@@ -280,7 +210,12 @@ class PsycopgConnection(PinnedConnection, psycopg.Connection[t.Any]):
         :param value: ignored.
         """
 
-    # -- the adapter's part of the engine --------------------------------
+    # -- what the savepoint stack needs (a DriverConnection) ------------------
+
+    @property
+    def transaction_status(self) -> TransactionStatus:
+        """The server's view of the transaction, as libpq reports it."""
+        return TransactionStatus(int(self.info.transaction_status))
 
     def send_plumbing(self, statements: t.Sequence[str]) -> None:
         """Send ``statements`` now, in one round trip, outside psycopg's statement cache.
@@ -330,7 +265,7 @@ class PsycopgConnection(PinnedConnection, psycopg.Connection[t.Any]):
             psycopg.Connection.close(self)
 
 
-def connect(dbapi: t.Any, cargs: t.Sequence[t.Any], cparams: dict[str, t.Any]) -> PsycopgConnection:
+def connect(dbapi: t.Any, cargs: t.Sequence[t.Any], cparams: dict[str, t.Any]) -> PinnedConnection:
     """Open a shared connection as SQLAlchemy's psycopg dialect would.
 
     :param dbapi: the dialect's DBAPI module (``psycopg``).

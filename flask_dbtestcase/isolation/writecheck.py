@@ -1,13 +1,13 @@
 """Naming the test whose write got past the shared connection.
 
 The database side is :mod:`flask_dbtestcase.databases.watch`: a trigger on
-each app table logs a write made on any connection but a pinned one. A
-pinned connection whose database has the watch carries a
-:class:`ConnectionWatch` (:func:`arm`). At the end of a test that sent a
-statement, the check rides in the same round trip as the test's ``ROLLBACK
-TO`` (:meth:`ConnectionWatch.statements`); if the log holds a write, the
-check fails with its own SQLSTATE and :meth:`ConnectionWatch.found` turns
-that into the test's IsolationError.
+each app table logs a write made on any connection but a pinned one. The
+savepoint stack of a pinned connection whose database has the watch carries
+a :class:`ConnectionWatch` (:func:`.pinned.arm`). At the end of a test that
+sent a statement, the check rides in the same round trip as the test's
+``ROLLBACK TO`` (:meth:`ConnectionWatch.statements`); if the log holds a
+write, the check fails with its own SQLSTATE and
+:meth:`ConnectionWatch.found` turns that into the test's IsolationError.
 
 A test that sent nothing sends nothing at its end either: it is noted as
 unchecked, and the next check covers it — the next test that touches the
@@ -27,7 +27,7 @@ import typing as t
 from ..databases.watch import CHECK_STATEMENT, ESCAPE_SQLSTATE
 from .statements import sqlstate
 
-__all__ = ["ConnectionWatch", "arm", "escaped_write_message"]
+__all__ = ["ConnectionWatch", "escaped_write_message"]
 
 #: What the first check of a connection covers too: a kept database's log survives its run.
 _BEFORE = "what ran before this process's first test class (an earlier run, on a kept database)"
@@ -141,15 +141,3 @@ class ConnectionWatch:
         """Note that a check ran: what ran unchecked is covered."""
         self.unchecked = []
         self.more = 0
-
-
-def arm(conn: t.Any) -> ConnectionWatch:
-    """Give a pinned connection its watch (once), and return it.
-
-    :param conn: a :class:`~flask_dbtestcase.isolation.pinned.PinnedConnection`
-        on a database that has the watch.
-    """
-    watch: ConnectionWatch | None = conn.watch
-    if watch is None:
-        watch = conn.watch = ConnectionWatch()
-    return watch

@@ -1,0 +1,373 @@
+"""The savepoint stack of the shared connection, whatever its driver.
+
+Every logical transaction the application opens on a pinned engine becomes
+a frame (:mod:`.frames`) on the connection's :class:`SavepointStack`, driven
+by the engine's ``begin``, ``commit`` and ``rollback`` events
+(:meth:`SavepointStack.begin`, :meth:`SavepointStack.end`); the test case
+opens and ends the frame of each test and ends the class's transaction
+(:meth:`~SavepointStack.begin_test`, :meth:`~SavepointStack.end_test`,
+:meth:`~SavepointStack.end_class`). A frame's SAVEPOINT, RELEASE or
+ROLLBACK TO is only queued: the pinned cursor asks
+:meth:`~SavepointStack.take_plumbing` for it before every statement (the
+statement is scanned for raw transaction control there, see
+:mod:`.statements`), sends it with the statement or just before it, and
+reports the outcome (:meth:`~SavepointStack.statement_done`,
+:meth:`~SavepointStack.statement_failed`, which puts the plumbing back when
+the statement never reached the server and names a failure of the plumbing
+itself, a test that got past the savepoints, as an IsolationError).
+
+The stack knows no driver. It holds its connection as a
+:class:`~.protocol.DriverConnection`, the few things only the driver does;
+a driver adapter (:mod:`.psycopg2_driver`, :mod:`.psycopg_driver`) creates
+the stack in its connection's ``__init__``, as psycopg's ``Transaction``
+holds its connection. The app's threads share the connection: the stack's
+one lock (:meth:`~SavepointStack.sending`) guards it, and :mod:`.frames`
+has the rules two threads' frames obey.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import typing as t
+
+from ..errors import IsolationError
+from .frames import STATEMENT, TEST_SAVEPOINT, Frame, Frames, rollback_refusal, statement_refusal
+from .protocol import DriverConnection, TransactionStatus
+from .statements import (
+    PLUMBING_SQLSTATES,
+    escape_message,
+    lost_connection_error,
+    plumbing_error,
+    scan,
+    sqlstate,
+)
+from .writecheck import ConnectionWatch
+
+__all__ = ["Escape", "SavepointStack"]
+
+#: Statement texts known to parse: the most remembered (then forgotten, all at once).
+_KNOWN_LIMIT = 4096
+
+
+@dataclasses.dataclass
+class Escape:
+    """A test that got past the savepoints: what the test case must recover from.
+
+    :param message: the IsolationError's message.
+    :param reported: the test already got it (raised by a statement).
+    """
+
+    message: str
+    reported: bool = False
+
+
+class SavepointStack:
+    """The frames of one shared connection, their queued plumbing and each statement's outcome.
+
+    :param conn: the connection it belongs to.
+    :param driver_error: the driver's base exception class.
+    """
+
+    def __init__(self, conn: DriverConnection, driver_error: type[Exception]) -> None:
+        self._conn = conn
+        self._driver_error = driver_error
+        # Held while the stack changes, and while a statement, its plumbing
+        # and the report of its outcome go out (see sending()).
+        self._lock = threading.RLock()
+        self._frames = Frames()
+        self._test_frame: Frame | None = None
+        self._test_savepoint_established = False
+        self._used = False  # has a statement run since the test began?
+        # What the statement being sent took: its plumbing, the frames it sent.
+        self._taken: tuple[list[str], list[Frame]] | None = None
+        # Statement texts that ran: they parse, so they may carry the plumbing
+        # (a syntax error would take it down with them, unsent).
+        self._known: set[t.Any] = set()
+        self._resets: set[str] = set()  # session state to reset at the test's end
+        self._suspect: str | None = None  # transaction control the scan saw
+        self._escape: Escape | None = None  # a test got past the savepoints
+        #: The check of writes made past this connection (:mod:`.writecheck`),
+        #: if its database has one.
+        self.watch: ConnectionWatch | None = None
+
+    @property
+    def used(self) -> bool:
+        """Whether a statement ran since the test began."""
+        return self._used
+
+    @property
+    def plumbing(self) -> list[str]:
+        """The plumbing queued for the next statement (a copy)."""
+        return list(self._frames.plumbing)
+
+    def _clear(self) -> list[str]:
+        """Forget the frames and the plumbing; return the session resets the test called for."""
+        self._frames.clear()
+        self._taken = None
+        self._test_frame = None
+        resets, self._resets = sorted(self._resets), set()
+        return resets
+
+    # -- driven by engine events -------------------------------------------
+
+    def find(self, owner: object) -> int | None:
+        """Return the index of ``owner``'s innermost frame, or None.
+
+        :param owner: a SQLAlchemy connection, or a test.
+        """
+        return self._frames.find(owner)
+
+    def begin(self, owner: object, autocommit: bool = False) -> None:
+        """Give a savepoint to the transaction a SQLAlchemy connection began.
+
+        :param owner: the SQLAlchemy connection.
+        :param autocommit: it runs in AUTOCOMMIT: each of its statements
+            gets a savepoint of its own, so a failed one does not poison the next.
+        """
+        with self._lock:
+            self._frames.push(owner).autocommit = autocommit
+
+    def end(self, owner: object, commit: bool) -> None:
+        """Release or roll back the savepoint of a SQLAlchemy connection's transaction.
+
+        :param owner: the SQLAlchemy connection.
+        :param commit: it committed (else it rolled back).
+        """
+        with self._lock:
+            frames = self._frames
+            index = frames.find(owner)
+            if index is None:  # its savepoint was already destroyed by an outer rollback
+                return
+            refusal = None if commit else rollback_refusal(frames.stack, index)
+            if refusal is not None:
+                frames.end(index, commit=True)  # keep the other thread's work
+                raise refusal
+            frames.end(index, commit)
+
+    # -- driven by the pinned cursor -----------------------------------------
+
+    def sending(self) -> threading.RLock:
+        """Return the lock a cursor holds while it sends a statement and its plumbing.
+
+        Two threads of the app share the connection: each statement, the
+        plumbing it carries and the report of its outcome go out as one,
+        never interleaved with another thread's.
+        """
+        return self._lock
+
+    def take_plumbing(self, query: t.Any = None, own_savepoint: bool = True) -> list[str]:
+        """Return the plumbing to send with the next statement (called before every one).
+
+        The statement is scanned first (:func:`.statements.scan`): raw
+        transaction control raises IsolationError here, before anything is
+        sent. The frames count as sent from here on; if the statement then
+        fails before it reaches the server, :meth:`statement_failed` puts the
+        plumbing back.
+
+        :param query: the statement about to be sent, if it is known.
+        :param own_savepoint: in an AUTOCOMMIT transaction, give the statement
+            a savepoint of its own (the caller reports its outcome to
+            :meth:`statement_done` or :meth:`statement_failed`).
+        """
+        if self._conn.closed:
+            raise lost_connection_error()
+        found = scan(query) if query is not None else None
+        with self._lock:
+            if self._escape is not None and self._escape.reported:
+                raise IsolationError(self._escape.message)
+            if found is not None:
+                self._resets.update(found.resets)
+                self._suspect = found.suspect or self._suspect
+            frames = self._frames
+            stack = frames.stack
+            if stack and stack[-1].thread is not threading.current_thread():
+                refusal = statement_refusal(stack)
+                if refusal is not None:
+                    raise refusal
+            self._used = True
+            if own_savepoint and stack and stack[-1].autocommit:
+                frames.push(STATEMENT)  # its own savepoint, as in production
+            plumbing = frames.plumbing
+            if not plumbing:
+                self._taken = None
+                return []
+            statements = list(plumbing)
+            plumbing.clear()
+            unsent = [frame for frame in stack if not frame.sent]
+            for frame in unsent:
+                frame.sent = True
+            self._taken = (statements, unsent)
+            return statements
+
+    def known_statement(self, query: t.Any) -> bool:
+        """Tell whether ``query`` ran before, so it parses and may carry the plumbing.
+
+        :param query: the statement's text.
+        """
+        return query in self._known
+
+    def statement_done(self, query: t.Any) -> None:
+        """Note that a statement ran: it parses; an AUTOCOMMIT statement is final.
+
+        :param query: the statement's text.
+        """
+        self._taken = None
+        known = self._known
+        if len(known) >= _KNOWN_LIMIT:
+            known.clear()
+        try:
+            known.add(query)
+        except TypeError:  # not hashable: not remembered
+            pass
+        stack = self._frames.stack
+        if stack and stack[-1].owner is STATEMENT:
+            with self._lock:
+                self._frames.pop_top(release=True)
+
+    def statement_failed(self, exc: BaseException) -> None:
+        """Put the plumbing back if the statement never reached the server; name plumbing errors.
+
+        Raises IsolationError (from None) when the failure was the
+        framework's own plumbing: the test ended or changed its transaction.
+
+        :param exc: what the statement raised.
+        """
+        with self._lock:
+            taken, self._taken = self._taken, None
+            code = sqlstate(exc)
+            frames = self._frames
+            statement_frame = bool(frames.stack) and frames.stack[-1].owner is STATEMENT
+            if code is None and not self._conn.closed:  # failed on the client: nothing was sent
+                if taken is not None:
+                    frames.plumbing[:0] = taken[0]
+                    for frame in taken[1]:
+                        frame.sent = False
+                if statement_frame:
+                    frames.pop_top(release=False)
+                return
+            if code in PLUMBING_SQLSTATES and (taken is not None or "fdt_" in str(exc)):
+                error = plumbing_error(exc)
+                self._escape = Escape(str(error), reported=True)
+                raise error from None
+            if statement_frame:
+                frames.pop_top(release=False)
+
+    def flush_plumbing(self, query: t.Any = None) -> None:
+        """Send the pending plumbing now, on its own (before a statement that cannot carry it).
+
+        :param query: the statement it goes before, if it is known (it is scanned).
+        """
+        statements = self.take_plumbing(query, own_savepoint=False)
+        if statements:
+            try:
+                self._conn.send_plumbing(statements)
+            except Exception as exc:
+                self.statement_failed(exc)
+                raise
+
+    # -- driven by the test case ---------------------------------------------
+
+    def begin_test(self, test: object) -> None:
+        """Open the savepoint that brackets one test (sent with its first statement).
+
+        :param test: the test.
+        """
+        with self._lock:
+            if self._frames.stack:
+                raise IsolationError(
+                    "A transaction opened before this test is still open on the test "
+                    "connection. Close connections and sessions you open in "
+                    "setUpTestData or setUpClass."
+                )
+            self._used = False
+            if self._test_savepoint_established:  # ROLLBACK TO kept it: reused, unsent
+                self._test_frame = self._frames.push(test, TEST_SAVEPOINT, established=True)
+            else:
+                self._test_frame = self._frames.push(test, TEST_SAVEPOINT)
+            self._conn.test_began()
+
+    def end_test(self, check_constraints: bool = False) -> None:
+        """Undo everything the test did. Raises IsolationError if it escaped.
+
+        The session state the test left (advisory locks, prepared
+        statements) is reset in the same round trip as its ``ROLLBACK TO``,
+        and the :attr:`watch`'s check of writes made past this connection
+        runs in it. A test that ended or broke the test transaction leaves
+        an escape (:meth:`take_escape`): the test case rolls back, empties
+        the tables and rebuilds the class's data.
+
+        :param check_constraints: check the deferred constraints first, as a
+            commit would.
+        """
+        with self._lock:
+            frame = self._test_frame
+            resets = self._clear()
+            suspect, self._suspect = self._suspect, None
+            conn = self._conn
+            if frame is None or conn.closed:
+                return
+            if self._escape is not None:
+                self._test_savepoint_established = False
+                if not self._escape.reported:
+                    self._escape.reported = True
+                    raise IsolationError(self._escape.message)
+                return
+            watch = self.watch
+            if not (self._used and frame.sent):
+                if watch is not None:
+                    watch.skipped(frame.owner)  # checked later: this test sent nothing
+                return
+            status = conn.transaction_status
+            if status == TransactionStatus.IDLE:
+                raise self._escaped(frame.owner, suspect, "ended the transaction")
+            self._test_savepoint_established = True
+            error: Exception | None = None
+            if check_constraints and status != TransactionStatus.INERROR:
+                try:
+                    conn.send_plumbing(["SET CONSTRAINTS ALL IMMEDIATE"])
+                except self._driver_error as exc:
+                    error = exc
+            checks = watch.statements() if watch is not None else []
+            try:
+                conn.send_plumbing([f"ROLLBACK TO SAVEPOINT {TEST_SAVEPOINT}", *resets, *checks])
+            except self._driver_error as exc:
+                found = watch.found(exc, frame.owner) if watch is not None else None
+                if found is not None:  # a write got past this connection
+                    self._test_savepoint_established = False
+                    self._escape = Escape(found, reported=True)
+                    raise IsolationError(found) from None
+                if sqlstate(exc) not in PLUMBING_SQLSTATES:
+                    raise
+                raise self._escaped(frame.owner, suspect, "destroyed the savepoint") from None
+            if watch is not None:
+                watch.checked()
+            conn.test_rolled_back()
+            if error is not None:
+                raise IsolationError(
+                    f"A deferred constraint was violated by this test's data: {error}"
+                ) from None
+
+    def _escaped(self, test: object, suspect: str | None, gone: str) -> IsolationError:
+        self._test_savepoint_established = False
+        message = escape_message(test, suspect, gone)
+        self._escape = Escape(message, reported=True)
+        return IsolationError(message)
+
+    def take_escape(self) -> Escape | None:
+        """Return the escape of the test that just ended, if any, and forget it."""
+        with self._lock:
+            escape, self._escape = self._escape, None
+            return escape
+
+    def end_class(self) -> None:
+        """Roll back the class's data: a real ROLLBACK of the outer transaction."""
+        with self._lock:
+            resets = self._clear()
+            self._suspect = None
+            self._test_savepoint_established = False
+            if not self._conn.closed:
+                self._conn.real_rollback()
+                if resets:  # the class's own advisory locks, prepared statements
+                    self._conn.send_plumbing(resets)
+                    self._conn.real_rollback()
