@@ -7,8 +7,8 @@ queues its SAVEPOINT, RELEASE or ROLLBACK TO, which goes out with the next
 statement. On one connection savepoints nest strictly: a frame that ends
 below open ones either waits for them (a commit) or takes them with it (a
 rollback). :class:`Frames` is plain data with no lock: the connection's
-:class:`~.savepoints.SavepointStack` owns it, and holds its lock around
-every change.
+:class:`~.savepoints.SavepointStack` owns it, holds its lock around every
+change, and reads and empties its two lists itself.
 
 Threads. Each frame records the thread that began it. Two threads' frames
 on the one connection are correct as long as they nest (one thread's
@@ -75,20 +75,18 @@ class Frames:
         self.plumbing: list[str] = []
         self._counter = 0
 
-    def push(self, owner: object, name: str | None = None, established: bool = False) -> Frame:
+    def push(self, owner: object, name: str | None = None) -> Frame:
         """Open a frame and queue its SAVEPOINT; return it.
 
         :param owner: what opened it (a SQLAlchemy connection, a test, STATEMENT).
         :param name: its savepoint's name (default: a new one).
-        :param established: the server has that savepoint already: nothing is queued.
         """
         if name is None:
             self._counter += 1
             name = f"fdt_{self._counter}"
-        frame = Frame(owner, name, sent=established)
+        frame = Frame(owner, name)
         self.stack.append(frame)
-        if not established:
-            self.plumbing.append(f"SAVEPOINT {frame.name}")
+        self.plumbing.append(f"SAVEPOINT {frame.name}")
         return frame
 
     def find(self, owner: object) -> int | None:
@@ -143,11 +141,6 @@ class Frames:
             self.pop_top(release=False)
         while stack and stack[-1].committed:  # they waited for the one that ended
             self.pop_top(release=True)
-
-    def clear(self) -> None:
-        """Forget every frame and the queued plumbing (the transaction was rolled back)."""
-        self.stack.clear()
-        self.plumbing.clear()
 
 
 def rollback_refusal(frames: t.Sequence[Frame], index: int) -> IsolationError | None:

@@ -18,7 +18,7 @@ import psycopg2.extensions
 from ..errors import IsolationError
 from .pinned import PinnedConnection
 from .protocol import TransactionStatus
-from .savepoints import Escape, SavepointStack
+from .savepoints import SavepointStack
 from .statements import lost_connection_error
 from .writecheck import ConnectionWatch
 
@@ -140,36 +140,17 @@ class Psycopg2Connection(psycopg2.extensions.connection):
         super().__init__(*args, **kwargs)
         self.cursor_factory = Psycopg2Cursor
         #: Its savepoints, frames and plumbing.
-        self.savepoints = SavepointStack(self, psycopg2.Error)
-
-    # -- the test case's calls, handed to the savepoint stack ----------------
+        self.savepoints = stack = SavepointStack(self, psycopg2.Error)
+        # The test case's calls go straight to the stack (no call in between).
+        self.begin_test = stack.begin_test
+        self.end_test = stack.end_test
+        self.take_escape = stack.take_escape
+        self.end_class = stack.end_class
 
     @property
     def watch(self) -> ConnectionWatch | None:
         """The check of writes made past this connection, if its database has one."""
         return self.savepoints.watch
-
-    def begin_test(self, test: object) -> None:
-        """Open the savepoint that brackets one test (:meth:`.SavepointStack.begin_test`).
-
-        :param test: the test.
-        """
-        self.savepoints.begin_test(test)
-
-    def end_test(self, check_constraints: bool = False) -> None:
-        """Undo everything the test did (:meth:`.SavepointStack.end_test`).
-
-        :param check_constraints: check the deferred constraints first.
-        """
-        self.savepoints.end_test(check_constraints)
-
-    def take_escape(self) -> Escape | None:
-        """Return the escape of the test that just ended, if any, and forget it."""
-        return self.savepoints.take_escape()
-
-    def end_class(self) -> None:
-        """Roll back the class's data: a real ROLLBACK of the outer transaction."""
-        self.savepoints.end_class()
 
     # -- DBAPI surface the application (through SQLAlchemy) sees ----------
 

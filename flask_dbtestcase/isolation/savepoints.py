@@ -101,14 +101,6 @@ class SavepointStack:
         """The plumbing queued for the next statement (a copy)."""
         return list(self._frames.plumbing)
 
-    def _clear(self) -> list[str]:
-        """Forget the frames and the plumbing; return the session resets the test called for."""
-        self._frames.clear()
-        self._taken = None
-        self._test_frame = None
-        resets, self._resets = sorted(self._resets), set()
-        return resets
-
     # -- driven by engine events -------------------------------------------
 
     def find(self, owner: object) -> int | None:
@@ -282,7 +274,8 @@ class SavepointStack:
                 )
             self._used = False
             if self._test_savepoint_established:  # ROLLBACK TO kept it: reused, unsent
-                self._test_frame = self._frames.push(test, TEST_SAVEPOINT, established=True)
+                self._test_frame = Frame(test, TEST_SAVEPOINT, sent=True)
+                self._frames.stack.append(self._test_frame)
             else:
                 self._test_frame = self._frames.push(test, TEST_SAVEPOINT)
             self._conn.test_began()
@@ -301,8 +294,11 @@ class SavepointStack:
             commit would.
         """
         with self._lock:
-            frame = self._test_frame
-            resets = self._clear()
+            frame, self._test_frame = self._test_frame, None
+            self._frames.stack.clear()
+            self._frames.plumbing.clear()
+            self._taken = None
+            resets, self._resets = sorted(self._resets), set()
             suspect, self._suspect = self._suspect, None
             conn = self._conn
             if frame is None or conn.closed:
@@ -363,9 +359,13 @@ class SavepointStack:
     def end_class(self) -> None:
         """Roll back the class's data: a real ROLLBACK of the outer transaction."""
         with self._lock:
-            resets = self._clear()
+            self._frames.stack.clear()
+            self._frames.plumbing.clear()
+            self._taken = None
             self._suspect = None
+            self._test_frame = None
             self._test_savepoint_established = False
+            resets, self._resets = sorted(self._resets), set()
             if not self._conn.closed:
                 self._conn.real_rollback()
                 if resets:  # the class's own advisory locks, prepared statements
