@@ -7,9 +7,10 @@ ARGS ?=
 
 VENV_PY := $(abspath $(VENV))/bin/python
 STAMP := $(VENV)/.installed
-# Install the "test" extra too when pyproject.toml declares one.
-EXTRAS_CMD := import tomllib; d = tomllib.load(open('pyproject.toml', 'rb')); \
-	print('[test]' if 'test' in d.get('project', {}).get('optional-dependencies', {}) else '')
+# The extras installed with the package (the project's own tests need
+# "test"; e.g. EXTRAS=test,psycopg adds another). Named here rather than read
+# from pyproject.toml, which needs a TOML parser (tomllib: Python 3.11+).
+EXTRAS ?= test
 
 .PHONY: help venv postgres test lint example coverage compat matrix drivers docs clean distclean
 
@@ -38,9 +39,10 @@ $(STAMP): pyproject.toml
 			echo >&2 "On Debian/Ubuntu: apt-get install python3-venv. Or pass PYTHON=/path/to/python3."; \
 			exit 1; }; \
 	fi
-	@extras=$$("$(VENV_PY)" -c "$(EXTRAS_CMD)" 2>/dev/null || true); \
-	echo "Installing the package into $(VENV) (pip install -e .$$extras)"; \
-	"$(VENV_PY)" -m pip install --quiet --disable-pip-version-check -e ".$$extras"
+	@echo "Installing the package into $(VENV) (pip install -e .[$(EXTRAS)])"
+	@"$(VENV_PY)" -m pip install --quiet --disable-pip-version-check -e ".[$(EXTRAS)]" || { \
+		echo >&2 "Installing the package into $(VENV) failed (the pip error is above)."; \
+		exit 1; }
 	@touch "$@"
 
 # testing.postgresql needs initdb and postgres, from PATH or /usr/lib/postgresql/*/bin.
