@@ -12,12 +12,15 @@ STAMP := $(VENV)/.installed
 # from pyproject.toml, which needs a TOML parser (tomllib: Python 3.11+).
 EXTRAS ?= test
 
-.PHONY: help venv postgres test lint example coverage compat matrix drivers docs clean distclean
+.PHONY: help venv postgres test lint example example-pythons coverage compat matrix drivers docs \
+	clean distclean
 
 help:
 	@echo "make test      run the project's own tests (runtests.py); ARGS=... passes options"
 	@echo "make lint      ruff check and ruff format --check on the repo; mypy --strict on the package"
 	@echo "make example   run the example app's suite in examples/blog (the runner, then pytest)"
+	@echo "make example-pythons  make example on the oldest and the newest supported Python,"
+	@echo "               each in a venv of its own made by make venv (.venv-py3.9, .venv-py3.13)"
 	@echo "make coverage  run the tests under coverage.py; HTML report in htmlcov/"
 	@echo "make compat    run the isolation suites and the example on SQLAlchemy 2.0.x too (DRIVER=...)"
 	@echo "make matrix    the example and the isolation suites on the oldest Python and"
@@ -94,6 +97,21 @@ example: venv postgres
 	@cd examples/blog && "$(VENV_PY)" -m flask_dbtestcase $(ARGS)
 	@echo "-- the same suite under pytest (the plugin; classes and functions together)"
 	@cd examples/blog && "$(VENV_PY)" -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) tests
+
+# `make example` on the oldest and the newest supported Python (the Pythons
+# of make matrix), each in a venv that `make venv` makes as it would for a
+# user on that Python: the extras and the example's dependencies included.
+EXAMPLE_OLDEST_VENV ?= .venv-py3.9
+EXAMPLE_NEWEST_VENV ?= .venv-py3.13
+example-pythons:
+	@if [ -z "$(MATRIX_OLDEST_PYTHON)" ] || [ -z "$(MATRIX_NEWEST_PYTHON)" ]; then \
+		echo >&2 "make example-pythons: Python 3.9 or 3.13 not found. Install them (pyenv install),"; \
+		echo >&2 "or pass MATRIX_OLDEST_PYTHON=/path/to/python MATRIX_NEWEST_PYTHON=/path/to/python."; \
+		exit 1; fi
+	@echo "-- make example with $$("$(MATRIX_OLDEST_PYTHON)" --version) in $(EXAMPLE_OLDEST_VENV)"
+	@$(MAKE) --no-print-directory example PYTHON="$(MATRIX_OLDEST_PYTHON)" VENV="$(EXAMPLE_OLDEST_VENV)"
+	@echo "-- make example with $$("$(MATRIX_NEWEST_PYTHON)" --version) in $(EXAMPLE_NEWEST_VENV)"
+	@$(MAKE) --no-print-directory example PYTHON="$(MATRIX_NEWEST_PYTHON)" VENV="$(EXAMPLE_NEWEST_VENV)"
 
 # Coverage of the package over the whole run: the runner's --parallel
 # workers (forked by multiprocessing) and the Python subprocesses the tests
@@ -212,7 +230,8 @@ clean:
 	rm -f "$(STAMP)"
 
 distclean: clean
-	rm -rf "$(VENV)" "$(COMPAT_VENV)" .venv-oldest .venv-newest
+	rm -rf "$(VENV)" "$(COMPAT_VENV)" .venv-oldest .venv-newest \
+		"$(EXAMPLE_OLDEST_VENV)" "$(EXAMPLE_NEWEST_VENV)"
 
 # Benchmarks (bench/, see bench/README.md): one throwaway PostgreSQL server,
 # every contender on it, both CPU placements. Django is installed only into
