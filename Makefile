@@ -117,24 +117,37 @@ example-pythons:
 # workers (forked by multiprocessing) and the Python subprocesses the tests
 # start (`python -m unittest`, pytest, flask) are measured too, through
 # coverage's `patch = subprocess` (coverage >= 7.10). Each process writes its
-# own data file; they are combined before the report. The settings live in a
-# generated rc file so that nothing else has to carry them.
-COVERAGE_RC := $(VENV)/coveragerc
+# own data file; they are combined before the report. tests/test_package.py
+# runs tests from the unpacked sdist, a copy of the package in a temporary
+# directory that is gone by report time: [paths] counts its lines as the
+# checkout's own. The settings live in a generated rc file so that nothing
+# else has to carry them.
+COVERAGE_RC ?= $(VENV)/coveragerc
+COVERAGE_DATA ?= $(CURDIR)/.coverage
 COVERAGE := "$(VENV_PY)" -m coverage
 
-coverage: venv postgres
+# Writes the rc file (tests/test_make_coverage.py checks it).
+.PHONY: coverage-rc
+coverage-rc:
+	@mkdir -p "$(dir $(COVERAGE_RC))"
 	@printf '%s\n' \
 		'[run]' \
 		'source = flask_dbtestcase' \
-		'data_file = $(CURDIR)/.coverage' \
+		'data_file = $(COVERAGE_DATA)' \
 		'parallel = true' \
 		'concurrency = multiprocessing, thread' \
 		'patch = subprocess' \
 		'disable_warnings = no-data-collected, module-not-imported, module-not-measured' \
+		'[paths]' \
+		'source =' \
+		'    $(CURDIR)/flask_dbtestcase' \
+		'    */flask_dbtestcase-*/flask_dbtestcase' \
 		'[report]' \
 		'skip_empty = true' \
 		'[html]' \
 		'directory = htmlcov' > "$(COVERAGE_RC)"
+
+coverage: venv postgres coverage-rc
 	@$(COVERAGE) erase --rcfile="$(COVERAGE_RC)"
 	@status=0; $(COVERAGE) run --rcfile="$(COVERAGE_RC)" runtests.py $(ARGS) || status=$$?; \
 	$(COVERAGE) combine --quiet --rcfile="$(COVERAGE_RC)" \
