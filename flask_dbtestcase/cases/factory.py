@@ -47,8 +47,9 @@ class FactoryCall:
     #: Whether the factory looked the mapping over as an object (``dir()``),
     #: as ``app.config.from_object(mapping)`` does.
     read_as_object: bool
-    #: ``(module, class)`` of the config class the factory uses by default.
-    config_class: tuple[str, str] | None
+    #: The import path of the config object (a class or a module) the
+    #: factory loads by default, e.g. ``"config.Config"``.
+    config_object: str | None
 
 
 # Where call_factory keeps, in app.extensions, how it built the app.
@@ -300,7 +301,7 @@ def _describe(factory: Factory) -> FactoryCall:
         module=getattr(factory, "__module__", None),
         passed_config=accepts_config(factory),
         read_as_object=False,
-        config_class=_default_config_class(factory),
+        config_object=_default_config_object(factory),
     )
 
 
@@ -317,30 +318,34 @@ def from_object_reason(call: FactoryCall) -> str:
 
 
 def from_object_advice(call: FactoryCall) -> str:
-    """Show the adapter a ``from_object`` factory needs: a config class made from the mapping.
+    """Show the adapter a ``from_object`` factory needs: its settings and the mapping, as an object.
+
+    The adapter loads the settings with ``flask.Config.from_object``, which
+    takes what the factory takes (a class, a module or an import path), adds
+    the mapping, and hands the factory an object whose attributes they are.
 
     :param call: how the factory was called.
     """
-    config_module, config_class = call.config_class or (None, "Config")
-    imports = []
-    if call.module and config_module == call.module:
-        imports.append(f"from {call.module} import {call.function}, {config_class}")
-    else:
-        if call.module:
-            imports.append(f"from {call.module} import {call.function}")
-        if config_module:
-            imports.append(f"from {config_module} import {config_class}")
+    imports = ["import types", "import flask"]
+    if call.module:
+        imports.append(f"from {call.module} import {call.function}")
     shown = "".join(f"'{line}', " for line in imports)
-    if not config_module:
-        shown += f"(with your config class for {config_class}) "
+    path = call.config_object or "myapp.config.Config"
+    unknown = (
+        ""
+        if call.config_object
+        else f" (with the class, module or import path {call.function} loads by default)"
+    )
     return (
-        "Give flask-dbtestcase a factory that turns the mapping into a config class, "
+        "Give flask-dbtestcase a factory that loads the settings the app factory loads, "
+        "adds the mapping to them and hands the app factory the result as an object, "
         f"e.g. in tests/factory.py: {shown}then 'def create_test_app(config):' with the "
-        f"three lines 'class TestConfig({config_class}): pass', "
-        "'for key, value in config.items(): setattr(TestConfig, key, value)' and "
-        f"'return {call.function}(TestConfig)'; and name it with "
+        "four lines 'settings = flask.Config(\".\")', "
+        f"'settings.from_object(\"{path}\")'{unknown}, 'settings.update(config)' and "
+        f"'return {call.function}(types.SimpleNamespace(**settings))'; and name it with "
         'app_factory = "tests.factory:create_test_app" under [tool.flask-dbtestcase] '
-        "in pyproject.toml (or on the test class)."
+        "in pyproject.toml (or on the test class). It works whether the settings are "
+        "a class, a module or an import path, as app.config.from_object() takes them."
     )
 
 
@@ -353,12 +358,13 @@ def factory_call(app: Flask) -> FactoryCall | None:
     return call if isinstance(call, FactoryCall) else None
 
 
-def _default_config_class(factory: Factory) -> tuple[str, str] | None:
-    """Return ``(module, class)`` of the default of the factory's first parameter.
+def _default_config_object(factory: Factory) -> str | None:
+    """Return the import path of the default of the factory's first parameter.
 
-    ``create_app(config_class=Config)`` gives ``("config", "Config")``;
-    ``create_app(config_object="app.settings.Prod")`` gives
-    ``("app.settings", "Prod")``.
+    ``create_app(config_class=Config)`` gives ``"config.Config"``;
+    ``create_app(config_object="app.settings")`` gives ``"app.settings"``
+    (a module or a class: ``from_object`` takes either); a module as the
+    default gives its name.
 
     :param factory: the app factory.
     """
@@ -368,8 +374,9 @@ def _default_config_class(factory: Factory) -> tuple[str, str] | None:
         return None
     default = params[0].default if params else inspect.Parameter.empty
     if isinstance(default, type):
-        return default.__module__, default.__qualname__
-    if isinstance(default, str) and "." in default.strip(":"):
-        module, _, name = default.replace(":", ".").rpartition(".")
-        return module, name
+        return f"{default.__module__}.{default.__qualname__}"
+    if isinstance(default, types.ModuleType):
+        return default.__name__
+    if isinstance(default, str) and default.strip():
+        return default.strip()
     return None
