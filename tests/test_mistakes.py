@@ -215,6 +215,28 @@ class MistakeTests(unittest.TestCase):
             "app.config.update(config)",
         )
 
+    def test_factory_overriding_the_test_database(self):
+        for factory, where, backend in (
+            ("create_app", "mistake_app_db", ""),
+            ("create_sqlite_app", "points at sqlite:///", " (a sqlite database: the tests need "),
+        ):
+            with self.subTest(factory=factory):
+                message = self.refused(f"tests.mistakeapps.overrides:{factory}")
+                self.assertMentions(
+                    message,
+                    "overrode the test configuration: the app factory "
+                    f"'tests.mistakeapps.overrides:{factory}' applied the config mapping it "
+                    "was given (TESTING is set), then set SQLALCHEMY_DATABASE_URI itself",
+                    where,
+                    backend,
+                    "Nothing was run against it",
+                    "app.config.update(config) below the line that sets "
+                    "SQLALCHEMY_DATABASE_URI",
+                    'app.config.setdefault("SQLALCHEMY_DATABASE_URI", ...)',
+                )
+                self.assertNotIn("not a PostgreSQL URL", message)
+                self.assertNotIn("ignored the test configuration", message)
+
     def test_factory_without_an_argument(self):
         message = self.refused("tests.mistakeapps.noarg:create_app")
         self.assertMentions(

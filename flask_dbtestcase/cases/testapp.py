@@ -138,11 +138,19 @@ def check_engines(
     for key, engine in engines.items():
         expected = plan.expected(key)
         what = "its database" if key is None else f"its bind {key!r}"
-        if not same_database(engine.url, expected):
+        if not _is_postgresql(engine.url) or not same_database(engine.url, expected):
             raise UnsafeDatabaseError(_pointing_elsewhere(app, key, engine.url, expected, owner))
         if engine.dialect.driver not in SUPPORTED_DRIVERS:
             raise ConfigurationError(_unsupported_driver(owner, what, engine))
         check_test_database(engine.url, "run tests")
+
+
+def _is_postgresql(url: sa.URL) -> bool:
+    """Tell whether an engine's URL is a PostgreSQL one (SQLite, MySQL: not).
+
+    :param url: the engine's URL.
+    """
+    return url.get_backend_name() == "postgresql"
 
 
 def _unsupported_driver(owner: str, what: str, engine: sa.Engine) -> str:
@@ -165,6 +173,27 @@ def _ignored(owner: str, what: str, url: sa.URL, expected: sa.URL) -> str:
         f"{render_url(expected)}. Nothing was run against it. Make the app "
         "factory apply the config mapping it is given (app.config.update(config)) "
         "after loading its own settings, and before calling db.init_app(app)."
+    )
+
+
+def _overridden(owner: str, factory: str, setting: str, url: sa.URL, there: str) -> str:
+    """Say that the factory applied the test configuration, then set the database itself.
+
+    :param owner: the test class's name.
+    :param factory: the app factory, as the message names it.
+    :param setting: the config key the factory set (``SQLALCHEMY_DATABASE_URI``).
+    :param url: where the engine points.
+    :param there: where it points, and where it should.
+    """
+    backend = url.get_backend_name()
+    engine = "" if _is_postgresql(url) else f" (a {backend} database: the tests need PostgreSQL)"
+    return (
+        f"The app built for {owner} overrode the test configuration: {factory} applied "
+        f"the config mapping it was given (TESTING is set), then set {setting} itself, "
+        f"so {there}{engine}. Nothing was run against it. In the factory, apply the "
+        f"mapping after its own settings (app.config.update(config) below the line "
+        f"that sets {setting}, and above db.init_app(app)), or set {setting} only "
+        f'when the mapping has none: app.config.setdefault("{setting}", ...).'
     )
 
 
@@ -232,6 +261,8 @@ def _pointing_elsewhere(
             f"{from_object_reason(call)}, and {there}. Nothing was run against it. "
             f"{from_object_advice(call)}"
         )
+    if call is not None and app.config.get("TESTING") is True:
+        return _overridden(owner, factory, setting, url, there)
     return _ignored(owner, what, url, expected)
 
 
