@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import importlib
 import inspect
 import os
 import sys
-import sysconfig
 import types
 import typing as t
-from pathlib import Path
 
 from flask import Flask
 
 from ..errors import ConfigurationError
+from .usercode import where
 
 __all__ = [
     "Factory",
@@ -167,71 +165,9 @@ def _not_a_factory(found: str, spec: str) -> str:
 def _import_failed(spec: str, exc: BaseException) -> ConfigurationError:
     return ConfigurationError(
         f"Importing the app factory '{spec}' failed with {type(exc).__name__}: {exc}"
-        f"{_where(exc)}. Fix that error in your application code; "
+        f"{where(exc)}. Fix that error in your application code; "
         f'`python -c "import {spec.partition(":")[0]}"` shows the full traceback.'
     )
-
-
-def _where(exc: BaseException) -> str:
-    """Return `` (at file:line)`` of the innermost frame of the user's own code.
-
-    Frames of the standard library (``<frozen os>`` included), of installed
-    packages and of flask-dbtestcase itself are skipped: a ``KeyError`` from
-    ``os.environ[...]`` is reported at the line that read the variable. When
-    no frame is the user's (a project installed into site-packages), the
-    innermost frame with a real file and not of flask-dbtestcase is named.
-
-    :param exc: the exception the user's code raised.
-    """
-    tb = exc.__traceback__
-    user = fallback = None
-    while tb is not None:
-        filename = tb.tb_frame.f_code.co_filename
-        if _is_user_code(filename):
-            user = (filename, tb.tb_lineno)
-        elif not filename.startswith("<") and not _is_ours(filename):
-            fallback = (filename, tb.tb_lineno)
-        tb = tb.tb_next
-    found = user or fallback
-    if found is None:
-        return ""
-    return f" (at {found[0]}:{found[1]})"
-
-
-_PACKAGE_DIR = Path(__file__).resolve().parent.parent
-
-
-@functools.lru_cache(maxsize=1)
-def _not_user_dirs() -> tuple[Path, ...]:
-    """Return the standard library's and the installed packages' directories."""
-    paths = sysconfig.get_paths()
-    found = {
-        Path(paths[name]).resolve()
-        for name in ("stdlib", "platstdlib", "purelib", "platlib")
-        if name in paths
-    }
-    return (*found, _PACKAGE_DIR)
-
-
-def _is_ours(filename: str) -> bool:
-    """Tell whether ``filename`` is a module of flask-dbtestcase.
-
-    :param filename: a code object's ``co_filename``.
-    """
-    return Path(filename).resolve().is_relative_to(_PACKAGE_DIR)
-
-
-def _is_user_code(filename: str) -> bool:
-    """Tell whether ``filename`` is the project's code, not Python's or a package's.
-
-    :param filename: a code object's ``co_filename``.
-    """
-    if filename.startswith("<"):  # <frozen os>, <string>
-        return False
-    path = Path(filename).resolve()
-    if "site-packages" in path.parts or "dist-packages" in path.parts:
-        return False
-    return not any(path.is_relative_to(base) for base in _not_user_dirs())
 
 
 def factory_name(factory: Factory) -> str:
@@ -273,10 +209,10 @@ def call_factory(factory: Factory, config: t.Mapping[str, t.Any]) -> Flask:
             raise ConfigurationError(
                 f"The app never got the test configuration: {from_object_reason(call)}, "
                 f"and without them the factory failed with {type(exc).__name__}: "
-                f"{exc}{_where(exc)}. {from_object_advice(call)}"
+                f"{exc}{where(exc)}. {from_object_advice(call)}"
             ) from None
         raise ConfigurationError(
-            f"The app factory '{call.name}' raised {type(exc).__name__}: {exc}{_where(exc)}. "
+            f"The app factory '{call.name}' raised {type(exc).__name__}: {exc}{where(exc)}. "
             "It was called with the test configuration (TESTING, "
             "SQLALCHEMY_DATABASE_URI pointing at the test database, and your "
             "class's config); fix the factory so it can build the app with it."
