@@ -605,13 +605,13 @@ class ThrowawayServerTests(RunnerTestCase):
         )
         self.assertNotIn("Traceback", result.stderr)
         self.assertIn("1 set-up error (the run exits with status 2)", result.stderr)
-        self.assertEqual(result.last_line, "1 passed, 1 failed")
+        self.assertEqual(result.last_line, "1 passed, 0 failed, 1 error in set-up")
 
     def test_set_up_errors_exit_2_from_parallel_workers_too(self):
         result = suite(self, "cfgerror").run(PATTERN + ["--parallel", "2"])
         self.assertCode(result, 2)
         self.assertIn("ConfigurationError: The app factory 'nope:create_app'", result.stderr)
-        self.assertEqual(result.last_line, "1 passed, 1 failed")
+        self.assertEqual(result.last_line, "1 passed, 0 failed, 1 error in set-up")
 
     def test_a_failing_test_is_not_a_set_up_error(self):
         result = run(self, PATTERN + ["-k", "test_passes", "-k", "three"], "counts")

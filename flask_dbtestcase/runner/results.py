@@ -228,14 +228,21 @@ class DBTestResult(ResultMixin, unittest.TextTestResult):
 
         Tests are counted, not error entries: a test that failed and then
         errored in tearDown, or failed in three subtests, is one failed
-        test. A set-up error outside any test (setUpClass, setUpModule)
-        counts as one failed entry of its own.
+        test. A set-up error (:attr:`setup_error_ids`: a bad app factory, no
+        database, a test module that cannot be imported) is not a failed
+        test: :meth:`setup_error_count` counts them.
         """
-        outcomes = [r["outcome"] for r in self.records.values()]
+        setup = set(self.setup_error_ids)
+        outcomes = [r["outcome"] for key, r in self.records.items() if key not in setup]
         passed = sum(1 for o in outcomes if o == "passed")
         failed = sum(1 for o in outcomes if o == "failed")
         skipped = sum(1 for o in outcomes if o == "skipped")
         return passed, failed, skipped
+
+    def setup_error_count(self) -> int:
+        """Return the number of tests and set-up holders (setUpClass, a
+        module's import) that had a set-up error."""
+        return len(set(self.setup_error_ids))
 
     # -- output --------------------------------------------------------------
     def printErrorList(self, flavour: str, errors: t.Iterable[tuple[t.Any, str]]) -> None:
