@@ -80,5 +80,60 @@ class UnknownOptionTests(unittest.TestCase):
         self.assertIn("--reuse-db", build_parser().format_help())
 
 
+THING_TESTS = """
+from flask_dbtestcase import FlaskDBTestCase
+from myapp import Thing
+
+
+class ThingTests(FlaskDBTestCase):
+    def test_empty(self):
+        self.assertRowCount(Thing, 0)
+"""
+
+
+class MisspeltTableTests(unittest.TestCase):
+    def project(self, table: str) -> Project:
+        return Project(
+            self,
+            {
+                "myapp.py": app_source("first_hour_thing"),
+                "test_things.py": THING_TESTS,
+                "pyproject.toml": f'[{table}]\napp_factory = "myapp:create_app"\n',
+            },
+            timeout=TIMEOUT,
+            private_runtime=True,
+        )
+
+    def test_the_table_with_an_underscore_is_named_with_the_right_spelling(self):
+        project = self.project("tool.flask_dbtestcase")
+        result = project.run([])
+        self.assertEqual(result.returncode, 2, result)
+        path = os.path.join(os.path.realpath(project.dir), "pyproject.toml")
+        self.assertEqual(result.stderr.count("[tool.flask_dbtestcase]"), 1, result.stderr)
+        self.assertIn(
+            f"flask-dbtestcase ignores some of the settings given: the table "
+            f"[tool.flask_dbtestcase] in {path} is not read, so none of its settings apply: "
+            "the table is spelt [tool.flask-dbtestcase], with a hyphen",
+            result.stderr,
+        )
+        # Said first, before the error it causes.
+        self.assertLess(
+            result.stderr.index("[tool.flask_dbtestcase]"),
+            result.stderr.index("No app factory is configured"),
+        )
+
+    def test_under_unittest_too(self):
+        result = self.project("tool.flask_dbtestcase").run([], module="unittest")
+        self.assertEqual(result.returncode, 1, result)
+        self.assertEqual(result.stderr.count("[tool.flask_dbtestcase]"), 1, result.stderr)
+        self.assertIn("the table is spelt [tool.flask-dbtestcase]", result.stderr)
+
+    def test_the_right_spelling_says_nothing(self):
+        result = self.project("tool.flask-dbtestcase").run([])
+        self.assertEqual(result.returncode, 0, result)
+        self.assertNotIn("ignores some of the settings", result.stderr)
+        self.assertEqual(result.last_line, "1 passed, 0 failed")
+
+
 if __name__ == "__main__":
     unittest.main()
