@@ -230,8 +230,7 @@ class MistakeTests(unittest.TestCase):
                     where,
                     backend,
                     "Nothing was run against it",
-                    "app.config.update(config) below the line that sets "
-                    "SQLALCHEMY_DATABASE_URI",
+                    "app.config.update(config) below the line that sets SQLALCHEMY_DATABASE_URI",
                     'app.config.setdefault("SQLALCHEMY_DATABASE_URI", ...)',
                 )
                 self.assertNotIn("not a PostgreSQL URL", message)
@@ -257,8 +256,7 @@ class MistakeTests(unittest.TestCase):
             f"the app factory 'tests.mistakeapps.fromobject:{factory}' passed the config "
             "mapping to app.config.from_object()",
             "reads only the UPPERCASE attributes of an object, so the keys of a dict never arrive",
-            "'import types', 'import flask', "
-            f"'from tests.mistakeapps.fromobject import {factory}'",
+            f"'import types', 'import flask', 'from tests.mistakeapps.fromobject import {factory}'",
             "'def create_test_app(config):'",
             "'settings = flask.Config(\".\")'",
             f"'settings.from_object(\"{config_object}\")'",
@@ -378,4 +376,3 @@ def stubborn(config):
     from tests.mistakeapps.initfirst import create_app
 
     return create_app()
-
