@@ -9,10 +9,14 @@ Each test is a run of a small project, as a user starts it.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 import unittest
 
-from tests.support import Project, app_source, run_database_url
+import sqlalchemy as sa
+
+from tests.support import ROOT, Project, app_source, run_database_url
 
 TIMEOUT = 120
 FLASK = os.path.join(os.path.dirname(sys.executable), "flask")
@@ -133,6 +137,99 @@ class MisspeltTableTests(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result)
         self.assertNotIn("ignores some of the settings", result.stderr)
         self.assertEqual(result.last_line, "1 passed, 0 failed")
+
+
+# A factory whose own URL says postgresql://: SQLAlchemy 2.1 reaches it through psycopg (3).
+DRIVER_APP = """
+import sqlalchemy as sa
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+
+db = SQLAlchemy()
+
+
+def create_app(config=None):
+    app = Flask(__name__)
+    app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql://localhost/myapp"
+    app.config.update(config or {})
+    db.init_app(app)
+    return app
+
+
+def create_app_with_a_reports_engine(config=None):
+    app = create_app(config)
+    app.extensions["reports"] = sa.create_engine("postgresql://localhost/reports")
+    return app
+"""
+
+DRIVER_TESTS = """
+from flask_dbtestcase import FlaskDBTestCase
+
+
+class AppTests(FlaskDBTestCase):
+    def test_app(self):
+        self.assertTrue(self.app.config["TESTING"])
+"""
+
+
+@unittest.skipUnless(
+    sa.__version__.startswith("2.1"), "SQLAlchemy 2.0 reaches postgresql:// through psycopg2"
+)
+class MissingDriverTests(unittest.TestCase):
+    """An environment with psycopg2 only (the package's own dependency), as
+    ``pip install flask-dbtestcase`` alone gives: psycopg (3) is hidden."""
+
+    ADVICE = (
+        "The app's database URL needs the psycopg (3) driver, which is not installed "
+        f"(SQLAlchemy {sa.__version__} uses it for postgresql:// URLs). Install it "
+        '(pip install "psycopg[binary]"), or name the psycopg2 driver in the URL: '
+        "postgresql+psycopg2://..."
+    )
+
+    def project(self, factory: str = "myapp:create_app") -> Project:
+        hidden = tempfile.mkdtemp(prefix="fdt-no-psycopg-")
+        self.addCleanup(shutil.rmtree, hidden, True)
+        with open(os.path.join(hidden, "sitecustomize.py"), "w") as f:
+            f.write("import sys\nsys.modules['psycopg'] = None  # not installed\n")
+        return Project(
+            self,
+            {
+                "myapp.py": DRIVER_APP,
+                "test_app.py": DRIVER_TESTS,
+                "pyproject.toml": f'[tool.flask-dbtestcase]\napp_factory = "{factory}"\n',
+            },
+            env={
+                "PYTHONPATH": os.pathsep.join([hidden, ROOT]),
+                "FLASK_DBTESTCASE_DATABASE_URL": run_database_url(),
+            },
+            timeout=TIMEOUT,
+        )
+
+    def test_flask_cannot_load_the_app_and_says_which_driver_to_install(self):
+        result = self.project().run(["--app", "myapp", "test"], command=[FLASK])
+        first = result.stderr.splitlines()[0]
+        self.assertTrue(
+            first.startswith("flask test: the app 'myapp' failed to load: ModuleNotFoundError"),
+            result,
+        )
+        self.assertTrue(first.endswith(self.ADVICE), first)
+        # The tests themselves run on the driver that is there (psycopg2).
+        self.assertEqual(result.returncode, 0, result)
+        self.assertEqual(result.last_line, "1 passed, 0 failed")
+
+    def test_a_factory_that_needs_the_driver_says_which_to_install(self):
+        result = self.project("myapp:create_app_with_a_reports_engine").run([])
+        self.assertEqual(result.returncode, 2, result)
+        self.assertIn(
+            "ConfigurationError: The app factory 'myapp:create_app_with_a_reports_engine' "
+            "raised ModuleNotFoundError",
+            result.stderr,
+        )
+        line = next(
+            n for n, text in enumerate(DRIVER_APP.splitlines(), 1) if "sa.create_engine" in text
+        )
+        self.assertIn(f"myapp.py:{line}). {self.ADVICE}\n", result.stderr)
+        self.assertNotIn("Traceback", result.stderr)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import sys
 import types
 import typing as t
 
+import sqlalchemy
 from flask import Flask
 
 from ..errors import ConfigurationError
@@ -24,6 +25,7 @@ __all__ = [
     "factory_name",
     "from_object_advice",
     "from_object_reason",
+    "missing_driver_advice",
     "resolve_factory",
 ]
 
@@ -163,11 +165,47 @@ def _not_a_factory(found: str, spec: str) -> str:
 
 
 def _import_failed(spec: str, exc: BaseException) -> ConfigurationError:
-    return ConfigurationError(
-        f"Importing the app factory '{spec}' failed with {type(exc).__name__}: {exc}"
-        f"{where(exc)}. Fix that error in your application code; "
+    advice = missing_driver_advice(exc) or (
+        "Fix that error in your application code; "
         f'`python -c "import {spec.partition(":")[0]}"` shows the full traceback.'
     )
+    return ConfigurationError(
+        f"Importing the app factory '{spec}' failed with {type(exc).__name__}: {exc}"
+        f"{where(exc)}. {advice}"
+    )
+
+
+#: The PostgreSQL drivers: what installs each, and the URL scheme of the other.
+_DRIVERS = {
+    "psycopg": ('"psycopg[binary]"', "psycopg (3)", "postgresql+psycopg2://", "psycopg2"),
+    "psycopg2": ("psycopg2-binary", "psycopg2", "postgresql+psycopg://", "psycopg (3)"),
+}
+
+
+def missing_driver_advice(exc: BaseException) -> str | None:
+    """Name the fix when ``exc`` comes from a PostgreSQL driver that is not installed.
+
+    SQLAlchemy 2.1 reaches ``postgresql://`` URLs through psycopg (3), 2.0
+    through psycopg2; flask-dbtestcase installs psycopg2 only, so an app
+    whose own URL says ``postgresql://`` fails on SQLAlchemy 2.1 without
+    psycopg. ``None`` when the error is something else.
+
+    :param exc: an exception raised by the app's code (its causes are looked at too).
+    """
+    seen: set[int] = set()
+    found: BaseException | None = exc
+    while found is not None and id(found) not in seen:
+        if isinstance(found, ModuleNotFoundError) and found.name in _DRIVERS:
+            package, label, other_scheme, other = _DRIVERS[found.name]
+            return (
+                f"The app's database URL needs the {label} driver, which is not installed "
+                f"(SQLAlchemy {sqlalchemy.__version__} uses it for postgresql:// URLs). "
+                f"Install it (pip install {package}), or name the {other} driver in the "
+                f"URL: {other_scheme}..."
+            )
+        seen.add(id(found))
+        found = found.__cause__ or found.__context__
+    return None
 
 
 def factory_name(factory: Factory) -> str:
@@ -211,11 +249,14 @@ def call_factory(factory: Factory, config: t.Mapping[str, t.Any]) -> Flask:
                 f"and without them the factory failed with {type(exc).__name__}: "
                 f"{exc}{where(exc)}. {from_object_advice(call)}"
             ) from None
-        raise ConfigurationError(
-            f"The app factory '{call.name}' raised {type(exc).__name__}: {exc}{where(exc)}. "
+        advice = missing_driver_advice(exc) or (
             "It was called with the test configuration (TESTING, "
             "SQLALCHEMY_DATABASE_URI pointing at the test database, and your "
             "class's config); fix the factory so it can build the app with it."
+        )
+        raise ConfigurationError(
+            f"The app factory '{call.name}' raised {type(exc).__name__}: {exc}{where(exc)}. "
+            f"{advice}"
         ) from None
     if not isinstance(app, Flask):
         raise ConfigurationError(
