@@ -139,6 +139,96 @@ class MisspeltTableTests(unittest.TestCase):
         self.assertEqual(result.last_line, "1 passed, 0 failed")
 
 
+# An app package that reads its database URL when it is imported.
+IMPORT_TIME_APP = """
+import os
+
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+
+DATABASE_URL = os.environ["DATABASE_URL"]
+db = SQLAlchemy()
+
+
+def create_app(config=None):
+    app = Flask(__name__)
+    app.config["SQLALCHEMY_DATABASE_URI"] = DATABASE_URL
+    app.config.update(config or {})
+    db.init_app(app)
+    return app
+"""
+
+IMPORTING_TESTS = """
+from flask_dbtestcase import FlaskDBTestCase
+
+from myapp import db
+
+
+class UsesTheApp(FlaskDBTestCase):
+    def test_app(self):
+        self.assertIsNotNone(db)
+"""
+
+
+class ImportTimeVariableTests(unittest.TestCase):
+    def project(self) -> Project:
+        project = Project(
+            self,
+            {"pyproject.toml": '[tool.flask-dbtestcase]\napp_factory = "myapp:create_app"\n'},
+            env={"DATABASE_URL": None},
+            timeout=TIMEOUT,
+            private_runtime=True,  # a server of its own: --parallel clones its database
+        )
+        for name, text in {
+            "myapp/__init__.py": IMPORT_TIME_APP,
+            "tests/__init__.py": "",
+            "tests/test_posts.py": IMPORTING_TESTS,
+            "tests/test_users.py": IMPORTING_TESTS,
+            "tests/test_plain.py": PLAIN_TEST,
+        }.items():
+            os.makedirs(os.path.join(project.dir, os.path.dirname(name)), exist_ok=True)
+            with open(os.path.join(project.dir, name), "w") as f:
+                f.write(text)
+        return project
+
+    def test_said_once_in_full_and_counted_as_set_up_errors(self):
+        project = self.project()
+        where = os.path.join(project.dir, "myapp", "__init__.py")
+        line = IMPORT_TIME_APP.splitlines().index('DATABASE_URL = os.environ["DATABASE_URL"]') + 1
+        for args in ([], ["--parallel", "2"]):
+            with self.subTest(args=args):
+                result = project.run(args)
+                self.assertEqual(result.returncode, 2, result)
+                self.assertNotIn("Traceback", result.stderr)
+                self.assertNotIn("KeyError", result.stderr)
+                self.assertEqual(result.stderr.count("hands the test database's URL"), 1)
+                self.assertIn(
+                    f"ConfigurationError: Importing myapp failed: {where}:{line} reads the "
+                    "environment variable DATABASE_URL (os.environ['DATABASE_URL']) when the "
+                    "module is imported, and it is not set. flask-dbtestcase does not set "
+                    "DATABASE_URL: it hands the test database's URL to the app factory, in the "
+                    "config mapping it is given (as SQLALCHEMY_DATABASE_URI), so the tests do "
+                    "not need the app's own URL. Read it when the app is created rather than "
+                    "when the module is imported (in the app factory, with "
+                    "os.environ.get('DATABASE_URL')), or set it for the run.",
+                    result.stderr,
+                )
+                for module in ("tests.test_posts", "tests.test_users"):
+                    self.assertIn(
+                        f"ConfigurationError: Importing {module} failed for the same reason as "
+                        f"importing myapp: {where}:{line} reads the environment variable "
+                        "DATABASE_URL, which is not set.",
+                        result.stderr,
+                    )
+                self.assertEqual(result.last_line, "1 passed, 0 failed, 3 errors in set-up")
+
+    def test_set_it_and_the_tests_run(self):
+        project = self.project()
+        result = project.run([], env={"DATABASE_URL": "postgresql://localhost/unused"})
+        self.assertEqual(result.returncode, 0, result)
+        self.assertEqual(result.last_line, "3 passed, 0 failed")
+
+
 # A factory whose own URL says postgresql://: SQLAlchemy 2.1 reaches it through psycopg (3).
 DRIVER_APP = """
 import sqlalchemy as sa
