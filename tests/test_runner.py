@@ -150,7 +150,7 @@ class RunnerOutputTests(RunnerTestCase):
         self.assertNotIn("...", quiet.stderr)
         self.assertEqual(quiet.last_line, "3 passed, 0 failed")
         normal = run(self, PATTERN + ["-k", "MorePassing"])
-        self.assertIn("...\n", normal.stderr)  # unittest's dots
+        self.assertRegex(normal.stderr, r"^\.\.\. +\[100%\]\n")  # the dots, the progress
         self.assertNotIn("Database setup took", normal.stderr)
         verbose = run(self, PATTERN + ["-v", "2", "-k", "MorePassing"])
         self.assertEqual(test_lines(verbose.stderr), ["test_a", "test_b", "test_c"])
