@@ -70,7 +70,9 @@ def test_lines(text):
 
 def ran_test_ids(text):
     """The test ids (module.Class.name) of a -v 2 run, in order."""
-    return re.findall(r"^test_\w+ \(([\w.]+)\) \.\.\.", text, re.M)
+    found = re.findall(r"^(test_\w+) \(([\w.]+)\) \.\.\.", text, re.M)
+    # Python 3.11+ prints module.Class.test, older ones module.Class.
+    return [where if where.endswith(f".{name}") else f"{where}.{name}" for name, where in found]
 
 
 class RunnerTestCase(unittest.TestCase):
