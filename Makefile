@@ -7,16 +7,20 @@ ARGS ?=
 
 VENV_PY := $(abspath $(VENV))/bin/python
 STAMP := $(VENV)/.installed
-# Install the "test" extra too when pyproject.toml declares one.
-EXTRAS_CMD := import tomllib; d = tomllib.load(open('pyproject.toml', 'rb')); \
-	print('[test]' if 'test' in d.get('project', {}).get('optional-dependencies', {}) else '')
+# The extras installed with the package (the project's own tests need
+# "test"; e.g. EXTRAS=test,psycopg adds another). Named here rather than read
+# from pyproject.toml, which needs a TOML parser (tomllib: Python 3.11+).
+EXTRAS ?= test
 
-.PHONY: help venv postgres test lint example coverage compat matrix drivers docs clean distclean
+.PHONY: help venv postgres test lint example example-pythons coverage compat matrix drivers docs \
+	clean distclean
 
 help:
 	@echo "make test      run the project's own tests (runtests.py); ARGS=... passes options"
 	@echo "make lint      ruff check and ruff format --check on the repo; mypy --strict on the package"
 	@echo "make example   run the example app's suite in examples/blog (the runner, then pytest)"
+	@echo "make example-pythons  make example on the oldest and the newest supported Python,"
+	@echo "               each in a venv of its own made by make venv (.venv-py3.9, .venv-py3.13)"
 	@echo "make coverage  run the tests under coverage.py; HTML report in htmlcov/"
 	@echo "make compat    run the isolation suites and the example on SQLAlchemy 2.0.x too (DRIVER=...)"
 	@echo "make matrix    the example and the isolation suites on the oldest Python and"
@@ -38,9 +42,10 @@ $(STAMP): pyproject.toml
 			echo >&2 "On Debian/Ubuntu: apt-get install python3-venv. Or pass PYTHON=/path/to/python3."; \
 			exit 1; }; \
 	fi
-	@extras=$$("$(VENV_PY)" -c "$(EXTRAS_CMD)" 2>/dev/null || true); \
-	echo "Installing the package into $(VENV) (pip install -e .$$extras)"; \
-	"$(VENV_PY)" -m pip install --quiet --disable-pip-version-check -e ".$$extras"
+	@echo "Installing the package into $(VENV) (pip install -e .[$(EXTRAS)])"
+	@"$(VENV_PY)" -m pip install --quiet --disable-pip-version-check -e ".[$(EXTRAS)]" || { \
+		echo >&2 "Installing the package into $(VENV) failed (the pip error is above)."; \
+		exit 1; }
 	@touch "$@"
 
 # testing.postgresql needs initdb and postgres, from PATH or /usr/lib/postgresql/*/bin.
@@ -93,28 +98,56 @@ example: venv postgres
 	@echo "-- the same suite under pytest (the plugin; classes and functions together)"
 	@cd examples/blog && "$(VENV_PY)" -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) tests
 
+# `make example` on the oldest and the newest supported Python (the Pythons
+# of make matrix), each in a venv that `make venv` makes as it would for a
+# user on that Python: the extras and the example's dependencies included.
+EXAMPLE_OLDEST_VENV ?= .venv-py3.9
+EXAMPLE_NEWEST_VENV ?= .venv-py3.13
+example-pythons:
+	@if [ -z "$(MATRIX_OLDEST_PYTHON)" ] || [ -z "$(MATRIX_NEWEST_PYTHON)" ]; then \
+		echo >&2 "make example-pythons: Python 3.9 or 3.13 not found. Install them (pyenv install),"; \
+		echo >&2 "or pass MATRIX_OLDEST_PYTHON=/path/to/python MATRIX_NEWEST_PYTHON=/path/to/python."; \
+		exit 1; fi
+	@echo "-- make example with $$("$(MATRIX_OLDEST_PYTHON)" --version) in $(EXAMPLE_OLDEST_VENV)"
+	@$(MAKE) --no-print-directory example PYTHON="$(MATRIX_OLDEST_PYTHON)" VENV="$(EXAMPLE_OLDEST_VENV)"
+	@echo "-- make example with $$("$(MATRIX_NEWEST_PYTHON)" --version) in $(EXAMPLE_NEWEST_VENV)"
+	@$(MAKE) --no-print-directory example PYTHON="$(MATRIX_NEWEST_PYTHON)" VENV="$(EXAMPLE_NEWEST_VENV)"
+
 # Coverage of the package over the whole run: the runner's --parallel
 # workers (forked by multiprocessing) and the Python subprocesses the tests
 # start (`python -m unittest`, pytest, flask) are measured too, through
 # coverage's `patch = subprocess` (coverage >= 7.10). Each process writes its
-# own data file; they are combined before the report. The settings live in a
-# generated rc file so that nothing else has to carry them.
-COVERAGE_RC := $(VENV)/coveragerc
+# own data file; they are combined before the report. tests/test_package.py
+# runs tests from the unpacked sdist, a copy of the package in a temporary
+# directory that is gone by report time: [paths] counts its lines as the
+# checkout's own. The settings live in a generated rc file so that nothing
+# else has to carry them.
+COVERAGE_RC ?= $(VENV)/coveragerc
+COVERAGE_DATA ?= $(CURDIR)/.coverage
 COVERAGE := "$(VENV_PY)" -m coverage
 
-coverage: venv postgres
+# Writes the rc file (tests/test_make_coverage.py checks it).
+.PHONY: coverage-rc
+coverage-rc:
+	@mkdir -p "$(dir $(COVERAGE_RC))"
 	@printf '%s\n' \
 		'[run]' \
 		'source = flask_dbtestcase' \
-		'data_file = $(CURDIR)/.coverage' \
+		'data_file = $(COVERAGE_DATA)' \
 		'parallel = true' \
 		'concurrency = multiprocessing, thread' \
 		'patch = subprocess' \
 		'disable_warnings = no-data-collected, module-not-imported, module-not-measured' \
+		'[paths]' \
+		'source =' \
+		'    $(CURDIR)/flask_dbtestcase' \
+		'    */flask_dbtestcase-*/flask_dbtestcase' \
 		'[report]' \
 		'skip_empty = true' \
 		'[html]' \
 		'directory = htmlcov' > "$(COVERAGE_RC)"
+
+coverage: venv postgres coverage-rc
 	@$(COVERAGE) erase --rcfile="$(COVERAGE_RC)"
 	@status=0; $(COVERAGE) run --rcfile="$(COVERAGE_RC)" runtests.py $(ARGS) || status=$$?; \
 	$(COVERAGE) combine --quiet --rcfile="$(COVERAGE_RC)" \
@@ -210,7 +243,8 @@ clean:
 	rm -f "$(STAMP)"
 
 distclean: clean
-	rm -rf "$(VENV)" "$(COMPAT_VENV)" .venv-oldest .venv-newest
+	rm -rf "$(VENV)" "$(COMPAT_VENV)" .venv-oldest .venv-newest \
+		"$(EXAMPLE_OLDEST_VENV)" "$(EXAMPLE_NEWEST_VENV)"
 
 # Benchmarks (bench/, see bench/README.md): one throwaway PostgreSQL server,
 # every contender on it, both CPU placements. Django is installed only into

@@ -235,9 +235,12 @@ def read_pyproject(start: str) -> dict[str, t.Any]:
     """Return ``[tool.flask-dbtestcase]`` of the nearest pyproject.toml at or above ``start``.
 
     The table's own path is under ``"_path"``; ``{}`` when there is none. A
-    pyproject.toml that cannot be read (malformed, or no TOML parser on
-    Python < 3.11) raises :class:`ConfigurationError`: silently ignoring it
-    would ignore the settings the user wrote there.
+    table under a misspelt name (``[tool.flask_dbtestcase]``) is not read:
+    its file's path is returned with the name under ``"_misspelt"``, for
+    :func:`ignored_settings` to say so. A pyproject.toml that cannot be read
+    (malformed, or no TOML parser on Python < 3.11) raises
+    :class:`ConfigurationError`: silently ignoring it would ignore the
+    settings the user wrote there.
 
     :param start: an absolute directory.
     """
@@ -245,11 +248,20 @@ def read_pyproject(start: str) -> dict[str, t.Any]:
     for directory in (here, *here.parents):
         candidate = directory / "pyproject.toml"
         if candidate.is_file():
-            data = _read_toml(candidate)
-            table = data.get("tool", {}).get("flask-dbtestcase")
+            tools = _read_toml(candidate).get("tool", {})
+            table = tools.get(_TABLE)
             if table is not None:
                 return dict(table, _path=str(candidate))
+            misspelt = next((name for name in _MISSPELT if name in tools), None)
+            if misspelt is not None:  # read nothing from it, but say so (ignored_settings)
+                return {"_path": str(candidate), "_misspelt": misspelt}
     return {}
+
+
+#: The name of the settings table, under ``[tool]``.
+_TABLE = "flask-dbtestcase"
+#: Spellings of the table that are not read, but are named by a warning.
+_MISSPELT = ("flask_dbtestcase", "flaskdbtestcase", "flask-db-testcase", "flask_db_testcase")
 
 
 def _toml_parser() -> types.ModuleType | None:
@@ -277,7 +289,7 @@ def _read_toml(path: Path) -> dict[str, t.Any]:
             f"flask-dbtestcase cannot read its settings ([tool.flask-dbtestcase]) from "
             f"{path}: {exc.strerror or exc}. Make the file readable by this user."
         ) from None
-    if b"flask-dbtestcase" not in raw:
+    if not any(name.encode() in raw for name in (_TABLE, *_MISSPELT)):
         return {}
     parser = _toml_parser()
     if parser is None:
@@ -330,8 +342,14 @@ def ignored_settings(settings: Settings, under_runner: bool) -> str | None:
             )
     if settings.pyproject_path:
         table = read_pyproject(str(Path(settings.pyproject_path).parent))
+        if "_misspelt" in table:
+            parts.append(
+                f"the table [tool.{table['_misspelt']}] in {settings.pyproject_path} is not "
+                f"read, so none of its settings apply: the table is spelt "
+                f"[tool.{_TABLE}], with a hyphen, as the package's name. Rename it."
+            )
         known = {s.pyproject for s in SETTINGS if s.pyproject}
-        unknown = sorted(key for key in table if key != "_path" and key not in known)
+        unknown = sorted(key for key in table if not key.startswith("_") and key not in known)
         if unknown:
             parts.append(
                 f"[tool.flask-dbtestcase] in {settings.pyproject_path} has "

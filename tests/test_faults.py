@@ -723,7 +723,9 @@ class BadInputTests(unittest.TestCase):
         self.assertEqual(result.returncode, 2, result)  # a set-up error
         self.assertIn("broken.json", result.stderr)
         self.assertNotIn("TEST RAN", result.stdout)
-        self.assertEqual(result.stderr.strip().splitlines()[-1], "0 passed, 1 failed")
+        self.assertEqual(
+            result.stderr.strip().splitlines()[-1], "0 passed, 0 failed, 1 error in set-up"
+        )
 
 
 # ---------------------------------------------------------------------------

@@ -46,6 +46,19 @@ def create_app(config=None):
     return app
 """
 
+# An app that fails to load: it reads a variable the environment does not have.
+BROKEN_APP = """
+import os
+
+from flask import Flask
+
+SECRET_KEY = os.environ["FDT_FLASK_TEST_UNSET"]
+
+
+def create_app(config=None):
+    return Flask(__name__)
+"""
+
 SUITE = """
 import unittest
 
@@ -100,6 +113,28 @@ class FlaskTestCommandTests(unittest.TestCase):
         self.assertIn("APP OWN TEST names=['x']", own.stdout, str(own))
         ours = project.run(["--app", "myapp:create_app", "dbtest", *PATTERN], command=[FLASK])
         self.assertIn("APP_FACTORY=myapp:create_app", ours.stdout, str(ours))
+
+    def test_an_app_that_fails_to_load_is_named_before_the_runner_runs(self):
+        project = self.project(**{"app.py": BROKEN_APP})
+        result = project.run(["test", *PATTERN], command=[FLASK])
+        self.assertEqual(result.returncode, 0, str(result))
+        where = os.path.join(project.dir, "app.py")
+        self.assertEqual(
+            result.stderr.splitlines()[0],
+            f"flask test: the app 'app' failed to load: KeyError: 'FDT_FLASK_TEST_UNSET' "
+            f"(at {where}:6), so its own 'test' command, if it has one, cannot run; running "
+            "flask-dbtestcase's runner (flask dbtest), whose test classes build the app "
+            "themselves.",
+        )
+        self.assertEqual(result.stderr.count("failed to load"), 1)
+        self.assertNotIn("Traceback", result.stderr)
+        self.assertEqual(result.last_line, "1 passed, 0 failed")
+
+    def test_no_app_at_all_is_not_a_failure_to_load(self):
+        result = self.project().run(["test", *PATTERN], command=[FLASK])
+        self.assertEqual(result.returncode, 0, str(result))
+        self.assertNotIn("failed to load", result.stderr)
+        self.assertEqual(result.last_line, "1 passed, 0 failed")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -214,6 +215,27 @@ class MistakeTests(unittest.TestCase):
             "app.config.update(config)",
         )
 
+    def test_factory_overriding_the_test_database(self):
+        for factory, where, backend in (
+            ("create_app", "mistake_app_db", ""),
+            ("create_sqlite_app", "points at sqlite:///", " (a sqlite database: the tests need "),
+        ):
+            with self.subTest(factory=factory):
+                message = self.refused(f"tests.mistakeapps.overrides:{factory}")
+                self.assertMentions(
+                    message,
+                    "overrode the test configuration: the app factory "
+                    f"'tests.mistakeapps.overrides:{factory}' applied the config mapping it "
+                    "was given (TESTING is set), then set SQLALCHEMY_DATABASE_URI itself",
+                    where,
+                    backend,
+                    "Nothing was run against it",
+                    "app.config.update(config) below the line that sets SQLALCHEMY_DATABASE_URI",
+                    'app.config.setdefault("SQLALCHEMY_DATABASE_URI", ...)',
+                )
+                self.assertNotIn("not a PostgreSQL URL", message)
+                self.assertNotIn("ignored the test configuration", message)
+
     def test_factory_without_an_argument(self):
         message = self.refused("tests.mistakeapps.noarg:create_app")
         self.assertMentions(
@@ -227,28 +249,30 @@ class MistakeTests(unittest.TestCase):
             "before db.init_app(app)",
         )
 
-    def assertFromObjectAdvice(self, message: str, factory: str) -> None:
+    def assertFromObjectAdvice(self, message: str, factory: str, config_object: str) -> None:
         self.assertMentions(
             message,
             "never got the test configuration",
             f"the app factory 'tests.mistakeapps.fromobject:{factory}' passed the config "
             "mapping to app.config.from_object()",
             "reads only the UPPERCASE attributes of an object, so the keys of a dict never arrive",
-            f"'from tests.mistakeapps.fromobject import {factory}'",
-            "'from tests.mistakeapps.config import Config'",
+            f"'import types', 'import flask', 'from tests.mistakeapps.fromobject import {factory}'",
             "'def create_test_app(config):'",
-            "'class TestConfig(Config): pass'",
-            "'for key, value in config.items(): setattr(TestConfig, key, value)'",
-            f"'return {factory}(TestConfig)'",
+            "'settings = flask.Config(\".\")'",
+            f"'settings.from_object(\"{config_object}\")'",
+            "'settings.update(config)'",
+            f"'return {factory}(types.SimpleNamespace(**settings))'",
             'app_factory = "tests.factory:create_test_app"',
+            "a class, a module or an import path",
         )
+        self.assertNotIn("class TestConfig", message)
 
     def test_factory_passing_the_mapping_to_from_object(self):
         # The Mega-Tutorial's create_app(config_class=Config): with a dict in
         # place of the class the app has no database URI at all, and
         # Flask-SQLAlchemy's init_app raises.
         message = self.refused("tests.mistakeapps.fromobject:create_app", ConfigurationError)
-        self.assertFromObjectAdvice(message, "create_app")
+        self.assertFromObjectAdvice(message, "create_app", "tests.mistakeapps.config.Config")
         self.assertMentions(
             message,
             "the factory failed with RuntimeError",
@@ -256,25 +280,50 @@ class MistakeTests(unittest.TestCase):
         )
 
     def test_factory_passing_the_mapping_to_from_object_after_defaults(self):
-        # cookiecutter-flask's create_app(config_object="...settings"), after a
-        # default URI: the app is built, against its own database.
+        # A default URI first, then the named config object: the app is
+        # built, against its own database.
         message = self.refused("tests.mistakeapps.fromobject:create_app_with_defaults")
-        self.assertFromObjectAdvice(message, "create_app_with_defaults")
+        self.assertFromObjectAdvice(
+            message, "create_app_with_defaults", "tests.mistakeapps.config.Config"
+        )
         self.assertMentions(message, "mistake_app_db", "Nothing was run against it")
 
+    def test_factory_given_a_settings_module(self):
+        # cookiecutter-flask's create_app(config_object="my_flask_app.settings"):
+        # a module, which a class cannot subclass.
+        for factory in ("create_app_from_settings_path", "create_app_from_settings_module"):
+            with self.subTest(factory=factory):
+                message = self.refused(
+                    f"tests.mistakeapps.fromobject:{factory}", ConfigurationError
+                )
+                self.assertFromObjectAdvice(message, factory, "tests.mistakeapps.settings")
+
     def test_the_adapter_shown_for_from_object_works(self):
+        # The code of each refusal, run as it is written there: a class, an
+        # import path of a class, of a module, and a module as the default.
         from tests.mistakeapps.fromobject import Post
 
-        class Adapted(FlaskDBTestCase):
-            app_factory = "tests.test_mistakes:create_test_app"
+        for factory, error in (
+            ("create_app", ConfigurationError),
+            ("create_app_with_defaults", UnsafeDatabaseError),
+            ("create_app_from_settings_path", ConfigurationError),
+            ("create_app_from_settings_module", ConfigurationError),
+        ):
+            with self.subTest(factory=factory):
+                message = self.refused(f"tests.mistakeapps.fromobject:{factory}", error)
+                adapter = adapter_from(message)
 
-            def test_uses_the_test_database(self):
-                self.assertTrue(self.app.config["TESTING"])
-                self.assertRowCount(Post, 0)
+                class Adapted(FlaskDBTestCase):
+                    app_factory = staticmethod(adapter)
 
-        result = run_classes(Adapted)
-        self.assertTrue(result.wasSuccessful(), result.errors + result.failures)
-        self.assertEqual(result.testsRun, 1)
+                    def test_uses_the_test_database(self):
+                        self.assertTrue(self.app.config["TESTING"])
+                        self.assertEqual(self.app.config["SECRET_KEY"], "not-a-secret")
+                        self.assertRowCount(Post, 0)
+
+                result = run_classes(Adapted)
+                self.assertTrue(result.wasSuccessful(), result.errors + result.failures)
+                self.assertEqual(result.testsRun, 1)
 
     # -- the models are never imported ----------------------------------------
 
@@ -308,6 +357,17 @@ class MistakeTests(unittest.TestCase):
         self.assertEqual([w for w in seen if "has no models" in str(w.message)], [])
 
 
+def adapter_from(message: str):
+    """The ``create_test_app`` a from_object refusal shows, built from its own text."""
+    shown = message[message.index("tests/factory.py:") : message.index("; and name it")]
+    lines = re.findall(r"'([^']*)'", shown)
+    start = lines.index("def create_test_app(config):")
+    source = "\n".join([*lines[: start + 1], *(f"    {line}" for line in lines[start + 1 :])])
+    namespace: dict = {}
+    exec(compile(source, "tests/factory.py", "exec"), namespace)
+    return namespace["create_test_app"]
+
+
 # The factories the tests above name as "tests.test_mistakes:<function>".
 
 
@@ -316,16 +376,3 @@ def stubborn(config):
     from tests.mistakeapps.initfirst import create_app
 
     return create_app()
-
-
-def create_test_app(config):
-    """The adapter the from_object refusal shows, written as it says."""
-    from tests.mistakeapps.config import Config
-    from tests.mistakeapps.fromobject import create_app
-
-    class TestConfig(Config):
-        pass
-
-    for key, value in config.items():
-        setattr(TestConfig, key, value)
-    return create_app(TestConfig)

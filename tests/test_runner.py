@@ -70,7 +70,9 @@ def test_lines(text):
 
 def ran_test_ids(text):
     """The test ids (module.Class.name) of a -v 2 run, in order."""
-    return re.findall(r"^test_\w+ \(([\w.]+)\) \.\.\.", text, re.M)
+    found = re.findall(r"^(test_\w+) \(([\w.]+)\) \.\.\.", text, re.M)
+    # Python 3.11+ prints module.Class.test, older ones module.Class.
+    return [where if where.endswith(f".{name}") else f"{where}.{name}" for name, where in found]
 
 
 class RunnerTestCase(unittest.TestCase):
@@ -150,7 +152,7 @@ class RunnerOutputTests(RunnerTestCase):
         self.assertNotIn("...", quiet.stderr)
         self.assertEqual(quiet.last_line, "3 passed, 0 failed")
         normal = run(self, PATTERN + ["-k", "MorePassing"])
-        self.assertIn("...\n", normal.stderr)  # unittest's dots
+        self.assertRegex(normal.stderr, r"^\.\.\. +\[100%\]\n")  # the dots, the progress
         self.assertNotIn("Database setup took", normal.stderr)
         verbose = run(self, PATTERN + ["-v", "2", "-k", "MorePassing"])
         self.assertEqual(test_lines(verbose.stderr), ["test_a", "test_b", "test_c"])
@@ -605,13 +607,13 @@ class ThrowawayServerTests(RunnerTestCase):
         )
         self.assertNotIn("Traceback", result.stderr)
         self.assertIn("1 set-up error (the run exits with status 2)", result.stderr)
-        self.assertEqual(result.last_line, "1 passed, 1 failed")
+        self.assertEqual(result.last_line, "1 passed, 0 failed, 1 error in set-up")
 
     def test_set_up_errors_exit_2_from_parallel_workers_too(self):
         result = suite(self, "cfgerror").run(PATTERN + ["--parallel", "2"])
         self.assertCode(result, 2)
         self.assertIn("ConfigurationError: The app factory 'nope:create_app'", result.stderr)
-        self.assertEqual(result.last_line, "1 passed, 1 failed")
+        self.assertEqual(result.last_line, "1 passed, 0 failed, 1 error in set-up")
 
     def test_a_failing_test_is_not_a_set_up_error(self):
         result = run(self, PATTERN + ["-k", "test_passes", "-k", "three"], "counts")

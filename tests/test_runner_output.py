@@ -1,16 +1,20 @@
 """What the runner shows a person: colour (a terminal, --no-color, NO_COLOR,
-FORCE_COLOR), progress with --parallel as the results arrive, --pdb, and
---tag/--exclude-tag with the ``tag`` decorator."""
+FORCE_COLOR), the progress at the end of each line of dots, progress with
+--parallel as the results arrive, --pdb, and --tag/--exclude-tag with the
+``tag`` decorator."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
 import re
 import select
+import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import time
 import unittest
 
@@ -43,13 +47,23 @@ def ran_ids(text: str) -> list[str]:
     return sorted(found)
 
 
-def run_on_a_terminal(case: unittest.TestCase, args: list[str], env: dict) -> str:
-    """The runner on basic/, its stderr on a pseudo-terminal: what the terminal showed."""
+def run_on_a_terminal(
+    case: unittest.TestCase,
+    args: list[str],
+    env: dict,
+    directory: str = os.path.join(SUITES, "basic"),
+    columns: int | None = None,
+    code: int = 1,
+) -> str:
+    """The runner on basic/ (or ``directory``), its stderr on a pseudo-terminal
+    (``columns`` wide): what the terminal showed."""
     master, slave = pty.openpty()
+    if columns is not None:
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
     env = clean_env({"FLASK_DBTESTCASE_DATABASE_URL": run_database_url(), **env})
     proc = subprocess.Popen(
         [sys.executable, "-m", "flask_dbtestcase", *args],
-        cwd=os.path.join(SUITES, "basic"),
+        cwd=directory,
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
@@ -75,7 +89,7 @@ def run_on_a_terminal(case: unittest.TestCase, args: list[str], env: dict) -> st
         if proc.poll() is None:
             proc.kill()
         proc.wait()
-    case.assertEqual(proc.returncode, 1)
+    case.assertEqual(proc.returncode, code)
     return b"".join(chunks).decode()
 
 
@@ -135,6 +149,92 @@ class ColourTests(unittest.TestCase):
             )
         self.assertEqual(result.returncode, 0, result)
         self.assertEqual(result.stderr.count(GREEN_DOT), 3, result.stderr)
+
+
+def many_tests(count: int = 100, failing: int | None = 43) -> str:
+    """A module of ``count`` plain tests in classes of 20; the ``failing``-th (from 0) fails."""
+    lines = ["import unittest", ""]
+    for n in range(count):
+        if n % 20 == 0:
+            lines.append(f"class C{n // 20}(unittest.TestCase):")
+        lines += [f"    def test_{n % 20:02d}(self):", f"        self.assertTrue({n != failing})"]
+    return "\n".join(lines) + "\n"
+
+
+#: A line of statuses ended with the progress, as pytest shows it.
+PROGRESS_LINE = re.compile(r"^([.FEsxu]+) *( \[ *(\d+)%\])$")
+
+
+def progress_lines(text: str) -> list[tuple[str, str, int]]:
+    """The lines of statuses of a run's report: (statuses, the line, its percentage)."""
+    return [
+        (m.group(1), m.group(0), int(m.group(3)))
+        for line in text.splitlines()
+        if (m := PROGRESS_LINE.match(line))
+    ]
+
+
+class ProgressTests(unittest.TestCase):
+    """Verbosity 1: each line of dots ends with the share of the run done."""
+
+    def project(self) -> Project:
+        return Project(self, {"test_many.py": many_tests()}, timeout=TIMEOUT)
+
+    def assertProgress(self, text: str, width: int, fails: int = 1) -> None:
+        lines = progress_lines(text)
+        self.assertTrue(lines, text)
+        statuses = "".join(s for s, _, _ in lines)
+        self.assertEqual(len(statuses), 100, text)
+        self.assertEqual(statuses.count("F"), fails)
+        for _, line, _ in lines:
+            self.assertEqual(len(line), width, line)
+        # Every line but the last is full; the percentages are the tests done.
+        done = 0
+        for statuses_of_line, _, percent in lines:
+            done += len(statuses_of_line)
+            self.assertEqual(percent, done)  # 100 tests: one test is one per cent
+        self.assertEqual(lines[-1][2], 100)
+        for statuses_of_line, _, _ in lines[:-1]:
+            self.assertEqual(len(statuses_of_line), width - len(" [100%]"))
+
+    def test_80_columns_without_a_terminal(self):
+        result = self.project().run_here([])
+        self.assertEqual(result.returncode, 1, result)
+        self.assertProgress(result.stderr, 80)
+        first = result.stderr.splitlines()[0]
+        self.assertEqual(first, "." * 43 + "F" + "." * 29 + " [ 73%]")
+        self.assertEqual(len(progress_lines(result.stderr)), 2)
+        # The report goes on as unittest's, the summary line last.
+        self.assertIn("[100%]\n====", result.stderr)
+        self.assertEqual(result.last_line, "99 passed, 1 failed")
+
+    def test_the_terminal_width_on_a_terminal(self):
+        project = self.project()
+        shown = run_on_a_terminal(
+            self, [], {"NO_COLOR": "1"}, directory=project.dir, columns=50, code=1
+        )
+        self.assertProgress(shown.replace("\r\n", "\n"), 50)
+        self.assertEqual(len(progress_lines(shown.replace("\r\n", "\n"))), 3)
+
+    def test_a_line_that_ends_full_has_no_empty_line_after_it(self):
+        # 73 tests fill one line of 80 columns exactly.
+        project = Project(self, {"test_many.py": many_tests(73, None)}, timeout=TIMEOUT)
+        result = project.run_here([])
+        self.assertEqual(result.returncode, 0, result)
+        self.assertTrue(result.stderr.startswith("." * 73 + " [100%]\n---"), result.stderr)
+
+    def test_parallel_keeps_the_live_stream_with_progress(self):
+        result = self.project().run(["--parallel", "2"])
+        self.assertEqual(result.returncode, 1, result)
+        self.assertProgress(result.stderr, 80)
+
+    def test_verbose_lines_are_unittests(self):
+        result = self.project().run_here(["-v", "2", "-k", "C0"])
+        self.assertEqual(result.returncode, 0, result)
+        self.assertEqual(progress_lines(result.stderr), [])
+        self.assertEqual(len(re.findall(r" \.\.\. ok\n", result.stderr)), 20)
+        quiet = self.project().run_here(["-v", "0", "-k", "C0"])
+        self.assertNotIn("%]", quiet.stderr)
 
 
 class PdbTests(unittest.TestCase):

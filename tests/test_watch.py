@@ -24,6 +24,7 @@ from flask_dbtestcase.cases.testdb import current_database_url, ensure_run
 from flask_dbtestcase.databases.schema import RECORD_TABLE, ensure_tables, fingerprint
 from flask_dbtestcase.databases.watch import LOG_TABLE, pinned_options
 from flask_dbtestcase.isolation.protocol import TransactionStatus
+from tests.escapes.suite_escapes import escape_warning
 from tests.sampleapp import Item, create_app, db
 from tests.support import Project, dsn, run_sql, scratch_dir
 
@@ -142,7 +143,8 @@ class ClassThatSentNothingTests(unittest.TestCase):
             [loader.loadTestsFromTestCase(SendsNothing), loader.loadTestsFromTestCase(Next)]
         )
         result = unittest.TestResult()
-        suite.run(result)
+        with escape_warning(Next("test_touches_the_database").id()):  # checked, not shown
+            suite.run(result)
         self.assertEqual(result.failures, [])
         blamed = [test.id() for test, _ in result.errors]
         self.assertEqual(blamed, [Next("test_touches_the_database").id()])

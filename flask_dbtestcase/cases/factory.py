@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import importlib
 import inspect
 import os
 import sys
-import sysconfig
 import types
 import typing as t
-from pathlib import Path
 
+import sqlalchemy
 from flask import Flask
 
 from ..errors import ConfigurationError
+from .usercode import where
 
 __all__ = [
     "Factory",
@@ -26,6 +25,7 @@ __all__ = [
     "factory_name",
     "from_object_advice",
     "from_object_reason",
+    "missing_driver_advice",
     "resolve_factory",
 ]
 
@@ -47,8 +47,9 @@ class FactoryCall:
     #: Whether the factory looked the mapping over as an object (``dir()``),
     #: as ``app.config.from_object(mapping)`` does.
     read_as_object: bool
-    #: ``(module, class)`` of the config class the factory uses by default.
-    config_class: tuple[str, str] | None
+    #: The import path of the config object (a class or a module) the
+    #: factory loads by default, e.g. ``"config.Config"``.
+    config_object: str | None
 
 
 # Where call_factory keeps, in app.extensions, how it built the app.
@@ -164,73 +165,47 @@ def _not_a_factory(found: str, spec: str) -> str:
 
 
 def _import_failed(spec: str, exc: BaseException) -> ConfigurationError:
+    advice = missing_driver_advice(exc) or (
+        "Fix that error in your application code; "
+        f'`python -c "import {spec.partition(":")[0]}"` shows the full traceback.'
+    )
     return ConfigurationError(
         f"Importing the app factory '{spec}' failed with {type(exc).__name__}: {exc}"
-        f"{_where(exc)}. Fix that error in your application code; "
-        f'`python -c "import {spec.partition(":")[0]}"` shows the full traceback.'
+        f"{where(exc)}. {advice}"
     )
 
 
-def _where(exc: BaseException) -> str:
-    """Return `` (at file:line)`` of the innermost frame of the user's own code.
+#: The PostgreSQL drivers: what installs each, and the URL scheme of the other.
+_DRIVERS = {
+    "psycopg": ('"psycopg[binary]"', "psycopg (3)", "postgresql+psycopg2://", "psycopg2"),
+    "psycopg2": ("psycopg2-binary", "psycopg2", "postgresql+psycopg://", "psycopg (3)"),
+}
 
-    Frames of the standard library (``<frozen os>`` included), of installed
-    packages and of flask-dbtestcase itself are skipped: a ``KeyError`` from
-    ``os.environ[...]`` is reported at the line that read the variable. When
-    no frame is the user's (a project installed into site-packages), the
-    innermost frame with a real file and not of flask-dbtestcase is named.
 
-    :param exc: the exception the user's code raised.
+def missing_driver_advice(exc: BaseException) -> str | None:
+    """Name the fix when ``exc`` comes from a PostgreSQL driver that is not installed.
+
+    SQLAlchemy 2.1 reaches ``postgresql://`` URLs through psycopg (3), 2.0
+    through psycopg2; flask-dbtestcase installs psycopg2 only, so an app
+    whose own URL says ``postgresql://`` fails on SQLAlchemy 2.1 without
+    psycopg. ``None`` when the error is something else.
+
+    :param exc: an exception raised by the app's code (its causes are looked at too).
     """
-    tb = exc.__traceback__
-    user = fallback = None
-    while tb is not None:
-        filename = tb.tb_frame.f_code.co_filename
-        if _is_user_code(filename):
-            user = (filename, tb.tb_lineno)
-        elif not filename.startswith("<") and not _is_ours(filename):
-            fallback = (filename, tb.tb_lineno)
-        tb = tb.tb_next
-    found = user or fallback
-    if found is None:
-        return ""
-    return f" (at {found[0]}:{found[1]})"
-
-
-_PACKAGE_DIR = Path(__file__).resolve().parent.parent
-
-
-@functools.lru_cache(maxsize=1)
-def _not_user_dirs() -> tuple[Path, ...]:
-    """Return the standard library's and the installed packages' directories."""
-    paths = sysconfig.get_paths()
-    found = {
-        Path(paths[name]).resolve()
-        for name in ("stdlib", "platstdlib", "purelib", "platlib")
-        if name in paths
-    }
-    return (*found, _PACKAGE_DIR)
-
-
-def _is_ours(filename: str) -> bool:
-    """Tell whether ``filename`` is a module of flask-dbtestcase.
-
-    :param filename: a code object's ``co_filename``.
-    """
-    return Path(filename).resolve().is_relative_to(_PACKAGE_DIR)
-
-
-def _is_user_code(filename: str) -> bool:
-    """Tell whether ``filename`` is the project's code, not Python's or a package's.
-
-    :param filename: a code object's ``co_filename``.
-    """
-    if filename.startswith("<"):  # <frozen os>, <string>
-        return False
-    path = Path(filename).resolve()
-    if "site-packages" in path.parts or "dist-packages" in path.parts:
-        return False
-    return not any(path.is_relative_to(base) for base in _not_user_dirs())
+    seen: set[int] = set()
+    found: BaseException | None = exc
+    while found is not None and id(found) not in seen:
+        if isinstance(found, ModuleNotFoundError) and found.name in _DRIVERS:
+            package, label, other_scheme, other = _DRIVERS[found.name]
+            return (
+                f"The app's database URL needs the {label} driver, which is not installed "
+                f"(SQLAlchemy {sqlalchemy.__version__} uses it for postgresql:// URLs). "
+                f"Install it (pip install {package}), or name the {other} driver in the "
+                f"URL: {other_scheme}..."
+            )
+        seen.add(id(found))
+        found = found.__cause__ or found.__context__
+    return None
 
 
 def factory_name(factory: Factory) -> str:
@@ -272,13 +247,16 @@ def call_factory(factory: Factory, config: t.Mapping[str, t.Any]) -> Flask:
             raise ConfigurationError(
                 f"The app never got the test configuration: {from_object_reason(call)}, "
                 f"and without them the factory failed with {type(exc).__name__}: "
-                f"{exc}{_where(exc)}. {from_object_advice(call)}"
+                f"{exc}{where(exc)}. {from_object_advice(call)}"
             ) from None
-        raise ConfigurationError(
-            f"The app factory '{call.name}' raised {type(exc).__name__}: {exc}{_where(exc)}. "
+        advice = missing_driver_advice(exc) or (
             "It was called with the test configuration (TESTING, "
             "SQLALCHEMY_DATABASE_URI pointing at the test database, and your "
             "class's config); fix the factory so it can build the app with it."
+        )
+        raise ConfigurationError(
+            f"The app factory '{call.name}' raised {type(exc).__name__}: {exc}{where(exc)}. "
+            f"{advice}"
         ) from None
     if not isinstance(app, Flask):
         raise ConfigurationError(
@@ -300,7 +278,7 @@ def _describe(factory: Factory) -> FactoryCall:
         module=getattr(factory, "__module__", None),
         passed_config=accepts_config(factory),
         read_as_object=False,
-        config_class=_default_config_class(factory),
+        config_object=_default_config_object(factory),
     )
 
 
@@ -317,30 +295,34 @@ def from_object_reason(call: FactoryCall) -> str:
 
 
 def from_object_advice(call: FactoryCall) -> str:
-    """Show the adapter a ``from_object`` factory needs: a config class made from the mapping.
+    """Show the adapter a ``from_object`` factory needs: its settings and the mapping, as an object.
+
+    The adapter loads the settings with ``flask.Config.from_object``, which
+    takes what the factory takes (a class, a module or an import path), adds
+    the mapping, and hands the factory an object whose attributes they are.
 
     :param call: how the factory was called.
     """
-    config_module, config_class = call.config_class or (None, "Config")
-    imports = []
-    if call.module and config_module == call.module:
-        imports.append(f"from {call.module} import {call.function}, {config_class}")
-    else:
-        if call.module:
-            imports.append(f"from {call.module} import {call.function}")
-        if config_module:
-            imports.append(f"from {config_module} import {config_class}")
+    imports = ["import types", "import flask"]
+    if call.module:
+        imports.append(f"from {call.module} import {call.function}")
     shown = "".join(f"'{line}', " for line in imports)
-    if not config_module:
-        shown += f"(with your config class for {config_class}) "
+    path = call.config_object or "myapp.config.Config"
+    unknown = (
+        ""
+        if call.config_object
+        else f" (with the class, module or import path {call.function} loads by default)"
+    )
     return (
-        "Give flask-dbtestcase a factory that turns the mapping into a config class, "
+        "Give flask-dbtestcase a factory that loads the settings the app factory loads, "
+        "adds the mapping to them and hands the app factory the result as an object, "
         f"e.g. in tests/factory.py: {shown}then 'def create_test_app(config):' with the "
-        f"three lines 'class TestConfig({config_class}): pass', "
-        "'for key, value in config.items(): setattr(TestConfig, key, value)' and "
-        f"'return {call.function}(TestConfig)'; and name it with "
+        "four lines 'settings = flask.Config(\".\")', "
+        f"'settings.from_object(\"{path}\")'{unknown}, 'settings.update(config)' and "
+        f"'return {call.function}(types.SimpleNamespace(**settings))'; and name it with "
         'app_factory = "tests.factory:create_test_app" under [tool.flask-dbtestcase] '
-        "in pyproject.toml (or on the test class)."
+        "in pyproject.toml (or on the test class). It works whether the settings are "
+        "a class, a module or an import path, as app.config.from_object() takes them."
     )
 
 
@@ -353,12 +335,13 @@ def factory_call(app: Flask) -> FactoryCall | None:
     return call if isinstance(call, FactoryCall) else None
 
 
-def _default_config_class(factory: Factory) -> tuple[str, str] | None:
-    """Return ``(module, class)`` of the default of the factory's first parameter.
+def _default_config_object(factory: Factory) -> str | None:
+    """Return the import path of the default of the factory's first parameter.
 
-    ``create_app(config_class=Config)`` gives ``("config", "Config")``;
-    ``create_app(config_object="app.settings.Prod")`` gives
-    ``("app.settings", "Prod")``.
+    ``create_app(config_class=Config)`` gives ``"config.Config"``;
+    ``create_app(config_object="app.settings")`` gives ``"app.settings"``
+    (a module or a class: ``from_object`` takes either); a module as the
+    default gives its name.
 
     :param factory: the app factory.
     """
@@ -368,8 +351,9 @@ def _default_config_class(factory: Factory) -> tuple[str, str] | None:
         return None
     default = params[0].default if params else inspect.Parameter.empty
     if isinstance(default, type):
-        return default.__module__, default.__qualname__
-    if isinstance(default, str) and "." in default.strip(":"):
-        module, _, name = default.replace(":", ".").rpartition(".")
-        return module, name
+        return f"{default.__module__}.{default.__qualname__}"
+    if isinstance(default, types.ModuleType):
+        return default.__name__
+    if isinstance(default, str) and default.strip():
+        return default.strip()
     return None

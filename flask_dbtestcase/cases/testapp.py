@@ -19,18 +19,13 @@ from sqlalchemy import event
 from ..databases.lifecycle import TestDatabases
 from ..databases.safety import check_test_database
 from ..databases.schema import build_schema
-from ..databases.urls import parse_url, render_url, same_database
+from ..databases.urls import same_database
 from ..errors import ConfigurationError, IsolationError, UnsafeDatabaseError
 from ..isolation.engines import SUPPORTED_DRIVERS
 from ..settings import Settings
 from .binds import BindPlan, planning_binds, settle_config
-from .factory import (
-    call_factory,
-    factory_call,
-    from_object_advice,
-    from_object_reason,
-    resolve_factory,
-)
+from .factory import call_factory, resolve_factory
+from .refusals import is_postgresql, pointing_elsewhere, unsupported_driver
 
 __all__ = [
     "build_config",
@@ -138,101 +133,11 @@ def check_engines(
     for key, engine in engines.items():
         expected = plan.expected(key)
         what = "its database" if key is None else f"its bind {key!r}"
-        if not same_database(engine.url, expected):
-            raise UnsafeDatabaseError(_pointing_elsewhere(app, key, engine.url, expected, owner))
+        if not is_postgresql(engine.url) or not same_database(engine.url, expected):
+            raise UnsafeDatabaseError(pointing_elsewhere(app, key, engine.url, expected, owner))
         if engine.dialect.driver not in SUPPORTED_DRIVERS:
-            raise ConfigurationError(_unsupported_driver(owner, what, engine))
+            raise ConfigurationError(unsupported_driver(owner, what, engine))
         check_test_database(engine.url, "run tests")
-
-
-def _unsupported_driver(owner: str, what: str, engine: sa.Engine) -> str:
-    """Say that an engine on the test database uses a driver the framework cannot pin."""
-    return (
-        f"The app built for {owner} reaches the test database through a driver "
-        f"flask-dbtestcase does not support: {what} uses {engine.dialect.driver} "
-        f"({render_url(engine.url)}). Nothing was run against it. flask-dbtestcase "
-        "isolates tests on psycopg (postgresql+psycopg://) and psycopg2 "
-        "(postgresql+psycopg2://): use one of them for the tests, for example by "
-        "applying the SQLALCHEMY_DATABASE_URI of the config mapping the factory is given."
-    )
-
-
-def _ignored(owner: str, what: str, url: sa.URL, expected: sa.URL) -> str:
-    """Say that the app did not use the test configuration (the general case)."""
-    return (
-        f"The app built for {owner} ignored the test configuration: {what} "
-        f"points at {render_url(url)}, not at the test database "
-        f"{render_url(expected)}. Nothing was run against it. Make the app "
-        "factory apply the config mapping it is given (app.config.update(config)) "
-        "after loading its own settings, and before calling db.init_app(app)."
-    )
-
-
-def _configured_url(app: Flask, key: str | None) -> t.Any:
-    """Return the URL the app's config holds for ``key`` (``None``: the main database).
-
-    :param app: the app.
-    :param key: a bind key, or ``None``.
-    """
-    if key is None:
-        return app.config.get("SQLALCHEMY_DATABASE_URI")
-    bind = (app.config.get("SQLALCHEMY_BINDS") or {}).get(key)
-    return bind.get("url") if isinstance(bind, dict) else bind
-
-
-def _names_database(value: t.Any, expected: sa.URL) -> bool:
-    """Tell whether a config value is a URL of the database ``expected``.
-
-    :param value: a configured URL (a string, a URL, or anything else).
-    :param expected: the test database.
-    """
-    try:
-        return isinstance(value, (str, sa.URL)) and same_database(parse_url(value), expected)
-    except Exception:  # not a URL at all
-        return False
-
-
-def _pointing_elsewhere(
-    app: Flask, key: str | None, url: sa.URL, expected: sa.URL, owner: str
-) -> str:
-    """Say why an engine points at another database than its test database.
-
-    :param app: the app.
-    :param key: the engine's bind key (``None``: the main one).
-    :param url: where the engine points.
-    :param expected: its test database.
-    :param owner: the test class's name.
-    """
-    what = "its database" if key is None else f"its bind {key!r}"
-    setting = "SQLALCHEMY_DATABASE_URI" if key is None else f"SQLALCHEMY_BINDS[{key!r}]"
-    call = factory_call(app)
-    factory = f"the app factory '{call.name}'" if call else "the app factory"
-    there = f"{what} points at {render_url(url)}, not at the test database {render_url(expected)}"
-    if _names_database(_configured_url(app, key), expected):
-        return (
-            f"The app built for {owner} applied the test configuration too late: its "
-            f"config has {setting} set to the test database, but {there}, because "
-            "db.init_app(app) ran before the config was applied (Flask-SQLAlchemy "
-            "creates the engines in init_app, from the config as it is at that "
-            f"moment). Nothing was run against it. In {factory}, move "
-            "app.config.update(config) above db.init_app(app)."
-        )
-    if call is not None and not call.passed_config:
-        return (
-            f"The app built for {owner} never got the test configuration: {factory} "
-            "takes no (positional) argument, so flask-dbtestcase could not hand it the config "
-            f"mapping, and {there}. Nothing was run against it. Make the factory accept "
-            f"the mapping, def {call.function}(config=None), and apply it after loading "
-            "the app's own settings and before db.init_app(app): "
-            "app.config.update(config or {})."
-        )
-    if call is not None and call.read_as_object:
-        return (
-            f"The app built for {owner} never got the test configuration: "
-            f"{from_object_reason(call)}, and {there}. Nothing was run against it. "
-            f"{from_object_advice(call)}"
-        )
-    return _ignored(owner, what, url, expected)
 
 
 def limit_to_databases(

@@ -24,7 +24,7 @@ import sys
 import click
 from flask.cli import ScriptInfo
 
-__all__ = ["app_factory_spec", "dbtest_command", "test_command"]
+__all__ = ["app_factory_spec", "dbtest_command", "load_failed_line", "test_command"]
 
 _CONTEXT = {"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []}
 
@@ -59,16 +59,48 @@ def _run_runner(ctx: click.Context, args: tuple[str, ...]) -> None:
 
 
 def _apps_own_test_command(ctx: click.Context) -> click.Command | None:
-    """Return the app's own ``test`` command, if the app loads and has one."""
+    """Return the app's own ``test`` command, if the app loads and has one.
+
+    An app that ``flask`` finds but cannot load is named, with why, in one
+    line; the runner runs all the same (its test classes build their own apps).
+    """
     info = ctx.find_object(ScriptInfo)
     if info is None:  # pragma: no cover - flask always provides ScriptInfo
         return None
     try:
         app = info.load_app()
-    except Exception:  # no app, or one that fails to load: the runner reports it
+    except Exception as exc:
+        spec = app_factory_spec(info)
+        if spec is not None:  # an app, that failed to load (none at all: nothing to say)
+            click.echo(load_failed_line(spec, exc), err=True)
         return None
     command = app.cli.get_command(ctx, "test")
     return None if command in (None, test_command, dbtest_command) else command
+
+
+def load_failed_line(spec: str, exc: BaseException) -> str:
+    """Say in one line that ``flask`` could not load the app, why, and what runs instead.
+
+    :param spec: the app ``flask`` looked for (``--app``, ``FLASK_APP``, ``wsgi``/``app``).
+    :param exc: what loading it raised.
+    """
+    from ..cases.factory import missing_driver_advice  # the failure path only
+    from ..cases.usercode import where
+
+    # Flask wraps an ImportError raised inside the app's module in a
+    # NoAppException holding the whole traceback; the error itself is its context.
+    error = exc
+    if type(exc).__name__ == "NoAppException" and exc.__context__ is not None:
+        error = exc.__context__
+    text = str(error).strip().splitlines()
+    why = f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+    advice = missing_driver_advice(error)
+    return (
+        f"flask test: the app '{spec}' failed to load: {why}{where(error)}, so its own "
+        "'test' command, if it has one, cannot run; running flask-dbtestcase's runner "
+        "(flask dbtest), whose test classes build the app themselves."
+        + (f" {advice}" if advice else "")
+    )
 
 
 @click.command(

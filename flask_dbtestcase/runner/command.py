@@ -9,6 +9,7 @@ status.
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import os
 import sys
@@ -23,6 +24,59 @@ __all__ = ["NO_TESTS_EXIT", "build_parser", "main"]
 
 #: The exit status of a run that found no test, as pytest's and unittest's (3.12+).
 NO_TESTS_EXIT = 5
+
+
+#: Options of other test runners (pytest, pytest-django, pytest-xdist,
+#: unittest) and what the runner does instead.
+_EQUIVALENTS = {
+    "-x": "use --failfast",
+    "--exitfirst": "use --failfast",
+    "-f": "use --failfast",
+    "-n": "use --parallel N",
+    "--numprocesses": "use --parallel N",
+    "--create-db": "not needed: the test database is created afresh on every run without --keepdb",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser that suggests the closest option for an unknown one."""
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        self.option_names: list[str] = []
+        super().__init__(*args, **kwargs)
+
+    def add_argument(self, *args: t.Any, **kwargs: t.Any) -> argparse.Action:
+        action = super().add_argument(*args, **kwargs)
+        self.option_names.extend(action.option_strings)
+        return action
+
+    def error(self, message: str) -> t.NoReturn:
+        prefix = "unrecognized arguments: "
+        if message.startswith(prefix):
+            words = message[len(prefix) :].split()
+            hints = [(w, h) for w in words if (h := _closest_option(w, self.option_names))]
+            if len(words) == 1 and hints:
+                message += f" ({hints[0][1]})"
+            elif hints:
+                message += f" ({'; '.join(f'{w}: {h}' for w, h in hints)})"
+        super().error(message)
+
+
+def _closest_option(word: str, options: t.Sequence[str]) -> str | None:
+    """Say which option an unknown one probably meant; ``None``: none is close.
+
+    :param word: an unknown argument (``--keep-db``, ``--paralel=2``, ``-x``).
+    :param options: the parser's option strings.
+    """
+    if not word.startswith("-"):
+        return None
+    name = word.split("=", 1)[0]
+    if name in _EQUIVALENTS:
+        return _EQUIVALENTS[name]
+    found = difflib.get_close_matches(name, [o for o in options if o.startswith("--")], n=1)
+    if not found and not name.startswith("--"):
+        found = difflib.get_close_matches(f"-{name}", options, n=1)
+    return f"did you mean {found[0]}?" if found else None
 
 
 def _load_runner_class(spec: str) -> type[DBTestRunner]:
@@ -85,7 +139,7 @@ def build_parser(
         (default ``python -m flask_dbtestcase``).
     :param add_help: add ``-h``/``--help``.
     """
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=prog or "python -m flask_dbtestcase",
         add_help=add_help,
         description="Run tests against a test database created for the run and destroyed after it.",

@@ -6,12 +6,19 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import typing as t
 import unittest
 
 from ..errors import ConfigurationError
 
-__all__ = ["load_tests_for_label", "module_name_for_path", "no_tests_hint", "top_level_for"]
+__all__ = [
+    "explain_import_errors",
+    "load_tests_for_label",
+    "module_name_for_path",
+    "no_tests_hint",
+    "top_level_for",
+]
 
 
 def top_level_for(directory: str, top_level: str | None = None) -> str:
@@ -70,6 +77,17 @@ def load_tests_for_label(
             start_dir=directory, pattern=pattern, top_level_dir=top_level_for(directory, top_level)
         )
 
+    suite = _load(label, make_loader, discover, top_level)
+    explain_import_errors(suite)
+    return suite
+
+
+def _load(
+    label: str,
+    make_loader: t.Callable[[], unittest.TestLoader],
+    discover: t.Callable[[str], unittest.TestSuite],
+    top_level: str | None,
+) -> unittest.TestSuite:
     if os.path.isdir(label):
         return discover(label)
     if os.path.isfile(label) and label.endswith(".py"):
@@ -86,6 +104,96 @@ def load_tests_for_label(
     if spec is not None and spec.submodule_search_locations:
         return discover(list(spec.submodule_search_locations)[0])
     return make_loader().loadTestsFromName(label)
+
+
+#: The last line of a traceback of ``os.environ[NAME]`` with NAME unset.
+_KEY_ERROR = re.compile(r"^KeyError: '([^']+)'$")
+#: A traceback's frame line: its file and line number.
+_FRAME = re.compile(r'^  File "([^"]+)", line (\d+), in ')
+
+
+def _unset_variable(text: str) -> tuple[str, str, str] | None:
+    """Find, in the traceback of a failed import, an unset variable read from ``os.environ``.
+
+    Returns the variable's name and the file and line that read it.
+
+    :param text: unittest's message of a test module that failed to import.
+    """
+    lines = text.rstrip().splitlines()
+    found = _KEY_ERROR.match(lines[-1]) if lines else None
+    if found is None:
+        return None
+    frames = [(i, m) for i, line in enumerate(lines) if (m := _FRAME.match(line))]
+    for (_, reader), (_, inner) in zip(frames, frames[1:]):
+        path = inner.group(1)
+        if path == "<frozen os>" or os.path.basename(path) == "os.py":
+            return found.group(1), reader.group(1), reader.group(2)
+    return None
+
+
+def _looks_like_a_database_url(name: str) -> bool:
+    upper = name.upper()
+    return "DATABASE" in upper or upper.endswith(("_URL", "_URI", "_DSN"))
+
+
+def explain_import_errors(suite: unittest.TestSuite) -> None:
+    """Explain, in place of unittest's traceback, a test module that failed to
+    import because a module it imports reads an unset environment variable.
+
+    Each such module becomes a set-up error (a
+    :class:`~flask_dbtestcase.errors.ConfigurationError`) that says what
+    happened and what to do; the first names the fix in full, the others
+    refer to it. Other failed imports are left as unittest reports them.
+
+    :param suite: what a label loaded.
+    """
+    first: dict[tuple[str, str, str], str] = {}
+    for test in _walk(suite):
+        if type(test).__name__ != "_FailedTest" or type(test).__module__ != "unittest.loader":
+            continue
+        error = getattr(test, "_exception", None)
+        text = str(error) if isinstance(error, ImportError) else ""
+        module = text.partition("\n")[0].rpartition(": ")[2]
+        read = _unset_variable(text) if text.startswith("Failed to import") else None
+        if read is None:
+            continue
+        name, path, line = read
+        if read in first:
+            message = (
+                f"Importing {module} failed for the same reason as importing {first[read]}: "
+                f"{path}:{line} reads the environment variable {name}, which is not set."
+            )
+        else:
+            first[read] = module
+            message = _unset_variable_message(module, name, path, line)
+        # unittest's _FailedTest raises what it holds when it runs: a set-up
+        # error now, reported without a traceback, in a worker too.
+        test._exception = ConfigurationError(message)  # type: ignore[attr-defined]
+
+
+def _unset_variable_message(module: str, name: str, path: str, line: str) -> str:
+    """Say that importing ``module`` read the unset variable ``name``, and what to do."""
+    database = ""
+    if _looks_like_a_database_url(name):
+        database = (
+            f"flask-dbtestcase does not set {name}: it hands the test database's URL to "
+            "the app factory, in the config mapping it is given (as SQLALCHEMY_DATABASE_URI), "
+            "so the tests do not need the app's own URL. "
+        )
+    return (
+        f"Importing {module} failed: {path}:{line} reads the environment variable {name} "
+        f"(os.environ[{name!r}]) when the module is imported, and it is not set. {database}"
+        f"Read it when the app is created rather than when the module is imported (in the "
+        f"app factory, with os.environ.get({name!r})), or set it for the run."
+    )
+
+
+def _walk(suite: unittest.TestSuite) -> t.Iterator[unittest.TestCase]:
+    for test in suite:
+        if isinstance(test, unittest.TestSuite):
+            yield from _walk(test)
+        else:
+            yield test
 
 
 def no_tests_hint(

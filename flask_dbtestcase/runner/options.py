@@ -74,10 +74,11 @@ def add_runner_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--keepdb",
+        "--reuse-db",
         action="store_true",
         help="Preserve the test database between runs (reuse it if it exists); "
         "on the throwaway server, keep its data directory for the next run "
-        "of this project.",
+        "of this project. --reuse-db is the same, under the pytest plugin's name.",
     )
     parser.add_argument(
         "--shuffle",

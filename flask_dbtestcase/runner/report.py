@@ -1,6 +1,6 @@
 """The closing lines of a run: no test found, the run's own server stopped,
 the set-up errors, the interruption, and the ``N passed, N failed[, N
-skipped]`` summary every run ends with."""
+skipped][, N errors in set-up]`` summary every run ends with."""
 
 from __future__ import annotations
 
@@ -27,16 +27,22 @@ def _plural(count: int, word: str) -> str:
 
 
 def summary_line(result: unittest.TestResult) -> str:
-    """Return the last line of every run: ``N passed, N failed[, N skipped]``.
+    """Return the last line of every run: ``N passed, N failed[, N skipped][, N
+    errors in set-up]``.
 
     Tests are counted, not error entries, when the result can count them
-    (:meth:`~flask_dbtestcase.runner.results.DBTestResult.counts`).
+    (:meth:`~flask_dbtestcase.runner.results.DBTestResult.counts`); a set-up
+    error (a bad app factory, no database, a test module that cannot be
+    imported) is counted as one, not as a failed test.
 
     :param result: the run's result.
     """
     counts = getattr(result, "counts", None)
+    setup_errors = 0
     if counts is not None:
         passed, failed, skipped = counts()
+        count_setup_errors = getattr(result, "setup_error_count", None)
+        setup_errors = count_setup_errors() if count_setup_errors is not None else 0
     else:
         failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
         skipped = len(result.skipped)
@@ -44,6 +50,8 @@ def summary_line(result: unittest.TestResult) -> str:
     line = f"{passed} passed, {failed} failed"
     if skipped:
         line += f", {skipped} skipped"
+    if setup_errors:
+        line += f", {_plural(setup_errors, 'error')} in set-up"
     return line
 
 

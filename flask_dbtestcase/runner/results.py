@@ -22,6 +22,7 @@ from .outcomes import (
     exception_type,
     is_setup_error,
 )
+from .progress import ProgressStream, report_width
 from .sqlcapture import SQLCapture
 
 if t.TYPE_CHECKING:  # the report module is imported by --junit-xml runs only (xml.etree)
@@ -57,6 +58,10 @@ class DBTestResult(ResultMixin, unittest.TextTestResult):
         self.colour_stream: ColourStream | None = None
         #: Open the debugger on each failure and error (``--pdb``).
         self.pdb = False
+        #: The report's stream, following its column (set by DBTextTestRunner),
+        #: and the number of tests the run has: the progress at verbosity 1.
+        self.progress_stream: ProgressStream | None = None
+        self.total: int | None = None
 
     # -- colour and --pdb ----------------------------------------------------
     @contextlib.contextmanager
@@ -90,6 +95,22 @@ class DBTestResult(ResultMixin, unittest.TextTestResult):
         self.stream.writeln(f"\nOpening PDB: {err[1]!r}")
         self.stream.flush()
         pdb.post_mortem(err[2])
+
+    # -- progress (verbosity 1) ------------------------------------------------
+    def _percent(self) -> int:
+        assert self.total  # _shows_progress checks it first
+        return min(100, self.testsRun * 100 // self.total)
+
+    def _shows_progress(self) -> bool:
+        return self.verbosity == 1 and self.progress_stream is not None and bool(self.total)
+
+    def _tick(self) -> None:
+        """End a full line of statuses with the progress, as pytest does."""
+        if self._shows_progress():
+            assert self.progress_stream is not None
+            if self.progress_stream.line_full():
+                self.progress_stream.end_line(self._percent())
+                self.stream.flush()
 
     # -- bookkeeping -------------------------------------------------------
     def _record(self, test: unittest.TestCase) -> ResultRecord:
@@ -177,11 +198,13 @@ class DBTestResult(ResultMixin, unittest.TextTestResult):
         with self._painted("green"):
             super().addSuccess(test)
         self._mark(test, "passed")
+        self._tick()
 
     def addFailure(self, test: unittest.TestCase, err: OptExcInfo) -> None:
         with self._painted("red"):
             super().addFailure(test, err)
         self._mark(test, "failed", "failure", err, self.failures[-1][1])
+        self._tick()
         if self.pdb:
             self.debug(err)
 
@@ -191,6 +214,7 @@ class DBTestResult(ResultMixin, unittest.TextTestResult):
         if is_setup_error(err):
             self.setup_error_ids.append(test.id())
         self._mark(test, "failed", "error", err, self.errors[-1][1])
+        self._tick()
         if self.pdb:
             self.debug(err)
 
@@ -198,16 +222,19 @@ class DBTestResult(ResultMixin, unittest.TextTestResult):
         with self._painted("yellow"):
             super().addSkip(test, reason)
         self._mark(test, "skipped", "skipped", text="", message=reason)
+        self._tick()
 
     def addExpectedFailure(self, test: unittest.TestCase, err: OptExcInfo) -> None:
         with self._painted("yellow"):
             super().addExpectedFailure(test, err)
         self._mark(test, "passed")
+        self._tick()
 
     def addUnexpectedSuccess(self, test: unittest.TestCase) -> None:
         with self._painted("red"):
             super().addUnexpectedSuccess(test)
         self._mark(test, "failed", "failure", text="", message="Unexpected success")
+        self._tick()
 
     def addSubTest(
         self, test: unittest.TestCase, subtest: unittest.TestCase, err: OptExcInfo | None
@@ -219,6 +246,7 @@ class DBTestResult(ResultMixin, unittest.TextTestResult):
             entries = self.failures if is_failure else self.errors
             text = f"{subtest}\n{entries[-1][1]}"
             self._mark(test, "failed", "failure" if is_failure else "error", err, text)
+            self._tick()
             if self.pdb:
                 self.debug(err)
 
@@ -228,14 +256,21 @@ class DBTestResult(ResultMixin, unittest.TextTestResult):
 
         Tests are counted, not error entries: a test that failed and then
         errored in tearDown, or failed in three subtests, is one failed
-        test. A set-up error outside any test (setUpClass, setUpModule)
-        counts as one failed entry of its own.
+        test. A set-up error (:attr:`setup_error_ids`: a bad app factory, no
+        database, a test module that cannot be imported) is not a failed
+        test: :meth:`setup_error_count` counts them.
         """
-        outcomes = [r["outcome"] for r in self.records.values()]
+        setup = set(self.setup_error_ids)
+        outcomes = [r["outcome"] for key, r in self.records.items() if key not in setup]
         passed = sum(1 for o in outcomes if o == "passed")
         failed = sum(1 for o in outcomes if o == "failed")
         skipped = sum(1 for o in outcomes if o == "skipped")
         return passed, failed, skipped
+
+    def setup_error_count(self) -> int:
+        """Return the number of tests and set-up holders (setUpClass, a
+        module's import) that had a set-up error."""
+        return len(set(self.setup_error_ids))
 
     # -- output --------------------------------------------------------------
     def printErrorList(self, flavour: str, errors: t.Iterable[tuple[t.Any, str]]) -> None:
@@ -249,7 +284,17 @@ class DBTestResult(ResultMixin, unittest.TextTestResult):
             self.stream.flush()
 
     def printErrors(self) -> None:
-        super().printErrors()
+        ended = False
+        if self._shows_progress():
+            assert self.progress_stream is not None
+            if self.progress_stream.column:  # unittest's newline ends it
+                self.progress_stream.end_line(self._percent(), newline=False)
+            else:  # the last line ended full: no empty line after it
+                ended, self.dots = self.dots, False
+        try:
+            super().printErrors()
+        finally:
+            self.dots = self.dots or ended
         if self.durations is not None:
             self.print_durations()
 
@@ -313,12 +358,23 @@ class DBTextTestRunner(unittest.TextTestRunner):
         **kwargs: t.Any,
     ) -> None:
         kwargs.setdefault("resultclass", DBTestResult)
-        self._colour_stream = ColourStream(sys.stderr if stream is None else stream, colour)
-        super().__init__(self._colour_stream, *args, **kwargs)
+        stream = sys.stderr if stream is None else stream
+        self._colour_stream = ColourStream(stream, colour)
+        self._progress_stream = ProgressStream(self._colour_stream, report_width(stream))
+        super().__init__(self._progress_stream, *args, **kwargs)
         self._on_result = on_result
         self._durations = durations
         self._sql_capture = sql_capture
         self._pdb = pdb
+        self._total: int | None = None
+
+    def run(self, test: unittest.TestSuite | unittest.TestCase) -> unittest.TextTestResult[t.Any]:
+        """Run ``test`` as TextTestRunner does; the result knows how many tests it has.
+
+        :param test: the suite.
+        """
+        self._total = test.countTestCases()
+        return super().run(test)
 
     def _makeResult(self) -> DBTestResult:
         # resultclass is DBTestResult or a class shaped like it.
@@ -329,6 +385,8 @@ class DBTextTestRunner(unittest.TextTestRunner):
         result.sql_capture = self._sql_capture
         result.colour_stream = self._colour_stream
         result.pdb = self._pdb
+        result.progress_stream = self._progress_stream
+        result.total = self._total
         if self._on_result is not None:
             self._on_result(result)
         return result

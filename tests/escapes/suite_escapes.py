@@ -7,13 +7,18 @@ determined app could do to the shared connection. Whatever the order (file
 order, reversed, shuffled, split over ``--parallel`` workers), the test that
 runs after a leak catches it. A test whose end must fail with an
 IsolationError names it in ``expected_errors``: its post_teardown checks
-that the error came (and hides it), so the suite passes only if it did.
+that the error came (and hides it), so the suite passes only if it did. A
+test whose end must also empty the tables it committed to is named in
+``expected_warnings``: the warning that says so is captured and checked, so
+the run's own output stays clean (any other output passes through).
 tests/test_escapes.py runs this module in the project's suite and, in
 subprocesses, reversed, shuffled and with ``--parallel 2``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import sys
 import typing as t
 
@@ -43,10 +48,32 @@ def driver_base(conn: t.Any) -> t.Any:
     return psycopg.Connection
 
 
+@contextlib.contextmanager
+def escape_warning(who: str, expected: bool = True) -> t.Iterator[None]:
+    """Capture what the block writes to stderr; with ``expected``, it must be the
+    warning that ``who`` (a test's id, a class's name) got past the test
+    transaction. Anything else it wrote is written on to stderr."""
+    buffer = io.StringIO()
+    warning = f"flask-dbtestcase: warning: {who} got past the test transaction;"
+    found = False
+    try:
+        with contextlib.redirect_stderr(buffer):
+            yield
+    finally:
+        lines = buffer.getvalue().splitlines(True)
+        found = any(line.startswith(warning) for line in lines)
+        rest = [line for line in lines if not (expected and line.startswith(warning))]
+        sys.stderr.write("".join(rest))
+    if expected and not found:
+        raise AssertionError(f"{who} did not warn that it got past the test transaction")
+
+
 class EscapeCase(FlaskDBTestCase):
     app_factory = create_app
     #: test method name -> a phrase of the IsolationError its end must raise.
     expected_errors: t.ClassVar[dict[str, str]] = {}
+    #: The tests whose end must empty what they committed, and warn that it did.
+    expected_warnings: t.ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def setUpTestData(cls):
@@ -75,12 +102,14 @@ class EscapeCase(FlaskDBTestCase):
 
     def post_teardown(self):
         expected = self.expected_errors.get(self._testMethodName)
-        try:
-            super().post_teardown()
-        except IsolationError as exc:
-            if expected is None or expected not in str(exc):
-                raise
-            return
+        warns = self._testMethodName in self.expected_warnings
+        with escape_warning(self.id(), expected=warns):
+            try:
+                super().post_teardown()
+            except IsolationError as exc:
+                if expected is None or expected not in str(exc):
+                    raise
+                return
         if expected is not None:
             raise AssertionError(f"the end of {self.id()} did not raise {expected!r}")
 
@@ -189,6 +218,7 @@ class EscapedTests(EscapeCase):
         "test_driver_commit": "used raw transaction control",
         "test_driver_rollback": "used raw transaction control",
     }
+    expected_warnings = frozenset(expected_errors)
 
     def multi(self, statement: str):
         self.write_rows()
@@ -222,6 +252,8 @@ class EscapedTests(EscapeCase):
 
 class PlumbingErrorTests(EscapeCase):
     """A savepoint destroyed under the plumbing: an IsolationError, not PostgreSQL's (item 8)."""
+
+    expected_warnings = frozenset({"test_savepoint_destroyed_mid_test"})
 
     def test_savepoint_destroyed_mid_test(self):
         self.write_rows()
@@ -307,6 +339,7 @@ class UnpinnedWriteTests(EscapeCase):
         "test_second_app": "really committed: INSERT into item",
         "test_raw_driver_connection": "really committed: DELETE from item, INSERT into item",
     }
+    expected_warnings = frozenset(expected_errors)
 
     def test_app_engine(self):
         self.write_rows()
@@ -379,7 +412,11 @@ class UncheckedWriteTests(EscapeCase):
 
     @classmethod
     def doClassCleanups(cls):
-        super().doClassCleanups()
+        try:
+            with escape_warning(cls.__qualname__):
+                super().doClassCleanups()
+        except AssertionError:
+            cls.tearDown_exceptions.append(sys.exc_info())
         found = [
             (kind, exc, tb)
             for kind, exc, tb in cls.tearDown_exceptions
