@@ -25,6 +25,8 @@ import time
 import unittest
 import xml.etree.ElementTree as ET
 
+import psycopg2
+
 from flask_dbtestcase.cases.testdb import current_database_url
 from tests.support import (
     ROOT,
@@ -33,6 +35,7 @@ from tests.support import (
     Project,
     Result,
     as_a_process,
+    dsn,
     leftovers,
     processes_mentioning,
     run_database_url,
@@ -777,6 +780,24 @@ class DatabaseURLTests(RunnerTestCase):
         self.assertCode(result, 0)
         self.assertIn(f"DBNAME={TEST_NAME}", result.stdout)
         self.assertIn(TEST_NAME, self.databases())  # neither created nor dropped by the runner
+
+    def test_a_given_database_is_not_copied_from_under_its_owner(self):
+        """--parallel in a run handed a database: each worker gets an empty database of
+        its own (copying would need the given one idle, and its owner is connected)."""
+        self.sql(f'CREATE DATABASE "{TEST_NAME}"')
+        url = SYSTEM_SERVER.replace("postgresql://", "postgresql+psycopg2://") + "/" + TEST_NAME
+        owner = psycopg2.connect(**dsn(url))
+        self.addCleanup(owner.close)
+        with tempfile.TemporaryDirectory() as tmp:
+            env = {"PARALLEL_RENDEZVOUS": tmp, "FLASK_DBTESTCASE_DATABASE_URL": url}
+            result = suite(self, "parallel", env=env).run(PATTERN + ["--parallel", "2"])
+        self.assertCode(result, 1)
+        pairs = set(re.findall(r"WORKER (\d+) DB (\w+)", result.stdout))
+        self.assertEqual({db for _, db in pairs}, {f"{TEST_NAME}_{w}" for w, _ in pairs})
+        with owner.cursor() as cur:  # the owner's connection survived the run
+            cur.execute("SELECT 1")
+            self.assertEqual(cur.fetchone(), (1,))
+        self.assertEqual({d for d in self.databases() if d.startswith(TEST_NAME)}, {TEST_NAME})
 
     def test_parallel_clones_are_dropped(self):
         with tempfile.TemporaryDirectory() as tmp:

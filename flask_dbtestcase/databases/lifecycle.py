@@ -362,7 +362,7 @@ def _make_clones(
     parallel: int,
     prebuild: t.Callable[[TestDatabases], str] | None,
 ) -> None:
-    if prebuild is not None:
+    if prebuild is not None and databases.mode != "given":
         try:
             log(f"{prebuild(databases).capitalize()}.", 2)
         except Exception as exc:  # the workers build it then, and report any error
@@ -370,5 +370,16 @@ def _make_clones(
                 f"Could not build the schema before cloning ({exc}); each worker builds its own.", 2
             )
     for number in range(1, parallel + 1):
-        log(f"Cloning test database for worker {number} ...", 2)
-        databases.clones.append(databases.clone(str(number)))
+        if databases.mode == "given":
+            # Copying needs the template idle: a database handed over is in use
+            # by whoever handed it over. Each worker builds its schema instead.
+            url = databases.url.set(database=f"{databases.url.database}_{number}")
+            log(f"Creating an empty test database for worker {number} ...", 2)
+            created = creation.create_test_database(
+                url, databases.config.timeouts, interactive=False, autoclobber=True
+            )
+            databases._note_created(url, created)
+            databases.clones.append(url)
+        else:
+            log(f"Cloning test database for worker {number} ...", 2)
+            databases.clones.append(databases.clone(str(number)))
