@@ -6,8 +6,7 @@ from myapp import Thing, names
 
 class TestWithClassData:
     @pytest.fixture(scope="class")
-    @classmethod
-    def carol(cls, class_db):
+    def carol(self, class_db):  # a plain method: @classmethod under it fails on Python 3.9
         class_db.session.add(Thing(name="carol"))
         class_db.session.commit()
 
