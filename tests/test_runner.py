@@ -659,6 +659,14 @@ class ThrowawayServerTests(RunnerTestCase):
         self.assertIn("Interrupted: 2 tests ran", result.stderr)
         slow.assertNothingLeft(result)
 
+    def test_parallel_auto_runs_a_small_suite_serially(self):
+        result = suite(self, "basic").run(PATTERN + ["--parallel", "-v", "2"])
+        self.assertIn("fewer than the 50 that --parallel auto needs", result.stderr)
+        self.assertNotIn("processes.", result.stderr)  # "Running N test classes in M processes."
+        explicit = suite(self, "basic").run(PATTERN + ["--parallel", "2", "-v", "2"])
+        self.assertIn("test classes in 2 processes.", explicit.stderr)
+        self.assertEqual(result.last_line, explicit.last_line)
+
     def test_parallel(self):
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "junit.xml")

@@ -110,7 +110,8 @@ def add_runner_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="Run tests using up to N parallel processes, each with its own "
         "database cloned from the test database. Use 'auto' (the default "
-        "without N) for one process per core.",
+        "without N) for one process per core; 'auto' runs serially below 50 "
+        "tests, where the workers cannot pay for their start-up.",
     )
     parser.add_argument(
         "-k",

@@ -101,6 +101,9 @@ class DBTestRunner:
     test_runner: type[unittest.TextTestRunner] = DBTextTestRunner
     test_loader_class: type[unittest.TestLoader] = unittest.TestLoader
     result_class: type[unittest.TextTestResult] = DBTestResult
+    #: ``--parallel auto`` runs serially below this many tests, where workers
+    #: cannot pay for their start-up (Rails' ``parallelize`` threshold).
+    parallel_threshold: int = 50
     #: Test classes run first, in this order (see build_suite), as Django's
     #: ``reorder_by``: by default FlaskDBTestCase, then FlaskDBTransactionTestCase.
     reorder_by = _PackageCases()
@@ -142,6 +145,8 @@ class DBTestRunner:
         self.keepdb = keepdb
         self.reverse = reverse
         self.debug_sql = debug_sql
+        #: ``--parallel auto``: one worker per core, serially below ``parallel_threshold`` tests.
+        self.parallel_auto = parallel == "auto"
         if parallel == "auto":
             parallel = os.cpu_count() or 1
         self.parallel = int(parallel or 0)
@@ -304,6 +309,13 @@ class DBTestRunner:
         self.log(f"Found {len(tests)} test(s).", 2)
         self._test_count = len(tests)
         suite = self.test_suite(tests)
+        if self.parallel_auto and self.parallel > 1 and len(tests) < self.parallel_threshold:
+            self.log(
+                f"Running serially: {len(tests)} test(s), fewer than the "
+                f"{self.parallel_threshold} that --parallel auto needs to pay for its workers.",
+                2,
+            )
+            self.parallel = 0
         if self.parallel > 1:
             self._subsuites = partition_by_class(tests)
             self.parallel = min(self.parallel, len(self._subsuites))
