@@ -659,6 +659,22 @@ class ThrowawayServerTests(RunnerTestCase):
         self.assertIn("Interrupted: 2 tests ran", result.stderr)
         slow.assertNothingLeft(result)
 
+    def test_programs_a_worker_starts_get_ctrl_c(self):
+        """A --parallel worker keeps Ctrl-C from itself, not from the programs its tests start."""
+        code = (
+            "import signal, subprocess, sys, unittest\n"
+            "PROBE = 'import signal; print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN)'\n"
+            "class Child(unittest.TestCase):\n"
+            "    def test_child_hears_sigint(self):\n"
+            "        out = subprocess.run([sys.executable, '-c', PROBE], capture_output=True,\n"
+            "                             text=True, check=True).stdout.strip()\n"
+            "        self.assertEqual(out, 'False')\n"
+        )
+        files = {f"test_child{n}.py": code.replace("Child", f"Child{n}") for n in (1, 2)}
+        result = Project(self, files).run(["--parallel", "2"])
+        self.assertEqual(result.returncode, 0, result)
+        self.assertEqual(result.last_line, "2 passed, 0 failed")
+
     def test_parallel_auto_runs_a_small_suite_serially(self):
         result = suite(self, "basic").run(PATTERN + ["--parallel", "-v", "2"])
         self.assertIn("fewer than the 50 that --parallel auto needs", result.stderr)

@@ -12,6 +12,7 @@ import signal
 import traceback
 import typing as t
 import unittest
+from types import FrameType
 
 from ..state import Run, enter_run
 from .events import Batch, Event, EventChannel, RemoteTestResult, add_holder_error, replay
@@ -32,8 +33,16 @@ _POLL_SECONDS = 0.1
 _running: list[ParallelTestSuite] = []
 
 
+def _ignore_sigint(signum: int, frame: FrameType | None) -> None:
+    """A worker's SIGINT (Ctrl-C reaches the whole process group): the parent decides.
+
+    A handler, not ``SIG_IGN``: an ignored signal stays ignored in the programs
+    the tests start, where Ctrl-C would then do nothing; a handler is reset at exec.
+    """
+
+
 def _init_worker(counter: Synchronized[int], run: Run) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, _ignore_sigint)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     with counter.get_lock():
         counter.value += 1
