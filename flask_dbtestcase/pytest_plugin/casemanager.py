@@ -65,9 +65,6 @@ SAVEPOINT = "db"
 #: A test that really commits (``transactional_db``).
 TRANSACTION = "transactional_db"
 
-#: The marker: ``@pytest.mark.flask_db`` / ``@pytest.mark.flask_db(transaction=True)``.
-MARKER = "flask_db"
-
 
 class DatabaseAccessNotAllowed(IsolationError):
     """A pytest test (or one of its fixtures) touched the database where nothing undoes it."""

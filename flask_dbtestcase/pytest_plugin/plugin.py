@@ -20,7 +20,7 @@ import unittest
 import pytest
 
 from ..cases.wrapping import WrappedTestCase
-from .casemanager import MARKER
+from .marker import MARKER
 from .session import manager_of, session_database_of, settings_of, user_errors
 from .usage import FIXTURES_MODULE, NO_REQUEST_CONTEXT, usage_of
 

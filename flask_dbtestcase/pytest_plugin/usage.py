@@ -25,7 +25,8 @@ import typing as t
 
 import pytest
 
-from .casemanager import MARKER, SAVEPOINT, TRANSACTION
+from .casemanager import SAVEPOINT, TRANSACTION
+from .marker import MARKER
 
 __all__ = [
     "AUTOUSE",
