@@ -6,9 +6,9 @@ win and are left alone). The jobs are split: :mod:`.plugin` (options,
 markers, hooks), :mod:`.usage` (which of its fixtures a test uses, read from
 the fixture definitions in use), :mod:`.database` (the session's test
 database), :mod:`.broker` (the one test database of a pytest-xdist run,
-cloned for each worker), :mod:`.cases` (the hidden test case classes and
-who may touch the database when), :mod:`.apps` (the app fixture's app) and
-:mod:`.fixtures`.
+cloned for each worker), :mod:`.caseclasses` (the hidden test case
+classes), :mod:`.casemanager` (which of them is open, and who may touch the
+database when), :mod:`.apps` (the app fixture's app) and :mod:`.fixtures`.
 """
 
 __all__: list[str] = []

@@ -1,11 +1,8 @@
 """The test case classes under pytest, and who may touch the database when.
 
-As pytest-django builds its ``db`` fixture on Django's ``TestCase``, the
-plugin builds on :class:`~flask_dbtestcase.FlaskDBTestCase` and
-:class:`~flask_dbtestcase.FlaskDBTransactionTestCase`: one hidden subclass
-per app and kind, whose class lifecycle (``setUpClass`` ...
-``doClassCleanups``) is *opened* for a stretch of tests, and whose
-``pre_setup()`` / ``post_teardown()`` wrap each test.
+The hidden test case classes (:mod:`.caseclasses`) have their class
+lifecycle (``setUpClass`` ... ``doClassCleanups``) *opened* for a stretch
+of tests; their ``pre_setup()`` / ``post_teardown()`` wrap each test.
 
 A case is opened either for a run of consecutive tests of one kind (an
 *ambient* case, closed before a test of another kind, a unittest class, or
@@ -42,28 +39,20 @@ import weakref
 import pytest
 
 from ..errors import IsolationError
+from .caseclasses import SAVEPOINT, TRANSACTION, CaseClasses, set_up_class, tear_down_class
 
 if t.TYPE_CHECKING:
     from flask import Flask
     from flask.ctx import AppContext
     from flask_sqlalchemy import SQLAlchemy
 
-    from ..cases.classes import FlaskDBTestCase, FlaskDBTransactionTestCase
-
-    Case = type[FlaskDBTestCase] | type[FlaskDBTransactionTestCase]
+    from .caseclasses import Case
 
 __all__ = [
-    "SAVEPOINT",
-    "TRANSACTION",
     "CaseManager",
     "DatabaseAccessNotAllowed",
     "OpenCase",
 ]
-
-#: A test in the per-test savepoint (``db``).
-SAVEPOINT = "db"
-#: A test that really commits (``transactional_db``).
-TRANSACTION = "transactional_db"
 
 
 class DatabaseAccessNotAllowed(IsolationError):
@@ -104,8 +93,7 @@ class CaseManager:
 
     def __init__(self) -> None:
         self.open: OpenCase | None = None
-        self._classes: dict[tuple[int, str], tuple[Flask, Case]] = {}
-        self._create_apps: dict[int, classmethod[t.Any, t.Any, Flask]] = {}
+        self._classes = CaseClasses()
         self._watched: weakref.WeakSet[t.Any] = weakref.WeakSet()
         self._dbs: weakref.WeakKeyDictionary[Flask, SQLAlchemy] = weakref.WeakKeyDictionary()
         #: The pytest test running now (None: none, or a unittest one).
@@ -213,38 +201,13 @@ class CaseManager:
 
     # -- cases -----------------------------------------------------------------
 
-    @staticmethod
-    def _is_shared(app: Flask) -> bool:
-        """Tell whether ``app`` is one the test case classes share (the ``app`` fixture's)."""
-        from ..cases.appcache import is_cached
-
-        return is_cached(app)
-
-    def _case_class(self, app: Flask, kind: str) -> Case:
-        found = self._classes.get((id(app), kind))
-        if found is not None and found[0] is app:
-            return found[1]
-        from ..cases.classes import FlaskDBTestCase, FlaskDBTransactionTestCase
-
-        base = FlaskDBTestCase if kind == SAVEPOINT else FlaskDBTransactionTestCase
-
-        name = "the db fixture" if kind == SAVEPOINT else "the transactional_db fixture"
-        namespace: dict[str, t.Any] = {"__qualname__": name}
-        if id(app) in self._create_apps or not self._is_shared(app):
-            # The project's own app fixture: both kinds of case share one
-            # create_app, so they share one cached app (and its pins).
-            namespace["create_app"] = self._create_apps.setdefault(id(app), _returning(app))
-        cls = t.cast("Case", type("PytestCase", (base,), namespace))
-        self._classes[(id(app), kind)] = (app, cls)
-        return cls
-
     def _open(self, app: Flask, kind: str, scope: str) -> OpenCase:
         if self.open is not None:
             self.close()
-        cls = self._case_class(app, kind)
+        cls = self._classes.class_for(app, kind)
         class_context = contextvars.copy_context()
         with self.internal():
-            class_context.run(_set_up_class, cls)
+            class_context.run(set_up_class, cls)
         self.open = OpenCase(cls, app, kind, scope, class_context)
         return self.open
 
@@ -260,7 +223,7 @@ class CaseManager:
                         case.session.close()
                     case.context.pop()
             finally:
-                case.class_context.run(_tear_down_class, case.cls)
+                case.class_context.run(tear_down_class, case.cls)
         errors = getattr(case.cls, "tearDown_exceptions", None) or []
         if errors:
             raise errors[0][1]
@@ -345,32 +308,3 @@ class CaseManager:
                 test.post_teardown()
         finally:
             context.pop()
-
-
-def _set_up_class(cls: Case) -> None:
-    """``setUpClass``; its class cleanups if it fails (in the class's own context)."""
-    try:
-        cls.setUpClass()
-    except BaseException:
-        cls.doClassCleanups()
-        raise
-
-
-def _tear_down_class(cls: Case) -> None:
-    """``tearDownClass``, then its class cleanups (in the class's own context)."""
-    try:
-        cls.tearDownClass()
-    finally:
-        cls.doClassCleanups()
-
-
-def _returning(app: Flask) -> classmethod[t.Any, t.Any, Flask]:
-    """Return a ``create_app`` classmethod that hands out ``app`` (built by the project's fixture).
-
-    :param app: the app, already on the test configuration.
-    """
-
-    def create_app(cls: type, config: dict[str, t.Any]) -> Flask:
-        return app
-
-    return classmethod(create_app)

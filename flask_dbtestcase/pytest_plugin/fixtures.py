@@ -21,7 +21,7 @@ import typing as t
 
 import pytest
 
-from .casemanager import SAVEPOINT, TRANSACTION
+from .caseclasses import SAVEPOINT, TRANSACTION
 from .session import manager_of, session_database_of, user_errors
 from .usage import usage_of
 

@@ -25,7 +25,7 @@ import typing as t
 
 import pytest
 
-from .casemanager import SAVEPOINT, TRANSACTION
+from .caseclasses import SAVEPOINT, TRANSACTION
 from .marker import MARKER
 
 __all__ = [
