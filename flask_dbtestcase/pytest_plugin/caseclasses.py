@@ -1,14 +1,16 @@
-"""The hidden test case classes the plugin's tests run in: one per app and kind.
+"""The hidden test case classes the plugin's tests run in: one per app, kind and options.
 
 As pytest-django builds its ``db`` fixture on Django's ``TestCase``, the
 plugin builds on :class:`~flask_dbtestcase.FlaskDBTestCase` (a ``db`` test)
 and :class:`~flask_dbtestcase.FlaskDBTransactionTestCase` (a
 ``transactional_db`` test). :mod:`.casemanager` opens their class
-lifecycle for a stretch of tests.
+lifecycle for a stretch of tests. The ``flask_db`` marker's ``databases``
+and ``serialized_rollback`` are those classes' attributes of that name.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import typing as t
 
 if t.TYPE_CHECKING:
@@ -19,9 +21,11 @@ if t.TYPE_CHECKING:
     Case = type[FlaskDBTestCase] | type[FlaskDBTransactionTestCase]
 
 __all__ = [
+    "DEFAULT_OPTIONS",
     "SAVEPOINT",
     "TRANSACTION",
     "CaseClasses",
+    "CaseOptions",
     "set_up_class",
     "tear_down_class",
 ]
@@ -32,11 +36,40 @@ SAVEPOINT = "db"
 TRANSACTION = "transactional_db"
 
 
+@dataclasses.dataclass(frozen=True)
+class CaseOptions:
+    """What tests ask of their case class beyond its kind (the ``flask_db`` marker's arguments).
+
+    Tests with other options run in a class of their own.
+
+    :param databases: the class's ``databases`` (``None``: all of the app's).
+    :param serialized_rollback: the class's ``serialized_rollback`` (transactional classes).
+    """
+
+    databases: tuple[str, ...] | None = None
+    serialized_rollback: bool = False
+
+    def namespace(self) -> dict[str, t.Any]:
+        """Return the attributes of a case class with these options."""
+        namespace: dict[str, t.Any] = {}
+        if self.databases is not None:
+            namespace["databases"] = self.databases
+            # The class's name is what the refusals of the other databases name.
+            namespace["__qualname__"] = "@pytest.mark.flask_db"
+        if self.serialized_rollback:
+            namespace["serialized_rollback"] = True
+        return namespace
+
+
+#: Tests that ask for nothing more than their kind.
+DEFAULT_OPTIONS = CaseOptions()
+
+
 class CaseClasses:
     """The hidden case classes of one pytest session, made on first use."""
 
     def __init__(self) -> None:
-        self._classes: dict[tuple[int, str], tuple[Flask, Case]] = {}
+        self._classes: dict[tuple[int, str, CaseOptions], tuple[Flask, Case]] = {}
         self._create_apps: dict[int, classmethod[t.Any, t.Any, Flask]] = {}
 
     @staticmethod
@@ -46,13 +79,15 @@ class CaseClasses:
 
         return is_cached(app)
 
-    def class_for(self, app: Flask, kind: str) -> Case:
-        """Return the class the tests of ``kind`` on ``app`` run in.
+    def class_for(self, app: Flask, kind: str, options: CaseOptions = DEFAULT_OPTIONS) -> Case:
+        """Return the class the tests of ``kind`` with ``options`` on ``app`` run in.
 
         :param app: the tests' app.
         :param kind: SAVEPOINT or TRANSACTION.
+        :param options: what else the tests asked for.
         """
-        found = self._classes.get((id(app), kind))
+        key = (id(app), kind, options)
+        found = self._classes.get(key)
         if found is not None and found[0] is app:
             return found[1]
         from ..cases.classes import FlaskDBTestCase, FlaskDBTransactionTestCase
@@ -60,13 +95,13 @@ class CaseClasses:
         base = FlaskDBTestCase if kind == SAVEPOINT else FlaskDBTransactionTestCase
 
         name = "the db fixture" if kind == SAVEPOINT else "the transactional_db fixture"
-        namespace: dict[str, t.Any] = {"__qualname__": name}
+        namespace: dict[str, t.Any] = {"__qualname__": name, **options.namespace()}
         if id(app) in self._create_apps or not self._is_shared(app):
-            # The project's own app fixture: both kinds of case share one
+            # The project's own app fixture: all its case classes share one
             # create_app, so they share one cached app (and its pins).
             namespace["create_app"] = self._create_apps.setdefault(id(app), _returning(app))
         cls = t.cast("Case", type("PytestCase", (base,), namespace))
-        self._classes[(id(app), kind)] = (app, cls)
+        self._classes[key] = (app, cls)
         return cls
 
 

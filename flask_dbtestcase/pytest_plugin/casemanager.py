@@ -39,7 +39,15 @@ import weakref
 import pytest
 
 from ..errors import IsolationError
-from .caseclasses import SAVEPOINT, TRANSACTION, CaseClasses, set_up_class, tear_down_class
+from .caseclasses import (
+    DEFAULT_OPTIONS,
+    SAVEPOINT,
+    TRANSACTION,
+    CaseClasses,
+    CaseOptions,
+    set_up_class,
+    tear_down_class,
+)
 
 if t.TYPE_CHECKING:
     from flask import Flask
@@ -68,6 +76,7 @@ class OpenCase:
     :param kind: SAVEPOINT or TRANSACTION.
     :param scope: ``"ambient"``, ``"module"`` or ``"class"``.
     :param class_context: the :mod:`contextvars` context the class is set up and torn down in.
+    :param options: what its tests asked for beyond the kind.
     """
 
     cls: Case
@@ -76,6 +85,7 @@ class OpenCase:
     scope: str
     #: Where the class lives: its set-up and teardown run in this context.
     class_context: contextvars.Context
+    options: CaseOptions = DEFAULT_OPTIONS
     #: The scope's own app context and session (scoped cases).
     context: AppContext | None = None
     session: t.Any = None
@@ -99,23 +109,27 @@ class CaseManager:
         #: The pytest test running now (None: none, or a unittest one).
         self.item: pytest.Item | None = None
         self.item_kind: str | None = None
+        self.item_options = DEFAULT_OPTIONS
         #: A test's savepoint (or its real-commit test) is open.
         self.in_test = False
         self._internal = 0
 
     # -- which test runs -----------------------------------------------------
 
-    def start_item(self, item: pytest.Item | None, kind: str | None) -> None:
-        """Note the test about to be set up; close an ambient case of another kind.
+    def start_item(
+        self, item: pytest.Item | None, kind: str | None, options: CaseOptions = DEFAULT_OPTIONS
+    ) -> None:
+        """Note the test about to be set up; close an ambient case of another kind or options.
 
         A test that does not use the database leaves the case open for the next one.
 
         :param item: the pytest test that uses the plugin (None: one that does not).
         :param kind: the database it asked for.
+        :param options: what else it asked for (the marker's arguments).
         """
         self.item, self.item_kind = item, kind
-        if self.open is not None and self.open.scope == "ambient":
-            if kind is not None and kind != self.open.kind:
+        if self.open is not None and self.open.scope == "ambient" and kind is not None:
+            if (kind, options) != (self.open.kind, self.open.options):
                 self.close()
 
     def close_ambient(self) -> None:
@@ -201,14 +215,14 @@ class CaseManager:
 
     # -- cases -----------------------------------------------------------------
 
-    def _open(self, app: Flask, kind: str, scope: str) -> OpenCase:
+    def _open(self, app: Flask, kind: str, scope: str, options: CaseOptions) -> OpenCase:
         if self.open is not None:
             self.close()
-        cls = self._classes.class_for(app, kind)
+        cls = self._classes.class_for(app, kind, options)
         class_context = contextvars.copy_context()
         with self.internal():
             class_context.run(set_up_class, cls)
-        self.open = OpenCase(cls, app, kind, scope, class_context)
+        self.open = OpenCase(cls, app, kind, scope, class_context, options)
         return self.open
 
     def close(self) -> None:
@@ -228,28 +242,32 @@ class CaseManager:
         if errors:
             raise errors[0][1]
 
-    def case_for_test(self, app: Flask, kind: str, nodeid: str) -> OpenCase:
+    def case_for_test(
+        self, app: Flask, kind: str, nodeid: str, options: CaseOptions = DEFAULT_OPTIONS
+    ) -> OpenCase:
         """Return the open case a test of ``kind`` on ``app`` runs in, opening one if needed.
 
         :param app: the test's app.
         :param kind: SAVEPOINT or TRANSACTION.
         :param nodeid: the test, for the messages.
+        :param options: what else the test asked for (the marker's arguments).
         """
         case = self.open
-        if case is not None and case.app is app and case.kind == kind:
+        if case is not None and case.app is app and (case.kind, case.options) == (kind, options):
             return case
         if case is not None and case.scope != "ambient":
-            what = (
-                "really commits (transactional_db)"
-                if kind == TRANSACTION
-                else "uses another app than the shared data's"
-            )
+            if kind == TRANSACTION:
+                what = "really commits (transactional_db)"
+            elif case.app is not app:
+                what = "uses another app than the shared data's"
+            else:
+                what = "limits its databases (@pytest.mark.flask_db(databases=...))"
             raise IsolationError(
                 f"{nodeid} {what}, but it runs inside the scope of the shared data of "
                 f"'{case.scope}_db', whose transaction stays open until that scope ends. "
                 "Move the test out of that module or class."
             )
-        return self._open(app, kind, "ambient")
+        return self._open(app, kind, "ambient", options)
 
     def open_scoped(self, app: Flask, scope: str, nodeid: str) -> OpenCase:
         """Open a case for the scope of ``module_db`` / ``class_db``, with its own app context.
@@ -267,7 +285,7 @@ class CaseManager:
                 "scope (for example all with 'module_db'), or move the class to a module "
                 "of its own."
             )
-        case = self._open(app, SAVEPOINT, scope)
+        case = self._open(app, SAVEPOINT, scope, DEFAULT_OPTIONS)
         case.context = app.app_context()
         case.context.push()
         case.session = case.db.session()

@@ -22,6 +22,7 @@ import typing as t
 import pytest
 
 from .caseclasses import SAVEPOINT, TRANSACTION
+from .marker import check_databases
 from .session import manager_of, session_database_of, user_errors
 from .usage import usage_of
 
@@ -98,10 +99,14 @@ _TRANSACTION = "_flask_dbtestcase_transaction"
 
 
 def _wrap_test(request: pytest.FixtureRequest, app: Flask, kind: str) -> t.Iterator[SQLAlchemy]:
-    _db_of(request, app)
+    db = _db_of(request, app)
     manager = manager_of(request.config)
+    usage = usage_of(request.node)
     with user_errors():
-        case = manager.case_for_test(app, kind, request.node.nodeid)
+        if usage.marker is not None and usage.options.databases is not None:
+            with app.app_context():
+                check_databases(usage.marker, usage.options.databases, db.engines)
+        case = manager.case_for_test(app, kind, request.node.nodeid, usage.options)
         running = manager.begin_test(case)
     try:
         yield case.db

@@ -93,8 +93,10 @@ def pytest_configure(config: pytest.Config) -> None:
     """
     config.addinivalue_line(
         "markers",
-        f"{MARKER}(transaction=False): give the test the test database, as the 'db' "
-        "fixture (transaction=True: as 'transactional_db').",
+        f"{MARKER}(transaction=False, reset_sequences=False, databases=None, "
+        "serialized_rollback=False): give the test the test database, as the 'db' "
+        "fixture (transaction=True: as 'transactional_db'; databases: the ones it may "
+        "use, by name; the arguments of pytest-django's django_db).",
     )
     config.addinivalue_line(
         "markers",
@@ -154,7 +156,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     manager = manager_of(item.config)
     if not _is_unittest(item):
         usage = usage_of(item)
-        manager.start_item(item if usage.uses else None, usage.kind)
+        if usage.refused is not None:
+            pytest.fail(usage.refused, pytrace=False)
+        manager.start_item(item if usage.uses else None, usage.kind, usage.options)
         return
     manager.start_item(None, None)
     manager.close_ambient()

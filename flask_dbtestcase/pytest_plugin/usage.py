@@ -25,8 +25,8 @@ import typing as t
 
 import pytest
 
-from .caseclasses import SAVEPOINT, TRANSACTION
-from .marker import MARKER
+from .caseclasses import DEFAULT_OPTIONS, SAVEPOINT, TRANSACTION, CaseOptions
+from .marker import MARKER, MarkerArgs, MarkerError, marker_call, read_marker
 
 __all__ = [
     "AUTOUSE",
@@ -63,6 +63,9 @@ class Usage:
     :param app: it uses an ``app`` fixture (the plugin's or the project's).
     :param request_context: the plugin pushes a test request context for it.
     :param handed_over: the plugin's fixtures that give the other plugin's definition.
+    :param options: what else it asked for, with the ``flask_db`` marker.
+    :param marker: the marker as the test wrote it (None: no marker).
+    :param refused: why the marker's arguments are refused (None: they are not).
     """
 
     uses: bool = False
@@ -70,6 +73,9 @@ class Usage:
     app: bool = False
     request_context: bool = False
     handed_over: frozenset[str] = frozenset()
+    options: CaseOptions = DEFAULT_OPTIONS
+    marker: str | None = None
+    refused: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,11 +124,22 @@ def _usage(item: pytest.Item) -> Usage:
     handed_over = closure.handed_over if closure is not None else frozenset()
     if marker is None and not ours - handed_over:
         return Usage(handed_over=handed_over)
+    args, refused = MarkerArgs(), None
+    if marker is not None:
+        try:
+            args = read_marker(marker)
+        except MarkerError as exc:
+            refused = str(exc)
     kind = None
-    if ours & _TRANSACTION_FIXTURES or (marker is not None and marker.kwargs.get("transaction")):
+    if ours & _TRANSACTION_FIXTURES or args.transactional:
         kind = TRANSACTION
     elif ours & _SAVEPOINT_FIXTURES or marker is not None:
         kind = SAVEPOINT
+    options = CaseOptions(
+        databases=args.databases,
+        # A db test is rolled back whole: nothing to put back.
+        serialized_rollback=args.serialized_rollback and kind == TRANSACTION,
+    )
     request_context = (
         item.get_closest_marker(NO_REQUEST_CONTEXT) is None
         and not pytest_flask_active(item.config)  # pytest-flask pushes its own
@@ -132,6 +149,9 @@ def _usage(item: pytest.Item) -> Usage:
         kind=kind,
         app=kind is not None or (closure is not None and closure.app),
         request_context=request_context,
+        options=options,
+        marker=marker_call(marker) if marker is not None else None,
+        refused=refused,
     )
 
 
