@@ -93,6 +93,9 @@ SETTINGS: tuple[Setting, ...] = (
             "How the tables are built: ``create_all`` or ``migrations`` (Flask-Migrate)."),
     Setting("migrations_directory", None, "migrations_directory", None,
             "The Flask-Migrate directory, when it is not ``migrations``."),
+    Setting("check_migrations", None, "check_migrations", "false",
+            "With ``schema = \"migrations\"``: fail when the models have changes no "
+            "migration makes (Django's ``makemigrations --check``)."),
     Setting("mirrors", None, "mirrors", None,
             "Binds that use another database's test database, as Django's TEST MIRROR: "
             "``{replica = \"default\"}``. A bind whose URL is the default database's "
@@ -135,6 +138,7 @@ class Settings:
     flask_app: str | None = None
     schema: str = "create_all"
     migrations_directory: str | None = None
+    check_migrations: bool = False
     mirrors: dict[str, str] | None = None
     database_url: str | None = None
     test_database_url: str | None = None
@@ -208,6 +212,8 @@ class Settings:
 
 #: The variables Settings.load reads, in the order of SETTINGS.
 _ENV_NAMES = tuple(setting.env for setting in SETTINGS if setting.env is not None)
+#: The settings that are true or false (TOML booleans).
+_BOOLEANS = frozenset({"check_migrations"})
 
 
 @functools.lru_cache(maxsize=32)
@@ -219,15 +225,30 @@ def _load(directory: str, read: tuple[str, ...]) -> Settings:
     """
     env = dict(zip(_ENV_NAMES, read))
     project = read_pyproject(str(Path(directory).resolve()))
-    values: dict[str, t.Any] = {"pyproject_path": project.get("_path")}
+    path = project.get("_path")
+    values: dict[str, t.Any] = {"pyproject_path": path}
     for setting in SETTINGS:
         value: t.Any = None
         if setting.env is not None:
             value = env[setting.env].strip() or None
         if value is None and setting.pyproject is not None:
-            value = project.get(setting.pyproject) or None
+            value = project.get(setting.pyproject)
+            if setting.name in _BOOLEANS:
+                values[setting.name] = _boolean(setting.pyproject, value, path)
+                continue
+            value = value or None
         values[setting.name] = setting.default if value is None else value
     return Settings(**values)
+
+
+def _boolean(key: str, value: t.Any, path: str | None) -> bool:
+    """Return a true-or-false setting of the pyproject.toml table (absent: false)."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    raise ConfigurationError(
+        f"{key} under [tool.flask-dbtestcase] in {path} must be true or false (a TOML "
+        f"boolean, without quotes), not {value!r}."
+    )
 
 
 @functools.lru_cache(maxsize=8)

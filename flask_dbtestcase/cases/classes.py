@@ -51,8 +51,9 @@ class _AppTestCase(QueryAssertions, WrappedTestCase):
     #: Where the schema comes from: "create_all" (default) or "migrations".
     schema: t.ClassVar[str | None] = None
     migrations_directory: t.ClassVar[str | None] = None
-    #: With schema = "migrations": fail when the models have unmigrated changes.
-    check_migrations: t.ClassVar[bool] = False
+    #: With schema = "migrations": fail when the models have unmigrated changes
+    #: (None: as the ``check_migrations`` setting says).
+    check_migrations: t.ClassVar[bool | None] = None
     #: Build an app for this class alone, instead of sharing the one app of
     #: its factory and config with the other classes (for a class that
     #: changes the app itself: routes, handlers, extensions).
@@ -111,7 +112,7 @@ class _AppTestCase(QueryAssertions, WrappedTestCase):
             run.databases.marks,
             cls.schema or settings.schema,
             cls.migrations_directory or settings.migrations_directory,
-            cls.check_migrations,
+            settings.check_migrations if cls.check_migrations is None else cls.check_migrations,
         )
         cls._class_ready = True
 
