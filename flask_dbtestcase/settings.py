@@ -92,7 +92,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("schema", None, "schema", "create_all",
             "How the tables are built: ``create_all`` or ``migrations`` (Flask-Migrate)."),
     Setting("migrations_directory", None, "migrations_directory", None,
-            "The Flask-Migrate directory, when it is not ``migrations``."),
+            "The Flask-Migrate directory, when it is not the app's own (``migrations`` "
+            "by default, in the current directory); relative to the pyproject.toml."),
     Setting("check_migrations", None, "check_migrations", "false",
             "With ``schema = \"migrations\"``: fail when the models have changes no "
             "migration makes (Django's ``makemigrations --check``)."),
@@ -214,6 +215,8 @@ class Settings:
 _ENV_NAMES = tuple(setting.env for setting in SETTINGS if setting.env is not None)
 #: The settings that are true or false (TOML booleans).
 _BOOLEANS = frozenset({"check_migrations"})
+#: The settings that are paths: relative to the pyproject.toml they are read from.
+_PATHS = frozenset({"migrations_directory"})
 
 
 @functools.lru_cache(maxsize=32)
@@ -237,6 +240,8 @@ def _load(directory: str, read: tuple[str, ...]) -> Settings:
                 values[setting.name] = _boolean(setting.pyproject, value, path)
                 continue
             value = value or None
+            if value is not None and path is not None and setting.name in _PATHS:
+                value = str(Path(path).parent / value)  # a path in a file is relative to it
         values[setting.name] = setting.default if value is None else value
     return Settings(**values)
 
