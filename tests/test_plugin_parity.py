@@ -10,10 +10,15 @@ request and config fixtures.
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
+import shutil
+import tempfile
 import unittest
 
-from tests.support import Result
+from flask_dbtestcase.errors import ConfigurationError
+from flask_dbtestcase.settings import Settings, read_pyproject
+from tests.support import Project, Result
 from tests.test_plugin_inert import QUIET, copied_project
 
 HAVE_PYTEST = importlib.util.find_spec("pytest") is not None
@@ -76,6 +81,97 @@ class MarkerTests(unittest.TestCase):
         ):
             self.assertIn(message, result.stdout)
         self.assertIn("11 passed, 6 errors", result.stdout)
+
+
+def rewrite(project: Project, name: str, old: str, new: str) -> None:
+    """Replace ``old`` (which must be there) with ``new`` in the project's file ``name``."""
+    path = os.path.join(project.dir, name)
+    with open(path) as f:
+        text = f.read()
+    assert old in text, (old, path)
+    with open(path, "w") as f:
+        f.write(text.replace(old, new))
+
+
+@unittest.skipUnless(HAVE_PYTEST, "pytest is not installed (pip install -e '.[test]')")
+class RootdirTests(unittest.TestCase):
+    """Settings from pytest's rootdir; the app factory named by an ini key or an option.
+
+    pytest runs from the parent directory of the projects, as an IDE or a
+    monorepo runs it: the current directory has no settings of its own.
+    """
+
+    def run_in_parent(self, *args: str, expected: str) -> Result:
+        project = copied_project(self, "pytest_parity/rootdir")
+        return project.run([*QUIET, *args], env={"EXPECTED": expected})
+
+    def test_pyproject_at_the_rootdir(self):
+        result = self.run_in_parent("pyproj/tests/test_app.py", expected="create_app")
+        self.assertIn("configfile: pyproject.toml", result.stdout)
+        self.assertRegex(result.stdout, r"rootdir: .*/pyproj\n")
+        self.assertEqual(result.returncode, 0, result)
+        self.assertIn("1 passed", result.stdout)
+
+    def test_the_option_wins(self):
+        result = self.run_in_parent(
+            "pyproj/tests", "--app-factory", "myapp:make_other", expected="make_other"
+        )
+        self.assertEqual(result.returncode, 0, result)
+        self.assertIn("1 passed", result.stdout)
+
+    def test_the_ini_key_wins_over_pyproject(self):
+        result = self.run_in_parent("iniproj/tests", expected="make_other")
+        self.assertIn("configfile: pytest.ini", result.stdout)
+        self.assertEqual(result.returncode, 0, result)
+        self.assertIn("1 passed", result.stdout)
+
+    def test_no_factory_anywhere_names_every_place(self):
+        result = self.run_in_parent("nofactory/tests", expected="create_app")
+        self.assertEqual(result.returncode, 1, result)
+        self.assertIn("1 error", result.stdout)
+        self.assertIn(
+            "No app factory is configured, so the app fixture does not know how to create "
+            "your Flask app. Name it under [tool.flask-dbtestcase] in the pyproject.toml of "
+            "pytest's rootdir (app_factory = \"myapp:create_app\"), or in pytest's "
+            "configuration (flask_dbtestcase_app_factory = myapp:create_app), or on the "
+            "command line (--app-factory myapp:create_app)",
+            result.stdout,
+        )
+        self.assertNotIn("Traceback", result.output)
+
+
+class PyprojectSettingsTests(unittest.TestCase):
+    """The settings pytest needs are read from pyproject.toml, with their types and paths."""
+
+    def settings(self, table: str) -> tuple[str, Settings]:
+        directory = os.path.realpath(tempfile.mkdtemp())
+        self.addCleanup(shutil.rmtree, directory)
+        with open(os.path.join(directory, "pyproject.toml"), "w") as f:
+            f.write(f"[tool.flask-dbtestcase]\n{table}")
+        os.mkdir(os.path.join(directory, "tests"))
+        read_pyproject.cache_clear()
+        self.addCleanup(read_pyproject.cache_clear)
+        return directory, Settings.load(environ={}, start=os.path.join(directory, "tests"))
+
+    def test_check_migrations(self):
+        self.assertIs(self.settings("check_migrations = true\n")[1].check_migrations, True)
+        self.assertIs(self.settings("check_migrations = false\n")[1].check_migrations, False)
+        self.assertIs(self.settings("")[1].check_migrations, False)
+
+    def test_check_migrations_must_be_a_boolean(self):
+        with self.assertRaises(ConfigurationError) as caught:
+            self.settings('check_migrations = "yes"\n')
+        self.assertIn("check_migrations under [tool.flask-dbtestcase] in ", str(caught.exception))
+        self.assertIn(
+            "must be true or false (a TOML boolean, without quotes), not 'yes'.",
+            str(caught.exception),
+        )
+
+    def test_migrations_directory_is_relative_to_the_file(self):
+        directory, settings = self.settings('migrations_directory = "db/migrations"\n')
+        self.assertEqual(settings.migrations_directory, os.path.join(directory, "db", "migrations"))
+        _, settings = self.settings('migrations_directory = "/srv/migrations"\n')
+        self.assertEqual(settings.migrations_directory, "/srv/migrations")
 
 
 if __name__ == "__main__":

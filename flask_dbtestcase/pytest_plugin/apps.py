@@ -1,7 +1,9 @@
 """The ``app`` fixture's app: the one the test case classes with no ``app_factory`` get.
 
-The factory is the project's default (``[tool.flask-dbtestcase] app_factory``
-in pyproject.toml, else ``FLASK_APP``), called once per run with the test
+The factory is the project's default (``--app-factory``, the
+``flask_dbtestcase_app_factory`` ini key, ``[tool.flask-dbtestcase]
+app_factory`` in pyproject.toml, else ``FLASK_APP``: see
+:mod:`.projectsettings`), called once per run with the test
 configuration (see :mod:`flask_dbtestcase.cases.appcache`). Every engine
 must point at its test database before the app is handed out.
 """
@@ -9,6 +11,9 @@ must point at its test database before the app is handed out.
 from __future__ import annotations
 
 import typing as t
+
+from ..errors import ConfigurationError
+from .projectsettings import APP_FACTORY_INI, APP_FACTORY_OPTION
 
 if t.TYPE_CHECKING:
     import sqlalchemy as sa
@@ -43,6 +48,15 @@ def build_default_app(run: Run) -> Flask:
     """
     from ..cases.classes import FlaskDBTestCase
 
+    if run.settings.factory_spec is None:
+        raise ConfigurationError(
+            "No app factory is configured, so the app fixture does not know how to create "
+            "your Flask app. Name it under [tool.flask-dbtestcase] in the pyproject.toml of "
+            "pytest's rootdir (app_factory = \"myapp:create_app\"), or in pytest's "
+            f"configuration ({APP_FACTORY_INI} = myapp:create_app), or on the command line "
+            f"({APP_FACTORY_OPTION} myapp:create_app); or set FLASK_APP; or define an app "
+            "fixture of your own built on flask_dbtestcase_config."
+        )
     return FlaskDBTestCase.shared_test_app(run).app
 
 

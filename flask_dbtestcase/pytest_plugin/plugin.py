@@ -21,6 +21,7 @@ import pytest
 
 from ..cases.wrapping import WrappedTestCase
 from .marker import MARKER
+from .projectsettings import add_settings_options
 from .session import manager_of, session_database_of, settings_of, user_errors
 from .usage import FIXTURES_MODULE, NO_REQUEST_CONTEXT, usage_of
 
@@ -45,7 +46,7 @@ _USES_FIXTURES = pytest.StashKey[bool]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """Add pytest-django's database options (shared with it when both are installed).
+    """Add the plugin's options (pytest-django's are shared with it) and its ini key.
 
     :param parser: pytest's option parser.
     """
@@ -84,6 +85,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             group.addoption(name, **kwargs)
         except ValueError:  # another plugin (pytest-django) has it already
             pass
+    add_settings_options(parser, group)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -18,6 +18,7 @@ from ..settings import Settings, ignored_settings
 from ..state import Run, enter_run, leave_run
 from .casemanager import CaseManager
 from .database import DatabaseOptions, set_up, tear_down
+from .projectsettings import project_directory, put_on_path, read_settings
 
 if t.TYPE_CHECKING:
     from ..databases.lifecycle import TestDatabases
@@ -40,6 +41,7 @@ class SessionDatabase:
     def __init__(self, config: pytest.Config) -> None:
         self.options = DatabaseOptions.from_config(config)
         self.settings = settings_of(config)
+        self.project = project_directory(config, self.settings)
         workerinput = getattr(config, "workerinput", None)
         self.worker: dict[str, t.Any] | None = workerinput
         self.url: str | None = None
@@ -62,6 +64,7 @@ class SessionDatabase:
         """Return the test database's URL (with its password), setting it up first if needed."""
         with self._lock:
             if self._run is None:
+                put_on_path(self.project)  # the app factory's module
                 if self.worker is not None and self.worker.get("flask_dbtestcase_broker"):
                     databases = self._from_broker(self.worker)
                 else:
@@ -106,12 +109,12 @@ _SETTINGS = pytest.StashKey[Settings]()
 
 
 def settings_of(config: pytest.Config) -> Settings:
-    """Return the session's settings, read once (on first use).
+    """Return the session's settings, read once (on first use), from pytest's rootdir.
 
     :param config: pytest's configuration.
     """
     if _SETTINGS not in config.stash:
-        config.stash[_SETTINGS] = Settings.load()
+        config.stash[_SETTINGS] = read_settings(config)
     return config.stash[_SETTINGS]
 
 
