@@ -18,7 +18,7 @@ import unittest
 
 from flask_dbtestcase.errors import ConfigurationError
 from flask_dbtestcase.settings import Settings, read_pyproject
-from tests.support import Project, Result
+from tests.support import ROOT, Project, Result
 from tests.test_plugin_inert import QUIET, copied_project
 
 HAVE_PYTEST = importlib.util.find_spec("pytest") is not None
@@ -138,6 +138,68 @@ class RootdirTests(unittest.TestCase):
             result.stdout,
         )
         self.assertNotIn("Traceback", result.output)
+
+
+@unittest.skipUnless(HAVE_PYTEST, "pytest is not installed (pip install -e '.[test]')")
+class MigrationsSwitchTests(unittest.TestCase):
+    """--migrations / --no-migrations override the ``schema`` setting; check_migrations is one.
+
+    The project is tests/migrationsapp (its migrations seed a row that
+    create_all() does not) with ``schema = "migrations"`` in pyproject.toml.
+    """
+
+    def project(self) -> Project:
+        project = copied_project(self, "pytest_parity/migrations")
+        shutil.copytree(
+            os.path.join(ROOT, "tests", "migrationsapp"),
+            os.path.join(project.dir, "migrationsapp"),
+            ignore=shutil.ignore_patterns("__pycache__", "cases.py"),
+        )
+        return project
+
+    def run_pytest(self, project: Project, *args: str, expected: str) -> Result:
+        return project.run(
+            [*QUIET, "-W", "ignore::DeprecationWarning", *args], env={"EXPECTED_SCHEMA": expected}
+        )
+
+    def assertPassed(self, result: Result) -> None:
+        self.assertEqual(result.returncode, 0, result)
+        self.assertIn("1 passed", result.stdout)
+
+    def test_no_migrations_overrides_the_setting(self):
+        project = self.project()
+        self.assertPassed(self.run_pytest(project, expected="migrations"))
+        self.assertPassed(self.run_pytest(project, "--no-migrations", expected="create_all"))
+        self.assertPassed(self.run_pytest(project, "--nomigrations", expected="create_all"))
+
+    def test_migrations_overrides_the_default(self):
+        project = self.project()
+        rewrite(project, "pyproject.toml", 'schema = "migrations"\n', "")
+        self.assertPassed(self.run_pytest(project, expected="create_all"))
+        self.assertPassed(self.run_pytest(project, "--migrations", expected="migrations"))
+
+    def test_check_migrations_in_pyproject(self):
+        project = self.project()
+        rewrite(
+            project,
+            os.path.join("migrationsapp", "__init__.py"),
+            "    balance:",
+            "    nickname: Mapped[str] = mapped_column(sa.String(40), nullable=True)\n    balance:",
+        )
+        # The models are ahead of the migrations: nothing says so by default ...
+        self.assertPassed(self.run_pytest(project, expected="migrations"))
+        # ... and check_migrations = true in pyproject.toml does.
+        rewrite(
+            project,
+            "pyproject.toml",
+            'schema = "migrations"\n',
+            'schema = "migrations"\ncheck_migrations = true\n',
+        )
+        result = self.run_pytest(project, expected="migrations")
+        self.assertEqual(result.returncode, 1, result)
+        self.assertIn("1 error", result.stdout)
+        self.assertIn("The models and the migrations disagree", result.stdout)
+        self.assertNotIn("does not read: check_migrations", result.output)
 
 
 class PyprojectSettingsTests(unittest.TestCase):

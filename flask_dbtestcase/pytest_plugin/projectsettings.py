@@ -7,7 +7,8 @@ project's settings, as pytest finds its own configuration there. Then, as
 pytest-django's ``DJANGO_SETTINGS_MODULE`` ini key and ``--ds`` option name
 the settings module, the app factory can be named by the ini key
 ``flask_dbtestcase_app_factory`` and the option ``--app-factory`` (the
-option wins, then the ini key, then ``pyproject.toml``, then ``FLASK_APP``).
+option wins, then the ini key, then ``pyproject.toml``, then ``FLASK_APP``),
+and ``--migrations`` / ``--no-migrations`` override the ``schema`` setting.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ APP_FACTORY_INI = "flask_dbtestcase_app_factory"
 #: The option that names it (pytest-django's --ds).
 APP_FACTORY_OPTION = "--app-factory"
 _APP_FACTORY_DEST = "flask_dbtestcase_app_factory"
+_MIGRATIONS_DEST = "flask_dbtestcase_migrations"
 
 
 def add_settings_options(parser: pytest.Parser, group: t.Any) -> None:
@@ -61,6 +63,27 @@ def add_settings_options(parser: pytest.Parser, group: t.Any) -> None:
                 "[tool.flask-dbtestcase] app_factory and FLASK_APP).",
             },
         ),
+        (
+            ("--migrations",),
+            {
+                "action": "store_const",
+                "const": True,
+                "dest": _MIGRATIONS_DEST,
+                "default": None,
+                "help": "Build the test database with the Flask-Migrate migrations "
+                '(schema = "migrations").',
+            },
+        ),
+        (
+            ("--no-migrations", "--nomigrations"),
+            {
+                "action": "store_const",
+                "const": False,
+                "dest": _MIGRATIONS_DEST,
+                "help": "Build the test database with create_all(), not the migrations "
+                '(schema = "create_all").',
+            },
+        ),
     ]
     for names, kwargs in options:
         try:
@@ -79,6 +102,9 @@ def read_settings(config: pytest.Config) -> Settings:
     factory = config.getoption(_APP_FACTORY_DEST, None) or _ini(config, APP_FACTORY_INI)
     if factory:
         changes["app_factory"] = factory
+    migrations = config.getoption(_MIGRATIONS_DEST, None)
+    if migrations is not None:
+        changes["schema"] = "migrations" if migrations else "create_all"
     return dataclasses.replace(settings, **changes) if changes else settings
 
 
