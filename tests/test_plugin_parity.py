@@ -22,6 +22,8 @@ from tests.support import ROOT, Project, Result
 from tests.test_plugin_inert import QUIET, copied_project
 
 HAVE_PYTEST = importlib.util.find_spec("pytest") is not None
+HAVE_PYTEST_FLASK = importlib.util.find_spec("pytest_flask") is not None
+HAVE_RANDOMLY = importlib.util.find_spec("pytest_randomly") is not None
 
 
 def outcomes(result: Result) -> dict[str, str]:
@@ -200,6 +202,24 @@ class MigrationsSwitchTests(unittest.TestCase):
         self.assertIn("1 error", result.stdout)
         self.assertIn("The models and the migrations disagree", result.stdout)
         self.assertNotIn("does not read: check_migrations", result.output)
+
+
+@unittest.skipUnless(HAVE_PYTEST, "pytest is not installed (pip install -e '.[test]')")
+class RequestFixturesTests(unittest.TestCase):
+    """app.config changes undone after each test (pytest-django's ``settings``)."""
+
+    def test_with_and_without_pytest_flask_in_any_order(self):
+        project = copied_project(self, "pytest_parity/marker", "pytest_parity/requests")
+        runs = [["-p", "no:randomly"]]
+        if HAVE_RANDOMLY:
+            runs += [["-p", "randomly", f"--randomly-seed={seed}"] for seed in (1, 2)]
+        if HAVE_PYTEST_FLASK:
+            runs += [[*run, "-p", "no:flask"] for run in runs]
+        for args in runs:
+            with self.subTest(args=args):
+                result = project.run(["-p", "no:cacheprovider", *args, "-v", "test_requests.py"])
+                self.assertEqual(result.returncode, 0, result)
+                self.assertIn("6 passed", result.stdout)
 
 
 class PyprojectSettingsTests(unittest.TestCase):

@@ -7,10 +7,11 @@ by its tests. An autouse fixture, first of the test's function-scoped ones
 (:mod:`.usage`), sets up the database a test asked for (directly, through
 another fixture, or with the ``flask_db`` marker) and runs every test that
 uses the app in a test request context (pytest-flask's, when it is
-installed) over an app context of its own. A test that does not use the
-plugin (:func:`.usage.usage_of`) is left alone, and the plugin's ``client``,
-``live_server`` and ``db_session`` give it another plugin's fixture of that
-name when there is one.
+installed) over an app context of its own; what such a test changes in
+``app.config`` is undone after it. A test that does not use the plugin
+(:func:`.usage.usage_of`) is left alone, and the plugin's ``client``,
+``config``, ``live_server`` and ``db_session`` give it another plugin's
+fixture of that name when there is one.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from .usage import usage_of
 
 if t.TYPE_CHECKING:
     import sqlalchemy as sa
-    from flask import Flask
+    from flask import Config, Flask
     from flask.testing import FlaskClient
     from flask_sqlalchemy import SQLAlchemy
 
@@ -42,6 +43,7 @@ __all__ = [
     "capture_queries",
     "class_db",
     "client",
+    "config",
     "db",
     "db_session",
     "flask_dbtestcase_config",
@@ -197,6 +199,9 @@ def _flask_dbtestcase_test(request: pytest.FixtureRequest) -> t.Iterator[None]:
         return
     flask_app: Flask = request.getfixturevalue("app")
     _db_of(request, flask_app)  # its engines refuse a test that did not ask for a database
+    from ..cases.appcache import restore_config
+
+    config_before = dict(flask_app.config)  # what the test changes is undone after it
     context: contextlib.AbstractContextManager[t.Any]
     if usage.request_context:  # over the database's app context, or one of its own
         context = flask_app.test_request_context()
@@ -204,8 +209,11 @@ def _flask_dbtestcase_test(request: pytest.FixtureRequest) -> t.Iterator[None]:
         context = flask_app.app_context()
     else:
         context = contextlib.nullcontext()  # the database's
-    with context:
-        yield
+    try:
+        with context:
+            yield
+    finally:
+        restore_config(flask_app, config_before)
 
 
 # -- the app's clients ---------------------------------------------------------------
@@ -221,6 +229,20 @@ def client(request: pytest.FixtureRequest, app: Flask) -> FlaskClient:
     if usage.uses:
         _db_of(request, app)
     return app.test_client()
+
+
+@pytest.fixture
+def config(request: pytest.FixtureRequest, app: Flask) -> Config:
+    """``app.config``; what the test changes in it is undone after it (as Django's ``settings``).
+
+    The plugin undoes what any of its tests changes in ``app.config``; this is
+    the name pytest-flask users know for it (in a test that does not use the
+    plugin, pytest-flask's ``config``).
+    """
+    if "config" in usage_of(request.node).handed_over:
+        flask_config: Config = request.getfixturevalue("config")  # pytest-flask's
+        return flask_config
+    return app.config
 
 
 class LiveServer:

@@ -9,8 +9,8 @@ a test that uses one of the plugin's own fixture definitions, or its
 fixture closure, the definition in use is the last one pytest found, and a
 definition that requests its own name also uses the one before it.
 
-Some names are defined by other plugins too (pytest-flask's ``client`` and
-``live_server``, pytest-flask-sqlalchemy's ``db_session``). The plugin's
+Some names are defined by other plugins too (pytest-flask's ``client``,
+``config`` and ``live_server``, pytest-flask-sqlalchemy's ``db_session``). The plugin's
 definitions are registered last, so they win, and in a test that does not
 otherwise use the plugin they hand over to the other plugin's definition.
 
@@ -46,7 +46,7 @@ NO_REQUEST_CONTEXT = "no_request_context"
 
 #: Fixtures whose names other plugins define too: handed over to theirs in a test
 #: that does not otherwise use the plugin.
-_SHARED = frozenset({"client", "live_server", "db_session"})
+_SHARED = frozenset({"client", "config", "live_server", "db_session"})
 #: The plugin's fixtures that make a test a ``db`` test ...
 _SAVEPOINT_FIXTURES = frozenset({"db", "db_session", "module_db", "class_db"})
 #: ... and a ``transactional_db`` test (they win, as in pytest-django).
