@@ -206,7 +206,7 @@ class MigrationsSwitchTests(unittest.TestCase):
 
 @unittest.skipUnless(HAVE_PYTEST, "pytest is not installed (pip install -e '.[test]')")
 class RequestFixturesTests(unittest.TestCase):
-    """app.config changes undone after each test (pytest-django's ``settings``)."""
+    """``make_request_ctx`` (pytest-django's ``rf``); app.config changes undone after each test."""
 
     def test_with_and_without_pytest_flask_in_any_order(self):
         project = copied_project(self, "pytest_parity/marker", "pytest_parity/requests")
@@ -219,7 +219,7 @@ class RequestFixturesTests(unittest.TestCase):
             with self.subTest(args=args):
                 result = project.run(["-p", "no:cacheprovider", *args, "-v", "test_requests.py"])
                 self.assertEqual(result.returncode, 0, result)
-                self.assertIn("6 passed", result.stdout)
+                self.assertIn("7 passed", result.stdout)
 
 
 class PyprojectSettingsTests(unittest.TestCase):

@@ -30,6 +30,7 @@ from .usage import usage_of
 if t.TYPE_CHECKING:
     import sqlalchemy as sa
     from flask import Config, Flask
+    from flask.ctx import RequestContext
     from flask.testing import FlaskClient
     from flask_sqlalchemy import SQLAlchemy
 
@@ -49,6 +50,7 @@ __all__ = [
     "flask_dbtestcase_config",
     "flask_dbtestcase_database",
     "live_server",
+    "make_request_ctx",
     "module_db",
     "transactional_db",
 ]
@@ -243,6 +245,19 @@ def config(request: pytest.FixtureRequest, app: Flask) -> Config:
         flask_config: Config = request.getfixturevalue("config")  # pytest-flask's
         return flask_config
     return app.config
+
+
+@pytest.fixture
+def make_request_ctx(app: Flask) -> t.Callable[..., RequestContext]:
+    """``with make_request_ctx("/path", method="POST", json=...):`` a test request context.
+
+    pytest-django's ``rf``, the Flask way: call a view or ``url_for`` by hand
+    in a request of your choosing. The arguments are those of
+    ``app.test_request_context()`` (werkzeug's ``EnvironBuilder``). The
+    context shares the test's app context, so its session and ``g``.
+    """
+    make: t.Callable[..., RequestContext] = app.test_request_context
+    return make
 
 
 class LiveServer:
