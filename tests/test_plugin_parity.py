@@ -142,9 +142,32 @@ class RootdirTests(unittest.TestCase):
         self.assertNotIn("Traceback", result.output)
 
 
+#: The same check as pytest_parity/migrations/test_schema.py, as a test case class.
+RUNNER_CASE = """
+import os
+
+import sqlalchemy as sa
+
+from flask_dbtestcase import FlaskDBTestCase
+
+
+class SchemaTests(FlaskDBTestCase):
+    def test_schema_source(self):
+        tables = sa.inspect(self.session.connection()).get_table_names()
+        seeded = self.session.execute(
+            sa.text("SELECT count(*) FROM account WHERE email = 'system@example.com'")
+        ).scalar()
+        migrated = os.environ["EXPECTED_SCHEMA"] == "migrations"
+        self.assertEqual("alembic_version" in tables, migrated)
+        self.assertEqual(seeded, 1 if migrated else 0)
+"""
+
+
 @unittest.skipUnless(HAVE_PYTEST, "pytest is not installed (pip install -e '.[test]')")
 class MigrationsSwitchTests(unittest.TestCase):
-    """--migrations / --no-migrations override the ``schema`` setting; check_migrations is one.
+    """--migrations / --no-migrations (the plugin's, the runner's) override the ``schema`` setting.
+
+    ``check_migrations`` is a setting of pyproject.toml too.
 
     The project is tests/migrationsapp (its migrations seed a row that
     create_all() does not) with ``schema = "migrations"`` in pyproject.toml.
@@ -179,6 +202,30 @@ class MigrationsSwitchTests(unittest.TestCase):
         rewrite(project, "pyproject.toml", 'schema = "migrations"\n', "")
         self.assertPassed(self.run_pytest(project, expected="create_all"))
         self.assertPassed(self.run_pytest(project, "--migrations", expected="migrations"))
+
+    def test_the_runner_switch(self):
+        project = self.project()
+        with open(os.path.join(project.dir, "test_schema_case.py"), "w") as f:
+            f.write(RUNNER_CASE)
+        for args, expected in (
+            ([], "migrations"),
+            (["--no-migrations"], "create_all"),
+            (["--nomigrations"], "create_all"),
+        ):
+            with self.subTest(args=args):
+                result = project.run(
+                    ["-v", "2", *args], module="flask_dbtestcase", env={"EXPECTED_SCHEMA": expected}
+                )
+                self.assertEqual(result.returncode, 0, result)
+                self.assertIn("1 passed, 0 failed", result.output)
+        rewrite(project, "pyproject.toml", 'schema = "migrations"\n', "")
+        for args, expected in (([], "create_all"), (["--migrations"], "migrations")):
+            with self.subTest(args=args):
+                result = project.run(
+                    ["-v", "2", *args], module="flask_dbtestcase", env={"EXPECTED_SCHEMA": expected}
+                )
+                self.assertEqual(result.returncode, 0, result)
+                self.assertIn("1 passed, 0 failed", result.output)
 
     def test_check_migrations_in_pyproject(self):
         project = self.project()

@@ -81,6 +81,23 @@ def add_runner_arguments(parser: argparse.ArgumentParser) -> None:
         "of this project. --reuse-db is the same, under the pytest plugin's name.",
     )
     parser.add_argument(
+        "--migrations",
+        action="store_const",
+        const=True,
+        default=None,
+        help="Build the test database with the Flask-Migrate migrations (schema = "
+        '"migrations"), whatever pyproject.toml says; a test class\'s own schema wins.',
+    )
+    parser.add_argument(
+        "--no-migrations",
+        "--nomigrations",
+        action="store_const",
+        const=False,
+        dest="migrations",
+        help="Build the test database with create_all(), not the migrations (schema = "
+        '"create_all"), whatever pyproject.toml says; a test class\'s own schema wins.',
+    )
+    parser.add_argument(
         "--shuffle",
         nargs="?",
         default=False,

@@ -133,6 +133,7 @@ class DBTestRunner:
         exclude_tags: t.Sequence[str] | None = None,
         pdb: bool = False,
         no_color: bool = False,
+        migrations: bool | None = None,
         stream: t.TextIO | None = None,
         app_factory: str | None = None,
         **kwargs: t.Any,
@@ -176,10 +177,15 @@ class DBTestRunner:
         #: The app factory ``flask test`` found (``flask --app``), for the
         #: classes that name none when pyproject.toml names none either.
         self.app_factory = app_factory
+        #: ``--migrations`` / ``--no-migrations`` (None: the ``schema`` setting).
+        self.migrations = migrations
         #: The settings of the run, settled once, here (the environment and pyproject.toml).
         self.settings = Settings.load()
         if app_factory:
             self.settings = dataclasses.replace(self.settings, cli_app=app_factory)
+        if migrations is not None:
+            schema = "migrations" if migrations else "create_all"
+            self.settings = dataclasses.replace(self.settings, schema=schema)
         #: Whether the report is in colour (a terminal, --no-color, NO_COLOR, FORCE_COLOR).
         self.colour = colour_wanted(self.stream, no_color, self.settings)
         self._environment: RunEnvironment | None = None
