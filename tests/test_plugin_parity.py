@@ -227,6 +227,16 @@ class MigrationsSwitchTests(unittest.TestCase):
                 self.assertEqual(result.returncode, 0, result)
                 self.assertIn("1 passed, 0 failed", result.output)
 
+    def test_test_case_classes_under_pytest(self):
+        # A run of classes alone uses the plugin's settings once the switch is given.
+        project = self.project()
+        with open(os.path.join(project.dir, "test_schema_case.py"), "w") as f:
+            f.write(RUNNER_CASE)
+        for args, expected in (([], "migrations"), (["--no-migrations"], "create_all")):
+            with self.subTest(args=args):
+                result = self.run_pytest(project, *args, "test_schema_case.py", expected=expected)
+                self.assertPassed(result)
+
     def test_check_migrations_in_pyproject(self):
         project = self.project()
         rewrite(

@@ -21,7 +21,7 @@ import pytest
 
 from ..cases.wrapping import WrappedTestCase
 from .marker import MARKER
-from .projectsettings import add_settings_options
+from .projectsettings import add_settings_options, settings_given
 from .session import manager_of, session_database_of, settings_of, user_errors
 from .usage import FIXTURES_MODULE, NO_REQUEST_CONTEXT, usage_of
 
@@ -176,8 +176,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         )
     database = session_database_of(item.config)
     # Mixed suites share the session's database; a suite of classes alone
-    # keeps its own behaviour unless a database option was given.
-    if database.options.given or item.config.stash.get(_USES_FIXTURES, False):
+    # keeps its own behaviour unless a database option or a setting was given.
+    given = database.options.given or settings_given(item.config)
+    if given or item.config.stash.get(_USES_FIXTURES, False):
         with user_errors():
             database.ensure()
 

@@ -30,6 +30,7 @@ __all__ = [
     "project_directory",
     "put_on_path",
     "read_settings",
+    "settings_given",
 ]
 
 #: The ini key that names the app factory (pytest-django's DJANGO_SETTINGS_MODULE).
@@ -106,6 +107,18 @@ def read_settings(config: pytest.Config) -> Settings:
     if migrations is not None:
         changes["schema"] = "migrations" if migrations else "create_all"
     return dataclasses.replace(settings, **changes) if changes else settings
+
+
+def settings_given(config: pytest.Config) -> bool:
+    """Tell whether the session names the app factory or the schema (an option, the ini key).
+
+    :param config: pytest's configuration.
+    """
+    return bool(
+        config.getoption(_APP_FACTORY_DEST, None)
+        or _ini(config, APP_FACTORY_INI)
+        or config.getoption(_MIGRATIONS_DEST, None) is not None
+    )
 
 
 def _ini(config: pytest.Config, name: str) -> str | None:
