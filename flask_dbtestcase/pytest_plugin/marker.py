@@ -12,7 +12,6 @@ once the app is known (:func:`check_databases`).
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import inspect
 import typing as t
 
@@ -139,6 +138,8 @@ def _databases(call: str, value: t.Any) -> tuple[str, ...] | None:
 
 
 def _unknown_message(call: str, name: str) -> str:
+    import difflib  # only for a mistake: the plugin's import stays light
+
     close = difflib.get_close_matches(name, ARGUMENTS, n=1)
     hint = f" (did you mean '{close[0]}'?)" if close else ""
     return (
