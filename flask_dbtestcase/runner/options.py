@@ -6,11 +6,49 @@ one per argument of ``DBTestRunner.__init__``.
 from __future__ import annotations
 
 import argparse
+import os
+import typing as t
 
+from ..errors import ConfigurationError
 from ..settings import TEST_DATABASE_URL_ENV
 from .ordering import parse_shard
 
-__all__ = ["add_runner_arguments"]
+__all__ = ["add_runner_arguments", "name_patterns", "shard_option", "worker_count"]
+
+
+def worker_count(parallel: int | str, pdb: bool = False) -> int:
+    """Return the ``--parallel`` workers asked for (``auto``: one per core; 0: none).
+
+    :param parallel: ``--parallel``'s value.
+    :param pdb: ``--pdb``, which needs a terminal: no workers.
+    """
+    count = (os.cpu_count() or 1) if parallel == "auto" else int(parallel or 0)
+    if pdb and count > 1:
+        raise ConfigurationError(
+            "--pdb cannot be used with --parallel: the tests run in worker processes "
+            "that have no terminal for the debugger. Leave out --parallel (or give "
+            "--parallel 1) to debug."
+        )
+    return count
+
+
+def name_patterns(patterns: t.Sequence[str] | None) -> list[str] | None:
+    """Return ``-k``'s patterns as unittest's ``testNamePatterns`` (a plain word: ``*word*``).
+
+    :param patterns: the patterns given.
+    """
+    return [p if "*" in p else f"*{p}*" for p in patterns] if patterns else None
+
+
+def shard_option(shard: str | tuple[int, int] | None) -> tuple[int, int] | None:
+    """Return ``--shard K/N`` as ``(K, N)``, or say what is wrong with it.
+
+    :param shard: ``"K/N"``, ``(K, N)`` or None.
+    """
+    try:
+        return parse_shard(shard) if shard else None
+    except ValueError as exc:
+        raise ConfigurationError(f"--shard: {exc}.") from exc
 
 
 def _parallel_type(value: str) -> int | str:

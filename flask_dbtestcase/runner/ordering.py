@@ -17,13 +17,16 @@ from collections import OrderedDict
 from ..tags import tags_of
 
 __all__ = [
+    "PackageCases",
     "Shuffler",
     "class_key",
     "filter_by_tags",
     "iter_test_cases",
     "parse_shard",
     "partition_by_class",
+    "plan_workers",
     "reorder_tests",
+    "select_tests",
     "shard_tests",
     "shuffle_tests",
 ]
@@ -255,3 +258,81 @@ def shard_tests(
         if target == index - 1:
             chosen.add(key)
     return [test for test in tests if class_key(test) in chosen]
+
+
+class PackageCases:
+    """``reorder_by``'s default: the package's test case classes, imported when first
+    read (they import Flask and SQLAlchemy: ``--help`` must stay fast)."""
+
+    def __get__(self, instance: object, owner: type) -> tuple[type[unittest.TestCase], ...]:
+        from ..cases.classes import FlaskDBTestCase, FlaskDBTransactionTestCase
+
+        return (FlaskDBTestCase, FlaskDBTransactionTestCase)
+
+
+def select_tests(
+    tests: list[unittest.TestCase],
+    log: t.Callable[[str, int], None],
+    *,
+    tags: t.Collection[str] = (),
+    exclude_tags: t.Collection[str] = (),
+    shard: tuple[int, int] | None = None,
+    shuffler: Shuffler | None = None,
+    classes_first: t.Sequence[type[unittest.TestCase]] = (),
+    reverse: bool = False,
+) -> tuple[int, list[unittest.TestCase]]:
+    """Filter by tags, shard, shuffle and order the tests a run found.
+
+    Returns how many tests the tags kept (before ``--shard``) and the tests to run.
+
+    :param tests: the tests the labels named.
+    :param log: prints a message at a verbosity level.
+    :param tags: run only the tests with one of these tags.
+    :param exclude_tags: leave out the tests with one of these tags.
+    :param shard: ``(K, N)``: only the K-th of N slices.
+    :param shuffler: shuffle the tests with it.
+    :param classes_first: the classes whose tests run first, in order.
+    :param reverse: reverse the order within each group.
+    """
+    if tags or exclude_tags:
+        if tags:
+            log(f"Including test tag(s): {', '.join(sorted(tags))}.", 1)
+        if exclude_tags:
+            log(f"Excluding test tag(s): {', '.join(sorted(exclude_tags))}.", 1)
+        tests = filter_by_tags(tests, tags, exclude_tags)
+    found = len(tests)
+    if shard is not None:
+        index, total = shard
+        tests = shard_tests(tests, index, total)
+        log(f"Shard {index}/{total}: {len(tests)} of {found} test(s).", 2)
+    if shuffler is not None:
+        log(f"Using shuffle seed: {shuffler.seed_display}", 1)
+    return found, list(reorder_tests(tests, classes_first, reverse=reverse, shuffler=shuffler))
+
+
+def plan_workers(
+    tests: list[unittest.TestCase],
+    parallel: int,
+    threshold: int,
+    log: t.Callable[[str, int], None],
+) -> tuple[int, list[list[unittest.TestCase]] | None]:
+    """Decide how many ``--parallel`` workers run the tests, and their groups (one class each).
+
+    Returns the number of workers (0: none, the run is serial) and the groups.
+
+    :param tests: the tests to run, in order.
+    :param parallel: the workers asked for.
+    :param threshold: below this many tests, run serially (``--parallel auto``; 0: never).
+    :param log: prints a message at a verbosity level.
+    """
+    if parallel > 1 and len(tests) < threshold:
+        log(
+            f"Running serially: {len(tests)} test(s), fewer than the {threshold} that "
+            "--parallel auto needs to pay for its workers.",
+            2,
+        )
+        return 0, None
+    if parallel <= 1:
+        return parallel, None
+    groups = partition_by_class(tests)
+    return min(parallel, len(groups)), groups

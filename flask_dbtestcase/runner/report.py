@@ -7,6 +7,7 @@ from __future__ import annotations
 import typing as t
 import unittest
 
+from .colour import paint
 from .serverstop import broken_by_stopped_server, stopped_server_report
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "setup_error_ids",
     "setup_errors_line",
     "summary_line",
+    "write_closing",
 ]
 
 #: A line of the report and its colour (``None``: none).
@@ -105,3 +107,29 @@ def closing_lines(
     if setup_errors:
         lines.append((setup_errors_line(setup_errors), "red"))
     return lines, setup_errors
+
+
+def write_closing(
+    stream: t.TextIO,
+    colour: bool,
+    result: unittest.TestResult,
+    stop: tuple[str, str] | None,
+    no_tests: str | None,
+    summary: str,
+    failed: bool,
+) -> int:
+    """Write the closing lines and the summary line of a run; return its set-up errors.
+
+    :param stream: where the report goes.
+    :param colour: paint the lines.
+    :param result: the run's result.
+    :param stop: why the run's own server stopped, and its socket directory, if it did.
+    :param no_tests: the hint of a run that found no test, if it found none.
+    :param summary: the summary line.
+    :param failed: the run failed: the summary line is red, else green.
+    """
+    lines, setup_errors = closing_lines(result, stop, no_tests)
+    lines.append((summary, "red" if failed else "green"))
+    stream.write("".join(paint(line, tint, colour) + "\n" for line, tint in lines))
+    stream.flush()
+    return setup_errors

@@ -20,7 +20,6 @@ the database helpers are imported when the databases are set up.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import functools
 import os
 import sys
@@ -28,43 +27,28 @@ import time
 import typing as t
 import unittest
 
-from ..errors import ConfigurationError
 from ..settings import Settings, ignored_settings
-from ..state import Run, current_run, enter_run, leave_run
+from ..state import Run, current_run, leave_run
 from .colour import colour_wanted, paint
 from .environment import RunEnvironment
 from .loading import load_tests_for_label, no_tests_hint
-from .options import add_runner_arguments
+from .options import add_runner_arguments, name_patterns, shard_option, worker_count
 from .ordering import (
+    PackageCases,
     Shuffler,
-    filter_by_tags,
     iter_test_cases,
-    parse_shard,
-    partition_by_class,
-    reorder_tests,
-    shard_tests,
+    plan_workers,
+    select_tests,
 )
-from .report import closing_lines, interrupted_line
+from .report import interrupted_line, write_closing
 from .report import summary_line as _summary_line
 from .results import DBTestResult, DBTextTestRunner
 from .sqlcapture import SQLCapture
 
 if t.TYPE_CHECKING:  # imported when the databases are set up (they load SQLAlchemy)
-    from ..databases.earlystart import EarlyServer
     from ..databases.lifecycle import TestDatabases
-    from .parallel import ParallelTestSuite
 
 __all__ = ["DBTestRunner"]
-
-
-class _PackageCases:
-    """``reorder_by``'s default: the package's test case classes, imported when first
-    read (they import Flask and SQLAlchemy: ``--help`` must stay fast)."""
-
-    def __get__(self, instance: object, owner: type) -> tuple[type[unittest.TestCase], ...]:
-        from ..cases.classes import FlaskDBTestCase, FlaskDBTransactionTestCase
-
-        return (FlaskDBTestCase, FlaskDBTransactionTestCase)
 
 
 class DBTestRunner:
@@ -95,6 +79,8 @@ class DBTestRunner:
     :param no_color: print no colour, even on a terminal.
     :param stream: where the report is written (default: stderr).
     :param app_factory: the app factory ``flask test`` found (``flask --app``).
+    :param migrations: build the schema from the migrations (``--migrations``) or
+        with ``create_all`` (``--no-migrations``); ``None``: the ``schema`` setting.
     """
 
     test_suite: type[unittest.TestSuite] = unittest.TestSuite
@@ -106,9 +92,8 @@ class DBTestRunner:
     parallel_threshold: int = 50
     #: Test classes run first, in this order (see build_suite), as Django's
     #: ``reorder_by``: by default FlaskDBTestCase, then FlaskDBTransactionTestCase.
-    reorder_by = _PackageCases()
+    reorder_by = PackageCases()
 
-    _early_server: EarlyServer | None = None
     _run: Run | None = None
 
     def __init__(
@@ -148,31 +133,18 @@ class DBTestRunner:
         self.debug_sql = debug_sql
         #: ``--parallel auto``: one worker per core, serially below ``parallel_threshold`` tests.
         self.parallel_auto = parallel == "auto"
-        if parallel == "auto":
-            parallel = os.cpu_count() or 1
-        self.parallel = int(parallel or 0)
+        self.parallel = worker_count(parallel, pdb)
         self.buffer = buffer
-        self.test_name_patterns: list[str] | None = None
-        if test_name_patterns:
-            self.test_name_patterns = [p if "*" in p else f"*{p}*" for p in test_name_patterns]
+        self.test_name_patterns = name_patterns(test_name_patterns)
         self.shuffle = shuffle
         self.durations = durations
         self.database_url = database_url
         self.junit_xml = junit_xml
-        try:
-            self.shard = parse_shard(shard) if shard else None
-        except ValueError as exc:
-            raise ConfigurationError(f"--shard: {exc}.") from exc
+        self.shard = shard_option(shard)
         self.stream = stream if stream is not None else sys.stderr
         self.tags = set(tags or ())
         self.exclude_tags = set(exclude_tags or ())
         self.pdb = pdb
-        if pdb and self.parallel > 1:
-            raise ConfigurationError(
-                "--pdb cannot be used with --parallel: the tests run in worker processes "
-                "that have no terminal for the debugger. Leave out --parallel (or give "
-                "--parallel 1) to debug."
-            )
         self.no_color = no_color
         #: The app factory ``flask test`` found (``flask --app``), for the
         #: classes that name none when pyproject.toml names none either.
@@ -180,12 +152,7 @@ class DBTestRunner:
         #: ``--migrations`` / ``--no-migrations`` (None: the ``schema`` setting).
         self.migrations = migrations
         #: The settings of the run, settled once, here (the environment and pyproject.toml).
-        self.settings = Settings.load()
-        if app_factory:
-            self.settings = dataclasses.replace(self.settings, cli_app=app_factory)
-        if migrations is not None:
-            schema = "migrations" if migrations else "create_all"
-            self.settings = dataclasses.replace(self.settings, schema=schema)
+        self.settings = Settings.load().overridden(cli_app=app_factory, migrations=migrations)
         #: Whether the report is in colour (a terminal, --no-color, NO_COLOR, FORCE_COLOR).
         self.colour = colour_wanted(self.stream, no_color, self.settings)
         self._environment: RunEnvironment | None = None
@@ -221,10 +188,11 @@ class DBTestRunner:
     # -- environment ---------------------------------------------------------
     def setup_test_environment(self, **kwargs: t.Any) -> None:
         """Prepare the process: ``sys.path``, ``--debug-sql``; start the throwaway server."""
+        self._environment = RunEnvironment(self.top_level or os.getcwd(), debug_sql=self.debug_sql)
         # The throwaway server starts first, while the environment's imports
         # (SQLAlchemy, the driver) and the tests load.
-        self._early_server = self._start_early()
-        self._environment = RunEnvironment(self.top_level or os.getcwd(), debug_sql=self.debug_sql)
+        if self.needs_throwaway_server():
+            self._environment.start_server(self.settings, self.keepdb, self._project())
         try:
             self._environment.install()
         except BaseException:
@@ -240,24 +208,12 @@ class DBTestRunner:
         given = current_run() is not None or settings.database_url
         return not (given or self.database_url or settings.test_database_url)
 
-    def _start_early(self) -> EarlyServer | None:
-        """Start the throwaway server in the background, if the run will use one."""
-        if not self.needs_throwaway_server():
-            return None
-        # Imported here: they load SQLAlchemy, which the thread does not wait for.
-        from ..databases.earlystart import start_early
-
-        return start_early(self.settings.databases_config(), self.keepdb, self._project())
-
     def _project(self) -> str:
         """The project's directory: keys the kept data of ``--keepdb``."""
         return os.path.abspath(self.top_level or os.getcwd())
 
     def teardown_test_environment(self, **kwargs: t.Any) -> None:
         """Undo ``setup_test_environment``."""
-        if self._early_server is not None:
-            self._early_server.discard()
-            self._early_server = None
         if self._environment is not None:
             self._environment.uninstall()
             self._environment = None
@@ -295,37 +251,22 @@ class DBTestRunner:
         tests: list[unittest.TestCase] = []
         for label in labels:
             tests.extend(iter_test_cases(self.load_tests_for_label(label)))
-        if self.tags or self.exclude_tags:
-            if self.tags:
-                self.log(f"Including test tag(s): {', '.join(sorted(self.tags))}.")
-            if self.exclude_tags:
-                self.log(f"Excluding test tag(s): {', '.join(sorted(self.exclude_tags))}.")
-            tests = filter_by_tags(tests, self.tags, self.exclude_tags)
-        self.tests_found = len(tests)
-        if self.shard is not None:
-            found = len(tests)
-            index, total = self.shard
-            tests = shard_tests(tests, index, total)
-            self.log(f"Shard {index}/{total}: {len(tests)} of {found} test(s).", 2)
-        if self._shuffler is not None:
-            self.log(f"Using shuffle seed: {self._shuffler.seed_display}")
-        tests = list(
-            reorder_tests(tests, self.reorder_by, reverse=self.reverse, shuffler=self._shuffler)
+        selection = select_tests(
+            tests,
+            self.log,
+            tags=self.tags,
+            exclude_tags=self.exclude_tags,
+            shard=self.shard,
+            shuffler=self._shuffler,
+            classes_first=self.reorder_by,
+            reverse=self.reverse,
         )
+        self.tests_found, tests = selection
         self.log(f"Found {len(tests)} test(s).", 2)
         self._test_count = len(tests)
-        suite = self.test_suite(tests)
-        if self.parallel_auto and self.parallel > 1 and len(tests) < self.parallel_threshold:
-            self.log(
-                f"Running serially: {len(tests)} test(s), fewer than the "
-                f"{self.parallel_threshold} that --parallel auto needs to pay for its workers.",
-                2,
-            )
-            self.parallel = 0
-        if self.parallel > 1:
-            self._subsuites = partition_by_class(tests)
-            self.parallel = min(self.parallel, len(self._subsuites))
-        return suite
+        threshold = self.parallel_threshold if self.parallel_auto else 0
+        self.parallel, self._subsuites = plan_workers(tests, self.parallel, threshold, self.log)
+        return self.test_suite(tests)
 
     # -- databases -----------------------------------------------------------
     def setup_databases(self, **kwargs: t.Any) -> TestDatabases | None:
@@ -337,40 +278,28 @@ class DBTestRunner:
         if self._test_count == 0:
             self.log("No tests: skipping the test database.", 2)
             return None
-        # Imported here: they load SQLAlchemy, and --help must stay fast.
-        from ..cases.testapp import prebuild_schema
-        from ..databases.drivers import choose_driver
-        from ..databases.lifecycle import open_test_databases
-
-        self.log(choose_driver(self.settings.driver).describe(), 2)
+        assert self._environment is not None  # setup_test_environment made it
         started = time.perf_counter()
-        enclosing = current_run()
-        early, self._early_server = self._early_server, None
-        databases = open_test_databases(
-            self.settings.databases_config(),
-            log=self.log,
-            given=enclosing.databases.url if enclosing is not None else None,
+        self._run = self._environment.open_run(
+            self.settings,
+            self.log,
             database_url=self.database_url,
             keepdb=self.keepdb,
             interactive=self.interactive,
             parallel=self.parallel,
             project=self._project(),
-            early=early,
-            prebuild=functools.partial(prebuild_schema, settings=self.settings),
         )
-        self._run = Run(self.settings, databases)
-        enter_run(self._run)
         self.log(f"Database setup took {time.perf_counter() - started:.3f}s.", 2)
-        return databases
+        return self._run.databases
 
     def teardown_databases(self, old_config: TestDatabases | None, **kwargs: t.Any) -> None:
         """Destroy what ``setup_databases`` created (unless --keepdb), and leave the run.
 
         :param old_config: what ``setup_databases`` returned.
         """
-        if self._run is not None:
-            leave_run(self._run)
-            self._run = None
+        run, self._run = self._run, None
+        if run is not None:
+            leave_run(run)
         if old_config is not None:
             old_config.close(self.log)
 
@@ -385,13 +314,10 @@ class DBTestRunner:
             "resultclass": self.result_class,
             "durations": self.durations,
             "sql_capture": self._sql_capture if self.parallel <= 1 else None,
-            "on_result": self._set_result,
+            "on_result": functools.partial(setattr, self, "result"),
             "colour": self.colour,
             "pdb": self.pdb,
         }
-
-    def _set_result(self, result: unittest.TestResult) -> None:
-        self.result = result
 
     def run_suite(self, suite: unittest.TestSuite, **kwargs: t.Any) -> unittest.TestResult:
         """Run the suite (in worker processes with ``--parallel``); return the result.
@@ -399,25 +325,16 @@ class DBTestRunner:
         :param suite: what ``build_suite`` returned.
         """
         runner = self.test_runner(**self.get_test_runner_kwargs())
-        if self.parallel > 1 and self._subsuites:
-            suite = self._parallel_suite()
+        if self.parallel > 1 and self._subsuites and self._run is not None:
+            from .parallel import ParallelTestSuite  # the worker plumbing: --parallel only
+
+            groups = len(self._subsuites)
+            self.log(f"Running {groups} test classes in {self.parallel} processes.", 2)
+            suite = ParallelTestSuite(
+                self._subsuites, self.parallel, self._run, failfast=self.failfast,
+                buffer=self.buffer, sql_capture=self._sql_capture,
+            )  # fmt: skip
         return runner.run(suite)
-
-    def _parallel_suite(self) -> ParallelTestSuite:
-        """The class groups in worker processes, their results replayed here."""
-        assert self._subsuites is not None  # run_suite checks it first
-        from .parallel import ParallelTestSuite  # the worker plumbing: --parallel only
-
-        self.log(f"Running {len(self._subsuites)} test classes in {self.parallel} processes.", 2)
-        assert self._run is not None  # setup_databases entered it
-        return ParallelTestSuite(
-            self._subsuites,
-            self.parallel,
-            self._run,
-            failfast=self.failfast,
-            buffer=self.buffer,
-            sql_capture=self._sql_capture,
-        )
 
     def suite_result(
         self, suite: unittest.TestSuite, result: unittest.TestResult, **kwargs: t.Any
@@ -472,15 +389,12 @@ class DBTestRunner:
         if self._shuffler is not None:
             self.log(f"Used shuffle seed: {self._shuffler.seed_display}")
         hint = None
-        if self.tests_found == 0:
-            hint = no_tests_hint(test_labels or [], self.pattern, self.top_level,
-                                 self.test_name_patterns or [],
-                                 sorted(self.tags | self.exclude_tags))  # fmt: skip
-        lines, self.setup_errors = closing_lines(result, stop, hint)
-        for line, colour in lines:
-            self.stream.write(paint(line, colour, self.colour) + "\n")
+        if not self.tests_found:
+            tags, patterns = sorted(self.tags | self.exclude_tags), self.test_name_patterns or []
+            hint = no_tests_hint(test_labels or [], self.pattern, self.top_level, patterns, tags)
         failures = self.suite_result(suite, result)
         summary = self.summary_line(result)
-        self.stream.write(paint(summary, "red" if failures else "green", self.colour) + "\n")
-        self.stream.flush()
+        self.setup_errors = write_closing(
+            self.stream, self.colour, result, stop, hint, summary, failures > 0
+        )
         return failures
