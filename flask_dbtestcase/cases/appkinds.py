@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import typing as t
+import weakref
 
 import sqlalchemy as sa
 from flask import Flask, g, has_app_context
@@ -179,6 +180,37 @@ def app_database(app: Flask) -> AppDatabase:
     return found
 
 
+#: The name of each Flask-SQLAlchemy-Lite engine of the apps built so far.
+_LITE_NAMES: weakref.WeakKeyDictionary[sa.Engine, str] = weakref.WeakKeyDictionary()
+
+
+def _own_binds(extension: t.Any) -> None:
+    """Give the current app's Lite session its own engines in ``binds``.
+
+    Flask-SQLAlchemy-Lite (0.2.1) resolves the engine names of
+    ``session_options["binds"]`` in place, in the dict all its apps share:
+    every app built after the first would bind those models to the first
+    app's engines (another test database, never pinned). The current app's
+    sessionmaker gets a copy naming its own engines.
+    """
+    engines = extension.engines
+    for name, engine in engines.items():
+        _LITE_NAMES[engine] = name
+    kw = extension.sessionmaker.kw
+    binds = kw.get("binds")
+    if not binds:
+        return
+    own = set(map(id, engines.values()))
+    fixed = {
+        target: engines.get(_LITE_NAMES.get(bind, ""), bind)
+        if isinstance(bind, sa.Engine) and id(bind) not in own
+        else bind
+        for target, bind in binds.items()
+    }
+    if fixed != binds:
+        kw["binds"] = fixed
+
+
 def lite_extension(value: object) -> bool:
     """Tell whether ``value`` is a Flask-SQLAlchemy-Lite extension (it need not be installed).
 
@@ -302,6 +334,7 @@ def find_app_database(
             others, loose=loose,
         )  # fmt: skip
     if main is not None and lite_extension(main):
+        _own_binds(main)
         engines = {(None if k == "default" else k): e for k, e in main.engines.items()}
         return AppDatabase(
             LITE, main, engines, _metadatas(plain.metadata, engines, owner), _LiteSession(main),
