@@ -22,6 +22,7 @@ current app context's session; ``remove()``; ``registry.has()``).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import typing as t
 import weakref
@@ -211,6 +212,28 @@ def _own_binds(extension: t.Any) -> None:
         kw["binds"] = fixed
 
 
+def _skip_idle_async_teardown(app: Flask) -> None:
+    """Run Lite's async teardown only in an app context that has async sessions.
+
+    Flask runs the coroutine ``_close_async_sessions`` through
+    ``async_to_sync`` at the end of every app context, whether or not it
+    has an async session to close: about 2 ms, for each request and for
+    each test's own app context. The same function runs, the same way, when
+    there is one; when there is none it had nothing to do.
+    """
+    funcs = app.teardown_appcontext_funcs
+    for index, func in enumerate(funcs):
+        if getattr(func, "__name__", "") == "_close_async_sessions" and str(
+            getattr(func, "__module__", "")
+        ).startswith("flask_sqlalchemy_lite"):
+            funcs[index] = functools.partial(_close_async_sessions, app, func)
+
+
+def _close_async_sessions(app: Flask, original: t.Any, exc: BaseException | None) -> None:
+    if g.get("_sqlalchemy_async_sessions") is not None:
+        app.ensure_sync(original)(exc)
+
+
 def lite_extension(value: object) -> bool:
     """Tell whether ``value`` is a Flask-SQLAlchemy-Lite extension (it need not be installed).
 
@@ -335,6 +358,7 @@ def find_app_database(
         )  # fmt: skip
     if main is not None and lite_extension(main):
         _own_binds(main)
+        _skip_idle_async_teardown(app)
         engines = {(None if k == "default" else k): e for k, e in main.engines.items()}
         return AppDatabase(
             LITE, main, engines, _metadatas(plain.metadata, engines, owner), _LiteSession(main),
