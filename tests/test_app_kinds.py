@@ -9,6 +9,8 @@ whose session cannot be found or that ignores the test URL, async engines.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import unittest
 
 import sqlalchemy as sa
@@ -127,6 +129,29 @@ class RefusalTests(unittest.TestCase):
                 pass
 
         self.assertIn("names the engine 'nope'", error_of(Unknown))
+
+
+class WatchTests(unittest.TestCase):
+    """The write watch covers the tables of a Lite app too: a raw write is named."""
+
+    def test_a_raw_write_past_the_shared_connection_is_named(self):
+        from flask_dbtestcase.cases.testdb import current_database_url
+        from tests.support import run_sql
+
+        class RawWrite(FlaskDBTestCase):
+            app_factory = create_lite_app
+            metadata = LITE_METADATA
+
+            def test_writes_elsewhere(self):
+                self.session.execute(sa.text("SELECT 1"))  # the test sent a statement
+                run_sql(current_database_url(), "INSERT INTO kind_lite (name) VALUES ('raw')")
+
+        with contextlib.redirect_stderr(io.StringIO()) as stderr:
+            result = run_classes(RawWrite)
+        self.assertEqual(len(result.errors), 1, result.errors)
+        self.assertIn("really committed: INSERT into kind_lite", result.errors[0][1])
+        self.assertIn("got past the test transaction", stderr.getvalue())
+        self.assertEqual(run_sql(current_database_url(), "SELECT count(*) FROM kind_lite"), [(0,)])
 
 
 def async_factory(config):
