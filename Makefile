@@ -99,6 +99,9 @@ lint: venv
 EXAMPLES := blog lite plain
 example: venv postgres
 	@for app in $(EXAMPLES); do \
+		if [ $$app = lite ] && ! "$(VENV_PY)" -c "import flask_sqlalchemy_lite" 2>/dev/null; then \
+			echo "== examples/lite: skipped (Flask-SQLAlchemy-Lite needs Python 3.10 or later)"; \
+			continue; fi; \
 		echo "== examples/$$app: the runner"; \
 		(cd examples/$$app && "$(VENV_PY)" -m flask_dbtestcase $(ARGS)) || exit 1; \
 		echo "== examples/$$app: the same suite under pytest"; \

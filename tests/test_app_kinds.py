@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from flask_dbtestcase import FlaskDBTestCase, FlaskDBTransactionTestCase
 from flask_dbtestcase.cases.testapp import build_config
-from tests.kinds.apps import LITE_METADATA, PlainBase, create_lite_app, create_plain_app
+from tests.kinds.apps import LITE_METADATA, NO_LITE, PlainBase, create_lite_app, create_plain_app
 from tests.kinds.suite_kinds import (  # noqa: F401  (run here too)
     LaterClassTests,
     LiteTests,
@@ -71,6 +71,7 @@ def error_of(cls) -> str:
 
 
 class RefusalTests(unittest.TestCase):
+    @unittest.skipIf(NO_LITE, NO_LITE)
     def test_a_lite_app_without_metadata(self):
         class NoMetadata(FlaskDBTestCase):
             app_factory = create_lite_app
@@ -119,6 +120,7 @@ class RefusalTests(unittest.TestCase):
         self.assertIn("ignored the test configuration: its config has KIND_URL", message)
         self.assertIn("Nothing was run against it", message)
 
+    @unittest.skipIf(NO_LITE, NO_LITE)
     def test_an_unknown_engine_name_in_metadata(self):
         class Unknown(FlaskDBTestCase):
             app_factory = create_lite_app
@@ -131,6 +133,7 @@ class RefusalTests(unittest.TestCase):
         self.assertIn("names the engine 'nope'", error_of(Unknown))
 
 
+@unittest.skipIf(NO_LITE, NO_LITE)
 class WatchTests(unittest.TestCase):
     """The write watch covers the tables of a Lite app too: a raw write is named."""
 
@@ -163,6 +166,7 @@ def async_factory(config):
     return create_lite_app(config)
 
 
+@unittest.skipIf(NO_LITE, NO_LITE)
 class AsyncEngineTests(unittest.TestCase):
     """Async engines: refused in FlaskDBTestCase, one paragraph; real commits work."""
 

@@ -17,12 +17,19 @@ from __future__ import annotations
 
 import typing as t
 
-import flask_sqlalchemy_lite
 import sqlalchemy as sa
 from flask import Flask, current_app, jsonify
 from flask.globals import app_ctx
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, scoped_session, sessionmaker
+
+try:
+    import flask_sqlalchemy_lite
+except ImportError:  # it needs Python 3.10: its tests are skipped on 3.9
+    flask_sqlalchemy_lite = None
+
+#: Why the Flask-SQLAlchemy-Lite tests cannot run here (None: they can).
+NO_LITE = None if flask_sqlalchemy_lite else "Flask-SQLAlchemy-Lite needs Python 3.10 or later"
 
 TABLES = ["kind_main", "kind_second", "kind_lite", "kind_lite_other", "kind_plain"]
 
@@ -98,7 +105,11 @@ class LiteOtherBase(DeclarativeBase):
     pass
 
 
-lite = flask_sqlalchemy_lite.SQLAlchemy(session_options={"binds": {LiteOtherBase: "other"}})
+lite = (
+    flask_sqlalchemy_lite.SQLAlchemy(session_options={"binds": {LiteOtherBase: "other"}})
+    if flask_sqlalchemy_lite
+    else None
+)
 
 
 class LiteRow(LiteBase):

@@ -15,6 +15,8 @@ subprocesses, reversed, shuffled and with ``--parallel 2``.
 
 from __future__ import annotations
 
+import unittest
+
 import sqlalchemy as sa
 
 from flask_dbtestcase import FlaskDBTestCase
@@ -23,6 +25,7 @@ from flask_dbtestcase.databases.urls import bind_database_url
 from tests.kinds.apps import (
     LEAKS,
     LITE_METADATA,
+    NO_LITE,
     LiteOtherRow,
     LiteRow,
     MainRow,
@@ -108,6 +111,7 @@ class SecondFlaskSQLAlchemyTests(KindCase):
             self.client.post("/request-engine")
 
 
+@unittest.skipIf(NO_LITE, NO_LITE)
 class LiteTests(KindCase):
     """Flask-SQLAlchemy-Lite's engines, each on a test database of its own, are pinned."""
 
