@@ -18,7 +18,7 @@ EXTRAS ?= test
 help:
 	@echo "make test      run the project's own tests (runtests.py); ARGS=... passes options"
 	@echo "make lint      ruff check and ruff format --check on the repo; mypy --strict on the package"
-	@echo "make example   run the example app's suite in examples/blog (the runner, then pytest)"
+	@echo "make example   run the example apps' suites in examples/ (blog, lite, plain: the runner, then pytest)"
 	@echo "make example-pythons  make example on the oldest and the newest supported Python,"
 	@echo "               each in a venv of its own made by make venv (.venv-py3.9, .venv-py3.13)"
 	@echo "make coverage  run the tests under coverage.py; HTML report in htmlcov/"
@@ -91,12 +91,22 @@ lint: venv
 	"$(VENV_PY)" -m mypy || status=1; \
 	exit $$status
 
-# Run from examples/blog, as a user runs their suite: discovery starts in the
-# current directory, which puts the `blog` package on sys.path.
+# The three example apps, each run from its own directory, as a user runs
+# their suite (discovery starts in the current directory, which puts the
+# app's package on sys.path): blog (Flask-SQLAlchemy), lite
+# (Flask-SQLAlchemy-Lite), plain (plain SQLAlchemy). Each suite runs under
+# the runner, then under pytest (the plugin; classes and functions together).
+EXAMPLES := blog lite plain
 example: venv postgres
-	@cd examples/blog && "$(VENV_PY)" -m flask_dbtestcase $(ARGS)
-	@echo "-- the same suite under pytest (the plugin; classes and functions together)"
-	@cd examples/blog && "$(VENV_PY)" -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) tests
+	@for app in $(EXAMPLES); do \
+		if [ $$app = lite ] && ! "$(VENV_PY)" -c "import flask_sqlalchemy_lite" 2>/dev/null; then \
+			echo "== examples/lite: skipped (Flask-SQLAlchemy-Lite needs Python 3.10 or later)"; \
+			continue; fi; \
+		echo "== examples/$$app: the runner"; \
+		(cd examples/$$app && "$(VENV_PY)" -m flask_dbtestcase $(ARGS)) || exit 1; \
+		echo "== examples/$$app: the same suite under pytest"; \
+		(cd examples/$$app && "$(VENV_PY)" -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) tests) || exit 1; \
+	done
 
 # `make example` on the oldest and the newest supported Python (the Pythons
 # of make matrix), each in a venv that `make venv` makes as it would for a

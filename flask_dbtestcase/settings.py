@@ -99,6 +99,18 @@ SETTINGS: tuple[Setting, ...] = (
             "Binds that use another database's test database, as Django's TEST MIRROR: "
             "``{replica = \"default\"}``. A bind whose URL is the default database's "
             "mirrors it without this."),
+    Setting("metadata", None, "metadata", None,
+            "The MetaData the schema is built from, ``\"myapp.models:Base.metadata\"``, "
+            "for an app on Flask-SQLAlchemy-Lite or plain SQLAlchemy (a table "
+            "``{default = ..., reports = ...}`` names one per Lite engine). A "
+            "Flask-SQLAlchemy app's is ``db.metadata``, found without it."),
+    Setting("database_url_key", None, "database_url_key", None,
+            "The config key a plain SQLAlchemy app reads its database URL from "
+            "(``\"DATABASE_URL\"``): the test config mapping carries the test URL under it."),
+    Setting("session", None, "session", None,
+            "A plain SQLAlchemy app's ``scoped_session``, ``\"myapp.db:Session\"``: "
+            "``self.session`` and the ``db_session`` fixture (default: the one the app "
+            "keeps in ``app.extensions``)."),
     Setting("database_url", DATABASE_URL_ENV, None, None,
             "A test database to use as it is (the runner sets it for child processes)."),
     Setting("test_database_url", TEST_DATABASE_URL_ENV, None, None,
@@ -139,6 +151,9 @@ class Settings:
     migrations_directory: str | None = None
     check_migrations: bool = False
     mirrors: dict[str, str] | None = None
+    metadata: t.Any = None
+    database_url_key: str | None = None
+    session: str | None = None
     database_url: str | None = None
     test_database_url: str | None = None
     pg_bin: str | None = None

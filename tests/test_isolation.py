@@ -383,6 +383,15 @@ class LostConnectionTests(unittest.TestCase):
         self.pair("invalidate_connection")
 
 
+def shared_connection():
+    """The run's shared connection to the test database (the class pins it)."""
+    from flask_dbtestcase.cases.appcache import pins_of
+    from flask_dbtestcase.cases.testdb import ensure_run
+
+    run = ensure_run()
+    return pins_of(run.databases).connection(run.databases.url)
+
+
 class RoundTripTests(IsolatedCase):
     """The plumbing's cost: an empty test sends nothing, savepoints ride along."""
 
@@ -392,12 +401,12 @@ class RoundTripTests(IsolatedCase):
     def test_empty_test_sends_nothing(self):
         from flask_dbtestcase.isolation.engines import PinnedConnection
 
-        conn = db.engine.pool.connection.dbapi_connection
+        conn = shared_connection()
         self.assertIsInstance(conn, PinnedConnection)
         self.assertFalse(conn.savepoints.used, "something ran SQL in an empty test")
 
     def test_savepoint_travels_with_the_first_statement(self):
-        conn = db.engine.pool.connection.dbapi_connection
+        conn = shared_connection()
         sent = []
         original = conn.savepoints.take_plumbing
 
@@ -485,7 +494,7 @@ class InterleavedTransactionTests(IsolatedCase):
         self.assertRowCount(Item, 0, name="outer")
 
     def test_unused_connections_send_nothing(self):
-        conn = db.engine.pool.connection.dbapi_connection
+        conn = shared_connection()
         with db.engine.connect() as a, db.engine.connect() as b:
             a.begin()
             b.begin()

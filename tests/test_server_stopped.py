@@ -17,10 +17,15 @@ import signal
 import unittest
 
 def stop_server(url, sig):
-    engine = sa.create_engine(url)
-    with engine.connect() as conn:
-        data = conn.execute(sa.text("SHOW data_directory")).scalar()
-    engine.dispose()
+    # A connection of its own (an engine on the test database would get the test's).
+    import psycopg2
+    url = sa.make_url(url)
+    args = url.translate_connect_args(username="user", database="dbname")
+    conn = psycopg2.connect(**args, **url.query)
+    with conn.cursor() as cur:
+        cur.execute("SHOW data_directory")
+        data = cur.fetchone()[0]
+    conn.close()
     with open(os.path.join(data, "postmaster.pid")) as f:
         pid = int(f.readline())
     os.kill(pid, sig)

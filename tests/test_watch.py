@@ -126,11 +126,8 @@ class ClassThatSentNothingTests(unittest.TestCase):
         class SendsNothing(FlaskDBTestCase):
             app_factory = create_app
 
-            def test_writes_elsewhere(self):
-                engine = sa.create_engine(current_database_url(), poolclass=sa.pool.NullPool)
-                with engine.begin() as conn:
-                    conn.execute(sa.insert(Item).values(name="unchecked"))
-                engine.dispose()
+            def test_writes_elsewhere(self):  # a connection of its own, really committing
+                run_sql(current_database_url(), "INSERT INTO item (name) VALUES ('unchecked')")
 
         class Next(FlaskDBTestCase):
             app_factory = create_app
@@ -218,6 +215,7 @@ import sqlalchemy as sa
 from flask_dbtestcase import FlaskDBTestCase
 from flask_dbtestcase.cases.testdb import current_database_url
 from tests.sampleapp import create_app, db
+from tests.support import run_sql
 
 
 class Keep(FlaskDBTestCase):
@@ -229,11 +227,8 @@ class Keep(FlaskDBTestCase):
         ).scalar()
         with open(os.environ["WATCH_RECORD"], "a") as f:
             f.write(f"{oid}\\n")
-        if os.environ["ESCAPE"] == "1":
-            engine = sa.create_engine(current_database_url(), poolclass=sa.pool.NullPool)
-            with engine.begin() as conn:
-                conn.execute(sa.text("INSERT INTO item (name) VALUES ('kept?')"))
-            engine.dispose()
+        if os.environ["ESCAPE"] == "1":  # a connection of its own, really committing
+            run_sql(current_database_url(), "INSERT INTO item (name) VALUES ('kept?')")
 """
 
 

@@ -17,14 +17,15 @@ import weakref
 
 import sqlalchemy as sa
 from flask import Flask
-from flask_sqlalchemy import SQLAlchemy
 
 from ..databases.lifecycle import TestDatabases
 from ..databases.safety import check_test_database
-from ..isolation.engines import PinnedEngine, Pins, pin_engine
+from ..isolation.engines import Pins
 from . import clients
+from .appkinds import EXTENSION_KEY, AppDatabase, PlainSettings, find_app_database
 from .binds import BindPlan, bind_test_databases, planning_binds, settle_config, stray_binds
-from .testapp import build_config, check_engines, find_db, warn_unapplied_options
+from .enginechecks import check_app_engines
+from .testapp import build_config, warn_unapplied_options
 
 __all__ = [
     "AppKey",
@@ -47,12 +48,14 @@ class AppKey:
         not be hashable).
     :param database: the test database.
     :param mirrors: the binds that mirror another database.
+    :param plain: what the settings say of an app without Flask-SQLAlchemy.
     """
 
     factory: object
     config: t.Mapping[str, t.Any]
     database: sa.URL
     mirrors: t.Mapping[str, str]
+    plain: PlainSettings = dataclasses.field(default_factory=PlainSettings)
 
     def matches(self, other: AppKey) -> bool:
         """Tell whether ``other`` asks for the same app.
@@ -63,49 +66,53 @@ class AppKey:
             self.factory == other.factory
             and self.database == other.database
             and dict(self.mirrors) == dict(other.mirrors)
+            and self.plain == other.plain
             and dict(self.config) == dict(other.config)
         )
 
 
 @dataclasses.dataclass(eq=False)
 class TestApp:
-    """An app built for the tests, with its extension and engines.
+    """An app built for the tests, with its database layer.
 
     :param app: the app, on the test database.
-    :param db: its Flask-SQLAlchemy extension.
-    :param engines: all its engines, by bind key (``None``: the default one).
+    :param database: its engines, schema and session, whatever the kind of app.
+    :param pins: the run's shared connections, which its engines get while a
+        test class pins the test databases.
     """
 
     __test__ = False  # not a test, whatever pytest thinks of the name
 
     app: Flask
-    db: SQLAlchemy
-    engines: dict[t.Any, sa.Engine]
-    #: The run's shared connections, which its engines are pinned to.
+    database: AppDatabase
     pins: Pins
-    pinned: list[PinnedEngine] = dataclasses.field(default_factory=list)
+    #: The main test database (where a plain app's engines made later go).
+    main: sa.URL
+    #: Engines flask-dbtestcase made itself (to build a plain app's schema).
+    own_engines: dict[t.Any, sa.Engine] = dataclasses.field(default_factory=dict)
 
-    def pin(self, engines: t.Iterable[sa.Engine]) -> list[PinnedEngine]:
-        """Route ``engines`` to the shared test connections (kept until :meth:`unpin`).
+    @property
+    def db(self) -> t.Any:
+        """The app's extension (Flask-SQLAlchemy or -Lite); None for a plain SQLAlchemy app."""
+        return self.database.extension
 
-        :param engines: some of :attr:`engines`.
+    @property
+    def engines(self) -> dict[t.Any, sa.Engine]:
+        """The engines of its databases, by key (``None``: the main one).
+
+        A plain app whose session is bound to no engine yet gets one on the
+        main test database, for its schema.
         """
-        done = {id(p.engine): p for p in self.pinned}
-        for engine in engines:
-            if id(engine) not in done:
-                done[id(engine)] = pin_engine(engine, self.pins)
-                self.pinned.append(done[id(engine)])
-        return [done[id(engine)] for engine in engines]
-
-    def unpin(self) -> None:
-        """Give every engine its own pool back, for real commits."""
-        while self.pinned:
-            self.pinned.pop().unpin()
+        engines = dict(self.database.engines)
+        if None not in engines:
+            if None not in self.own_engines:
+                self.own_engines[None] = sa.create_engine(self.main)
+            engines[None] = self.own_engines[None]
+        return engines
 
     def dispose(self) -> None:
-        """Unpin and close the engines (the app is not used again)."""
-        self.unpin()
-        for engine in self.engines.values():
+        """Close the engines (the app is not used again)."""
+        for engine in [*self.database.all_engines(), *self.own_engines.values()]:
             engine.dispose()
 
 
@@ -171,10 +178,11 @@ def is_cached(app: Flask) -> bool:
 def build_test_app(
     create_app: t.Callable[[dict[str, t.Any]], Flask],
     config: t.Mapping[str, t.Any],
-    db: SQLAlchemy | None,
+    db: t.Any,
     owner: str,
     databases: TestDatabases,
     mirrors: t.Mapping[str, str],
+    plain: PlainSettings | None = None,
 ) -> TestApp:
     """Build an app on the test database, with a test database per bind.
 
@@ -185,35 +193,37 @@ def build_test_app(
     :param owner: the test class's name, for the messages.
     :param databases: the run's test databases.
     :param mirrors: the binds that mirror another database.
+    :param plain: what the settings say of an app without Flask-SQLAlchemy.
     """
     main = databases.url
+    plain = plain or PlainSettings()
 
     # Before the factory runs (it may connect): a throwaway server is proven to
     # be the one this package started, and every engine's connections to it
     # made immune to libpq's environment.
     check_test_database(main, "run tests")
 
-    def call(binds: dict[str, t.Any] | None) -> tuple[Flask, SQLAlchemy, dict[t.Any, sa.Engine]]:
-        app = create_app(build_config(main, binds, config))
-        found = find_db(app, db, owner)
+    def call(binds: dict[str, t.Any] | None) -> tuple[Flask, AppDatabase]:
+        app = create_app(build_config(main, binds, config, plain.database_url_key))
         with app.app_context():  # db.engines are the current app's
-            return app, found, dict(found.engines)
+            return app, find_app_database(app, db, owner, plain)
 
     plan = BindPlan(main, dict(mirrors), databases.create_database)
     with planning_binds(plan):
-        app, found, engines = call(None)
+        app, found = call(None)
     settle_config(app)
-    if not plan.applied and stray_binds(engines, plan):
+    if not plan.applied and stray_binds(found.engines, plan):
         # An app with a config class of its own: its binds still point at its
         # own databases. Build it again, given a test database for each.
         binds = bind_test_databases(app, plan)
-        for engine in engines.values():
+        for engine in found.all_engines():
             engine.dispose()
-        app, found, engines = call(binds)
-    check_engines(engines, main, owner, app, plan)
-    warn_unapplied_options(engines, owner)
+        app, found = call(binds)
+    check_app_engines(found, main, owner, app, plan, plain.database_url_key)
+    warn_unapplied_options(found.engines, owner)
     clients.install(app)
-    return TestApp(app, found, engines, pins_of(databases))
+    app.extensions[EXTENSION_KEY] = found
+    return TestApp(app, found, pins_of(databases), main)
 
 
 def restore_config(app: Flask, before: dict[str, t.Any] | None) -> None:

@@ -28,6 +28,7 @@ from ..databases.urls import bind_database_url, parse_url, same_database
 from ..errors import ConfigurationError
 
 __all__ = [
+    "LITE_KEYS",
     "BindPlan",
     "BindsConfig",
     "bind_test_databases",
@@ -40,6 +41,9 @@ __all__ = [
 _PLAN: contextvars.ContextVar[BindPlan | None] = contextvars.ContextVar("bind_plan", default=None)
 
 _DEFAULT = "default"
+
+#: Flask-SQLAlchemy-Lite's engines and async engines, by name.
+LITE_KEYS = ("SQLALCHEMY_ENGINES", "SQLALCHEMY_ASYNC_ENGINES")
 
 
 @dataclasses.dataclass
@@ -99,6 +103,25 @@ class BindPlan:
         self.applied = True
         return result
 
+    def test_engines(self, engines: t.Mapping[str, t.Any], is_async: bool) -> dict[str, t.Any]:
+        """Return Flask-SQLAlchemy-Lite's named engines pointed at their test databases.
+
+        ``"default"`` is the test database; every other name is a bind of
+        that name (:meth:`test_binds`). An async engine keeps its own driver.
+
+        :param engines: ``SQLALCHEMY_ENGINES`` or ``SQLALCHEMY_ASYNC_ENGINES``.
+        :param is_async: they are the async ones.
+        """
+        named = {key: value for key, value in engines.items() if key != _DEFAULT}
+        result = self.test_binds(named) if named else {}
+        if _DEFAULT in engines:
+            value = engines[_DEFAULT]
+            url = self.main.render_as_string(hide_password=False)
+            result[_DEFAULT] = dict(value, url=url) if isinstance(value, dict) else url
+        if is_async:
+            result = {key: _keep_driver(value, engines[key]) for key, value in result.items()}
+        return {key: result[key] for key in engines}
+
     def create_databases(self, keys: t.Iterable[str]) -> None:
         """Create the test databases of the binds that mirror nothing.
 
@@ -117,6 +140,17 @@ class BindPlan:
         return False
 
 
+def _keep_driver(value: t.Any, original: t.Any) -> t.Any:
+    """Give a test database's URL the driver of the app's own (an async engine's)."""
+    try:
+        drivername = parse_url(_url_of(original)).drivername
+    except Exception:  # not a URL: left for the engine to refuse
+        return value
+    url = parse_url(_url_of(value)).set(drivername=drivername)
+    rendered = url.render_as_string(hide_password=False)
+    return dict(value, url=rendered) if isinstance(value, dict) else rendered
+
+
 def _url_of(value: t.Any) -> t.Any:
     """Return the URL of one ``SQLALCHEMY_BINDS`` value (a URL or an options dict)."""
     return value.get("url") if isinstance(value, dict) else value
@@ -128,10 +162,15 @@ class BindsConfig(Config):
     def __setitem__(self, key: str, value: t.Any) -> None:
         if key == "SQLALCHEMY_DATABASE_URI":
             _note_default(value)
+        elif key in LITE_KEYS:
+            value = self._merged(key, value)
         super().__setitem__(key, value)
 
     def update(self, *args: t.Any, **kwargs: t.Any) -> None:
         """Update the config, noting the database URLs it is given.
+
+        Flask-SQLAlchemy-Lite's engines are merged by name, so that the test
+        config's ``"default"`` engine leaves the app's other named engines in place.
 
         :param args: as for :meth:`dict.update`.
         :param kwargs: as for :meth:`dict.update`.
@@ -139,7 +178,37 @@ class BindsConfig(Config):
         values = dict(*args, **kwargs)
         if "SQLALCHEMY_DATABASE_URI" in values:
             _note_default(values["SQLALCHEMY_DATABASE_URI"])
+        for key in LITE_KEYS:
+            if key in values:
+                values[key] = self._merged(key, values[key])
         super().update(values)
+
+    def _merged(self, key: str, value: t.Any) -> t.Any:
+        before = super().get(key)
+        if isinstance(before, t.Mapping) and isinstance(value, t.Mapping):
+            default = before.get(_DEFAULT)
+            if default is not None:
+                _note_default(_url_of(default))
+            merged = dict(before)
+            for name, given in value.items():  # a URL given keeps the engine's options
+                options: t.Any = before.get(name)
+                keep = isinstance(options, dict) and not isinstance(given, dict)
+                merged[name] = dict(options, url=given) if keep else given
+            return merged
+        return value
+
+    def get(self, key: str, default: t.Any = None) -> t.Any:
+        """Return a setting; Flask-SQLAlchemy-Lite's engines come back on test databases.
+
+        :param key: the setting.
+        :param default: its value when it is not set.
+        """
+        value = super().get(key, default)
+        plan = _PLAN.get()
+        if key in LITE_KEYS and plan is not None and isinstance(value, t.Mapping) and value:
+            value = plan.test_engines(value, is_async=key == LITE_KEYS[1])
+            super().__setitem__(key, value)
+        return value
 
     def setdefault(self, key: str, default: t.Any = None) -> t.Any:
         """Return a setting, setting it first; binds come back pointed at test databases.

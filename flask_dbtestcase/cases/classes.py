@@ -17,20 +17,21 @@ import typing as t
 
 import sqlalchemy as sa
 from flask import Flask
-from flask_sqlalchemy import SQLAlchemy
 
-from ..databases.schema import build_schema
 from ..errors import ConfigurationError, IsolationError
-from ..isolation.engines import PinnedConnection, PinnedEngine
+from ..isolation.engines import PinnedConnection
 from ..settings import Settings
 from ..state import Run
 from . import clients
 from .appcache import AppKey, TestApp, build_test_app, cached_app, restore_config
+from .appkinds import AppDatabase, plain_settings
+from .appschema import build_app_schema
 from .factory import call_factory, resolve_factory
 from .fixturefiles import empty_tables, load_fixtures
+from .pinning import Pinned, pin_databases, unpin_databases
 from .queries import QueryAssertions, QueryLog, capture_queries, row_count_failure
 from .recovery import check_unchecked, clear_watch_logs, empty_escaped_databases, watch_connections
-from .testapp import find_db, limit_to_databases
+from .testapp import limit_to_databases
 from .testdata import keep_test_data
 from .testdb import ensure_run
 from .wrapping import WrappedTestCase
@@ -38,12 +39,25 @@ from .wrapping import WrappedTestCase
 __all__ = ["FlaskDBTestCase", "FlaskDBTransactionTestCase"]
 
 
+#: What setUpClass hangs on a class, dropped after it.
+_CLASS_STATE = (
+    "app", "db", "_engines", "_database", "_pinned", "_connections", "_app_context",
+    "_test_app", "_class_ready", "_run",
+)  # fmt: skip
+
+
 class _AppTestCase(QueryAssertions, WrappedTestCase):
     """What both test case classes share: the app, its database and assertions."""
 
     app_factory: t.ClassVar[t.Any] = None
     config: t.ClassVar[dict[str, t.Any]] = {}
-    db: t.ClassVar[SQLAlchemy | None] = None
+    #: The app's extension (Flask-SQLAlchemy or -Lite); found in ``app.extensions``.
+    #: None for an app on plain SQLAlchemy (use ``self.session``).
+    db: t.ClassVar[t.Any] = None
+    #: A Lite or plain SQLAlchemy app's MetaData (default: the ``metadata`` setting).
+    metadata: t.ClassVar[t.Any] = None
+    #: The config key a plain app reads its URL from (default: the setting).
+    database_url_key: t.ClassVar[str | None] = None
     fixtures: t.ClassVar[list[str]] = []
     #: The databases this class may use: "__all__", or names from "default"
     #: (SQLALCHEMY_DATABASE_URI) and the SQLALCHEMY_BINDS keys, as Django's.
@@ -64,6 +78,7 @@ class _AppTestCase(QueryAssertions, WrappedTestCase):
 
     app: t.ClassVar[Flask]
     _test_app: t.ClassVar[TestApp]
+    _database: t.ClassVar[AppDatabase]
     _class_ready: t.ClassVar[bool]
     _app_context: t.ClassVar[t.Any]
     _engines: t.ClassVar[dict[t.Any, sa.Engine]]
@@ -94,8 +109,9 @@ class _AppTestCase(QueryAssertions, WrappedTestCase):
             test_app = cls.shared_test_app(run)
         cls._test_app = test_app
         cls.app = test_app.app
-        cls.db = find_db(test_app.app, cls.db, cls.__qualname__)
-        cls._engines = dict(test_app.engines)
+        cls._database = test_app.database
+        cls.db = cls.db if cls.db is not None else test_app.db
+        cls._engines = test_app.engines
         # What the class's hooks change in app.config is undone after the class.
         cls.addClassCleanup(restore_config, test_app.app, dict(test_app.app.config))
         cls._app_context = test_app.app.app_context()
@@ -105,15 +121,12 @@ class _AppTestCase(QueryAssertions, WrappedTestCase):
         for fn in undo:
             cls.addClassCleanup(fn)
         settings = run.settings
-        build_schema(
-            cls.app,
-            cls.db.metadatas,
-            cls._engines,
-            run.databases.marks,
+        build_app_schema(
+            cls.app, cls._database, cls._engines, run.databases.marks, cls.__qualname__,
             cls.schema or settings.schema,
             cls.migrations_directory or settings.migrations_directory,
             settings.check_migrations if cls.check_migrations is None else cls.check_migrations,
-        )
+        )  # fmt: skip
         cls._class_ready = True
 
     @classmethod
@@ -127,7 +140,10 @@ class _AppTestCase(QueryAssertions, WrappedTestCase):
         :param run: the run the class belongs to.
         """
         mirrors = cls._mirrors(run.settings)
-        key = AppKey(cls._factory_key(), dict(cls.config or {}), run.databases.url, mirrors)
+        key = AppKey(
+            cls._factory_key(), dict(cls.config or {}), run.databases.url, mirrors,
+            plain_settings(run.settings, cls.metadata, cls.database_url_key),
+        )  # fmt: skip
         return cached_app(run.databases, key, functools.partial(cls._build_test_app, run))
 
     @classmethod
@@ -144,6 +160,7 @@ class _AppTestCase(QueryAssertions, WrappedTestCase):
             cls.__qualname__,
             run.databases,
             cls._mirrors(run.settings),
+            plain_settings(run.settings, cls.metadata, cls.database_url_key),
         )
 
     @classmethod
@@ -153,17 +170,7 @@ class _AppTestCase(QueryAssertions, WrappedTestCase):
 
     @classmethod
     def _forget_class_state(cls, before: set[str]) -> None:
-        for name in (
-            "app",
-            "db",
-            "_engines",
-            "_pinned",
-            "_connections",
-            "_app_context",
-            "_test_app",
-            "_class_ready",
-            "_run",
-        ):
+        for name in _CLASS_STATE:
             if name not in before and name in cls.__dict__:
                 delattr(cls, name)
         clients.ClientAttribute.forget(cls)
@@ -179,16 +186,14 @@ class _AppTestCase(QueryAssertions, WrappedTestCase):
     @classmethod
     def _load_fixtures(cls) -> None:
         if cls.fixtures:
-            assert cls.db is not None
-            load_fixtures(cls.fixtures, cls, cls.db)
+            load_fixtures(cls.fixtures, cls, cls._database)
 
     # -- inside a test ------------------------------------------------------
 
     @property
     def session(self) -> t.Any:
-        """``db.session`` as the test sees it (its app context's session)."""
-        assert self.db is not None
-        return self.db.session
+        """The app's session as the test sees it (its app context's ``db.session``)."""
+        return self._database.current_session()
 
     client = clients.ClientAttribute()
 
@@ -256,7 +261,7 @@ class FlaskDBTestCase(_AppTestCase):
     transaction; every test starts from exactly that state.
     """
 
-    _pinned: t.ClassVar[list[PinnedEngine]]
+    _pinned: t.ClassVar[Pinned]
     _connections: t.ClassVar[list[PinnedConnection]]
     _check_constraints: t.ClassVar[bool]
 
@@ -267,18 +272,17 @@ class FlaskDBTestCase(_AppTestCase):
     @classmethod
     def setUpClass(cls) -> None:
         super().setUpClass()
-        cls._pinned = cls._test_app.pin(cls._engines.values())
-        cls._connections = cls._current_connections()
-        before = f"what ran before the tests of {cls.__qualname__} (its set-up, other test cases)"
-        watch_connections(cls._pinned, cls._run.databases.marks, before)
-        cls.addClassCleanup(cls._end_class)
-        assert cls.db is not None  # set by super().setUpClass()
-        cls._check_constraints = any(
-            getattr(constraint, "deferrable", None)
-            for metadata in cls.db.metadatas.values()
-            for table in metadata.tables.values()
-            for constraint in table.constraints
+        # Every engine on these databases, whoever made it, gets the shared connection.
+        pinned = pin_databases(
+            cls._test_app.pins, cls._database, cls._engines.values(), cls.__qualname__
         )
+        cls._pinned = pinned
+        cls.addClassCleanup(pinned.stop)
+        cls._connections = pinned.connections()
+        before = f"what ran before the tests of {cls.__qualname__} (its set-up, other test cases)"
+        watch_connections(pinned.databases(), cls._run.databases.marks, before)
+        cls.addClassCleanup(cls._end_class)
+        cls._check_constraints = cls._database.has_deferrable_constraints()
         cls._set_up_class_data()
 
     @classmethod
@@ -286,28 +290,23 @@ class FlaskDBTestCase(_AppTestCase):
         before = dict(cls.__dict__)
         cls._load_fixtures()
         cls.setUpTestData()
-        assert cls.db is not None
-        keep_test_data(cls, cls.db.session, before)
-
-    @classmethod
-    def _current_connections(cls) -> list[PinnedConnection]:
-        """The shared connections of the class's engines, each once (engines may share one)."""
-        return list({id(conn): conn for conn in (p.connection for p in cls._pinned)}.values())
+        keep_test_data(cls, cls._database.session, before)
 
     @classmethod
     def _end_class(cls) -> None:
         with contextlib.suppress(Exception):
-            assert cls.db is not None
-            cls.db.session.remove()
+            cls._database.session.remove()
         connections = cls.__dict__.get("_connections", [])
         found = check_unchecked(connections)  # after tests that sent no statement
         for conn in connections:
             conn.end_class()
         if found:
-            assert cls.db is not None
             escaped = [conn for conn, _ in found]
             empty_escaped_databases(
-                escaped, cls._pinned, cls._engines, cls.db.metadatas, cls.__qualname__
+                escaped,
+                cls._pinned.databases(),
+                cls._database.schema(),
+                cls.__qualname__,
             )
             raise IsolationError(found[0][1])
 
@@ -350,14 +349,17 @@ class FlaskDBTestCase(_AppTestCase):
         escaped = [conn for conn in cls._connections if conn.take_escape() is not None]
         if not escaped and all(not conn.closed for conn in cls._connections):
             return
-        current = cls._current_connections()
+        current = cls._pinned.connections()
         for conn in current:
             conn.end_class()
         if escaped:
-            assert cls.db is not None
-            empty_escaped_databases(escaped, cls._pinned, cls._engines, cls.db.metadatas, self.id())
+            databases, schema = (
+                cls._pinned.databases(),
+                cls._database.schema(),
+            )
+            empty_escaped_databases(escaped, databases, schema, self.id())
         cls._connections = current
-        watch_connections(cls._pinned, cls._run.databases.marks)  # a new connection too
+        watch_connections(cls._pinned.databases(), cls._run.databases.marks)  # a new one too
         cls._set_up_class_data()
 
 
@@ -374,7 +376,8 @@ class FlaskDBTransactionTestCase(_AppTestCase):
     @classmethod
     def setUpClass(cls) -> None:
         super().setUpClass()
-        cls._test_app.unpin()  # real commits: the engines' own pools
+        # Real commits: every engine on its databases gets connections of its own.
+        cls.addClassCleanup(unpin_databases(cls._engines.values()))
         cls._empty_tables()  # earlier classes moved the sequences on
 
     def pre_setup(self) -> None:
@@ -389,6 +392,7 @@ class FlaskDBTransactionTestCase(_AppTestCase):
 
     @classmethod
     def _empty_tables(cls) -> None:
-        assert cls.db is not None
-        empty_tables(cls.db, cls._engines)
+        for _, metadatas in cls._database.schema():
+            kept = {key: cls._engines[key] for key in metadatas if key in cls._engines}
+            empty_tables(metadatas, kept)
         clear_watch_logs(cls._engines.values(), cls._run.databases.marks)  # commits were meant

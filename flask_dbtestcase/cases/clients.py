@@ -26,6 +26,8 @@ from click.testing import Result
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
+from .appkinds import EXTENSION_KEY
+
 __all__ = [
     "ClientAttribute",
     "OwnContextCliRunner",
@@ -55,10 +57,11 @@ def expire_unmodified(app: Flask) -> None:
 
     :param app: the app; nothing happens outside one of its app contexts.
     """
-    db = app.extensions.get("sqlalchemy")
-    if db is None or _caller_context(app) is None or not db.session.registry.has():
+    database = app.extensions.get(EXTENSION_KEY)  # the app's session, whatever its kind
+    scoped = database.session if database is not None else None
+    if scoped is None or _caller_context(app) is None or not scoped.registry.has():
         return
-    session = db.session()
+    session = scoped()
     deleted = set(map(id, session.deleted))
     for obj in list(session.identity_map.values()):
         if id(obj) in deleted:

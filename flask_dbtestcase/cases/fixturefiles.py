@@ -140,7 +140,7 @@ def _reset_sequences(session: t.Any, table: sa.Table, rows: list[dict[str, t.Any
 def fixture_tables(db: t.Any) -> dict[str, tuple[sa.Table, t.Any]]:
     """Return the tables a fixture may name (full name, or bare name), with their bind key.
 
-    :param db: the app's Flask-SQLAlchemy extension.
+    :param db: the app's database layer (``metadatas``).
     """
     tables: dict[str, tuple[sa.Table, t.Any]] = {}
     for key, metadata in db.metadatas.items():
@@ -155,7 +155,7 @@ def load_fixtures(names: t.Iterable[str], test_class: type, db: t.Any) -> None:
 
     :param names: the fixture names.
     :param test_class: the class, whose directory is searched.
-    :param db: the app's Flask-SQLAlchemy extension.
+    :param db: the app's database layer (``metadatas``, ``session``).
     """
     tables = fixture_tables(db)
     session = db.session
@@ -164,13 +164,15 @@ def load_fixtures(names: t.Iterable[str], test_class: type, db: t.Any) -> None:
     session.commit()
 
 
-def empty_tables(db: t.Any, engines: t.Mapping[t.Any, sa.Engine]) -> None:
+def empty_tables(
+    metadatas: t.Mapping[t.Any, sa.MetaData], engines: t.Mapping[t.Any, sa.Engine]
+) -> None:
     """Empty every table of the app's models and reset their sequences.
 
-    :param db: the app's Flask-SQLAlchemy extension.
+    :param metadatas: the app's tables, by bind key.
     :param engines: the engines whose databases are emptied, by bind key.
     """
-    for key, metadata in db.metadatas.items():
+    for key, metadata in metadatas.items():
         engine = engines.get(key)
         if engine is None or not metadata.tables:
             continue

@@ -1,7 +1,7 @@
 """Capturing and counting the SQL statements a test issues.
 
 Statements are taken from SQLAlchemy's ``before_cursor_execute`` event on
-every engine of the app, so they span test-client requests (each of which
+every engine on the app's databases, so they span test-client requests (each of which
 has its own app context, where Flask-SQLAlchemy's own recorder would lose
 them). The savepoint plumbing of :mod:`.isolation` never goes through that
 event, so it is never counted; a ``begin_nested()`` in the test is.
@@ -17,6 +17,8 @@ import unittest
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+
+from ..databases.urls import database_key
 
 __all__ = [
     "CapturedQuery",
@@ -48,12 +50,16 @@ class QueryLog(list[CapturedQuery]):
 
 
 @contextlib.contextmanager
-def capture_queries(engines: t.Iterable[Engine]) -> t.Iterator[QueryLog]:
-    """Record every statement sent through ``engines`` while the block runs.
+def capture_queries(databases: t.Iterable[Engine | sa.URL]) -> t.Iterator[QueryLog]:
+    """Record every statement sent to ``databases`` while the block runs.
 
-    :param engines: the engines to listen to (each once).
+    Whichever engine sends it: the app's engines, those of a second
+    Flask-SQLAlchemy instance, or one the app makes at request time.
+
+    :param databases: the databases to listen to (or engines on them).
     """
     log = QueryLog()
+    keys = {database_key(t.cast(sa.URL, getattr(target, "url", target))) for target in databases}
 
     def record(
         conn: t.Any,
@@ -63,16 +69,14 @@ def capture_queries(engines: t.Iterable[Engine]) -> t.Iterator[QueryLog]:
         context: t.Any,
         executemany: bool,
     ) -> None:
-        log.append(CapturedQuery(statement, parameters))
+        if database_key(conn.engine.url) in keys:
+            log.append(CapturedQuery(statement, parameters))
 
-    engines = list(dict.fromkeys(engines))  # one listener per engine
-    for engine in engines:
-        event.listen(engine, "before_cursor_execute", record)
+    event.listen(Engine, "before_cursor_execute", record)
     try:
         yield log
     finally:
-        for engine in engines:
-            event.remove(engine, "before_cursor_execute", record)
+        event.remove(Engine, "before_cursor_execute", record)
 
 
 def num_queries_message(log: QueryLog, expected: int) -> str:

@@ -22,10 +22,12 @@ import sys
 import typing as t
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from ..databases.safety import check_test_database
+from ..databases.urls import same_database
 from ..databases.watch import CHECK_STATEMENT, CLEAR_STATEMENT, MARK_COMMENT, Marks, is_watched
-from ..isolation.engines import PinnedConnection, PinnedEngine
+from ..isolation.engines import PinnedConnection
 from ..isolation.pinned import arm
 from ..isolation.protocol import TransactionStatus
 
@@ -47,11 +49,14 @@ def _truncate_statement(tables: t.Iterable[str]) -> str:
     )
 
 
+#: Quotes table and database names as PostgreSQL needs them.
+_PREPARER: t.Any = t.cast(t.Any, postgresql).dialect().identifier_preparer
+
+
 def empty_escaped_databases(
     escaped: t.Collection[PinnedConnection],
-    pinned: t.Iterable[PinnedEngine],
-    engines: t.Mapping[t.Any, sa.Engine],
-    metadatas: t.Mapping[t.Any, sa.MetaData],
+    databases: t.Iterable[tuple[PinnedConnection, sa.URL]],
+    schema: t.Iterable[tuple[t.Mapping[t.Any, sa.Engine], t.Mapping[t.Any, sa.MetaData]]],
     test_id: str,
 ) -> None:
     """Empty the app's tables on the databases of ``escaped``, and mark those databases.
@@ -60,24 +65,24 @@ def empty_escaped_databases(
     ran): the TRUNCATE is really committed.
 
     :param escaped: the shared connections a test got past.
-    :param pinned: the class's pinned engines.
-    :param engines: the class's engines, by bind key.
-    :param metadatas: the app's metadata, by bind key.
+    :param databases: the class's test databases, each with its shared connection.
+    :param schema: the app's engines and tables, by bind key, for each of its extensions.
     :param test_id: the test that escaped, for the warning.
     """
-    connection_of = {id(p.engine): p.connection for p in pinned}
+    schema = list(schema)
+    urls = {id(conn): url for conn, url in databases}
     for conn in escaped:
-        keys = [key for key, engine in engines.items() if connection_of.get(id(engine)) is conn]
-        if not keys:
+        url = urls.get(id(conn))
+        if url is None:
             continue
-        url = engines[keys[0]].url
         check_test_database(url, "empty the tables a test committed to")
-        preparer = engines[keys[0]].dialect.identifier_preparer
+        preparer = _PREPARER
         tables = [
             preparer.format_table(table)
-            for key in keys
-            if key in metadatas
-            for table in metadatas[key].tables.values()
+            for engines, metadatas in schema
+            for key, metadata in metadatas.items()
+            if key in engines and same_database(engines[key].url, url)
+            for table in metadata.tables.values()
         ]
         statements = [f"COMMENT ON DATABASE {preparer.quote(url.database or '')} IS {MARK_COMMENT}"]
         if tables:
@@ -97,22 +102,23 @@ def empty_escaped_databases(
 
 
 def watch_connections(
-    pinned: t.Iterable[PinnedEngine], marks: Marks, set_up: str | None = None
+    databases: t.Iterable[tuple[PinnedConnection, sa.URL]],
+    marks: Marks,
+    set_up: str | None = None,
 ) -> None:
     """Give the watch to the shared connections whose database has it.
 
-    :param pinned: a class's pinned engines.
+    :param databases: a class's test databases, each with its shared connection.
     :param marks: the run's marks (which databases have the watch).
     :param set_up: the class's set-up, noted as unchecked (the first check covers it).
     """
     seen: set[int] = set()
-    for engine in pinned:
-        conn = engine.connection
+    for conn, url in databases:
         if id(conn) in seen:
             continue
         seen.add(id(conn))
         watch = conn.watch
-        if watch is None and is_watched(engine.engine.url, marks):  # once per connection
+        if watch is None and is_watched(url, marks):  # once per connection
             watch = arm(conn)
         if watch is not None and set_up is not None:
             watch.skipped(set_up)

@@ -1,5 +1,5 @@
 """Why an app built for a test class does not point at its test database,
-in plain words: the refusals :func:`~.testapp.check_engines` raises."""
+in plain words: the refusals :func:`~.enginechecks.check_engines` raises."""
 
 from __future__ import annotations
 

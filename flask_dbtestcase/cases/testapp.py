@@ -12,25 +12,20 @@ import typing as t
 import warnings
 
 import sqlalchemy as sa
-from flask import Flask
-from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
 
 from ..databases.lifecycle import TestDatabases
-from ..databases.safety import check_test_database
-from ..databases.schema import build_schema
-from ..databases.urls import same_database
-from ..errors import ConfigurationError, IsolationError, UnsafeDatabaseError
-from ..isolation.engines import SUPPORTED_DRIVERS
+from ..errors import ConfigurationError, IsolationError
 from ..settings import Settings
+from .appkinds import PlainSettings, find_app_database
+from .appschema import build_app_schema
 from .binds import BindPlan, planning_binds, settle_config
+from .enginechecks import check_app_engines, check_engines
 from .factory import call_factory, resolve_factory
-from .refusals import is_postgresql, pointing_elsewhere, unsupported_driver
 
 __all__ = [
     "build_config",
     "check_engines",
-    "find_db",
     "limit_to_databases",
     "prebuild_schema",
     "warn_unapplied_options",
@@ -38,20 +33,35 @@ __all__ = [
 
 
 def build_config(
-    main: sa.URL, binds: dict[str, t.Any] | None, extra: t.Mapping[str, t.Any]
+    main: sa.URL,
+    binds: dict[str, t.Any] | None,
+    extra: t.Mapping[str, t.Any],
+    database_url_key: str | None = None,
 ) -> dict[str, t.Any]:
     """Return the config mapping the app factory is called with.
+
+    The test database's URL is there under each key an app may read it
+    from: Flask-SQLAlchemy's ``SQLALCHEMY_DATABASE_URI``,
+    Flask-SQLAlchemy-Lite's ``SQLALCHEMY_ENGINES["default"]`` (while the
+    factory runs, the app's other named engines are pointed at test
+    databases of their own: :mod:`.binds`), and the key a plain SQLAlchemy
+    app names.
 
     :param main: the test database.
     :param binds: ``SQLALCHEMY_BINDS`` pointing at the binds' test databases.
     :param extra: the test class's ``config``, applied last.
+    :param database_url_key: the config key a plain SQLAlchemy app reads its URL from.
     """
+    url = main.render_as_string(hide_password=False)
     config: dict[str, t.Any] = {
         "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": main.render_as_string(hide_password=False),
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SQLALCHEMY_ENGINES": {"default": url},
     }
     if binds:
         config["SQLALCHEMY_BINDS"] = binds
+    if database_url_key:
+        config[database_url_key] = url
     config.update(extra)
     return config
 
@@ -91,53 +101,6 @@ def warn_unapplied_options(engines: t.Mapping[t.Any, sa.Engine], owner: str) -> 
 
 #: Engine execution options that would change the transaction itself.
 _SESSION_OPTIONS = ("postgresql_readonly", "postgresql_deferrable")
-
-
-def find_db(app: Flask, given: SQLAlchemy | None, owner: str) -> SQLAlchemy:
-    """Return the app's Flask-SQLAlchemy extension, or ``given`` when set.
-
-    :param app: the app built for the test class.
-    :param given: the test class's own ``db``.
-    :param owner: the test class's name, for the error message.
-    """
-    db = given or app.extensions.get("sqlalchemy")
-    if not isinstance(db, SQLAlchemy):
-        raise ConfigurationError(
-            f"The app built for {owner} has no Flask-SQLAlchemy extension. Did you "
-            "forget to call 'db.init_app(app)' in the app factory? (Or set "
-            "'db = ...' on the test class.)"
-        )
-    return db
-
-
-def check_engines(
-    engines: t.Mapping[t.Any, sa.Engine],
-    main: sa.URL,
-    owner: str,
-    app: Flask,
-    plan: BindPlan | None = None,
-) -> None:
-    """Refuse to go on unless every engine points at its test database.
-
-    The refusal says why, when it can tell: the factory takes no argument,
-    it passed the mapping to ``app.config.from_object()``, or it called
-    ``db.init_app(app)`` before applying the config.
-
-    :param engines: the app's engines, by bind key (``None``: the main one).
-    :param main: the test database.
-    :param owner: the test class's name, for the error message.
-    :param app: the app the engines belong to.
-    :param plan: where its binds go (default: a test database each).
-    """
-    plan = plan or BindPlan(main)
-    for key, engine in engines.items():
-        expected = plan.expected(key)
-        what = "its database" if key is None else f"its bind {key!r}"
-        if not is_postgresql(engine.url) or not same_database(engine.url, expected):
-            raise UnsafeDatabaseError(pointing_elsewhere(app, key, engine.url, expected, owner))
-        if engine.dialect.driver not in SUPPORTED_DRIVERS:
-            raise ConfigurationError(unsupported_driver(owner, what, engine))
-        check_test_database(engine.url, "run tests")
 
 
 def limit_to_databases(
@@ -208,22 +171,28 @@ def prebuild_schema(databases: TestDatabases, settings: Settings) -> str:
     if not spec:
         return "no default app factory: each worker builds its schema"
     main = databases.url
+    plain = PlainSettings(settings.metadata, settings.session, settings.database_url_key)
     plan = BindPlan(main, create=databases.create_database)
     with planning_binds(plan):  # binds on test databases, as the classes get them
-        app = call_factory(resolve_factory(spec), build_config(main, None, {}))
+        config = build_config(main, None, {}, plain.database_url_key)
+        app = call_factory(resolve_factory(spec), config)
     settle_config(app)
-    db = find_db(app, None, spec)
+    own: list[sa.Engine] = []
     with app.app_context():
-        engines = dict(db.engines)
+        found = find_app_database(app, None, spec, plain)
+        engines = dict(found.engines)
         try:
-            if set(engines) != {None}:
+            if set(engines) - {None}:
                 return "the app has binds: each worker builds its schema"
-            check_engines(engines, main, spec, app)
-            build_schema(
-                app, db.metadatas, engines, databases.marks,
+            check_app_engines(found, main, spec, app, plan, plain.database_url_key)
+            if None not in engines:  # a plain app that makes its engine later
+                engines[None] = sa.create_engine(main)
+                own.append(engines[None])
+            build_app_schema(
+                app, found, engines, databases.marks, spec,
                 settings.schema, settings.migrations_directory,
             )  # fmt: skip
         finally:
-            for engine in engines.values():
+            for engine in [*found.all_engines(), *own]:
                 engine.dispose()
     return f"schema of {spec} built once, before cloning"

@@ -1,17 +1,19 @@
-"""Binding an app's engines to the test transaction.
+"""The shared connections of a run: one per test database and driver.
 
-Every engine of the app under test is *pinned*: its pool hands out one
-shared connection (psycopg2 or psycopg 3, whichever driver the engine
-uses: see :mod:`.pinned` and the two adapters), opened once per database
-and driver for the whole process
-and kept inside one transaction per test class. Whatever the application
-does through SQLAlchemy — ORM sessions in and out of requests, ``commit()``,
+Every engine on a test database the run isolates is *pinned*, whoever made
+it (Flask-SQLAlchemy, Flask-SQLAlchemy-Lite, or the app's own
+``create_engine``, at start-up or at request time): while a test class
+pins that database (:mod:`.routing`), every new connection an engine makes
+to it is the run's one shared connection to it (psycopg2 or psycopg 3,
+whichever driver the engine uses: see :mod:`.pinned` and the two adapters),
+kept inside one transaction per test class. Whatever the application does
+through SQLAlchemy — ORM sessions in and out of requests, ``commit()``,
 ``rollback()``, ``begin_nested()``, ``engine.connect()``/``engine.begin()``,
 DDL — runs on that connection, and each *logical* transaction the app opens
 becomes a SAVEPOINT of its own. So the app behaves as in production (every
 request still has its own session, ``with db.session.begin():`` works, the
 app's session class and options are untouched, ``db.engine`` stays a real
-``Engine``), but nothing ever really commits.
+``Engine`` with its own pool), but nothing ever really commits.
 
 The plumbing is lazy: a SAVEPOINT is sent only when a statement needs it,
 prepended to that statement in the same round trip, and a RELEASE or
@@ -28,69 +30,97 @@ the Engine works whatever the session class, the options or the version.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import threading
 import typing as t
 
-from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.pool import StaticPool
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
+from ..databases.libpq import harden
+from ..databases.urls import database_key
 from ..databases.watch import pinned_options
 from ..errors import ConfigurationError
+from ..postgres.identity import throwaway_data_dir
 from .pinned import PinnedConnection
-from .savepoints import SavepointStack
 
 __all__ = [
+    "DatabaseKey",
+    "connect_params",
     "PinnedConnection",
-    "PinnedEngine",
     "Pins",
     "SUPPORTED_DRIVERS",
-    "pin_engine",
+    "adapter",
 ]
 
-
-class _PinnedPool(StaticPool):
-    """A StaticPool that never resets, disposes of or recreates its connection."""
-
-    def dispose(self) -> None:
-        pass
-
-    def recreate(self) -> _PinnedPool:
-        return self
+#: What names a database: its server's host (or socket directory) and port, its name.
+DatabaseKey = tuple[str, int, str]
 
 
 class Pins:
     """The shared connections of one run, by driver and connection arguments.
 
-    Every engine pinned to the same database in the run shares one; :meth:`close`
-    closes them all (before the run's databases are dropped).
+    A test class shares one of them among every engine on each of its
+    databases (:mod:`.routing`): the one its app's engine opens, with that
+    engine's options. :meth:`close` closes them all (before the run's
+    databases are dropped).
     """
 
     def __init__(self) -> None:
         self._connections: dict[tuple[str, ...], PinnedConnection] = {}
+        self._databases: dict[int, DatabaseKey] = {}
+        self._dialects: dict[str, t.Any] = {}
         self._lock = threading.Lock()
 
     def connect(
-        self, dialect: t.Any, conn_rec: t.Any, cargs: t.Any, cparams: t.Any
+        self, dialect: t.Any, cargs: t.Sequence[t.Any], cparams: dict[str, t.Any], key: DatabaseKey
     ) -> PinnedConnection:
-        """``do_connect`` hook: hand out the shared connection for these arguments.
+        """Hand out the shared connection for these arguments, opening it if needed.
 
-        :param dialect: the engine's dialect.
-        :param conn_rec: the pool's connection record.
+        :param dialect: the connecting engine's dialect.
         :param cargs: its connection arguments.
         :param cparams: its connection keyword arguments.
+        :param key: the database they name.
         """
-        key = _pin_key(dialect.driver, cargs, cparams)
+        pin_key = _pin_key(dialect.driver, cargs, cparams)
         with self._lock:
-            conn = self._connections.get(key)
+            conn = self._connections.get(pin_key)
             if conn is None or conn.closed:
+                if conn is not None:
+                    self._databases.pop(id(conn), None)
                 # It opens with the watch's setting on: its own writes are not logged.
                 params = pinned_options(cparams)
-                conn = _adapter(dialect.driver).connect(dialect.loaded_dbapi, cargs, params)
-                self._connections[key] = conn
+                conn = adapter(dialect.driver).connect(dialect.loaded_dbapi, cargs, params)
+                self._connections[pin_key] = conn
+                self._databases[id(conn)] = key
             return conn
+
+    def database_of(self, conn: object) -> DatabaseKey | None:
+        """Return the database of one of these shared connections (None: not one of them).
+
+        :param conn: a DBAPI connection.
+        """
+        return self._databases.get(id(conn))
+
+    def connection(self, url: sa.URL) -> PinnedConnection:
+        """Return the shared connection to the database of ``url``, opened if needed.
+
+        It is opened with the arguments SQLAlchemy's dialect of ``url``
+        would give the driver (hardened as :func:`.connect_params` says),
+        without a statement: the engines that get it later initialise
+        their dialects on it if they never connected before.
+
+        :param url: a test database, naming the driver.
+        """
+        key = database_key(url)
+        with self._lock:
+            dialect = self._dialects.get(url.drivername)
+            if dialect is None:
+                dialect_cls: t.Any = url.get_dialect()
+                dialect = dialect_cls(dbapi=dialect_cls.import_dbapi())
+                self._dialects[url.drivername] = dialect
+        cargs, cparams = dialect.create_connect_args(url)
+        return self.connect(dialect, cargs, connect_params(dialect.driver, dict(cparams)), key)
 
     def connections(self) -> list[PinnedConnection]:
         """Return the shared connections opened so far."""
@@ -114,10 +144,23 @@ class Pins:
             for conn in self._connections.values():
                 conn.close_for_real()
             self._connections.clear()
+            self._databases.clear()
 
 
-#: The drivers whose engines can be pinned: SQLAlchemy's driver name -> adapter module.
-SUPPORTED_DRIVERS = {"psycopg2": "psycopg2_driver", "psycopg": "psycopg_driver"}
+def connect_params(driver: str, cparams: dict[str, t.Any]) -> dict[str, t.Any]:
+    """Return a shared connection's keyword arguments, as every connection to the server gets them.
+
+    A connection to a throwaway server names everything libpq's environment
+    could change (:func:`~flask_dbtestcase.databases.libpq.harden`).
+
+    :param driver: the driver.
+    :param cparams: the dialect's connection keyword arguments (changed in place).
+    """
+    host = cparams.get("host")
+    if isinstance(host, str) and throwaway_data_dir(host) is not None:
+        harden(cparams, driver)
+    return cparams
+
 
 # Connection arguments a dialect makes per instance, which do not change the
 # connection: psycopg's adapters map (SQLAlchemy's "context").
@@ -131,8 +174,15 @@ def _pin_key(
     return (driver, repr(tuple(cargs)), repr(params))
 
 
-def _adapter(driver: str) -> t.Any:
-    """Import the adapter module of ``driver`` (only the drivers in use are imported)."""
+#: The drivers whose engines can be pinned: SQLAlchemy's driver name -> adapter module.
+SUPPORTED_DRIVERS = {"psycopg2": "psycopg2_driver", "psycopg": "psycopg_driver"}
+
+
+def adapter(driver: str) -> t.Any:
+    """Import the adapter module of ``driver`` (only the drivers in use are imported).
+
+    :param driver: SQLAlchemy's name of the driver.
+    """
     name = SUPPORTED_DRIVERS.get(driver)
     if name is None:
         raise ConfigurationError(
@@ -141,101 +191,3 @@ def _adapter(driver: str) -> t.Any:
             "(postgresql+psycopg2://). Use one of them for the tests."
         )
     return importlib.import_module(f"{__package__}.{name}")
-
-
-@dataclasses.dataclass
-class PinnedEngine:
-    """What :func:`pin_engine` changed on one engine, to undo it.
-
-    :param engine: the pinned engine.
-    :param original_pool: its pool before.
-    :param listeners: the events :func:`pin_engine` listens to on it.
-    """
-
-    engine: Engine
-    original_pool: t.Any
-    listeners: list[tuple[str, t.Callable[..., t.Any]]]
-
-    @property
-    def connection(self) -> PinnedConnection:
-        """The shared connection: opened on first use, reopened if it was lost."""
-        record = t.cast(_PinnedPool, self.engine.pool).connection
-        conn = record.dbapi_connection
-        if conn is None or conn.closed:
-            record.invalidate()
-            with self.engine.connect() as sa_conn:
-                conn = sa_conn.connection.dbapi_connection
-        return t.cast(PinnedConnection, conn)
-
-    def unpin(self) -> None:
-        """Give the engine its own pool and events back."""
-        for name, fn in self.listeners:
-            event.remove(self.engine, name, fn)
-        self.engine.pool = self.original_pool
-
-
-def pin_engine(engine: Engine, pins: Pins) -> PinnedEngine:
-    """Route every connection of ``engine`` to the shared test connection.
-
-    :param engine: an engine of the app under test.
-    :param pins: the run's shared connections.
-    """
-    _adapter(engine.dialect.driver)  # a driver it cannot pin fails here, before any change
-    original = engine.pool
-    original.dispose()
-
-    def on_begin(conn: Connection) -> None:
-        _savepoints(conn, pins).begin(conn, autocommit=_autocommit(conn))
-
-    def on_commit(conn: Connection) -> None:
-        _savepoints(conn, pins).end(conn, commit=True)
-
-    def on_rollback(conn: Connection) -> None:
-        # Under AUTOCOMMIT every statement was final: a rollback undoes nothing.
-        _savepoints(conn, pins).end(conn, commit=_autocommit(conn))
-
-    listeners: list[tuple[str, t.Callable[..., t.Any]]] = [
-        ("do_connect", pins.connect),
-        ("begin", on_begin),
-        ("commit", on_commit),
-        ("rollback", on_rollback),
-    ]
-    for name, fn in listeners:
-        event.listen(engine, name, fn)
-    engine.pool = _PinnedPool(
-        creator=original._creator,
-        reset_on_return=None,
-        pre_ping=False,
-        echo=original.echo,
-        _dispatch=original.dispatch,
-        dialect=original._dialect,
-    )
-    return PinnedEngine(engine, original, listeners)
-
-
-def _autocommit(conn: Connection) -> bool:
-    level = conn.get_execution_options().get("isolation_level") or getattr(
-        conn.dialect, "_on_connect_isolation_level", None
-    )
-    return level == "AUTOCOMMIT"
-
-
-def _savepoints(conn: Connection, pins: Pins) -> SavepointStack:
-    """The savepoint stack of the shared connection under a SQLAlchemy connection."""
-    if conn.invalidated:  # its DBAPI connection is out of reach: find the frame
-        owner = pins.owner_of(conn)
-        return owner.savepoints if owner is not None else _NOWHERE
-    return t.cast(PinnedConnection, conn.connection.dbapi_connection).savepoints
-
-
-class _Nowhere:
-    """Stands in for the savepoints of a connection that is gone: nothing left to end."""
-
-    def begin(self, owner: object, autocommit: bool = False) -> None:
-        pass
-
-    def end(self, owner: object, commit: bool) -> None:
-        pass
-
-
-_NOWHERE = t.cast(SavepointStack, _Nowhere())

@@ -10,7 +10,7 @@ case's calls to it and supplies what only the driver does
 (:class:`~.protocol.DriverConnection`). ``commit()``, ``rollback()``,
 ``close()`` and switching to autocommit are no-ops on it: transaction
 boundaries are driven by the engine events in
-:func:`~flask_dbtestcase.isolation.engines.pin_engine`, which turn them into
+:mod:`~flask_dbtestcase.isolation.routing`, which turn them into
 savepoints. :class:`PinnedConnection` is what the adapters' classes have in
 common, as a protocol.
 """

@@ -18,8 +18,8 @@ from .projectsettings import APP_FACTORY_INI, APP_FACTORY_OPTION
 if t.TYPE_CHECKING:
     import sqlalchemy as sa
     from flask import Flask
-    from flask_sqlalchemy import SQLAlchemy
 
+    from ..cases.appkinds import AppDatabase
     from ..state import Run
 
 __all__ = ["OWNER", "build_default_app", "checked_db", "test_config"]
@@ -28,14 +28,14 @@ __all__ = ["OWNER", "build_default_app", "checked_db", "test_config"]
 OWNER = "the app fixture"
 
 
-def test_config(main: sa.URL) -> dict[str, t.Any]:
+def test_config(run: Run) -> dict[str, t.Any]:
     """Return the test configuration an app factory is called with.
 
-    :param main: the test database.
+    :param run: the session's run (its test database, the ``database_url_key`` setting).
     """
     from ..cases.testapp import build_config
 
-    return build_config(main, None, {})
+    return build_config(run.databases.url, None, {}, run.settings.database_url_key)
 
 
 def build_default_app(run: Run) -> Flask:
@@ -60,21 +60,29 @@ def build_default_app(run: Run) -> Flask:
     return FlaskDBTestCase.shared_test_app(run).app
 
 
-def checked_db(app: Flask, main: sa.URL) -> SQLAlchemy:
-    """Return the app's Flask-SQLAlchemy extension; check its engines use the test database.
+def checked_db(app: Flask, run: Run) -> AppDatabase:
+    """Return the app's database layer; check its engines use the test database.
 
-    Also make the app's test client and CLI runner give each request and
-    command an app context of its own, as the test case classes do.
+    An app the plugin built was checked when it was built. The project's own
+    (built in its ``app`` fixture on ``flask_dbtestcase_config``) is checked
+    here, and its test client and CLI runner give each request and command
+    an app context of its own, as the test case classes do.
 
     :param app: the app.
-    :param main: the test database.
+    :param run: the session's run.
     """
     from ..cases import clients
-    from ..cases.testapp import check_engines, find_db
+    from ..cases.appkinds import EXTENSION_KEY, app_database, find_app_database, plain_settings
+    from ..cases.binds import BindPlan
+    from ..cases.enginechecks import check_app_engines
 
-    db = find_db(app, None, OWNER)
+    if EXTENSION_KEY in app.extensions:
+        return app_database(app)
+    main: sa.URL = run.databases.url
+    plain = plain_settings(run.settings, None, None)
     with app.app_context():
-        engines = dict(db.engines)
-    check_engines(engines, main, OWNER, app)
+        found = find_app_database(app, None, OWNER, plain)
+    check_app_engines(found, main, OWNER, app, BindPlan(main), plain.database_url_key)
     clients.install(app)
-    return db
+    app.extensions[EXTENSION_KEY] = found
+    return found

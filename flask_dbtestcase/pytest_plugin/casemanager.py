@@ -52,8 +52,8 @@ from .caseclasses import (
 if t.TYPE_CHECKING:
     from flask import Flask
     from flask.ctx import AppContext
-    from flask_sqlalchemy import SQLAlchemy
 
+    from ..cases.appkinds import AppDatabase
     from .caseclasses import Case
 
 __all__ = [
@@ -91,11 +91,16 @@ class OpenCase:
     session: t.Any = None
 
     @property
-    def db(self) -> SQLAlchemy:
-        """The app's Flask-SQLAlchemy extension, as the class found it."""
-        db = self.cls.db
-        assert db is not None  # set by setUpClass
-        return db
+    def db(self) -> t.Any:
+        """The app's extension, as the class found it (None for a plain SQLAlchemy app)."""
+        return self.cls.db
+
+    @property
+    def database(self) -> AppDatabase:
+        """The app's database layer, as the class found it."""
+        from ..cases.appkinds import app_database
+
+        return app_database(self.app)
 
 
 class CaseManager:
@@ -105,7 +110,7 @@ class CaseManager:
         self.open: OpenCase | None = None
         self._classes = CaseClasses()
         self._watched: weakref.WeakSet[t.Any] = weakref.WeakSet()
-        self._dbs: weakref.WeakKeyDictionary[Flask, SQLAlchemy] = weakref.WeakKeyDictionary()
+        self._dbs: weakref.WeakKeyDictionary[Flask, AppDatabase] = weakref.WeakKeyDictionary()
         #: The pytest test running now (None: none, or a unittest one).
         self.item: pytest.Item | None = None
         self.item_kind: str | None = None
@@ -152,29 +157,26 @@ class CaseManager:
         finally:
             self._internal -= 1
 
-    def db_for(self, app: Flask, check: t.Callable[[], SQLAlchemy]) -> SQLAlchemy:
-        """Return the app's extension: checked by ``check`` and its engines watched, once per app.
+    def db_for(self, app: Flask, check: t.Callable[[], AppDatabase]) -> AppDatabase:
+        """Return the app's database layer: checked by ``check`` and its engines watched, once.
 
         :param app: an app the fixtures hand out.
-        :param check: finds the app's extension and checks its engines use the test database.
+        :param check: finds the app's database layer and checks its engines use the test database.
         """
         db = self._dbs.get(app)
         if db is None:
             db = check()
-            self.watch(app, db)
+            self.watch(db.all_engines())
             self._dbs[app] = db
         return db
 
-    def watch(self, app: Flask, db: SQLAlchemy) -> None:
-        """Make the app's engines check, on every connect, that access is allowed.
+    def watch(self, engines: t.Iterable[t.Any]) -> None:
+        """Make engines check, on every connect, that access is allowed.
 
-        :param app: an app the fixtures hand out.
-        :param db: its Flask-SQLAlchemy extension.
+        :param engines: the engines of an app the fixtures hand out.
         """
         from sqlalchemy import event
 
-        with app.app_context():
-            engines = list(db.engines.values())
         for engine in engines:
             if engine not in self._watched:
                 self._watched.add(engine)
@@ -189,7 +191,8 @@ class CaseManager:
         extensions = getattr(app, "extensions", None)
         db = extensions.get("sqlalchemy") if isinstance(extensions, dict) else None
         if flask_sqlalchemy is not None and isinstance(db, flask_sqlalchemy.SQLAlchemy):
-            self.watch(app, db)
+            with app.app_context():
+                self.watch(db.engines.values())
 
     def _check_access(self, conn: t.Any) -> None:
         item = self.item
@@ -288,7 +291,7 @@ class CaseManager:
         case = self._open(app, SAVEPOINT, scope, DEFAULT_OPTIONS)
         case.context = app.app_context()
         case.context.push()
-        case.session = case.db.session()
+        case.session = case.database.session()
         return case
 
     def begin_test(self, case: OpenCase) -> tuple[t.Any, AppContext]:

@@ -32,9 +32,10 @@ if t.TYPE_CHECKING:
     from flask import Config, Flask
     from flask.ctx import RequestContext
     from flask.testing import FlaskClient
-    from flask_sqlalchemy import SQLAlchemy
 
+    from ..cases.appkinds import AppDatabase
     from ..cases.queries import QueryLog
+    from .casemanager import OpenCase
 
 __all__ = [
     "LiveServer",
@@ -69,10 +70,10 @@ def flask_dbtestcase_database(request: pytest.FixtureRequest) -> str:
 def flask_dbtestcase_config(
     request: pytest.FixtureRequest, flask_dbtestcase_database: str
 ) -> dict[str, t.Any]:
-    """The test configuration (TESTING, SQLALCHEMY_DATABASE_URI): build your own app on it."""
+    """The test configuration (TESTING, the test database's URL): build your own app on it."""
     from .apps import test_config
 
-    return test_config(session_database_of(request.config).run.databases.url)
+    return test_config(session_database_of(request.config).run)
 
 
 @pytest.fixture(scope="session")
@@ -84,13 +85,13 @@ def app(request: pytest.FixtureRequest, flask_dbtestcase_database: str) -> Flask
         return build_default_app(session_database_of(request.config).run)
 
 
-def _db_of(request: pytest.FixtureRequest, app: Flask) -> SQLAlchemy:
+def _db_of(request: pytest.FixtureRequest, app: Flask) -> AppDatabase:
     from .apps import checked_db
 
-    def check() -> SQLAlchemy:
+    def check() -> AppDatabase:
         request.getfixturevalue("flask_dbtestcase_database")
         with user_errors():
-            return checked_db(app, session_database_of(request.config).run.databases.url)
+            return checked_db(app, session_database_of(request.config).run)
 
     return manager_of(request.config).db_for(app, check)
 
@@ -102,69 +103,70 @@ _SAVEPOINT = "_flask_dbtestcase_savepoint"
 _TRANSACTION = "_flask_dbtestcase_transaction"
 
 
-def _wrap_test(request: pytest.FixtureRequest, app: Flask, kind: str) -> t.Iterator[SQLAlchemy]:
-    db = _db_of(request, app)
+def _wrap_test(request: pytest.FixtureRequest, app: Flask, kind: str) -> t.Iterator[OpenCase]:
+    database = _db_of(request, app)
     manager = manager_of(request.config)
     usage = usage_of(request.node)
     with user_errors():
         if usage.marker is not None and usage.options.databases is not None:
-            with app.app_context():
-                check_databases(usage.marker, usage.options.databases, db.engines)
+            check_databases(usage.marker, usage.options.databases, database.engines)
         case = manager.case_for_test(app, kind, request.node.nodeid, usage.options)
         running = manager.begin_test(case)
     try:
-        yield case.db
+        yield case
     finally:
         with user_errors():
             manager.end_test(case, running)
 
 
 @pytest.fixture
-def _flask_dbtestcase_savepoint(
-    request: pytest.FixtureRequest, app: Flask
-) -> t.Iterator[SQLAlchemy]:
+def _flask_dbtestcase_savepoint(request: pytest.FixtureRequest, app: Flask) -> t.Iterator[OpenCase]:
     yield from _wrap_test(request, app, SAVEPOINT)
 
 
 @pytest.fixture
 def _flask_dbtestcase_transaction(
     request: pytest.FixtureRequest, app: Flask
-) -> t.Iterator[SQLAlchemy]:
+) -> t.Iterator[OpenCase]:
     yield from _wrap_test(request, app, TRANSACTION)
 
 
-def _test_db(request: pytest.FixtureRequest) -> SQLAlchemy:
-    """Return the extension, in the database the test asked for (a savepoint by default)."""
+def _test_case(request: pytest.FixtureRequest) -> OpenCase:
+    """Return the open case of the database the test asked for (a savepoint by default)."""
     kind = usage_of(request.node).kind
-    db: SQLAlchemy = request.getfixturevalue(_TRANSACTION if kind == TRANSACTION else _SAVEPOINT)
-    return db
+    case: OpenCase = request.getfixturevalue(_TRANSACTION if kind == TRANSACTION else _SAVEPOINT)
+    return case
 
 
 @pytest.fixture
-def db(request: pytest.FixtureRequest, app: Flask) -> SQLAlchemy:
-    """Flask-SQLAlchemy's extension; the test and its fixtures run in a savepoint, rolled back."""
-    return _test_db(request)
+def db(request: pytest.FixtureRequest, app: Flask) -> t.Any:
+    """The app's extension (Flask-SQLAlchemy or -Lite; None for a plain SQLAlchemy app).
+
+    Asking for it runs the test and its fixtures in a savepoint, rolled back.
+    """
+    return _test_case(request).db
 
 
 @pytest.fixture
-def transactional_db(request: pytest.FixtureRequest, app: Flask) -> SQLAlchemy:
-    """Flask-SQLAlchemy's extension; the test really commits, every table is emptied after."""
-    db: SQLAlchemy = request.getfixturevalue(_TRANSACTION)
-    return db
+def transactional_db(request: pytest.FixtureRequest, app: Flask) -> t.Any:
+    """The app's extension (None for a plain SQLAlchemy app); the test really commits,
+    every table is emptied after."""
+    case: OpenCase = request.getfixturevalue(_TRANSACTION)
+    return case.db
 
 
 @pytest.fixture
 def db_session(request: pytest.FixtureRequest) -> t.Any:
-    """The test's session (``db.session``, in the test's app context)."""
+    """The test's session: the app's own (``db.session``, or a plain app's scoped session)."""
     if "db_session" in usage_of(request.node).handed_over:
         return request.getfixturevalue("db_session")  # another plugin's
-    return _test_db(request).session
+    return _test_case(request).database.current_session()
 
 
 # -- shared data ------------------------------------------------------------------
 
 
-def _scoped(request: pytest.FixtureRequest, app: Flask, scope: str) -> t.Iterator[SQLAlchemy]:
+def _scoped(request: pytest.FixtureRequest, app: Flask, scope: str) -> t.Iterator[t.Any]:
     _db_of(request, app)
     manager = manager_of(request.config)
     with user_errors():
@@ -177,13 +179,13 @@ def _scoped(request: pytest.FixtureRequest, app: Flask, scope: str) -> t.Iterato
 
 
 @pytest.fixture(scope="module")
-def module_db(request: pytest.FixtureRequest, app: Flask) -> t.Iterator[SQLAlchemy]:
+def module_db(request: pytest.FixtureRequest, app: Flask) -> t.Iterator[t.Any]:
     """For module-scoped fixtures: their data is shared by the module's tests, then rolled back."""
     yield from _scoped(request, app, "module")
 
 
 @pytest.fixture(scope="class")
-def class_db(request: pytest.FixtureRequest, app: Flask) -> t.Iterator[SQLAlchemy]:
+def class_db(request: pytest.FixtureRequest, app: Flask) -> t.Iterator[t.Any]:
     """For class-scoped fixtures: their data is shared by the class's tests, then rolled back."""
     yield from _scoped(request, app, "class")
 
@@ -312,9 +314,10 @@ def live_server(request: pytest.FixtureRequest, app: Flask) -> t.Iterator[t.Any]
 # -- counting queries ---------------------------------------------------------------------
 
 
-def _engines(app: Flask, db: SQLAlchemy) -> list[sa.Engine]:
-    with app.app_context():
-        return list(db.engines.values())
+def _databases(request: pytest.FixtureRequest, app: Flask) -> list[sa.Engine | sa.URL]:
+    """The app's databases: its engines', and the test database (a plain app's come later)."""
+    database = _db_of(request, app)
+    return [*database.all_engines(), session_database_of(request.config).run.databases.url]
 
 
 @pytest.fixture
@@ -324,8 +327,8 @@ def capture_queries(
     """``with capture_queries() as queries:`` lists the statements the block sends."""
     from ..cases.queries import capture_queries as capture
 
-    engines = _engines(app, _db_of(request, app))
-    return lambda: capture(engines)
+    databases = _databases(request, app)
+    return lambda: capture(databases)
 
 
 def _counting(
@@ -334,11 +337,11 @@ def _counting(
     from ..cases.queries import capture_queries as capture
     from ..cases.queries import num_queries_message
 
-    engines = _engines(app, _db_of(request, app))
+    databases = _databases(request, app)
 
     @contextlib.contextmanager
     def count(num: int, *, info: str | None = None) -> t.Iterator[QueryLog]:
-        with capture(engines) as log:
+        with capture(databases) as log:
             yield log
         if len(log) != num if exact else len(log) > num:
             message = num_queries_message(log, num)
