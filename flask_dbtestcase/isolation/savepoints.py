@@ -21,8 +21,13 @@ The stack knows no driver. It holds its connection as a
 a driver adapter (:mod:`.psycopg2_driver`, :mod:`.psycopg_driver`) creates
 the stack in its connection's ``__init__``, as psycopg's ``Transaction``
 holds its connection. The app's threads share the connection: the stack's
-one lock (:meth:`~SavepointStack.sending`) guards it, and :mod:`.frames`
-has the rules two threads' frames obey.
+one lock (:meth:`~SavepointStack.sending`) guards it, :mod:`.frames` has
+the rules that serialise the threads' transactions, and the stack makes a
+thread wait for its turn (:mod:`.waits`) before it begins a transaction,
+sends a statement or ends its transaction. A wait past its bound is
+refused; so is a rollback that would undo another thread's commit. Every
+refusal of the test's time fails the test at its end (:meth:`end_test`),
+even when the app caught the error.
 """
 
 from __future__ import annotations
@@ -32,7 +37,17 @@ import threading
 import typing as t
 
 from ..errors import IsolationError
-from .frames import STATEMENT, TEST_SAVEPOINT, Frame, Frames, rollback_refusal, statement_refusal
+from .frames import (
+    STATEMENT,
+    TEST_SAVEPOINT,
+    Frame,
+    Frames,
+    begin_blockers,
+    end_blockers,
+    may_write,
+    rollback_outcome,
+    statement_blockers,
+)
 from .protocol import DriverConnection, TransactionStatus
 from .statements import (
     PLUMBING_SQLSTATES,
@@ -42,6 +57,7 @@ from .statements import (
     scan,
     sqlstate,
 )
+from .waits import WAIT_TIMEOUT, Turns, refused_message, stuck_error, wait_error
 from .writecheck import ConnectionWatch
 
 __all__ = ["Escape", "SavepointStack"]
@@ -87,6 +103,9 @@ class SavepointStack:
         self._resets: set[str] = set()  # session state to reset at the test's end
         self._suspect: str | None = None  # transaction control the scan saw
         self._escape: Escape | None = None  # a test got past the savepoints
+        self._turns = Turns(self._lock)  # threads waiting for their turn
+        self._home: threading.Thread | None = None  # the test's thread
+        self._refused: list[str] = []  # what was refused during the test
         #: The check of writes made past this connection (:mod:`.writecheck`),
         #: if its database has one.
         self.watch: ConnectionWatch | None = None
@@ -100,6 +119,47 @@ class SavepointStack:
     def plumbing(self) -> list[str]:
         """The plumbing queued for the next statement (a copy)."""
         return list(self._frames.plumbing)
+
+    @property
+    def wait_timeout(self) -> float:
+        """How long a thread waits for another's transaction before it is refused (seconds)."""
+        return self._turns.timeout
+
+    @wait_timeout.setter
+    def wait_timeout(self, seconds: float) -> None:
+        self._turns.timeout = seconds
+
+    def take_refusals(self) -> list[str]:
+        """Return what was refused since the test began, and forget it (it fails no test then)."""
+        with self._lock:
+            refused, self._refused = self._refused, []
+            return refused
+
+    # -- the threads' turns ----------------------------------------------------
+
+    def _refuse(self, error: IsolationError) -> IsolationError:
+        self._refused.append(str(error))
+        return error
+
+    def _home_thread(self) -> threading.Thread | None:
+        stack = self._frames.stack
+        return self._home or (stack[0].thread if stack else None)
+
+    def _pruned(self) -> list[Frame]:
+        """The open frames, less those on top whose thread is gone (rolled back, as by a pool)."""
+        frames = self._frames
+        stack = frames.stack
+        home = self._home_thread()
+        if stack and stack[-1].thread is not home and not stack[-1].thread.is_alive():
+            while stack and stack[-1].thread is not home and not stack[-1].thread.is_alive():
+                frames.pop_top(release=False)
+            frames.release_committed()
+        return stack
+
+    def _await(self, what: str, blockers: t.Callable[[], list[Frame]]) -> None:
+        left = self._turns.wait(blockers)
+        if left:
+            raise self._refuse(wait_error(what, left, self._turns.timeout))
 
     # -- driven by engine events -------------------------------------------
 
@@ -118,6 +178,15 @@ class SavepointStack:
             gets a savepoint of its own, so a failed one does not poison the next.
         """
         with self._lock:
+            stack = self._frames.stack
+            me = threading.current_thread()
+            home = self._home_thread()
+            if any(frame.thread is not me and frame.thread is not home for frame in stack):
+                running = self._turns.running
+                self._await(
+                    "begin a transaction",
+                    lambda: begin_blockers(self._pruned(), me, self._home_thread(), running),
+                )
             self._frames.push(owner).autocommit = autocommit
 
     def end(self, owner: object, commit: bool) -> None:
@@ -131,11 +200,29 @@ class SavepointStack:
             index = frames.find(owner)
             if index is None:  # its savepoint was already destroyed by an outer rollback
                 return
-            refusal = None if commit else rollback_refusal(frames.stack, index)
-            if refusal is not None:
-                frames.end(index, commit=True)  # keep the other thread's work
-                raise refusal
-            frames.end(index, commit)
+            me = threading.current_thread()
+            left: list[Frame] = []
+            if any(frame.thread is not me for frame in frames.stack[index + 1 :]):
+                left = self._turns.wait(lambda: self._end_blockers(owner, me))
+                index = frames.find(owner)
+                if index is None:
+                    return
+            outcome = None if commit else rollback_outcome(frames.stack, index, self._home_thread())
+            if outcome is None:
+                frames.end(index, commit)
+            else:  # keep the other threads' work
+                frames.release_from(index)
+            self._turns.notify()
+            if left:
+                what = "commit" if commit else "roll back"
+                raise self._refuse(wait_error(f"{what} its transaction", left, self._turns.timeout))
+            if isinstance(outcome, IsolationError):
+                raise self._refuse(outcome)
+
+    def _end_blockers(self, owner: object, me: threading.Thread) -> list[Frame]:
+        stack = self._pruned()
+        index = self._frames.find(owner)
+        return [] if index is None else end_blockers(stack, index, me)
 
     # -- driven by the pinned cursor -----------------------------------------
 
@@ -173,13 +260,16 @@ class SavepointStack:
                 self._suspect = found.suspect or self._suspect
             frames = self._frames
             stack = frames.stack
-            if stack and stack[-1].thread is not threading.current_thread():
-                refusal = statement_refusal(stack)
-                if refusal is not None:
-                    raise refusal
+            me = threading.current_thread()
+            if stack and stack[-1].thread is not me:
+                self._await("send a statement", lambda: statement_blockers(self._pruned(), me))
             self._used = True
-            if own_savepoint and stack and stack[-1].autocommit:
-                frames.push(STATEMENT)  # its own savepoint, as in production
+            if stack:
+                if own_savepoint and stack[-1].autocommit:
+                    frames.push(STATEMENT)  # its own savepoint, as in production
+                top = stack[-1]
+                if not top.wrote and may_write(query):
+                    top.wrote = True
             plumbing = frames.plumbing
             if not plumbing:
                 self._taken = None
@@ -216,6 +306,7 @@ class SavepointStack:
         if stack and stack[-1].owner is STATEMENT:
             with self._lock:
                 self._frames.pop_top(release=True)
+                self._turns.notify()
 
     def statement_failed(self, exc: BaseException) -> None:
         """Put the plumbing back if the statement never reached the server; name plumbing errors.
@@ -237,6 +328,7 @@ class SavepointStack:
                         frame.sent = False
                 if statement_frame:
                     frames.pop_top(release=False)
+                    self._turns.notify()
                 return
             if code in PLUMBING_SQLSTATES and (taken is not None or "fdt_" in str(exc)):
                 error = plumbing_error(exc)
@@ -244,6 +336,18 @@ class SavepointStack:
                 raise error from None
             if statement_frame:
                 frames.pop_top(release=False)
+                self._turns.notify()
+
+    def send_taken(self, statements: t.Sequence[str]) -> None:
+        """Send the plumbing :meth:`take_plumbing` handed out, now, before the statement.
+
+        From here on it has reached the server: if the statement then fails
+        on the client (a parameter the driver cannot adapt), nothing is put back.
+
+        :param statements: what :meth:`take_plumbing` returned.
+        """
+        self._conn.send_plumbing(statements)
+        self._taken = None
 
     def flush_plumbing(self, query: t.Any = None) -> None:
         """Send the pending plumbing now, on its own (before a statement that cannot carry it).
@@ -253,7 +357,7 @@ class SavepointStack:
         statements = self.take_plumbing(query, own_savepoint=False)
         if statements:
             try:
-                self._conn.send_plumbing(statements)
+                self.send_taken(statements)
             except Exception as exc:
                 self.statement_failed(exc)
                 raise
@@ -263,7 +367,8 @@ class SavepointStack:
     def begin_test(self, test: object) -> None:
         """Open the savepoint that brackets one test (sent with its first statement).
 
-        :param test: the test.
+        :param test: the test; its ``thread_wait_timeout`` attribute, if any,
+            bounds the threads' waits during it (:attr:`wait_timeout`).
         """
         with self._lock:
             if self._frames.stack:
@@ -273,6 +378,10 @@ class SavepointStack:
                     "setUpTestData or setUpClass."
                 )
             self._used = False
+            self._home = threading.current_thread()
+            self._refused = []
+            timeout = getattr(test, "thread_wait_timeout", None)
+            self._turns.timeout = WAIT_TIMEOUT if timeout is None else float(timeout)
             if self._test_savepoint_established:  # ROLLBACK TO kept it: reused, unsent
                 self._test_frame = Frame(test, TEST_SAVEPOINT, sent=True)
                 self._frames.stack.append(self._test_frame)
@@ -282,6 +391,10 @@ class SavepointStack:
 
     def end_test(self, check_constraints: bool = False) -> None:
         """Undo everything the test did. Raises IsolationError if it escaped.
+
+        Transactions other threads still have open are waited for first
+        (bounded: then the test fails, naming them); what was refused during
+        the test fails it too (:meth:`take_refusals` takes it back).
 
         The session state the test left (advisory locks, prepared
         statements) is reset in the same round trip as its ``ROLLBACK TO``,
@@ -294,55 +407,77 @@ class SavepointStack:
             commit would.
         """
         with self._lock:
-            frame, self._test_frame = self._test_frame, None
-            self._frames.stack.clear()
-            self._frames.plumbing.clear()
-            self._taken = None
-            resets, self._resets = sorted(self._resets), set()
-            suspect, self._suspect = self._suspect, None
-            conn = self._conn
-            if frame is None or conn.closed:
-                return
-            if self._escape is not None:
-                self._test_savepoint_established = False
-                if not self._escape.reported:
-                    self._escape.reported = True
-                    raise IsolationError(self._escape.message)
-                return
-            watch = self.watch
-            if not (self._used and frame.sent):
-                if watch is not None:
-                    watch.skipped(frame.owner)  # checked later: this test sent nothing
-                return
-            status = conn.transaction_status
-            if status == TransactionStatus.IDLE:
-                raise self._escaped(frame.owner, suspect, "ended the transaction")
-            self._test_savepoint_established = True
-            error: Exception | None = None
-            if check_constraints and status != TransactionStatus.INERROR:
-                try:
-                    conn.send_plumbing(["SET CONSTRAINTS ALL IMMEDIATE"])
-                except self._driver_error as exc:
-                    error = exc
-            checks = watch.statements() if watch is not None else []
+            stuck = self._wait_for_threads()
             try:
-                conn.send_plumbing([f"ROLLBACK TO SAVEPOINT {TEST_SAVEPOINT}", *resets, *checks])
-            except self._driver_error as exc:
-                found = watch.found(exc, frame.owner) if watch is not None else None
-                if found is not None:  # a write got past this connection
-                    self._test_savepoint_established = False
-                    self._escape = Escape(found, reported=True)
-                    raise IsolationError(found) from None
-                if sqlstate(exc) not in PLUMBING_SQLSTATES:
-                    raise
-                raise self._escaped(frame.owner, suspect, "destroyed the savepoint") from None
+                self._undo_test(check_constraints)
+            finally:
+                self._home = None
+                refused, self._refused = self._refused, []
+                self._turns.notify()
+            if stuck is not None:
+                raise stuck
+            if refused:
+                raise IsolationError(refused_message(refused))
+
+    def _wait_for_threads(self) -> IsolationError | None:
+        """Wait (bounded) for the transactions other threads have open; name those still open."""
+        me = threading.current_thread()
+        if all(frame.thread is me for frame in self._frames.stack):
+            return None
+        left = self._turns.wait(lambda: [f for f in self._pruned() if f.thread is not me])
+        return stuck_error(left, self._turns.timeout) if left else None
+
+    def _undo_test(self, check_constraints: bool) -> None:
+        """Roll the test back (the lock held): the body of :meth:`end_test`."""
+        frame, self._test_frame = self._test_frame, None
+        self._frames.stack.clear()
+        self._frames.plumbing.clear()
+        self._taken = None
+        resets, self._resets = sorted(self._resets), set()
+        suspect, self._suspect = self._suspect, None
+        conn = self._conn
+        if frame is None or conn.closed:
+            return
+        if self._escape is not None:
+            self._test_savepoint_established = False
+            if not self._escape.reported:
+                self._escape.reported = True
+                raise IsolationError(self._escape.message)
+            return
+        watch = self.watch
+        if not (self._used and frame.sent):
             if watch is not None:
-                watch.checked()
-            conn.test_rolled_back()
-            if error is not None:
-                raise IsolationError(
-                    f"A deferred constraint was violated by this test's data: {error}"
-                ) from None
+                watch.skipped(frame.owner)  # checked later: this test sent nothing
+            return
+        status = conn.transaction_status
+        if status == TransactionStatus.IDLE:
+            raise self._escaped(frame.owner, suspect, "ended the transaction")
+        self._test_savepoint_established = True
+        error: Exception | None = None
+        if check_constraints and status != TransactionStatus.INERROR:
+            try:
+                conn.send_plumbing(["SET CONSTRAINTS ALL IMMEDIATE"])
+            except self._driver_error as exc:
+                error = exc
+        checks = watch.statements() if watch is not None else []
+        try:
+            conn.send_plumbing([f"ROLLBACK TO SAVEPOINT {TEST_SAVEPOINT}", *resets, *checks])
+        except self._driver_error as exc:
+            found = watch.found(exc, frame.owner) if watch is not None else None
+            if found is not None:  # a write got past this connection
+                self._test_savepoint_established = False
+                self._escape = Escape(found, reported=True)
+                raise IsolationError(found) from None
+            if sqlstate(exc) not in PLUMBING_SQLSTATES:
+                raise
+            raise self._escaped(frame.owner, suspect, "destroyed the savepoint") from None
+        if watch is not None:
+            watch.checked()
+        conn.test_rolled_back()
+        if error is not None:
+            raise IsolationError(
+                f"A deferred constraint was violated by this test's data: {error}"
+            ) from None
 
     def _escaped(self, test: object, suspect: str | None, gone: str) -> IsolationError:
         self._test_savepoint_established = False
