@@ -2,53 +2,32 @@
 
 Every logical transaction the application opens on a pinned engine becomes
 a frame (:mod:`.frames`) on the connection's :class:`SavepointStack`, driven
-by the engine's ``begin``, ``commit`` and ``rollback`` events
-(:meth:`SavepointStack.begin`, :meth:`SavepointStack.end`); the test case
-opens and ends the frame of each test and ends the class's transaction
-(:meth:`~SavepointStack.begin_test`, :meth:`~SavepointStack.end_test`,
-:meth:`~SavepointStack.end_class`). A frame's SAVEPOINT, RELEASE or
-ROLLBACK TO is only queued: the pinned cursor asks
-:meth:`~SavepointStack.take_plumbing` for it before every statement (the
-statement is scanned for raw transaction control there, see
+by the engine's events (:meth:`~SavepointStack.begin`,
+:meth:`~SavepointStack.end`); the test case opens and ends each test's
+frame and the class's transaction. A frame's SAVEPOINT, RELEASE or ROLLBACK
+TO is only queued: the pinned cursor asks :meth:`~SavepointStack.take_plumbing`
+for it before every statement (scanned there for raw transaction control,
 :mod:`.statements`), sends it with the statement or just before it, and
 reports the outcome (:meth:`~SavepointStack.statement_done`,
-:meth:`~SavepointStack.statement_failed`, which puts the plumbing back when
-the statement never reached the server and names a failure of the plumbing
-itself, a test that got past the savepoints, as an IsolationError).
+:meth:`~SavepointStack.statement_failed`).
 
-The stack knows no driver. It holds its connection as a
-:class:`~.protocol.DriverConnection`, the few things only the driver does;
-a driver adapter (:mod:`.psycopg2_driver`, :mod:`.psycopg_driver`) creates
-the stack in its connection's ``__init__``, as psycopg's ``Transaction``
-holds its connection. The app's threads share the connection: the stack's
-one lock (:meth:`~SavepointStack.sending`) guards it, :mod:`.frames` has
-the rules that serialise the threads' transactions, and the stack makes a
-thread wait for its turn (:mod:`.waits`) before it begins a transaction,
-sends a statement or ends its transaction. A wait past its bound is
-refused; so is a rollback that would undo another thread's commit. Every
-refusal of the test's time fails the test at its end (:meth:`end_test`),
-even when the app caught the error.
+The stack knows no driver: it holds its connection as a
+:class:`~.protocol.DriverConnection`, and a driver adapter creates it in
+its connection's ``__init__``. The app's threads share the connection: the
+stack's lock (:meth:`~SavepointStack.sending`) guards it, and its
+:class:`~.waits.Turns` makes a thread wait for its turn, by the rules of
+:mod:`.frames`. What is refused during a test fails it at its end
+(:meth:`~SavepointStack.end_test`), even when the app caught the error.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import typing as t
 
 from ..errors import IsolationError
-from .frames import (
-    STATEMENT,
-    TEST_SAVEPOINT,
-    Frame,
-    Frames,
-    begin_blockers,
-    end_blockers,
-    may_write,
-    rollback_outcome,
-    statement_blockers,
-)
-from .protocol import DriverConnection, TransactionStatus
+from .frames import STATEMENT, TEST_SAVEPOINT, Frame, Frames, may_write, rollback_outcome
+from .protocol import DriverConnection, Escape, TransactionStatus
 from .statements import (
     PLUMBING_SQLSTATES,
     escape_message,
@@ -57,25 +36,13 @@ from .statements import (
     scan,
     sqlstate,
 )
-from .waits import WAIT_TIMEOUT, Turns, refused_message, stuck_error, wait_error
+from .waits import Turns, refused_message
 from .writecheck import ConnectionWatch
 
 __all__ = ["Escape", "SavepointStack"]
 
 #: Statement texts known to parse: the most remembered (then forgotten, all at once).
 _KNOWN_LIMIT = 4096
-
-
-@dataclasses.dataclass
-class Escape:
-    """A test that got past the savepoints: what the test case must recover from.
-
-    :param message: the IsolationError's message.
-    :param reported: the test already got it (raised by a statement).
-    """
-
-    message: str
-    reported: bool = False
 
 
 class SavepointStack:
@@ -97,15 +64,12 @@ class SavepointStack:
         self._used = False  # has a statement run since the test began?
         # What the statement being sent took: its plumbing, the frames it sent.
         self._taken: tuple[list[str], list[Frame]] | None = None
-        # Statement texts that ran: they parse, so they may carry the plumbing
-        # (a syntax error would take it down with them, unsent).
+        # Statement texts that ran: they parse, so they may carry the plumbing.
         self._known: set[t.Any] = set()
         self._resets: set[str] = set()  # session state to reset at the test's end
         self._suspect: str | None = None  # transaction control the scan saw
         self._escape: Escape | None = None  # a test got past the savepoints
-        self._turns = Turns(self._lock)  # threads waiting for their turn
-        self._home: threading.Thread | None = None  # the test's thread
-        self._refused: list[str] = []  # what was refused during the test
+        self._turns = Turns(self._lock, self._frames)  # threads waiting for their turn
         #: The check of writes made past this connection (:mod:`.writecheck`),
         #: if its database has one.
         self.watch: ConnectionWatch | None = None
@@ -121,45 +85,9 @@ class SavepointStack:
         return list(self._frames.plumbing)
 
     @property
-    def wait_timeout(self) -> float:
-        """How long a thread waits for another's transaction before it is refused (seconds)."""
-        return self._turns.timeout
-
-    @wait_timeout.setter
-    def wait_timeout(self, seconds: float) -> None:
-        self._turns.timeout = seconds
-
-    def take_refusals(self) -> list[str]:
-        """Return what was refused since the test began, and forget it (it fails no test then)."""
-        with self._lock:
-            refused, self._refused = self._refused, []
-            return refused
-
-    # -- the threads' turns ----------------------------------------------------
-
-    def _refuse(self, error: IsolationError) -> IsolationError:
-        self._refused.append(str(error))
-        return error
-
-    def _home_thread(self) -> threading.Thread | None:
-        stack = self._frames.stack
-        return self._home or (stack[0].thread if stack else None)
-
-    def _pruned(self) -> list[Frame]:
-        """The open frames, less those on top whose thread is gone (rolled back, as by a pool)."""
-        frames = self._frames
-        stack = frames.stack
-        home = self._home_thread()
-        if stack and stack[-1].thread is not home and not stack[-1].thread.is_alive():
-            while stack and stack[-1].thread is not home and not stack[-1].thread.is_alive():
-                frames.pop_top(release=False)
-            frames.release_committed()
-        return stack
-
-    def _await(self, what: str, blockers: t.Callable[[], list[Frame]]) -> None:
-        left = self._turns.wait(blockers)
-        if left:
-            raise self._refuse(wait_error(what, left, self._turns.timeout))
+    def turns(self) -> Turns:
+        """The threads' turns on the connection: its bound, what was refused during the test."""
+        return self._turns
 
     # -- driven by engine events -------------------------------------------
 
@@ -178,15 +106,7 @@ class SavepointStack:
             gets a savepoint of its own, so a failed one does not poison the next.
         """
         with self._lock:
-            stack = self._frames.stack
-            me = threading.current_thread()
-            home = self._home_thread()
-            if any(frame.thread is not me and frame.thread is not home for frame in stack):
-                running = self._turns.running
-                self._await(
-                    "begin a transaction",
-                    lambda: begin_blockers(self._pruned(), me, self._home_thread(), running),
-                )
+            self._turns.before_begin()
             self._frames.push(owner).autocommit = autocommit
 
     def end(self, owner: object, commit: bool) -> None:
@@ -200,29 +120,21 @@ class SavepointStack:
             index = frames.find(owner)
             if index is None:  # its savepoint was already destroyed by an outer rollback
                 return
-            me = threading.current_thread()
-            left: list[Frame] = []
-            if any(frame.thread is not me for frame in frames.stack[index + 1 :]):
-                left = self._turns.wait(lambda: self._end_blockers(owner, me))
-                index = frames.find(owner)
-                if index is None:
-                    return
-            outcome = None if commit else rollback_outcome(frames.stack, index, self._home_thread())
+            turns = self._turns
+            refusal = turns.before_end(owner, "commit" if commit else "roll back")
+            index = frames.find(owner)
+            if index is None:
+                return
+            outcome = None if commit else rollback_outcome(frames.stack, index, turns.home_thread())
             if outcome is None:
                 frames.end(index, commit)
             else:  # keep the other threads' work
                 frames.release_from(index)
-            self._turns.notify()
-            if left:
-                what = "commit" if commit else "roll back"
-                raise self._refuse(wait_error(f"{what} its transaction", left, self._turns.timeout))
+            turns.notify()
+            if refusal is not None:
+                raise refusal
             if isinstance(outcome, IsolationError):
-                raise self._refuse(outcome)
-
-    def _end_blockers(self, owner: object, me: threading.Thread) -> list[Frame]:
-        stack = self._pruned()
-        index = self._frames.find(owner)
-        return [] if index is None else end_blockers(stack, index, me)
+                raise turns.refuse(outcome)
 
     # -- driven by the pinned cursor -----------------------------------------
 
@@ -238,11 +150,8 @@ class SavepointStack:
     def take_plumbing(self, query: t.Any = None, own_savepoint: bool = True) -> list[str]:
         """Return the plumbing to send with the next statement (called before every one).
 
-        The statement is scanned first (:func:`.statements.scan`): raw
-        transaction control raises IsolationError here, before anything is
-        sent. The frames count as sent from here on; if the statement then
-        fails before it reaches the server, :meth:`statement_failed` puts the
-        plumbing back.
+        Raw transaction control in it (:func:`.statements.scan`) raises
+        IsolationError here. The frames count as sent from here on.
 
         :param query: the statement about to be sent, if it is known.
         :param own_savepoint: in an AUTOCOMMIT transaction, give the statement
@@ -260,9 +169,8 @@ class SavepointStack:
                 self._suspect = found.suspect or self._suspect
             frames = self._frames
             stack = frames.stack
-            me = threading.current_thread()
-            if stack and stack[-1].thread is not me:
-                self._await("send a statement", lambda: statement_blockers(self._pruned(), me))
+            if stack and stack[-1].thread is not threading.current_thread():
+                self._turns.before_statement()
             self._used = True
             if stack:
                 if own_savepoint and stack[-1].autocommit:
@@ -368,7 +276,7 @@ class SavepointStack:
         """Open the savepoint that brackets one test (sent with its first statement).
 
         :param test: the test; its ``thread_wait_timeout`` attribute, if any,
-            bounds the threads' waits during it (:attr:`wait_timeout`).
+            bounds the threads' waits during it.
         """
         with self._lock:
             if self._frames.stack:
@@ -378,10 +286,7 @@ class SavepointStack:
                     "setUpTestData or setUpClass."
                 )
             self._used = False
-            self._home = threading.current_thread()
-            self._refused = []
-            timeout = getattr(test, "thread_wait_timeout", None)
-            self._turns.timeout = WAIT_TIMEOUT if timeout is None else float(timeout)
+            self._turns.begin_test(getattr(test, "thread_wait_timeout", None))
             if self._test_savepoint_established:  # ROLLBACK TO kept it: reused, unsent
                 self._test_frame = Frame(test, TEST_SAVEPOINT, sent=True)
                 self._frames.stack.append(self._test_frame)
@@ -392,40 +297,26 @@ class SavepointStack:
     def end_test(self, check_constraints: bool = False) -> None:
         """Undo everything the test did. Raises IsolationError if it escaped.
 
-        Transactions other threads still have open are waited for first
-        (bounded: then the test fails, naming them); what was refused during
-        the test fails it too (:meth:`take_refusals` takes it back).
-
-        The session state the test left (advisory locks, prepared
-        statements) is reset in the same round trip as its ``ROLLBACK TO``,
-        and the :attr:`watch`'s check of writes made past this connection
-        runs in it. A test that ended or broke the test transaction leaves
-        an escape (:meth:`take_escape`): the test case rolls back, empties
-        the tables and rebuilds the class's data.
+        Other threads' open transactions are waited for first (bounded, then
+        named); what was refused during the test fails it too. The session
+        state the test left is reset, and the :attr:`watch` checks, with its
+        ``ROLLBACK TO``. A test that broke the test transaction leaves an
+        escape (:meth:`take_escape`) for the test case to recover from.
 
         :param check_constraints: check the deferred constraints first, as a
             commit would.
         """
         with self._lock:
-            stuck = self._wait_for_threads()
+            turns = self._turns
+            stuck = turns.wait_for_others()
             try:
                 self._undo_test(check_constraints)
             finally:
-                self._home = None
-                refused, self._refused = self._refused, []
-                self._turns.notify()
+                refused = turns.end_test()
             if stuck is not None:
                 raise stuck
             if refused:
                 raise IsolationError(refused_message(refused))
-
-    def _wait_for_threads(self) -> IsolationError | None:
-        """Wait (bounded) for the transactions other threads have open; name those still open."""
-        me = threading.current_thread()
-        if all(frame.thread is me for frame in self._frames.stack):
-            return None
-        left = self._turns.wait(lambda: [f for f in self._pruned() if f.thread is not me])
-        return stuck_error(left, self._turns.timeout) if left else None
 
     def _undo_test(self, check_constraints: bool) -> None:
         """Roll the test back (the lock held): the body of :meth:`end_test`."""

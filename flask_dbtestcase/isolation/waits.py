@@ -1,14 +1,16 @@
 """Threads waiting for their turn on the shared connection, each wait bounded.
 
 The rules of :mod:`.frames` make a thread wait, rather than be refused, when
-another thread's transaction is in its way. :class:`Turns` does the waiting
-for the connection's :class:`~.savepoints.SavepointStack`, on a condition
-of the stack's own lock: the stack notifies it whenever a frame ends, and a
-waiting thread looks again every few milliseconds, since a thread it waits
-for may have become parked (:func:`parked`) or gone meanwhile. A wait that
-passes :attr:`Turns.timeout` is a deadlock, or a thread far slower than a
-test should be: the stack refuses it with :func:`wait_error`, one paragraph
-naming both threads (a live server names its threads after their requests).
+another thread's transaction is in its way. :class:`Turns` applies them for
+the connection's :class:`~.savepoints.SavepointStack` (before a thread
+begins a transaction, sends a statement or ends its transaction, and at the
+end of the test) and waits on a condition of the stack's own lock: the
+stack notifies it whenever a frame ends, and a waiting thread looks again
+every few milliseconds, since a thread it waits for may have become parked
+(:func:`parked`) or gone meanwhile. A wait that passes :attr:`Turns.timeout`
+is a deadlock, or a thread far slower than a test should be: it is refused
+with :func:`wait_error`, one paragraph naming both threads (a live server
+names its threads after their requests).
 """
 
 from __future__ import annotations
@@ -19,9 +21,7 @@ import time
 import typing as t
 
 from ..errors import IsolationError
-
-if t.TYPE_CHECKING:
-    from .frames import Frame
+from .frames import Frame, Frames, begin_blockers, end_blockers, statement_blockers
 
 __all__ = [
     "WAIT_TIMEOUT",
@@ -61,16 +61,126 @@ def parked(thread: threading.Thread) -> bool:
 
 
 class Turns:
-    """The threads waiting on one shared connection.
+    """The threads' turns on one shared connection: who waits for whom, and what was refused.
+
+    The savepoint stack calls its ``before_*`` methods with its lock held,
+    before a thread begins a transaction, sends a statement or ends one.
 
     :param lock: the savepoint stack's lock, held around every wait.
+    :param frames: the stack's frames.
     """
 
-    def __init__(self, lock: threading.RLock) -> None:
+    def __init__(self, lock: threading.RLock, frames: Frames) -> None:
         self._condition = threading.Condition(lock)
+        self._frames = frames
         self._waiting: dict[threading.Thread, int] = {}
+        self._home: threading.Thread | None = None  # the test's thread
+        self._refused: list[str] = []  # what was refused during the test
         #: How long one wait may last before it is refused (seconds).
         self.timeout = WAIT_TIMEOUT
+
+    # -- the test's bounds ----------------------------------------------------------
+
+    def begin_test(self, timeout: float | None) -> None:
+        """Note the test's thread, forget earlier refusals, set the bound.
+
+        :param timeout: the test's ``thread_wait_timeout`` (None: :data:`WAIT_TIMEOUT`).
+        """
+        self._home = threading.current_thread()
+        self._refused = []
+        self.timeout = WAIT_TIMEOUT if timeout is None else float(timeout)
+
+    def end_test(self) -> list[str]:
+        """Forget the test's thread; return what was refused during the test."""
+        self._home = None
+        refused, self._refused = self._refused, []
+        self.notify()
+        return refused
+
+    def take_refusals(self) -> list[str]:
+        """Return what was refused since the test began, and forget it (it fails no test then)."""
+        with self._condition:
+            refused, self._refused = self._refused, []
+            return refused
+
+    def refuse(self, error: IsolationError) -> IsolationError:
+        """Note a refusal (it fails the test at its end); return it, to be raised.
+
+        :param error: the refusal.
+        """
+        self._refused.append(str(error))
+        return error
+
+    def home_thread(self) -> threading.Thread | None:
+        """The test's thread (outside a test: the thread of the outermost open frame)."""
+        stack = self._frames.stack
+        return self._home or (stack[0].thread if stack else None)
+
+    # -- before each step ----------------------------------------------------------
+
+    def before_begin(self) -> None:
+        """Wait while a new transaction of this thread would begin inside another's (bounded)."""
+        me = threading.current_thread()
+        home = self.home_thread()
+        if any(f.thread is not me and f.thread is not home for f in self._frames.stack):
+            running = self.running
+            self._await(
+                "begin a transaction",
+                lambda: begin_blockers(self.pruned(), me, self.home_thread(), running),
+            )
+
+    def before_statement(self) -> None:
+        """Wait while this thread's transaction lies below another thread's (bounded)."""
+        me = threading.current_thread()
+        self._await("send a statement", lambda: statement_blockers(self.pruned(), me))
+
+    def before_end(self, owner: object, what: str) -> IsolationError | None:
+        """Wait while other threads' frames are open above ``owner``'s; return the refusal, if any.
+
+        After the bound the end goes ahead all the same (the caller raises the
+        refusal afterwards), so that the frames do not stay open for ever.
+
+        :param owner: the SQLAlchemy connection whose transaction ends.
+        :param what: "commit" or "roll back".
+        """
+        me = threading.current_thread()
+        frames = self._frames
+
+        def blockers() -> list[Frame]:
+            stack = self.pruned()
+            index = frames.find(owner)
+            return [] if index is None else end_blockers(stack, index, me)
+
+        left = self.wait(blockers)
+        return (
+            self.refuse(wait_error(f"{what} its transaction", left, self.timeout)) if left else None
+        )
+
+    def wait_for_others(self) -> IsolationError | None:
+        """Wait (bounded) for the transactions other threads have open; name those still open."""
+        me = threading.current_thread()
+        if all(frame.thread is me for frame in self._frames.stack):
+            return None
+        left = self.wait(lambda: [f for f in self.pruned() if f.thread is not me])
+        return stuck_error(left, self.timeout) if left else None
+
+    def _await(self, what: str, blockers: t.Callable[[], list[Frame]]) -> None:
+        left = self.wait(blockers)
+        if left:
+            raise self.refuse(wait_error(what, left, self.timeout))
+
+    # -- waiting ---------------------------------------------------------------------
+
+    def pruned(self) -> list[Frame]:
+        """The open frames, less those on top whose thread is gone (rolled back, as by a pool)."""
+        frames = self._frames
+        stack = frames.stack
+        home = self.home_thread()
+        if stack and stack[-1].thread is not home and not stack[-1].thread.is_alive():
+            while stack and stack[-1].thread is not home and not stack[-1].thread.is_alive():
+                frames.pop_top(release=False)
+            frames.release_committed()
+        return stack
 
     def running(self, thread: threading.Thread) -> bool:
         """Tell whether ``thread`` is alive and not parked (a thread waiting here is running).

@@ -142,7 +142,7 @@ class ThreadCase(FlaskDBTestCase):
     def refusals(self) -> list[str]:
         """Take what was refused during the test (it would fail the test at its end)."""
         conn = db.session.connection().connection.dbapi_connection
-        return conn.savepoints.take_refusals()
+        return conn.savepoints.turns.take_refusals()
 
     def assertRefused(self, worker: Worker, *threads: Worker) -> None:
         """``worker`` raised an IsolationError naming ``threads`` and the way out."""
