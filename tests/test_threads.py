@@ -38,12 +38,15 @@ class UnseenRefusalTests(unittest.TestCase):
             ["tests.threads.suite_caught", "--noinput"], module="flask_dbtestcase"
         )
         self.assertEqual(result.returncode, 1, result)
-        self.assertIn("FAILED (errors=2)", result.stderr)
+        self.assertIn("FAILED (errors=3)", result.stderr)
         self.assertIn("even if the app caught the error", result.stderr)
         self.assertIn(
             "Thread 'catcher' rolled back a transaction inside which thread "
             "'committer' had committed",
             result.stderr,
+        )
+        self.assertIn(
+            "The test ended while the live server was still serving POST /slow?s=2", result.stderr
         )
         self.assertIn(
             "The test ended while thread 'lingering' still had a transaction open", result.stderr

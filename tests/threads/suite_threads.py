@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 import typing as t
 from concurrent.futures import ThreadPoolExecutor
 
 import sqlalchemy as sa
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 
 from flask_dbtestcase import FlaskDBTestCase, IsolationError
 from flask_dbtestcase.cases.testdb import current_database_url
@@ -44,6 +45,11 @@ def create_threaded_app(config: dict[str, t.Any] | None = None) -> Flask:
         run_in_thread(app, add_notes, "worker")
         db.session.commit()
         return jsonify(notes=db.session.scalar(sa.select(sa.func.count(Note.id)))), 201
+
+    @app.post("/slow")
+    def slow() -> t.Any:
+        time.sleep(float(request.args["s"]))
+        return jsonify(ok=True)
 
     @app.get("/pooled")
     def pooled() -> t.Any:
