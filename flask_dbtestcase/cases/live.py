@@ -52,22 +52,20 @@ class QuietRequestHandler(WSGIRequestHandler):
         pass
 
 
-class _Response:
-    """A response iterable that marks its request done when the server closes it."""
+class _RequestHandler(QuietRequestHandler):
+    """Name the request's thread after it, and tell the live server when it is done."""
 
-    def __init__(self, iterable: t.Iterable[bytes], done: t.Callable[[], None]) -> None:
-        self._iterable, self._done = iterable, done
+    server: t.Any  # werkzeug's server, with its LiveServer as ``live_server``
 
-    def __iter__(self) -> t.Iterator[bytes]:
-        return iter(self._iterable)
-
-    def close(self) -> None:
+    def run_wsgi(self) -> None:
+        live: LiveServer = self.server.live_server
+        request = f"{self.command} {self.path}"
+        threading.current_thread().name = f"request {request}"
+        key = live.started(request)
         try:
-            close = getattr(self._iterable, "close", None)
-            if close is not None:
-                close()
-        finally:
-            self._done()
+            super().run_wsgi()
+        finally:  # whatever happened to the connection
+            live.done(key)
 
 
 class LiveServer:
@@ -82,8 +80,9 @@ class LiveServer:
         self.app = app
         self.host = host
         self._server: BaseWSGIServer = make_server(
-            host, port, self, threaded=True, request_handler=QuietRequestHandler
+            host, port, app, threaded=True, request_handler=_RequestHandler
         )
+        self._server.live_server = self  # type: ignore[attr-defined]
         self.port: int = self._server.server_port
         #: The base URL, ``http://host:port``.
         self.url = f"http://{host}:{self.port}"
@@ -98,30 +97,21 @@ class LiveServer:
         )
         self._thread.start()
 
-    def __call__(
-        self, environ: dict[str, t.Any], start_response: t.Callable[..., t.Any]
-    ) -> t.Iterable[bytes]:
-        """Serve one request (the WSGI callable): note it until its response is closed.
+    def started(self, request: str) -> int:
+        """Note a request being served (by its handler); return its key for :meth:`done`.
 
-        :param environ: the WSGI environment.
-        :param start_response: the WSGI ``start_response``.
+        :param request: ``"GET /path"``.
         """
-        path = environ.get("PATH_INFO") or "/"
-        query = environ.get("QUERY_STRING")
-        request = f"{environ.get('REQUEST_METHOD', 'GET')} {path}{'?' + query if query else ''}"
-        threading.current_thread().name = f"request {request}"
         with self._condition:
             self._ids += 1
-            key = self._ids
-            self._running[key] = request
-        try:
-            result = self.app(environ, start_response)
-        except BaseException:
-            self._done(key)
-            raise
-        return _Response(result, lambda: self._done(key))
+            self._running[self._ids] = request
+            return self._ids
 
-    def _done(self, key: int) -> None:
+    def done(self, key: int) -> None:
+        """Note that a request is done (its response sent, or its connection gone).
+
+        :param key: what :meth:`started` returned.
+        """
         with self._condition:
             self._running.pop(key, None)
             self._condition.notify_all()
