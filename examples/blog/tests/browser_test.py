@@ -17,7 +17,7 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
 def wait_for_text(browser, css, text):
-    WebDriverWait(browser, WAIT).until(
+    WebDriverWait(browser, WAIT, poll_frequency=0.02).until(
         EC.text_to_be_present_in_element((By.CSS_SELECTOR, css), text)
     )
 

@@ -25,7 +25,7 @@ class BrowserTests(BrowserTestMixin, FlaskDBLiveServerTestCase):
         from selenium.webdriver.support import expected_conditions as EC
         from selenium.webdriver.support.ui import WebDriverWait
 
-        WebDriverWait(self.browser, WAIT).until(
+        WebDriverWait(self.browser, WAIT, poll_frequency=0.02).until(
             EC.text_to_be_present_in_element((By.CSS_SELECTOR, css), text)
         )
 
