@@ -281,7 +281,7 @@ $(BENCH_STAMP): pyproject.toml
 		echo "Creating the benchmark virtualenv $(BENCH_VENV) with $(PYTHON)"; \
 		$(PYTHON) -m venv "$(BENCH_VENV)" || exit 1; \
 	fi
-	"$(BENCH_PY)" -m pip install --quiet --disable-pip-version-check -e ".[psycopg]" django pytest
+	"$(BENCH_PY)" -m pip install --quiet --disable-pip-version-check -e ".[psycopg,migrate]" django pytest selenium
 	@touch "$@"
 
 bench: $(BENCH_STAMP) postgres
