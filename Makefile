@@ -12,8 +12,8 @@ STAMP := $(VENV)/.installed
 # from pyproject.toml, which needs a TOML parser (tomllib: Python 3.11+).
 EXTRAS ?= test
 
-.PHONY: help venv postgres test lint example example-pythons coverage compat matrix drivers docs \
-	clean distclean
+.PHONY: help venv postgres browser test lint example example-pythons coverage compat matrix drivers \
+	docs clean distclean
 
 help:
 	@echo "make test      run the project's own tests (runtests.py); ARGS=... passes options"
@@ -29,6 +29,8 @@ help:
 	@echo "make docs      build the documentation (Sphinx) into docs/_build/html; warnings fail it"
 	@echo "make venv      create $(VENV) and install the package (done by test/example)"
 	@echo "make postgres  check for PostgreSQL's server binaries, install them if root"
+	@echo "make browser   check for Chromium and ChromeDriver (the example's browser tests),"
+	@echo "               install them if root (apt-get); without them those tests are skipped"
 	@echo "make clean     remove caches and build files; distclean also removes $(VENV)"
 
 venv: $(STAMP)
@@ -73,7 +75,26 @@ postgres: venv
 		exit 1; \
 	fi
 
-test: venv postgres
+# The example app's browser tests drive Debian's chromium through
+# chromium-driver (Selenium). Installed with apt-get when we are root; else
+# the browser tests are skipped, and say why (not a failure: a developer
+# without root can run the rest).
+CHROMIUM ?= /usr/bin/chromium
+CHROMEDRIVER ?= /usr/bin/chromedriver
+browser:
+	@if [ -x "$(CHROMIUM)" ] && [ -x "$(CHROMEDRIVER)" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Chromium or ChromeDriver not found: installing chromium and chromium-driver with apt-get."; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -q && apt-get install -y -q --no-install-recommends chromium chromium-driver \
+		|| echo >&2 "Could not install chromium/chromium-driver: the browser tests will be skipped."; \
+	else \
+		echo >&2 "Chromium ($(CHROMIUM)) or ChromeDriver ($(CHROMEDRIVER)) not found, and not root:"; \
+		echo >&2 "the example's browser tests will be skipped. Install them to run them:"; \
+		echo >&2 "  Debian/Ubuntu: sudo apt-get install chromium chromium-driver"; \
+	fi
+
+test: venv postgres browser
 	@"$(VENV_PY)" runtests.py $(ARGS)
 
 # Lint and format-check everything; types on the package (mypy --strict).
@@ -97,7 +118,7 @@ lint: venv
 # (Flask-SQLAlchemy-Lite), plain (plain SQLAlchemy). Each suite runs under
 # the runner, then under pytest (the plugin; classes and functions together).
 EXAMPLES := blog lite plain
-example: venv postgres
+example: venv postgres browser
 	@for app in $(EXAMPLES); do \
 		if [ $$app = lite ] && ! "$(VENV_PY)" -c "import flask_sqlalchemy_lite" 2>/dev/null; then \
 			echo "== examples/lite: skipped (Flask-SQLAlchemy-Lite needs Python 3.10 or later)"; \
@@ -270,7 +291,7 @@ $(BENCH_STAMP): pyproject.toml
 		echo "Creating the benchmark virtualenv $(BENCH_VENV) with $(PYTHON)"; \
 		$(PYTHON) -m venv "$(BENCH_VENV)" || exit 1; \
 	fi
-	"$(BENCH_PY)" -m pip install --quiet --disable-pip-version-check -e ".[psycopg]" django pytest
+	"$(BENCH_PY)" -m pip install --quiet --disable-pip-version-check -e ".[psycopg,migrate]" django pytest selenium
 	@touch "$@"
 
 bench: $(BENCH_STAMP) postgres

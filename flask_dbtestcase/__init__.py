@@ -16,13 +16,14 @@ from .tags import tag
 
 if t.TYPE_CHECKING:
     from .cases.classes import FlaskDBTestCase, FlaskDBTransactionTestCase
-    from .cases.live import FlaskDBLiveServerTestCase
+    from .cases.live import FlaskDBLiveServerTestCase, FlaskDBTransactionLiveServerTestCase
 
 __all__ = [
     "ConfigurationError",
     "DBTestCaseError",
     "FlaskDBLiveServerTestCase",
     "FlaskDBTestCase",
+    "FlaskDBTransactionLiveServerTestCase",
     "FlaskDBTransactionTestCase",
     "IsolationError",
     "PostgreSQLNotFound",
@@ -35,6 +36,7 @@ _LAZY = {
     "FlaskDBTestCase": "cases.classes",
     "FlaskDBTransactionTestCase": "cases.classes",
     "FlaskDBLiveServerTestCase": "cases.live",
+    "FlaskDBTransactionLiveServerTestCase": "cases.live",
 }
 
 

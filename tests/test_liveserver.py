@@ -1,40 +1,25 @@
-"""FlaskDBLiveServerTestCase: real HTTP against the app, real commits, tables emptied after."""
+"""The live servers: tests/live/suite_live.py, in every order the runner has.
+
+The pairs run here in the project's own suite, and in subprocesses under the
+runner, reversed, shuffled and with ``--parallel 2`` (a server per worker).
+"""
 
 from __future__ import annotations
 
-import json
-import urllib.request
-from concurrent.futures import ThreadPoolExecutor
+import unittest
 
-from flask_dbtestcase.liveserver import FlaskDBLiveServerTestCase
-from tests.sampleapp import Item, create_app
+from tests.live.suite_live import (  # noqa: F401  (run here too)
+    LaterLiveTests,
+    RolledBackLiveTests,
+    TransactionLiveTests,
+)
+from tests.support import RunnerOrders
 
 
-class LiveServerTests(FlaskDBLiveServerTestCase):
-    app_factory = create_app
+class LiveModesTests(RunnerOrders, unittest.TestCase):
+    """The suite passes however it is run (each run its own process)."""
 
-    def setUp(self):
-        self.assertRowCount(Item, 0)  # each test starts from empty tables
+    label = "tests.live.suite_live"
 
-    def post(self, path, payload):
-        request = urllib.request.Request(
-            self.live_server_url + path,
-            data=json.dumps(payload).encode(),
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        with urllib.request.urlopen(request, timeout=10) as resp:
-            return resp.status, json.load(resp)
-
-    def test_http_request_commits(self):
-        status, body = self.post("/items", {"name": "over-http"})
-        self.assertEqual(status, 201)
-        self.assertRowCount(Item, 1, name="over-http")
-
-    def test_concurrent_requests(self):
-        with ThreadPoolExecutor(4) as pool:
-            results = list(pool.map(lambda n: self.post("/items", {"name": f"c{n}"}), range(8)))
-        self.assertEqual([status for status, _ in results], [201] * 8)
-        self.assertRowCount(Item, 8)
-        with urllib.request.urlopen(self.live_server_url + "/items", timeout=10) as resp:
-            self.assertEqual(len(json.load(resp)["names"]), 8)
+    def check_run(self, result):
+        self.assertIn("Ran 8 tests", result.stderr)

@@ -20,6 +20,7 @@ from flask import Flask
 
 from ..errors import ConfigurationError, IsolationError
 from ..isolation.engines import PinnedConnection
+from ..isolation.waits import WAIT_TIMEOUT
 from ..settings import Settings
 from ..state import Run
 from . import clients
@@ -75,6 +76,9 @@ class _AppTestCase(QueryAssertions, WrappedTestCase):
     #: Binds that mirror another database, as Django's TEST ``MIRROR``:
     #: ``{"replica": "default"}`` gives the bind the default test database.
     mirrors: t.ClassVar[dict[str, str]] = {}
+    #: How long a thread of the app waits for another's transaction on the
+    #: shared connection before it is refused as a deadlock (seconds).
+    thread_wait_timeout: t.ClassVar[float] = WAIT_TIMEOUT
 
     app: t.ClassVar[Flask]
     _test_app: t.ClassVar[TestApp]

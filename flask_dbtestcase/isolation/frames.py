@@ -10,36 +10,53 @@ rollback). :class:`Frames` is plain data with no lock: the connection's
 :class:`~.savepoints.SavepointStack` owns it, holds its lock around every
 change, and reads and empties its two lists itself.
 
-Threads. Each frame records the thread that began it. Two threads' frames
-on the one connection are correct as long as they nest (one thread's
-transaction runs whole inside the other's, as a worker started by a route
-and joined before the response) or do not overlap at all. What one
-connection cannot give is refused with an IsolationError naming both
-threads, before anything is lost: a statement of a thread whose own
-transaction is open below another thread's (:func:`statement_refusal`: it
-would run inside the other transaction), and a rollback that would also
-undo another thread's open transaction or its commit
-(:func:`rollback_refusal`; except a rollback in the test's own thread,
-which undoes what was committed inside its transaction, as it does a
-request's commit). The stack decides under its lock when to ask; these
-functions only read the frames.
+Threads. Each frame records the thread that began it. The threads sharing
+the connection are serialised by the nesting of their transactions, as
+Rails' ``lock_threads`` gives the thread inside a transaction the
+connection until it ends:
+
+- a thread may begin a transaction on top of the test's thread's open ones
+  (a live server's request inside the test's transaction), and on top of
+  another thread's that is *parked* (waiting on a lock, an event, a join or
+  a future: a worker started by a route and joined, a thread pool a request
+  reads through); it waits while another thread's transaction is open and
+  that thread is running, as it would wait for that thread's locks in
+  production (:func:`begin_blockers`);
+- a thread whose transaction lies below another thread's open one waits
+  until that one has ended before it sends a statement
+  (:func:`statement_blockers`) or ends its own transaction
+  (:func:`end_blockers`).
+
+The result is a serial schedule: every commit is kept, and every rollback
+undoes its own work, with one exception that one connection cannot avoid: a
+thread that wrote, then was parked while another thread committed inside its
+transaction, then rolls back (:func:`rollback_outcome`). A thread whose own
+work was read-only releases its savepoint instead, which keeps the other
+thread's commit and undoes nothing of its own. The stack decides under its
+lock when to ask and does the waiting (:mod:`.waits`); these functions only
+read the frames.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 import threading
 import typing as t
 
 from ..errors import IsolationError
 
 __all__ = [
+    "RELEASE_INSTEAD",
     "STATEMENT",
     "TEST_SAVEPOINT",
     "Frame",
     "Frames",
-    "rollback_refusal",
-    "statement_refusal",
+    "begin_blockers",
+    "end_blockers",
+    "may_write",
+    "rollback_outcome",
+    "statement_blockers",
 ]
 
 #: The savepoint that brackets one test. ``ROLLBACK TO`` keeps it
@@ -48,6 +65,9 @@ TEST_SAVEPOINT = "fdt_test"
 
 #: The owner of the savepoint of one AUTOCOMMIT statement.
 STATEMENT = object()
+
+#: :func:`rollback_outcome`: release the savepoint instead of rolling it back.
+RELEASE_INSTEAD = "release"
 
 
 @dataclasses.dataclass(eq=False)
@@ -61,7 +81,10 @@ class Frame:
     autocommit: bool = False  # each statement in it gets a savepoint of its own
     #: The thread that began it.
     thread: threading.Thread = dataclasses.field(default_factory=threading.current_thread)
-    #: Other threads whose commits were released into it (its rollback would undo them).
+    #: A statement that may write ran in it (or in a frame of its thread released into it).
+    wrote: bool = False
+    #: Other threads whose commits, with writes, were released into it
+    #: (its rollback would undo them).
     foreign_commits: tuple[threading.Thread, ...] = ()
 
 
@@ -107,9 +130,7 @@ class Frames:
         """
         frame = self.stack.pop()
         if release and self.stack:
-            below = self.stack[-1]
-            if frame.thread is not below.thread and frame.thread not in below.foreign_commits:
-                below.foreign_commits += (frame.thread,)
+            _merge(frame, self.stack[-1])
         if not frame.sent:
             self.plumbing.remove(f"SAVEPOINT {frame.name}")
         elif release:
@@ -139,57 +160,151 @@ class Frames:
                     self.plumbing.remove(f"SAVEPOINT {frame.name}")
             del stack[index + 1 :]
             self.pop_top(release=False)
+        self.release_committed()
+
+    def release_from(self, index: int) -> None:
+        """Release frame ``index`` and those above it (a read-only rollback, or a refused one).
+
+        :param index: the frame.
+        """
+        stack = self.stack
+        while len(stack) > index:
+            self.pop_top(release=True)
+        self.release_committed()
+
+    def release_committed(self) -> None:
+        """Release the frames on top that committed while frames above them were open."""
+        stack = self.stack
         while stack and stack[-1].committed:  # they waited for the one that ended
             self.pop_top(release=True)
 
 
-def rollback_refusal(frames: t.Sequence[Frame], index: int) -> IsolationError | None:
-    """Return the error for a rollback of ``frames[index]`` that would undo another thread's work.
+def _merge(frame: Frame, below: Frame) -> None:
+    """Note what a released frame leaves in the frame below it."""
+    if frame.thread is below.thread:
+        below.wrote = below.wrote or frame.wrote
+        others = frame.foreign_commits
+    elif frame.wrote or frame.foreign_commits:
+        others = (frame.thread, *frame.foreign_commits)
+    else:
+        return
+    for other in others:
+        if other is not below.thread and other not in below.foreign_commits:
+            below.foreign_commits += (other,)
 
-    :param frames: the stack's frames, outermost first.
-    :param index: the frame to roll back.
+
+# -- the threads' rules ---------------------------------------------------------------
+
+#: Statements that read only (what a rollback of them undoes is nothing).
+_READS = re.compile(
+    r"\s*(?:select|show|values|table|fetch|move|close|savepoint|release|rollback\s+to"
+    r"|explain(?!\s+(?:\(.*)?analy[sz]e))\b",
+    re.IGNORECASE,
+)
+
+
+def may_write(query: t.Any) -> bool:
+    """Tell whether a statement may write (anything but a plain read, or an unknown one).
+
+    :param query: the statement's text (``str`` or ``bytes``), or None if it is not known.
     """
-    me = frames[index].thread
-    for frame in frames[index + 1 :]:
-        if frame.thread is not me:
-            return _threads_error(me, frame.thread, "rolled back", "open inside it")
-    if frames[0].thread is me:  # the test's thread: undone with it, as a request's commit
-        return None
-    for frame in frames[index:]:
-        for other in frame.foreign_commits:
-            if other is not me:
-                return _threads_error(me, other, "rolled back", "committed inside it")
-    return None
+    if isinstance(query, bytes):
+        query = query[:64].decode("ascii", "replace")
+    return not (isinstance(query, str) and _READS.match(query))
 
 
-def statement_refusal(frames: t.Sequence[Frame]) -> IsolationError | None:
-    """Return the error for a statement of a thread whose transaction is open below another's.
-
-    Asked before a statement is sent, when the innermost frame is another
-    thread's: the statement would run inside that transaction, whose
-    rollback would undo it.
-
-    :param frames: the stack's frames, outermost first (not empty).
-    """
-    me = threading.current_thread()
-    top = frames[-1].thread
-    for frame in frames:
+def _outermost(stack: t.Sequence[Frame], me: threading.Thread) -> int:
+    """The index of ``me``'s outermost frame; -1 if it has none."""
+    for index, frame in enumerate(stack):
         if frame.thread is me:
-            return _threads_error(me, top, "sent a statement", "open above its own")
-    return None
+            return index
+    return -1
 
 
-def _threads_error(
-    me: threading.Thread, other: threading.Thread, did: str, what: str
-) -> IsolationError:
+def begin_blockers(
+    stack: t.Sequence[Frame],
+    me: threading.Thread,
+    home: threading.Thread | None,
+    running: t.Callable[[threading.Thread], bool],
+) -> list[Frame]:
+    """Return the frames a new transaction of ``me`` must wait for.
+
+    A transaction begins on top of the open ones. It must not begin inside
+    the open transaction of another thread that is still running (it would
+    be undone by that thread's rollback): it waits for it to end. The test's
+    own thread (``home``) and threads that are parked do not hold it up;
+    nor do frames below ``me``'s own, whose threads wait for ``me`` anyway.
+
+    :param stack: the open frames, outermost first.
+    :param me: the thread that begins a transaction.
+    :param home: the test's thread.
+    :param running: tells whether a thread is running (not parked, not gone).
+    """
+    return [
+        frame
+        for frame in stack[_outermost(stack, me) + 1 :]
+        if frame.thread is not me and frame.thread is not home and running(frame.thread)
+    ]
+
+
+def statement_blockers(stack: t.Sequence[Frame], me: threading.Thread) -> list[Frame]:
+    """Return the frames above ``me``'s innermost one, if ``me`` has any (its statement waits).
+
+    :param stack: the open frames, outermost first.
+    :param me: the thread that sends a statement.
+    """
+    if not stack or stack[-1].thread is me:
+        return []
+    for index in range(len(stack) - 1, -1, -1):
+        if stack[index].thread is me:
+            return list(stack[index + 1 :])
+    return []  # no transaction of its own: a statement outside any (not held up)
+
+
+def end_blockers(stack: t.Sequence[Frame], index: int, me: threading.Thread) -> list[Frame]:
+    """Return the frames of other threads above frame ``index`` (its end waits for them).
+
+    :param stack: the open frames, outermost first.
+    :param index: the frame that ends.
+    :param me: its thread.
+    """
+    return [frame for frame in stack[index + 1 :] if frame.thread is not me]
+
+
+def rollback_outcome(
+    stack: t.Sequence[Frame], index: int, home: threading.Thread | None
+) -> str | IsolationError | None:
+    """Tell how frame ``index`` may be rolled back, once the frames above it are its own.
+
+    Returns None for a plain rollback; :data:`RELEASE_INSTEAD` when other
+    threads committed inside it and it wrote nothing itself (a release keeps
+    their work and undoes nothing of its own); the error to raise when it
+    wrote and another thread committed inside it, which one connection
+    cannot undo apart (except in the test's own thread, whose rollback undoes
+    a request's commit made inside its transaction, as the docs say).
+
+    :param stack: the open frames, outermost first.
+    :param index: the frame to roll back.
+    :param home: the test's thread.
+    """
+    frames = stack[index:]
+    others = {other for frame in frames for other in frame.foreign_commits}
+    me = stack[index].thread
+    others.discard(me)
+    if not others:
+        return None
+    if not any(frame.wrote for frame in frames):
+        return RELEASE_INSTEAD
+    if me is home:
+        return None
+    other = sorted(others, key=lambda thread: thread.name)[0]
     return IsolationError(
-        f"Thread {me.name!r} {did} while thread {other.name!r} had a transaction "
-        f"{what}, on the one connection that keeps the test isolated. There the "
-        "two transactions are savepoints nested in each other, so this would undo "
-        f"(or mix into) the work of {other.name!r}, which production keeps; "
-        "flask-dbtestcase refused it (a refused rollback keeps what was done, "
-        "until the test ends). Let one thread finish its transaction before the "
-        "other opens one (join it, or synchronise them), or make the class a "
-        "FlaskDBTransactionTestCase, where each thread has a connection of its "
-        "own and really commits."
+        f"Thread {me.name!r} rolled back a transaction inside which thread "
+        f"{other.name!r} had committed, on the one connection that keeps the test "
+        "isolated: there the two transactions are savepoints nested in each other, "
+        f"so the rollback would also undo the work of {other.name!r}, which "
+        "production keeps. flask-dbtestcase refused it (what both did stays until "
+        "the test ends, and the test fails). Let the other thread commit before "
+        f"{me.name!r} writes, or after it ends its transaction, or make the class a "
+        "FlaskDBTransactionTestCase, where each thread has a connection of its own."
     )

@@ -4,15 +4,17 @@ The :class:`~.savepoints.SavepointStack` of the shared connection knows no
 driver: it holds its connection as a :class:`DriverConnection`, and each
 driver adapter's connection class (:mod:`.psycopg2_driver`,
 :mod:`.psycopg_driver`) provides it. Both drivers report the transaction
-status as libpq does (:class:`TransactionStatus`).
+status as libpq does (:class:`TransactionStatus`). What the stack reports
+back to the test case about a test that got past it is an :class:`Escape`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import typing as t
 
-__all__ = ["DriverConnection", "TransactionStatus"]
+__all__ = ["DriverConnection", "Escape", "TransactionStatus"]
 
 
 class TransactionStatus(enum.IntEnum):
@@ -50,3 +52,15 @@ class DriverConnection(t.Protocol):
 
     def test_rolled_back(self) -> None:
         """Reset the session state the driver keeps past ``ROLLBACK TO``."""
+
+
+@dataclasses.dataclass
+class Escape:
+    """A test that got past the savepoints: what the test case must recover from.
+
+    :param message: the IsolationError's message.
+    :param reported: the test already got it (raised by a statement).
+    """
+
+    message: str
+    reported: bool = False

@@ -59,7 +59,7 @@ class Psycopg2Cursor(psycopg2.extensions.cursor):
             try:
                 if statements:
                     if self.name is not None or not stack.known_statement(query):
-                        conn.send_plumbing(statements)  # DECLARE ... CURSOR cannot carry a prefix
+                        stack.send_taken(statements)  # DECLARE ... CURSOR cannot carry a prefix
                     else:
                         sent = _prefixed(statements, query)
                 super().execute(sent, vars)

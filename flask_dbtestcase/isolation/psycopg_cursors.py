@@ -69,7 +69,7 @@ class PsycopgCursor(psycopg.Cursor[t.Any]):
                 elif not (
                     stack.known_statement(query) and _prefixable(self, query, params, **options)
                 ):
-                    conn.send_plumbing(statements)
+                    stack.send_taken(statements)
                     super().execute(query, params, **options)
                 else:
                     prefix = ";\n".join(statements) + ";\n"

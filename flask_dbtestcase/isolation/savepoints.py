@@ -2,38 +2,32 @@
 
 Every logical transaction the application opens on a pinned engine becomes
 a frame (:mod:`.frames`) on the connection's :class:`SavepointStack`, driven
-by the engine's ``begin``, ``commit`` and ``rollback`` events
-(:meth:`SavepointStack.begin`, :meth:`SavepointStack.end`); the test case
-opens and ends the frame of each test and ends the class's transaction
-(:meth:`~SavepointStack.begin_test`, :meth:`~SavepointStack.end_test`,
-:meth:`~SavepointStack.end_class`). A frame's SAVEPOINT, RELEASE or
-ROLLBACK TO is only queued: the pinned cursor asks
-:meth:`~SavepointStack.take_plumbing` for it before every statement (the
-statement is scanned for raw transaction control there, see
+by the engine's events (:meth:`~SavepointStack.begin`,
+:meth:`~SavepointStack.end`); the test case opens and ends each test's
+frame and the class's transaction. A frame's SAVEPOINT, RELEASE or ROLLBACK
+TO is only queued: the pinned cursor asks :meth:`~SavepointStack.take_plumbing`
+for it before every statement (scanned there for raw transaction control,
 :mod:`.statements`), sends it with the statement or just before it, and
 reports the outcome (:meth:`~SavepointStack.statement_done`,
-:meth:`~SavepointStack.statement_failed`, which puts the plumbing back when
-the statement never reached the server and names a failure of the plumbing
-itself, a test that got past the savepoints, as an IsolationError).
+:meth:`~SavepointStack.statement_failed`).
 
-The stack knows no driver. It holds its connection as a
-:class:`~.protocol.DriverConnection`, the few things only the driver does;
-a driver adapter (:mod:`.psycopg2_driver`, :mod:`.psycopg_driver`) creates
-the stack in its connection's ``__init__``, as psycopg's ``Transaction``
-holds its connection. The app's threads share the connection: the stack's
-one lock (:meth:`~SavepointStack.sending`) guards it, and :mod:`.frames`
-has the rules two threads' frames obey.
+The stack knows no driver: it holds its connection as a
+:class:`~.protocol.DriverConnection`, and a driver adapter creates it in
+its connection's ``__init__``. The app's threads share the connection: the
+stack's lock (:meth:`~SavepointStack.sending`) guards it, and its
+:class:`~.waits.Turns` makes a thread wait for its turn, by the rules of
+:mod:`.frames`. What is refused during a test fails it at its end
+(:meth:`~SavepointStack.end_test`), even when the app caught the error.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import typing as t
 
 from ..errors import IsolationError
-from .frames import STATEMENT, TEST_SAVEPOINT, Frame, Frames, rollback_refusal, statement_refusal
-from .protocol import DriverConnection, TransactionStatus
+from .frames import STATEMENT, TEST_SAVEPOINT, Frame, Frames, may_write, rollback_outcome
+from .protocol import DriverConnection, Escape, TransactionStatus
 from .statements import (
     PLUMBING_SQLSTATES,
     escape_message,
@@ -42,24 +36,13 @@ from .statements import (
     scan,
     sqlstate,
 )
+from .waits import Turns, refused_message
 from .writecheck import ConnectionWatch
 
 __all__ = ["Escape", "SavepointStack"]
 
 #: Statement texts known to parse: the most remembered (then forgotten, all at once).
 _KNOWN_LIMIT = 4096
-
-
-@dataclasses.dataclass
-class Escape:
-    """A test that got past the savepoints: what the test case must recover from.
-
-    :param message: the IsolationError's message.
-    :param reported: the test already got it (raised by a statement).
-    """
-
-    message: str
-    reported: bool = False
 
 
 class SavepointStack:
@@ -81,12 +64,12 @@ class SavepointStack:
         self._used = False  # has a statement run since the test began?
         # What the statement being sent took: its plumbing, the frames it sent.
         self._taken: tuple[list[str], list[Frame]] | None = None
-        # Statement texts that ran: they parse, so they may carry the plumbing
-        # (a syntax error would take it down with them, unsent).
+        # Statement texts that ran: they parse, so they may carry the plumbing.
         self._known: set[t.Any] = set()
         self._resets: set[str] = set()  # session state to reset at the test's end
         self._suspect: str | None = None  # transaction control the scan saw
         self._escape: Escape | None = None  # a test got past the savepoints
+        self._turns = Turns(self._lock, self._frames)  # threads waiting for their turn
         #: The check of writes made past this connection (:mod:`.writecheck`),
         #: if its database has one.
         self.watch: ConnectionWatch | None = None
@@ -100,6 +83,11 @@ class SavepointStack:
     def plumbing(self) -> list[str]:
         """The plumbing queued for the next statement (a copy)."""
         return list(self._frames.plumbing)
+
+    @property
+    def turns(self) -> Turns:
+        """The threads' turns on the connection: its bound, what was refused during the test."""
+        return self._turns
 
     # -- driven by engine events -------------------------------------------
 
@@ -118,6 +106,7 @@ class SavepointStack:
             gets a savepoint of its own, so a failed one does not poison the next.
         """
         with self._lock:
+            self._turns.before_begin()
             self._frames.push(owner).autocommit = autocommit
 
     def end(self, owner: object, commit: bool) -> None:
@@ -131,11 +120,21 @@ class SavepointStack:
             index = frames.find(owner)
             if index is None:  # its savepoint was already destroyed by an outer rollback
                 return
-            refusal = None if commit else rollback_refusal(frames.stack, index)
+            turns = self._turns
+            refusal = turns.before_end(owner, "commit" if commit else "roll back")
+            index = frames.find(owner)
+            if index is None:
+                return
+            outcome = None if commit else rollback_outcome(frames.stack, index, turns.home_thread())
+            if outcome is None:
+                frames.end(index, commit)
+            else:  # keep the other threads' work
+                frames.release_from(index)
+            turns.notify()
             if refusal is not None:
-                frames.end(index, commit=True)  # keep the other thread's work
                 raise refusal
-            frames.end(index, commit)
+            if isinstance(outcome, IsolationError):
+                raise turns.refuse(outcome)
 
     # -- driven by the pinned cursor -----------------------------------------
 
@@ -151,11 +150,8 @@ class SavepointStack:
     def take_plumbing(self, query: t.Any = None, own_savepoint: bool = True) -> list[str]:
         """Return the plumbing to send with the next statement (called before every one).
 
-        The statement is scanned first (:func:`.statements.scan`): raw
-        transaction control raises IsolationError here, before anything is
-        sent. The frames count as sent from here on; if the statement then
-        fails before it reaches the server, :meth:`statement_failed` puts the
-        plumbing back.
+        Raw transaction control in it (:func:`.statements.scan`) raises
+        IsolationError here. The frames count as sent from here on.
 
         :param query: the statement about to be sent, if it is known.
         :param own_savepoint: in an AUTOCOMMIT transaction, give the statement
@@ -174,12 +170,14 @@ class SavepointStack:
             frames = self._frames
             stack = frames.stack
             if stack and stack[-1].thread is not threading.current_thread():
-                refusal = statement_refusal(stack)
-                if refusal is not None:
-                    raise refusal
+                self._turns.before_statement()
             self._used = True
-            if own_savepoint and stack and stack[-1].autocommit:
-                frames.push(STATEMENT)  # its own savepoint, as in production
+            if stack:
+                if own_savepoint and stack[-1].autocommit:
+                    frames.push(STATEMENT)  # its own savepoint, as in production
+                top = stack[-1]
+                if not top.wrote and may_write(query):
+                    top.wrote = True
             plumbing = frames.plumbing
             if not plumbing:
                 self._taken = None
@@ -216,6 +214,7 @@ class SavepointStack:
         if stack and stack[-1].owner is STATEMENT:
             with self._lock:
                 self._frames.pop_top(release=True)
+                self._turns.notify()
 
     def statement_failed(self, exc: BaseException) -> None:
         """Put the plumbing back if the statement never reached the server; name plumbing errors.
@@ -237,6 +236,7 @@ class SavepointStack:
                         frame.sent = False
                 if statement_frame:
                     frames.pop_top(release=False)
+                    self._turns.notify()
                 return
             if code in PLUMBING_SQLSTATES and (taken is not None or "fdt_" in str(exc)):
                 error = plumbing_error(exc)
@@ -244,6 +244,18 @@ class SavepointStack:
                 raise error from None
             if statement_frame:
                 frames.pop_top(release=False)
+                self._turns.notify()
+
+    def send_taken(self, statements: t.Sequence[str]) -> None:
+        """Send the plumbing :meth:`take_plumbing` handed out, now, before the statement.
+
+        From here on it has reached the server: if the statement then fails
+        on the client (a parameter the driver cannot adapt), nothing is put back.
+
+        :param statements: what :meth:`take_plumbing` returned.
+        """
+        self._conn.send_plumbing(statements)
+        self._taken = None
 
     def flush_plumbing(self, query: t.Any = None) -> None:
         """Send the pending plumbing now, on its own (before a statement that cannot carry it).
@@ -253,7 +265,7 @@ class SavepointStack:
         statements = self.take_plumbing(query, own_savepoint=False)
         if statements:
             try:
-                self._conn.send_plumbing(statements)
+                self.send_taken(statements)
             except Exception as exc:
                 self.statement_failed(exc)
                 raise
@@ -263,7 +275,8 @@ class SavepointStack:
     def begin_test(self, test: object) -> None:
         """Open the savepoint that brackets one test (sent with its first statement).
 
-        :param test: the test.
+        :param test: the test; its ``thread_wait_timeout`` attribute, if any,
+            bounds the threads' waits during it.
         """
         with self._lock:
             if self._frames.stack:
@@ -273,6 +286,7 @@ class SavepointStack:
                     "setUpTestData or setUpClass."
                 )
             self._used = False
+            self._turns.begin_test(getattr(test, "thread_wait_timeout", None))
             if self._test_savepoint_established:  # ROLLBACK TO kept it: reused, unsent
                 self._test_frame = Frame(test, TEST_SAVEPOINT, sent=True)
                 self._frames.stack.append(self._test_frame)
@@ -283,66 +297,78 @@ class SavepointStack:
     def end_test(self, check_constraints: bool = False) -> None:
         """Undo everything the test did. Raises IsolationError if it escaped.
 
-        The session state the test left (advisory locks, prepared
-        statements) is reset in the same round trip as its ``ROLLBACK TO``,
-        and the :attr:`watch`'s check of writes made past this connection
-        runs in it. A test that ended or broke the test transaction leaves
-        an escape (:meth:`take_escape`): the test case rolls back, empties
-        the tables and rebuilds the class's data.
+        Other threads' open transactions are waited for first (bounded, then
+        named); what was refused during the test fails it too. The session
+        state the test left is reset, and the :attr:`watch` checks, with its
+        ``ROLLBACK TO``. A test that broke the test transaction leaves an
+        escape (:meth:`take_escape`) for the test case to recover from.
 
         :param check_constraints: check the deferred constraints first, as a
             commit would.
         """
         with self._lock:
-            frame, self._test_frame = self._test_frame, None
-            self._frames.stack.clear()
-            self._frames.plumbing.clear()
-            self._taken = None
-            resets, self._resets = sorted(self._resets), set()
-            suspect, self._suspect = self._suspect, None
-            conn = self._conn
-            if frame is None or conn.closed:
-                return
-            if self._escape is not None:
-                self._test_savepoint_established = False
-                if not self._escape.reported:
-                    self._escape.reported = True
-                    raise IsolationError(self._escape.message)
-                return
-            watch = self.watch
-            if not (self._used and frame.sent):
-                if watch is not None:
-                    watch.skipped(frame.owner)  # checked later: this test sent nothing
-                return
-            status = conn.transaction_status
-            if status == TransactionStatus.IDLE:
-                raise self._escaped(frame.owner, suspect, "ended the transaction")
-            self._test_savepoint_established = True
-            error: Exception | None = None
-            if check_constraints and status != TransactionStatus.INERROR:
-                try:
-                    conn.send_plumbing(["SET CONSTRAINTS ALL IMMEDIATE"])
-                except self._driver_error as exc:
-                    error = exc
-            checks = watch.statements() if watch is not None else []
+            turns = self._turns
+            stuck = turns.wait_for_others()
             try:
-                conn.send_plumbing([f"ROLLBACK TO SAVEPOINT {TEST_SAVEPOINT}", *resets, *checks])
-            except self._driver_error as exc:
-                found = watch.found(exc, frame.owner) if watch is not None else None
-                if found is not None:  # a write got past this connection
-                    self._test_savepoint_established = False
-                    self._escape = Escape(found, reported=True)
-                    raise IsolationError(found) from None
-                if sqlstate(exc) not in PLUMBING_SQLSTATES:
-                    raise
-                raise self._escaped(frame.owner, suspect, "destroyed the savepoint") from None
+                self._undo_test(check_constraints)
+            finally:
+                refused = turns.end_test()
+            if stuck is not None:
+                raise stuck
+            if refused:
+                raise IsolationError(refused_message(refused))
+
+    def _undo_test(self, check_constraints: bool) -> None:
+        """Roll the test back (the lock held): the body of :meth:`end_test`."""
+        frame, self._test_frame = self._test_frame, None
+        self._frames.stack.clear()
+        self._frames.plumbing.clear()
+        self._taken = None
+        resets, self._resets = sorted(self._resets), set()
+        suspect, self._suspect = self._suspect, None
+        conn = self._conn
+        if frame is None or conn.closed:
+            return
+        if self._escape is not None:
+            self._test_savepoint_established = False
+            if not self._escape.reported:
+                self._escape.reported = True
+                raise IsolationError(self._escape.message)
+            return
+        watch = self.watch
+        if not (self._used and frame.sent):
             if watch is not None:
-                watch.checked()
-            conn.test_rolled_back()
-            if error is not None:
-                raise IsolationError(
-                    f"A deferred constraint was violated by this test's data: {error}"
-                ) from None
+                watch.skipped(frame.owner)  # checked later: this test sent nothing
+            return
+        status = conn.transaction_status
+        if status == TransactionStatus.IDLE:
+            raise self._escaped(frame.owner, suspect, "ended the transaction")
+        self._test_savepoint_established = True
+        error: Exception | None = None
+        if check_constraints and status != TransactionStatus.INERROR:
+            try:
+                conn.send_plumbing(["SET CONSTRAINTS ALL IMMEDIATE"])
+            except self._driver_error as exc:
+                error = exc
+        checks = watch.statements() if watch is not None else []
+        try:
+            conn.send_plumbing([f"ROLLBACK TO SAVEPOINT {TEST_SAVEPOINT}", *resets, *checks])
+        except self._driver_error as exc:
+            found = watch.found(exc, frame.owner) if watch is not None else None
+            if found is not None:  # a write got past this connection
+                self._test_savepoint_established = False
+                self._escape = Escape(found, reported=True)
+                raise IsolationError(found) from None
+            if sqlstate(exc) not in PLUMBING_SQLSTATES:
+                raise
+            raise self._escaped(frame.owner, suspect, "destroyed the savepoint") from None
+        if watch is not None:
+            watch.checked()
+        conn.test_rolled_back()
+        if error is not None:
+            raise IsolationError(
+                f"A deferred constraint was violated by this test's data: {error}"
+            ) from None
 
     def _escaped(self, test: object, suspect: str | None, gone: str) -> IsolationError:
         self._test_savepoint_established = False

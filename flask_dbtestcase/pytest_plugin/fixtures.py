@@ -17,7 +17,6 @@ fixture of that name when there is one.
 from __future__ import annotations
 
 import contextlib
-import threading
 import typing as t
 
 import pytest
@@ -34,11 +33,11 @@ if t.TYPE_CHECKING:
     from flask.testing import FlaskClient
 
     from ..cases.appkinds import AppDatabase
+    from ..cases.live import LiveServer
     from ..cases.queries import QueryLog
     from .casemanager import OpenCase
 
 __all__ = [
-    "LiveServer",
     "app",
     "assert_max_num_queries",
     "assert_num_queries",
@@ -262,53 +261,42 @@ def make_request_ctx(app: Flask) -> t.Callable[..., RequestContext]:
     return make
 
 
-class LiveServer:
-    """The app served over HTTP in a thread, for a real HTTP client.
-
-    :param app: the app.
-    :param host: the address to listen on.
-    """
-
-    def __init__(self, app: Flask, host: str = "127.0.0.1") -> None:
-        from werkzeug.serving import make_server
-
-        from ..cases.live import QuietRequestHandler
-
-        self.app = app
-        self.host = host
-        self._server = make_server(host, 0, app, threaded=True, request_handler=QuietRequestHandler)
-        self.port = self._server.server_port
-        self.url = f"http://{host}:{self.port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="flask-dbtestcase live server",
-            daemon=True,
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop serving and wait for the thread."""
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=10)
-
-    def __str__(self) -> str:
-        return self.url
+@pytest.fixture(scope="session")
+def _flask_dbtestcase_live_servers() -> t.Iterator[dict[int, tuple[Flask, LiveServer]]]:
+    """The session's live servers, one per app (per xdist worker), stopped at its end."""
+    servers: dict[int, tuple[Flask, LiveServer]] = {}
+    try:
+        yield servers
+    finally:
+        for _, server in servers.values():
+            server.stop()
 
 
 @pytest.fixture
 def live_server(request: pytest.FixtureRequest, app: Flask) -> t.Iterator[t.Any]:
-    """The app served in a thread (``live_server.url``); the test really commits."""
+    """The app served in a thread (``live_server.url``), in the test's database.
+
+    In a ``db`` test (the default) the server's requests run in the test's
+    transaction and are rolled back with it; in a ``transactional_db`` test
+    they really commit. Requests still running when the test ends are
+    waited for, then named in the test's failure.
+    """
     if "live_server" in usage_of(request.node).handed_over:
         yield request.getfixturevalue("live_server")  # pytest-flask's
         return
-    request.getfixturevalue(_TRANSACTION)
-    server = LiveServer(app)
-    try:
-        yield server
-    finally:
-        server.stop()
+    from ..cases.live import REQUEST_TIMEOUT, LiveServer, unfinished_requests_error
+
+    _test_case(request)
+    servers = request.getfixturevalue("_flask_dbtestcase_live_servers")
+    found = servers.get(id(app))
+    if found is None or found[0] is not app:
+        found = servers[id(app)] = (app, LiveServer(app))
+    server = found[1]
+    yield server
+    unfinished = server.wait_idle(REQUEST_TIMEOUT)
+    if unfinished:
+        error = unfinished_requests_error(unfinished, REQUEST_TIMEOUT)
+        pytest.fail(str(error), pytrace=False)
 
 
 # -- counting queries ---------------------------------------------------------------------

@@ -48,9 +48,9 @@ NO_REQUEST_CONTEXT = "no_request_context"
 #: that does not otherwise use the plugin.
 _SHARED = frozenset({"client", "config", "live_server", "db_session"})
 #: The plugin's fixtures that make a test a ``db`` test ...
-_SAVEPOINT_FIXTURES = frozenset({"db", "db_session", "module_db", "class_db"})
-#: ... and a ``transactional_db`` test (they win, as in pytest-django).
-_TRANSACTION_FIXTURES = frozenset({"transactional_db", "live_server"})
+_SAVEPOINT_FIXTURES = frozenset({"db", "db_session", "module_db", "class_db", "live_server"})
+#: ... and a ``transactional_db`` test (it wins, as in pytest-django).
+_TRANSACTION_FIXTURES = frozenset({"transactional_db"})
 _FUNCTION = "function"
 
 

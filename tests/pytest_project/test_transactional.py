@@ -1,4 +1,4 @@
-"""Real commits (transactional_db, live_server): seen by other connections, emptied after."""
+"""Real commits (transactional_db, live_server in it): seen by other connections, emptied."""
 
 import json
 import urllib.request
@@ -34,7 +34,8 @@ def test_tables_are_emptied_after(transactional_db, flask_dbtestcase_database):
     transactional_db.session.commit()
 
 
-def test_live_server(live_server):
+def test_live_server_really_commits(live_server, transactional_db, flask_dbtestcase_database):
+    assert committed_names(flask_dbtestcase_database) == []
     request = urllib.request.Request(
         f"{live_server.url}/things",
         data=json.dumps({"name": "over-http"}).encode(),
@@ -44,3 +45,4 @@ def test_live_server(live_server):
     assert urllib.request.urlopen(request, timeout=10).status == 201
     with urllib.request.urlopen(f"{live_server.url}/things", timeout=10) as resp:
         assert json.load(resp) == ["over-http"]
+    assert committed_names(flask_dbtestcase_database) == ["over-http"]

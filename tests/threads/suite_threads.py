@@ -1,11 +1,12 @@
 """Threads of the app on the shared connection, in pairs: each test checks nothing leaked.
 
 Two threads of the app, each in an app context of its own (as a threaded
-worker runs them), share the test's one connection. What that connection
-can do correctly, it does: transactions that do not overlap, or that nest
-(a worker started inside another thread's transaction and joined before it
-ends). What it cannot, it refuses with an IsolationError naming both
-threads, and never loses what the other thread committed. Every test's
+worker runs them), share the test's one connection, which serialises their transactions by
+nesting: a thread whose transaction lies below another's open one waits for
+it, so every commit is kept and every rollback undoes its own work; a wait
+that never ends (a deadlock) and a rollback that would undo another thread's
+commit are refused with an IsolationError naming both threads, which fails
+the test at its end (these tests take the refusals back). Every test's
 setUp checks, on the test connection and on a separate real one, that no
 earlier test (of this class or another) left rows behind, whatever the
 order. The threads are synchronised with Events and Barriers, never sleeps.
@@ -15,11 +16,14 @@ subprocesses, reversed, shuffled and with ``--parallel 2``.
 
 from __future__ import annotations
 
+import functools
 import threading
+import time
 import typing as t
+from concurrent.futures import ThreadPoolExecutor
 
 import sqlalchemy as sa
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 
 from flask_dbtestcase import FlaskDBTestCase, IsolationError
 from flask_dbtestcase.cases.testdb import current_database_url
@@ -42,7 +46,27 @@ def create_threaded_app(config: dict[str, t.Any] | None = None) -> Flask:
         db.session.commit()
         return jsonify(notes=db.session.scalar(sa.select(sa.func.count(Note.id)))), 201
 
+    @app.post("/slow")
+    def slow() -> t.Any:
+        time.sleep(float(request.args["s"]))
+        return jsonify(ok=True)
+
+    @app.get("/pooled")
+    def pooled() -> t.Any:
+        db.session.scalar(sa.select(Item.id))  # the request's transaction is open meanwhile
+        with ThreadPoolExecutor(2) as pool:
+            names = list(pool.map(functools.partial(read_in_pool, app), range(4)))
+        return jsonify(names=names, notes=db.session.scalar(sa.select(sa.func.count(Note.id))))
+
     return app
+
+
+def read_in_pool(app: Flask, n: int) -> str:
+    """Read the item's name in an app context of the pool's thread, and write a note."""
+    with app.app_context():
+        name = db.session.scalar(sa.select(Item.name))
+        add_notes(f"pool-{n}")
+        return t.cast(str, name)
 
 
 def add_notes(*texts: str) -> None:
@@ -120,6 +144,11 @@ class ThreadCase(FlaskDBTestCase):
             worker.join(WAIT)
         for worker in workers:
             worker.check()
+
+    def refusals(self) -> list[str]:
+        """Take what was refused during the test (it would fail the test at its end)."""
+        conn = db.session.connection().connection.dbapi_connection
+        return conn.savepoints.turns.take_refusals()
 
     def assertRefused(self, worker: Worker, *threads: Worker) -> None:
         """``worker`` raised an IsolationError naming ``threads`` and the way out."""
@@ -202,126 +231,156 @@ class NestedThreadsTests(ThreadCase):
 
 
 class OverlappingThreadsTests(ThreadCase):
-    """Overlapping transactions of two threads: refused where one would undo the other."""
+    """Transactions of two threads that overlap: serialised by their nesting, never refused."""
 
-    def overlap(self, first: t.Callable[[], None]) -> tuple[Worker, Worker]:
-        """Run ``first`` in one thread while another has a transaction open above its own.
+    def test_two_workers_keep_exactly_their_commits(self):
+        # 26.5: production keeps every committed row and no rolled-back one.
+        start = threading.Barrier(2, timeout=WAIT)
+        committed: list[str] = []
 
-        ``first`` adds the note "first" and flushes (``first_opens``), then
-        the other thread adds "second" and flushes, then ``first`` goes on;
-        the other thread commits once ``first`` is done and its own rollback, if any, ran.
-        """
-        self.opened, self.second_open = threading.Event(), threading.Event()
-        self.second_done, self.first_done = threading.Event(), threading.Event()
-
-        def run_second() -> None:
-            _wait(self.opened)
-            db.session.add(Note(item_id=db.session.scalar(sa.select(Item.id)), text="second"))
-            db.session.flush()
-            self.second_open.set()
-            _wait(self.first_done)
+        def cycles(me: str) -> None:
+            item_id = db.session.scalar(sa.select(Item.id))
             db.session.commit()
-            self.second_done.set()
+            start.wait()
+            for i in range(40):
+                db.session.add(Note(item_id=item_id, text=f"{me}-{i}"))
+                db.session.flush()
+                if i % 3 == 0:
+                    db.session.rollback()
+                else:
+                    db.session.commit()
+                    committed.append(f"{me}-{i}")
 
-        def run_first() -> None:
-            try:
-                first()
-            finally:
-                self.first_done.set()
+        self.join(self.start(cycles, "a", name="a"), self.start(cycles, "b", name="b"))
+        self.assertEqual(notes(), sorted(committed))
+        self.assertEqual(len(committed), 52)
+        self.assertEqual(self.refusals(), [])
 
-        a, b = self.start(run_first, name="first"), self.start(run_second, name="second")
-        a.join(WAIT)
-        self.join(b)
-        return a, b
-
-    def first_opens(self) -> None:
-        db.session.add(Note(item_id=db.session.scalar(sa.select(Item.id)), text="first"))
-        db.session.flush()
-        self.opened.set()
-        _wait(self.second_open)
-
-    def test_rollback_under_another_threads_transaction_is_refused(self):
-        def first() -> None:
-            self.first_opens()
-            db.session.rollback()  # would destroy the other thread's savepoint
-
-        a, b = self.overlap(first)
-        self.assertRefused(a, a, b)
-        self.assertIn("rolled back", str(a.error))
-        self.assertEqual(notes(), ["first", "second"])  # refused: kept, as a commit
-
-    def test_statement_under_another_threads_transaction_is_refused(self):
-        def first() -> None:
-            self.first_opens()
-            try:
-                db.session.execute(
-                    sa.text("INSERT INTO note (item_id, text) SELECT id, 'refused' FROM item")
-                )
-            finally:
-                self.first_done.set()
-                _wait(self.second_done)  # then its rollback (at the context's end) is its own
-
-        a, b = self.overlap(first)
-        self.assertRefused(a, a, b)
-        # The statement was refused; then the end of the thread's app context
-        # rolled back its transaction, into which the other thread had since
-        # committed: refused too (keeping "first"), so "second" is not lost.
-        self.assertIn("sent a statement", str(a.error.__context__))
-        self.assertIn("committed inside it", str(a.error))
-        self.assertEqual(notes(), ["first", "second"])
-
-    def test_rollback_undoing_another_threads_commit_is_refused(self):
-        committed = threading.Event()
+    def test_thread_below_waits_for_the_one_above(self):
+        # "first" is parked (waiting for an event) inside its transaction, so
+        # "second" begins on top of it; "first" then waits for "second" to end.
+        opened, second_done = threading.Event(), threading.Event()
 
         def first() -> None:
             db.session.add(Note(item_id=db.session.scalar(sa.select(Item.id)), text="first"))
             db.session.flush()
+            opened.set()
+            _wait(second_done)
+            db.session.add(Note(item_id=db.session.scalar(sa.select(Item.id)), text="first-2"))
+            db.session.commit()
+
+        def second() -> None:
+            _wait(opened)
+            add_notes("second")
+            second_done.set()
+
+        self.join(self.start(first, name="first"), self.start(second, name="second"))
+        self.assertEqual(notes(), ["first", "first-2", "second"])
+
+    def test_read_only_rollback_keeps_a_commit_made_inside_it(self):
+        def reader() -> None:
+            db.session.scalar(sa.select(Item.id))  # a read-only transaction stays open
+            run_in_thread(self.app, add_notes, "inner")
+            db.session.rollback()  # production: undoes nothing of the inner thread's
+
+        self.join(self.start(reader, name="reader"))
+        self.assertEqual(notes(), ["inner"])
+        self.assertEqual(self.refusals(), [])
+
+    def test_request_reads_through_a_thread_pool(self):
+        resp = self.client.get("/pooled")
+        self.assertEqual(resp.status_code, 200, resp.get_data(as_text=True))
+        self.assertEqual(resp.json, {"names": ["class"] * 4, "notes": 4})
+        self.assertEqual(notes(), ["pool-0", "pool-1", "pool-2", "pool-3"])
+
+    def test_rollback_undoing_another_threads_commit_is_refused(self):
+        def first() -> None:
+            db.session.add(Note(item_id=db.session.scalar(sa.select(Item.id)), text="first"))
+            db.session.flush()
             self.join(self.start(add_notes, "second", name="second"))
-            committed.set()  # it committed inside this thread's transaction
             db.session.rollback()
 
         a = self.start(first, name="first")
         a.join(WAIT)
         self.assertRefused(a, a)
         self.assertIn("'second'", str(a.error))
-        self.assertIn("committed inside it", str(a.error))
-        self.assertTrue(committed.is_set())
+        self.assertIn("had committed", str(a.error))
         self.assertIn("second", notes())  # production keeps it; so does the test
+        self.assertEqual(len(self.refusals()), 1)  # the test would fail at its end
 
-    def test_commit_under_another_threads_transaction_keeps_both(self):
-        def first() -> None:
-            self.first_opens()
-            db.session.commit()  # released once the other thread's transaction ends
 
-        a, b = self.overlap(first)
-        self.join(a)
-        self.assertEqual(notes(), ["first", "second"])
+class DeadlockTests(ThreadCase):
+    """Two threads that wait for each other: refused after the bound, naming both."""
 
-    def test_concurrent_commits_are_kept_or_refused(self):
+    thread_wait_timeout = 0.5
+
+    def test_deadlock_is_refused_naming_both(self):
+        opened, resume = threading.Event(), threading.Event()
+
+        def below() -> None:
+            db.session.add(Note(item_id=db.session.scalar(sa.select(Item.id)), text="below"))
+            db.session.flush()
+            worker = self.start(above, name="above")
+            _wait(opened)  # parked: "above" begins on top of this transaction
+            try:
+                db.session.scalar(sa.select(sa.func.count(Note.id)))  # waits for "above"
+            except IsolationError as exc:
+                refused.append(exc)  # caught, as worker code that logs errors does
+            finally:
+                resume.set()
+                self.join(worker)
+
+        def above() -> None:
+            add_notes("above-1")
+            db.session.add(Note(item_id=db.session.scalar(sa.select(Item.id)), text="above-2"))
+            db.session.flush()
+            opened.set()
+            _wait(resume)  # waits for "below", whose statement waits for this transaction
+            db.session.commit()
+
+        refused: list[IsolationError] = []
+        a = self.start(below, name="below")
+        # The end of the thread's app context rolled back its transaction,
+        # into which "above" had committed meanwhile: refused too.
+        self.assertRefused(a, a, a)
+        self.assertIn("Thread 'below' rolled back", str(a.error))
+        self.assertEqual(len(refused), 1)
+        message = str(refused[0])
+        self.assertIn("'below' waited 0.5 s to send a statement", message)
+        self.assertIn("thread 'above'", message)
+        self.assertEqual(self.refusals(), [message, str(a.error)])  # the test would fail
+        self.assertEqual(notes(), ["above-1", "above-2", "below"])
+
+
+class LostSavepointTests(ThreadCase):
+    """26.6: a statement the driver cannot adapt, after a commit, loses no savepoint."""
+
+    def unadaptable_after_commit(self, name: str) -> None:
+        db.session.add(Note(item_id=db.session.scalar(sa.select(Item.id)), text=name))
+        db.session.commit()
+        with self.assertRaises(sa.exc.StatementError) as caught:
+            db.session.execute(sa.text("SELECT :x"), {"x": {"a": 1}})
+        self.assertNotIsInstance(caught.exception, IsolationError)
+        db.session.rollback()
+        self.assertIn(name, notes())  # the session works after rollback(), as in production
+        db.session.add(Note(item_id=db.session.scalar(sa.select(Item.id)), text=f"{name}-after"))
+        db.session.commit()
+
+    def test_1_unadaptable_parameter_after_a_commit(self):
+        self.unadaptable_after_commit("kept")
+        self.assertEqual(notes(), ["kept", "kept-after"])
+
+    def test_2_in_two_threads(self):
         start = threading.Barrier(2, timeout=WAIT)
-        committed: list[str] = []
 
-        def commit_many(me: str) -> None:
-            item_id = db.session.scalar(sa.select(Item.id))
+        def both(name: str) -> None:
             start.wait()
-            for i in range(20):
-                db.session.add(Note(item_id=item_id, text=f"{me}-{i}"))
-                db.session.commit()
-                committed.append(f"{me}-{i}")
+            for i in range(5):
+                self.unadaptable_after_commit(f"{name}{i}")
 
-        workers = [self.start(commit_many, "a", name="a"), self.start(commit_many, "b", name="b")]
-        for worker in workers:
-            worker.join(WAIT)
-            self.assertFalse(worker.is_alive())
-        refused = {w.name for w in workers if w.error is not None}
-        for worker in workers:
-            if worker.error is not None:
-                self.assertIsInstance(worker.error, IsolationError, worker.error)
-                self.assertNotIn("does not exist", str(worker.error))
-        kept = notes()
-        self.assertLessEqual(set(committed), set(kept), "a commit was lost")
-        extra = {text.split("-")[0] for text in set(kept) - set(committed)}
-        self.assertLessEqual(extra, refused)
+        self.join(self.start(both, "a", name="a"), self.start(both, "b", name="b"))
+        self.assertEqual(len(notes()), 20)
+        self.assertEqual(self.refusals(), [])
 
 
 class LaterThreadsTests(ThreadCase):

@@ -1,4 +1,4 @@
-"""A small blog API: users, posts, comments and tags, on PostgreSQL."""
+"""A small blog: a JSON API (users, posts, comments, tags) and a few pages, on PostgreSQL."""
 
 import os
 
@@ -24,13 +24,16 @@ def create_app(config=None):
         SQLALCHEMY_DATABASE_URI=os.environ.get(
             "DATABASE_URL", "postgresql+psycopg2://localhost/blog"
         ),
+        SECRET_KEY=os.environ.get("SECRET_KEY", "dev only: set SECRET_KEY in production"),
     )
     app.config.update(config or {})
 
     db.init_app(app)
     migrate.init_app(app, db)
 
+    from .pages import pages
     from .views import bp
 
     app.register_blueprint(bp)
+    app.register_blueprint(pages)
     return app

@@ -1,0 +1,1 @@
+"""The example blog's pages on Django, for LiveServerTestCase (bench/browser.py)."""
