@@ -17,10 +17,10 @@ import typing as t
 import sqlalchemy as sa
 from flask import Flask
 
+from ..databases.drivers import DRIVERS
 from ..databases.safety import check_test_database
 from ..databases.urls import parse_url, render_url, same_database
 from ..errors import ConfigurationError, UnsafeDatabaseError
-from ..isolation.engines import SUPPORTED_DRIVERS
 from .appkinds import PLAIN, AppDatabase
 from .binds import BindPlan
 from .refusals import is_postgresql, pointing_elsewhere, unsupported_driver
@@ -119,6 +119,6 @@ def check_engines(
         what = "its database" if key is None else f"its bind {key!r}"
         if not is_postgresql(engine.url) or not same_database(engine.url, expected):
             raise UnsafeDatabaseError(pointing_elsewhere(app, key, engine.url, expected, owner))
-        if engine.dialect.driver not in SUPPORTED_DRIVERS:
+        if engine.dialect.driver not in DRIVERS:
             raise ConfigurationError(unsupported_driver(owner, what, engine))
         check_test_database(engine.url, "run tests")

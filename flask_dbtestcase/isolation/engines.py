@@ -30,13 +30,14 @@ the Engine works whatever the session class, the options or the version.
 
 from __future__ import annotations
 
-import importlib
 import threading
+import types
 import typing as t
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ..databases.drivers import DRIVERS
 from ..databases.libpq import harden
 from ..databases.urls import database_key
 from ..databases.watch import pinned_options
@@ -49,7 +50,6 @@ __all__ = [
     "connect_params",
     "PinnedConnection",
     "Pins",
-    "SUPPORTED_DRIVERS",
     "adapter",
 ]
 
@@ -174,20 +174,37 @@ def _pin_key(
     return (driver, repr(tuple(cargs)), repr(params))
 
 
-#: The drivers whose engines can be pinned: SQLAlchemy's driver name -> adapter module.
-SUPPORTED_DRIVERS = {"psycopg2": "psycopg2_driver", "psycopg": "psycopg_driver"}
+def _psycopg2_adapter() -> types.ModuleType:
+    from . import psycopg2_driver
+
+    return psycopg2_driver
+
+
+def _psycopg_adapter() -> types.ModuleType:
+    from . import psycopg_driver
+
+    return psycopg_driver
+
+
+#: How each supported driver (the registry: :data:`~flask_dbtestcase.databases.drivers.DRIVERS`)
+#: is pinned: its adapter module, imported when a driver is in use (each imports its driver).
+_ADAPTERS: dict[str, t.Callable[[], types.ModuleType]] = {
+    "psycopg2": _psycopg2_adapter,
+    "psycopg": _psycopg_adapter,
+}
 
 
 def adapter(driver: str) -> t.Any:
     """Import the adapter module of ``driver`` (only the drivers in use are imported).
 
-    :param driver: SQLAlchemy's name of the driver.
+    :param driver: SQLAlchemy's name of the driver, one of
+        :data:`~flask_dbtestcase.databases.drivers.DRIVERS`.
     """
-    name = SUPPORTED_DRIVERS.get(driver)
-    if name is None:
+    load = _ADAPTERS.get(driver) if driver in DRIVERS else None
+    if load is None:
         raise ConfigurationError(
             f"flask-dbtestcase cannot isolate an engine on the driver {driver!r}: "
             "it supports psycopg (postgresql+psycopg://) and psycopg2 "
             "(postgresql+psycopg2://). Use one of them for the tests."
         )
-    return importlib.import_module(f"{__package__}.{name}")
+    return load()

@@ -43,9 +43,10 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import Pool
 
+from ..databases.drivers import DRIVERS
 from ..databases.urls import database_key
 from ..errors import ConfigurationError
-from .engines import SUPPORTED_DRIVERS, DatabaseKey, PinnedConnection, Pins, connect_params
+from .engines import DatabaseKey, PinnedConnection, Pins, connect_params
 from .savepoints import SavepointStack
 
 __all__ = ["Routing", "async_refusal", "is_pinned", "pinned_databases", "route"]
@@ -209,7 +210,7 @@ def _on_connect(dialect: t.Any, conn_rec: t.Any, cargs: t.Any, cparams: t.Any) -
     if key is None or entry is None or entry.pins is None:
         return None
     pins = entry.pins
-    if dialect.driver not in SUPPORTED_DRIVERS:
+    if dialect.driver not in DRIVERS:
         if getattr(dialect, "is_async", False):
             raise ConfigurationError(async_refusal("An async engine", dialect.driver))
         raise ConfigurationError(
