@@ -10,21 +10,24 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+import typing as t
 
 from sqlalchemy.engine import URL
 
 from ..postgres.background import Background
-from ..postgres.server import ThrowawayServer
 from . import creation
 from .config import THROWAWAY_DATABASE, DatabasesConfig
 from .urls import parse_test_url
+
+if t.TYPE_CHECKING:
+    from ..postgres.server import ThrowawayServer
 
 __all__ = ["EarlyServer", "start_early", "start_throwaway"]
 
 
 #: What the early start hands over: the server, how long it took to start,
 #: and the error of creating its test database.
-_Started = tuple[ThrowawayServer, float, "BaseException | None"]
+_Started = tuple["ThrowawayServer", float, "BaseException | None"]
 
 
 @dataclasses.dataclass
@@ -67,6 +70,9 @@ def start_throwaway(
     :param keepdb: run on the project's kept data, and reuse its test database.
     :param project: keys the kept data directory.
     """
+    # Imported here, where a server is started: testing.postgresql imports pg8000.
+    from ..postgres.server import ThrowawayServer
+
     server = ThrowawayServer.start(config.server, keepdb=keepdb, project=project)
     try:
         url = parse_test_url(server.url(THROWAWAY_DATABASE, config.driver), config.driver)
@@ -95,6 +101,10 @@ def start_early(
 
     def start() -> _Started:
         started = time.perf_counter()
+        # Imported in this thread: pg8000's import (testing.postgresql's) overlaps
+        # with the tests' imports in the main thread instead of delaying them.
+        from ..postgres.server import ThrowawayServer
+
         server = ThrowawayServer.start(config.server, keepdb=keepdb, project=project or os.getcwd())
         elapsed = time.perf_counter() - started
         try:

@@ -31,7 +31,6 @@ from urllib.parse import unquote
 
 from sqlalchemy.engine import URL
 
-from ..postgres.server import ThrowawayServer
 from ..variables import DATABASE_URL_ENV
 from . import creation
 from .config import THROWAWAY_DATABASE, DatabasesConfig
@@ -40,6 +39,9 @@ from .handover import Handover
 from .safety import check_test_database
 from .urls import parse_test_url, render_url, same_database, test_database_name
 from .watch import Marks, drop_escaped_databases
+
+if t.TYPE_CHECKING:  # imported where a server is started (earlystart): it loads pg8000
+    from ..postgres.server import ThrowawayServer
 
 __all__ = ["Log", "TestDatabases", "open_test_databases", "readable_url"]
 
