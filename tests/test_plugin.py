@@ -278,6 +278,29 @@ class FixtureTests(PluginRun):
         result, _ = self.run_pytest(self.project(files), *QUIET)
         self.assertPassed(result, 1)
 
+    def test_the_package_is_left_out_of_assertion_rewriting(self):
+        """pytest rewrites the asserts of a plugin's whole distribution, at a cost each
+        session where no bytecode is written: the package's own modules are left out."""
+        files = sample_files()
+        files["test_rewrite.py"] = textwrap.dedent(
+            """
+            import sys
+
+            def test_not_rewritten(db):
+                loaders = {
+                    name: type(module.__loader__).__name__
+                    for name, module in list(sys.modules.items())
+                    if name.startswith("flask_dbtestcase.") and getattr(module, "__loader__", None)
+                }
+                assert loaders["flask_dbtestcase.cases.classes"] != "AssertionRewritingHook"
+                assert "AssertionRewritingHook" not in {
+                    kind for name, kind in loaders.items() if ".databases." in name
+                }
+            """
+        )
+        result, _ = self.run_pytest(self.project(files), *QUIET, "test_rewrite.py")
+        self.assertPassed(result, 1)
+
     def test_a_runner_option_in_pyproject_is_named(self):
         files = sample_files()
         files["pyproject.toml"] += "keepdb = true\n"

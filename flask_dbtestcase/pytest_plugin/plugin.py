@@ -105,7 +105,34 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{NO_REQUEST_CONTEXT}: run a test that uses flask-dbtestcase's app in an app "
         "context only, without a test request context.",
     )
+    _not_rewritten(config)
     config.pluginmanager.import_plugin(FIXTURES_MODULE)
+
+
+def _not_rewritten(config: pytest.Config) -> None:
+    """Leave the package's modules out of pytest's assertion rewriting.
+
+    pytest rewrites the asserts of every module of a distribution that has a
+    ``pytest11`` entry point: each session parses and compiles again the ~80
+    modules a run imports wherever no bytecode is written
+    (``PYTHONDONTWRITEBYTECODE``, an installation the user cannot write),
+    0.2-0.4 s of the session's start-up. Their asserts check the package's
+    own invariants, not the user's tests. Only pytest's private rewriting hook
+    holds the list (pytest 7 to 9); where it is not found, nothing changes.
+
+    :param config: pytest's configuration.
+    """
+    try:
+        from _pytest.assertion.rewrite import assertstate_key
+    except ImportError:  # another pytest: its rewriting stays as it is
+        return
+    hook = getattr(config.stash.get(assertstate_key, None), "hook", None)
+    marked = getattr(hook, "_must_rewrite", None)
+    if isinstance(marked, set) and __package__:
+        marked.discard(__package__.partition(".")[0])
+        cache = getattr(hook, "_marked_for_rewrite_cache", None)
+        if isinstance(cache, dict):
+            cache.clear()
 
 
 @pytest.hookimpl(optionalhook=True)
