@@ -3,7 +3,10 @@
 
     python runtests.py [labels…] [options]     # same options as python -m flask_dbtestcase
 
-With no labels it discovers tests/ from the repository root.
+With no labels it discovers tests/ from the repository root. As Django's own
+runtests.py does, it runs in parallel by default (``--parallel auto``: one
+worker per core, serially below 50 tests); ``--parallel 0`` or ``--pdb``
+runs in one process.
 """
 
 import os
@@ -25,6 +28,10 @@ def run(argv=None):
         return main(argv, prog="runtests.py")
     if not options.labels and "-h" not in argv and "--help" not in argv:
         argv = ["tests", *argv]
+    if not any(arg == "--parallel" or arg.startswith("--parallel=") for arg in argv) and not (
+        options.pdb
+    ):
+        argv += ["--parallel", "auto"]
     if options.top_level is None:
         argv += ["--top-level-directory", ROOT]
     return main(argv, prog="runtests.py")
