@@ -22,7 +22,7 @@ from .savepoints import SavepointStack
 from .statements import lost_connection_error
 from .writecheck import ConnectionWatch
 
-__all__ = ["Psycopg2Connection", "Psycopg2Cursor", "connect"]
+__all__ = ["Psycopg2Connection", "Psycopg2Cursor", "Psycopg2LargeObject", "connect"]
 
 
 def _prefixed(statements: t.Sequence[str], query: str | bytes) -> str | bytes:
@@ -124,6 +124,55 @@ class Psycopg2Cursor(psycopg2.extensions.cursor):
             return super().copy_to(*args, **kwargs)
 
 
+class Psycopg2LargeObject(psycopg2.extensions.lobject):
+    """A large object of the shared connection: the pending plumbing goes before its calls.
+
+    :param conn: the shared connection.
+    :param args: as for :class:`psycopg2.extensions.lobject`.
+    """
+
+    def __init__(self, conn: Psycopg2Connection, *args: t.Any) -> None:
+        super().__init__(conn, *args)
+        self._stack = conn.savepoints
+
+    def _base(self) -> t.Any:
+        """Send the pending plumbing of the connection; return psycopg2's own methods."""
+        self._stack.flush_plumbing()
+        return super()
+
+    def read(self, *args: t.Any) -> t.Any:
+        """Send the pending plumbing, then read.
+
+        :param args: as for psycopg2's ``lobject.read``.
+        """
+        return self._base().read(*args)
+
+    def write(self, data: t.Any) -> t.Any:
+        """Send the pending plumbing, then write.
+
+        :param data: as for psycopg2's ``lobject.write``.
+        """
+        return self._base().write(data)
+
+    def truncate(self, *args: t.Any) -> None:
+        """Send the pending plumbing, then truncate.
+
+        :param args: as for psycopg2's ``lobject.truncate``.
+        """
+        self._base().truncate(*args)
+
+    def export(self, file_name: str) -> None:
+        """Send the pending plumbing, then export to a file.
+
+        :param file_name: as for psycopg2's ``lobject.export``.
+        """
+        self._base().export(file_name)
+
+    def unlink(self) -> None:
+        """Send the pending plumbing, then delete the large object."""
+        self._base().unlink()
+
+
 class Psycopg2Connection(psycopg2.extensions.connection):
     """The shared connection, on psycopg2 (a :class:`~.pinned.PinnedConnection`).
 
@@ -175,6 +224,21 @@ class Psycopg2Connection(psycopg2.extensions.connection):
         if not (isinstance(factory, type) and issubclass(factory, Psycopg2Cursor)):
             self.savepoints.flush_plumbing()
         return super().cursor(*args, **kwargs)
+
+    def lobject(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
+        """Send the pending plumbing, then open a large object (its calls do the same).
+
+        :param args: as for psycopg2's ``lobject``.
+        :param kwargs: as for psycopg2's ``lobject``.
+        """
+        if self.closed:
+            raise lost_connection_error()
+        if len(args) < 5 and kwargs.get("lobject_factory") is None:
+            kwargs["lobject_factory"] = Psycopg2LargeObject
+        stack = self.savepoints
+        with stack.sending():
+            stack.flush_plumbing()
+            return super().lobject(*args, **kwargs)
 
     def set_session(self, *args: t.Any, **kwargs: t.Any) -> None:
         """Ignore this: isolation level and read-only mode belong to the test transaction.
