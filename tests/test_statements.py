@@ -3,12 +3,14 @@ order and on the other driver too; and what the statement reader makes of each s
 
 The pairs run here in the project's own suite (on the run's driver), and in
 subprocesses under the runner: reversed, shuffled, with ``--parallel 2``,
-and with each driver named in ``FLASK_DBTESTCASE_DRIVER``.
+and with each driver named in ``FLASK_DBTESTCASE_DRIVER``; and under pytest,
+in random order on each driver and with ``-n 2``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import unittest
 
@@ -26,6 +28,9 @@ from tests.statements.suite_statements import (  # noqa: F401  (run here too)
 from tests.support import ROOT, Project, RunnerOrders
 
 LABEL = "tests.statements.suite_statements"
+SUITE = "tests/statements/suite_statements.py"
+HAVE_PYTEST = importlib.util.find_spec("pytest") is not None
+HAVE_XDIST = importlib.util.find_spec("xdist") is not None
 
 
 class StatementModesTests(RunnerOrders, unittest.TestCase):
@@ -50,6 +55,27 @@ class StatementModesTests(RunnerOrders, unittest.TestCase):
                 skipped = "skipped=2" if driver == "psycopg" else "OK\n"
                 self.assertIn(skipped, result.stderr)
                 self.check_run(result)
+
+
+@unittest.skipUnless(HAVE_PYTEST, "pytest is not installed")
+class StatementPytestTests(unittest.TestCase):
+    """The suite passes under pytest too: random order (pytest-randomly) on each driver, xdist."""
+
+    def run_pytest(self, *args: str, driver: str | None = None) -> None:
+        project = Project(self, directory=ROOT, module="pytest", timeout=180)
+        env = {"FLASK_DBTESTCASE_DRIVER": driver} if driver else None
+        result = project.run([SUITE, "-p", "no:cacheprovider", "-q", *args], env=env)
+        self.assertEqual(result.returncode, 0, result)
+        self.assertIn(" passed", result.stdout)
+
+    def test_random_order_on_each_driver(self):
+        for driver in ("psycopg2", "psycopg"):
+            with self.subTest(driver=driver):
+                self.run_pytest(driver=driver)
+
+    @unittest.skipUnless(HAVE_XDIST, "pytest-xdist is not installed")
+    def test_xdist(self):
+        self.run_pytest("-n", "2")
 
 
 #: Statement -> what goes to the server under AUTOCOMMIT.
