@@ -185,6 +185,12 @@ def outside_block(statement: str) -> str | None:
     return None
 
 
+def _first_line(exc: BaseException) -> str:
+    """The first line of a driver error's message."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def _named(query: t.Any) -> str:
     """The statement, on one line, shortened for a message."""
     if isinstance(query, bytes):
@@ -214,7 +220,8 @@ class AutocommitStatements:
             return query
         head = text.lstrip()
         if head.startswith(("--", "/*")):
-            head = head[_LEADING.match(head).end() :]  # type: ignore[union-attr]
+            leading = _LEADING.match(head)
+            head = head[leading.end() :] if leading else head
         if not head[:7].lower().startswith(_WORDS):
             return query
         if _ADD_VALUE.match(head):
@@ -233,10 +240,9 @@ class AutocommitStatements:
         """
         code = sqlstate(exc)
         if code == _IN_BLOCK and self.asked:
-            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             return IsolationError(
                 f"The test ran {_named(query)!r} under AUTOCOMMIT, as production code "
-                f"may; PostgreSQL runs it only outside a transaction block ({detail}), "
+                f"may; PostgreSQL runs it only outside a transaction block ({_first_line(exc)}), "
                 "and every FlaskDBTestCase test runs inside the transaction that undoes "
                 "it, while this statement's effect would outlive any transaction. "
                 "Nothing was done. Make the class a FlaskDBTransactionTestCase, whose "
@@ -244,10 +250,9 @@ class AutocommitStatements:
                 "schema build or a migration that runs before the tests)."
             )
         if code == _NEW_ENUM_VALUE and self._enum_value_added:
-            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             return IsolationError(
                 f"The test used an enum value added by ALTER TYPE ... ADD VALUE under "
-                f"AUTOCOMMIT ({detail}). In production that value is committed at once; "
+                f"AUTOCOMMIT ({_first_line(exc)}). In production that value is committed at once; "
                 "here it was added inside the test transaction, and PostgreSQL lets no "
                 "transaction use a value it added to an existing enum type. Add the "
                 "value in the schema (the model or a migration) before the tests, or "
