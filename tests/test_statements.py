@@ -116,6 +116,7 @@ AS_THEY_ARE = [
     "ALTER TYPE mood ADD VALUE 'x'",
     "vacuumed",
     "SELECT 1; VACUUM",
+    "VACUUM note; SELECT 1",  # several statements: PostgreSQL's own answer
     "SET statement_timeout = 5",
     "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
     "SET TRANSACTION SNAPSHOT '00000003-0000001B-1'",

@@ -224,6 +224,8 @@ class AutocommitStatements:
             head = head[leading.end() :] if leading else head
         if not head[:7].lower().startswith(_WORDS):
             return query
+        if ";" in head.rstrip().rstrip(";"):  # several statements: PostgreSQL's own answer
+            return query
         if _ADD_VALUE.match(head):
             self._enum_value_added = True
             return query
