@@ -30,7 +30,11 @@ added inside the test transaction, and PostgreSQL lets no transaction use
 a value it added to an older type: that error too becomes an IsolationError.
 
 Only a statement that starts with one of a few words (after whitespace and
-comments) is read past its first characters, and only under AUTOCOMMIT.
+comments) is read past its first characters, and only under AUTOCOMMIT. A
+text of several statements is sent as it is (PostgreSQL refuses these
+there in production too). What the app asked is the driver connection's,
+which every SQLAlchemy connection on the database shares: while one of them
+is in AUTOCOMMIT, the statements of the others are read as well.
 """
 
 from __future__ import annotations
