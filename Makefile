@@ -193,7 +193,7 @@ coverage: venv postgres coverage-rc
 # the example app. DRIVER=psycopg or psycopg2 picks the driver (default: the
 # one SQLAlchemy picks for postgresql://, psycopg2 under 2.0).
 COMPAT_VENV ?= .venv-sqlalchemy20
-COMPAT_TESTS := tests.test_isolation tests.test_fixtures tests.test_transaction_case tests.test_lifecycle tests.test_schema tests.test_escapes tests.test_threads
+COMPAT_TESTS := tests.test_isolation tests.test_fixtures tests.test_transaction_case tests.test_lifecycle tests.test_schema tests.test_escapes tests.test_statements tests.test_threads
 DRIVER ?=
 WITH_DRIVER = $(if $(DRIVER),FLASK_DBTESTCASE_DRIVER=$(DRIVER))
 compat: postgres

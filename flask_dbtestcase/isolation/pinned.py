@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import typing as t
 
+from .autocommit import AutocommitStatements
 from .protocol import DriverConnection
 from .savepoints import Escape, SavepointStack
 from .writecheck import ConnectionWatch
@@ -36,6 +37,8 @@ class PinnedConnection(DriverConnection, t.Protocol):
     driver_error: t.ClassVar[type[Exception]]
     #: Its savepoints, frames and plumbing.
     savepoints: SavepointStack
+    #: What the app asked of autocommit, and the statements that need it.
+    autocommit_statements: AutocommitStatements
 
     @property
     def watch(self) -> ConnectionWatch | None:

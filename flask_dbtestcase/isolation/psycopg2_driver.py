@@ -16,13 +16,14 @@ import typing as t
 import psycopg2.extensions
 
 from ..errors import IsolationError
+from .autocommit import AutocommitStatements
 from .pinned import PinnedConnection
 from .protocol import TransactionStatus
 from .savepoints import SavepointStack
 from .statements import lost_connection_error
 from .writecheck import ConnectionWatch
 
-__all__ = ["Psycopg2Connection", "Psycopg2Cursor", "connect"]
+__all__ = ["Psycopg2Connection", "Psycopg2Cursor", "Psycopg2LargeObject", "connect"]
 
 
 def _prefixed(statements: t.Sequence[str], query: str | bytes) -> str | bytes:
@@ -53,6 +54,8 @@ class Psycopg2Cursor(psycopg2.extensions.cursor):
         stack = conn.savepoints
         if not isinstance(query, (str, bytes)):  # psycopg2.sql.Composable
             query = query.as_string(self)
+        if conn.autocommit_statements.asked:
+            query = conn.autocommit_statements.statement(query)
         with stack.sending():
             statements = stack.take_plumbing(query)
             sent = query
@@ -65,6 +68,9 @@ class Psycopg2Cursor(psycopg2.extensions.cursor):
                 super().execute(sent, vars)
             except Exception as exc:
                 stack.statement_failed(exc)
+                refused = conn.autocommit_statements.failure(exc, query)
+                if refused is not None:
+                    raise refused from None
                 raise
             stack.statement_done(query)
 
@@ -124,6 +130,55 @@ class Psycopg2Cursor(psycopg2.extensions.cursor):
             return super().copy_to(*args, **kwargs)
 
 
+class Psycopg2LargeObject(psycopg2.extensions.lobject):
+    """A large object of the shared connection: the pending plumbing goes before its calls.
+
+    :param conn: the shared connection.
+    :param args: as for :class:`psycopg2.extensions.lobject`.
+    """
+
+    def __init__(self, conn: Psycopg2Connection, *args: t.Any) -> None:
+        super().__init__(conn, *args)
+        self._stack = conn.savepoints
+
+    def _base(self) -> t.Any:
+        """Send the pending plumbing of the connection; return psycopg2's own methods."""
+        self._stack.flush_plumbing()
+        return super()
+
+    def read(self, *args: t.Any) -> t.Any:
+        """Send the pending plumbing, then read.
+
+        :param args: as for psycopg2's ``lobject.read``.
+        """
+        return self._base().read(*args)
+
+    def write(self, data: t.Any) -> t.Any:
+        """Send the pending plumbing, then write.
+
+        :param data: as for psycopg2's ``lobject.write``.
+        """
+        return self._base().write(data)
+
+    def truncate(self, *args: t.Any) -> None:
+        """Send the pending plumbing, then truncate.
+
+        :param args: as for psycopg2's ``lobject.truncate``.
+        """
+        self._base().truncate(*args)
+
+    def export(self, file_name: str) -> None:
+        """Send the pending plumbing, then export to a file.
+
+        :param file_name: as for psycopg2's ``lobject.export``.
+        """
+        self._base().export(file_name)
+
+    def unlink(self) -> None:
+        """Send the pending plumbing, then delete the large object."""
+        self._base().unlink()
+
+
 class Psycopg2Connection(psycopg2.extensions.connection):
     """The shared connection, on psycopg2 (a :class:`~.pinned.PinnedConnection`).
 
@@ -141,6 +196,8 @@ class Psycopg2Connection(psycopg2.extensions.connection):
         self.cursor_factory = Psycopg2Cursor
         #: Its savepoints, frames and plumbing.
         self.savepoints = stack = SavepointStack(self, psycopg2.Error)
+        #: What the app asked of autocommit, and the statements that need it.
+        self.autocommit_statements = AutocommitStatements()
         # The test case's calls go straight to the stack (no call in between).
         self.begin_test = stack.begin_test
         self.end_test = stack.end_test
@@ -176,18 +233,39 @@ class Psycopg2Connection(psycopg2.extensions.connection):
             self.savepoints.flush_plumbing()
         return super().cursor(*args, **kwargs)
 
+    def lobject(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
+        """Send the pending plumbing, then open a large object (its calls do the same).
+
+        :param args: as for psycopg2's ``lobject``.
+        :param kwargs: as for psycopg2's ``lobject``.
+        """
+        if self.closed:
+            raise lost_connection_error()
+        if len(args) < 5 and kwargs.get("lobject_factory") is None:
+            kwargs["lobject_factory"] = Psycopg2LargeObject
+        stack = self.savepoints
+        with stack.sending():
+            stack.flush_plumbing()
+            return super().lobject(*args, **kwargs)
+
     def set_session(self, *args: t.Any, **kwargs: t.Any) -> None:
         """Ignore this: isolation level and read-only mode belong to the test transaction.
 
-        :param args: ignored.
-        :param kwargs: ignored.
+        Autocommit asked for is noted (:attr:`autocommit`).
+
+        :param args: ignored, but for ``autocommit`` (the fourth).
+        :param kwargs: ignored, but for ``autocommit``.
         """
+        autocommit = kwargs.get("autocommit", args[3] if len(args) > 3 else None)
+        if autocommit is not None:
+            self.autocommit_statements.asked = bool(autocommit)
 
     def set_isolation_level(self, level: int | None) -> None:
-        """Ignore this, as :meth:`set_session`.
+        """Ignore this, as :meth:`set_session` (autocommit asked for is noted).
 
-        :param level: ignored.
+        :param level: ignored, but for ``ISOLATION_LEVEL_AUTOCOMMIT``.
         """
+        self.autocommit_statements.asked = level == psycopg2.extensions.ISOLATION_LEVEL_AUTOCOMMIT
 
     @property
     def autocommit(self) -> bool:
@@ -196,7 +274,11 @@ class Psycopg2Connection(psycopg2.extensions.connection):
 
     @autocommit.setter
     def autocommit(self, value: bool) -> None:
-        """Ignored: autocommit would make the app's writes permanent."""
+        """Note it, and stay in the test transaction (where the app's writes are undone).
+
+        The statements that need autocommit are adapted (:mod:`.autocommit`).
+        """
+        self.autocommit_statements.asked = bool(value)
 
     @property
     def readonly(self) -> None:
@@ -236,6 +318,7 @@ class Psycopg2Connection(psycopg2.extensions.connection):
     def real_rollback(self) -> None:
         """Really roll back (psycopg2's own ``rollback``)."""
         psycopg2.extensions.connection.rollback(self)
+        self.autocommit_statements.class_ended()
 
     def test_began(self) -> None:
         """Note nothing: psycopg2 keeps no session state of its own past ``ROLLBACK TO``."""

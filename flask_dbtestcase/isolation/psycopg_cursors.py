@@ -61,6 +61,8 @@ class PsycopgCursor(psycopg.Cursor[t.Any]):
         stack = conn.savepoints
         if isinstance(query, sql.Composable):
             query = query.as_string(self)
+        if conn.autocommit_statements.asked:
+            query = conn.autocommit_statements.statement(query)
         with stack.sending():
             statements = stack.take_plumbing(query)
             try:
@@ -79,6 +81,9 @@ class PsycopgCursor(psycopg.Cursor[t.Any]):
                         self.nextset()
             except Exception as exc:
                 stack.statement_failed(exc)
+                refused = conn.autocommit_statements.failure(exc, query)
+                if refused is not None:
+                    raise refused from None
                 raise
             stack.statement_done(query)
             return self

@@ -29,6 +29,7 @@ import typing as t
 import psycopg
 from psycopg import pq
 
+from .autocommit import AutocommitStatements
 from .pinned import PinnedConnection
 from .protocol import TransactionStatus
 from .psycopg_cursors import PsycopgCursor, PsycopgServerCursor, pinned_cursor_class
@@ -59,6 +60,8 @@ class PsycopgConnection(psycopg.Connection[t.Any]):
         self._prepared_before: set[bytes] = set()
         #: Its savepoints, frames and plumbing.
         self.savepoints = stack = SavepointStack(self, psycopg.Error)
+        #: What the app asked of autocommit, and the statements that need it.
+        self.autocommit_statements = AutocommitStatements()
         # The test case's calls go straight to the stack (no call in between).
         self.begin_test = stack.begin_test
         self.end_test = stack.end_test
@@ -78,11 +81,12 @@ class PsycopgConnection(psycopg.Connection[t.Any]):
 
         :param conninfo: as for :meth:`psycopg.Connection.connect`.
         :param kwargs: as for :meth:`psycopg.Connection.connect`; an
-            ``autocommit`` is dropped, a ``cursor_factory`` gets pinned.
+            ``autocommit`` is only noted, a ``cursor_factory`` gets pinned.
         """
-        kwargs.pop("autocommit", None)
+        autocommit = kwargs.pop("autocommit", False)
         factory = kwargs.pop("cursor_factory", None)
         conn = super().connect(conninfo, **kwargs)
+        conn.autocommit_statements.asked = bool(autocommit)
         if factory is not None:
             conn.cursor_factory = pinned_cursor_class(factory)
         return conn
@@ -138,13 +142,18 @@ class PsycopgConnection(psycopg.Connection[t.Any]):
 
     @autocommit.setter
     def autocommit(self, value: bool) -> None:
-        """Ignored: autocommit would make the app's writes permanent."""
+        """Note it, and stay in the test transaction (where the app's writes are undone).
+
+        The statements that need autocommit are adapted (:mod:`.autocommit`).
+        """
+        self.autocommit_statements.asked = bool(value)
 
     def set_autocommit(self, value: bool) -> None:
-        """Ignored, as :attr:`autocommit`.
+        """Note it, as :attr:`autocommit`.
 
-        :param value: ignored.
+        :param value: whether the app wants autocommit.
         """
+        self.autocommit_statements.asked = bool(value)
 
     @property
     def isolation_level(self) -> None:
@@ -235,6 +244,7 @@ class PsycopgConnection(psycopg.Connection[t.Any]):
     def real_rollback(self) -> None:
         """Really roll back (psycopg's own ``rollback``, which also clears its statement cache)."""
         psycopg.Connection.rollback(self)
+        self.autocommit_statements.class_ended()
 
     def real_commit(self) -> None:
         """Really commit (psycopg's own ``commit``)."""
