@@ -202,9 +202,9 @@ def _flask_dbtestcase_test(request: pytest.FixtureRequest) -> t.Iterator[None]:
         return
     flask_app: Flask = request.getfixturevalue("app")
     _db_of(request, flask_app)  # its engines refuse a test that did not ask for a database
-    from ..cases.appcache import restore_config
+    from ..cases.appstate import restore_config, snapshot
 
-    config_before = dict(flask_app.config)  # what the test changes is undone after it
+    config_before = snapshot(flask_app.config)  # what the test changes is undone after it
     context: contextlib.AbstractContextManager[t.Any]
     if usage.request_context:  # over the database's app context, or one of its own
         context = flask_app.test_request_context()
