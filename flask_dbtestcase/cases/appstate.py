@@ -1,4 +1,4 @@
-"""What the app keeps between tests: ``app.config``, put back after each test.
+"""What the app keeps between tests: ``app.config``, put back; the hook for the rest.
 
 What a test (or a class's hooks) changes in ``app.config`` is undone after it.
 
@@ -13,6 +13,10 @@ configs hold few, so a snapshot costs about what the shallow copy does.
 A container the test changed in place is put back in place: an extension
 that kept a reference to ``app.config["FEATURES"]`` sees the original
 values again, in the same object.
+
+Everything else the app object holds (its extensions' state, caches) is
+the app's own, as in production: :meth:`AppStateHooks.reset_app_state` is
+where a test case class resets it after each test.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import copy
 import datetime
 import typing as t
 
-__all__ = ["ConfigSnapshot", "restore_config", "snapshot"]
+__all__ = ["AppStateHooks", "ConfigSnapshot", "end_test", "restore_config", "snapshot"]
 
 _CONTAINERS = (dict, list, set)
 #: The types most config values have: never containers (checked first, for speed).
@@ -118,3 +122,33 @@ def restore_config(app: t.Any, snapshot: ConfigSnapshot | None) -> None:
     if snapshot is not None:
         snapshot.restore(app.config)
 
+
+class AppStateHooks:
+    """The hook that resets what the app keeps between tests (a base of the test cases)."""
+
+    def reset_app_state(self) -> None:
+        """Reset what the app keeps between tests: override it; called after each test.
+
+        The rollback undoes the database and ``app.config`` is put back, but
+        the app object is built once and shared: its extensions' state (a
+        cache's values, a rate limiter's counters), module globals and
+        anything else kept on it persist from test to test, as they do
+        between requests in production. Clear them here, e.g. with
+        Flask-Caching's ``cache.clear()``. It runs after ``tearDown`` and the
+        test's clean-ups, in the class's app context, before the test's
+        transaction is rolled back and ``app.config`` is put back; an error
+        in it is the test's error. It does nothing by default.
+        """
+
+
+def end_test(test: AppStateHooks, app: t.Any, before: ConfigSnapshot | None) -> None:
+    """After a test: call its :meth:`~AppStateHooks.reset_app_state`, then put the config back.
+
+    :param test: the test that ended.
+    :param app: its Flask app.
+    :param before: the config's snapshot from the test's start (None: none was taken).
+    """
+    try:
+        test.reset_app_state()
+    finally:
+        restore_config(app, before)

@@ -47,7 +47,7 @@ _CLASS_STATE = (
 )  # fmt: skip
 
 
-class _AppTestCase(QueryAssertions, WrappedTestCase):
+class _AppTestCase(appstate.AppStateHooks, QueryAssertions, WrappedTestCase):
     """What both test case classes share: the app, its database and assertions."""
 
     app_factory: t.ClassVar[t.Any] = None
@@ -228,7 +228,7 @@ class _AppTestCase(QueryAssertions, WrappedTestCase):
                 "push() without its pop()). Close it before the test ends."
             ) from None
         finally:
-            appstate.restore_config(self.app, self.__dict__.pop("_config_before", None))
+            appstate.end_test(self, self.app, self.__dict__.pop("_config_before", None))
 
     @contextlib.contextmanager
     def captureQueries(self) -> t.Iterator[QueryLog]:
