@@ -110,7 +110,7 @@ def _wrap_test(request: pytest.FixtureRequest, app: Flask, kind: str) -> t.Itera
         if usage.marker is not None and usage.options.databases is not None:
             check_databases(usage.marker, usage.options.databases, database.engines)
         case = manager.case_for_test(app, kind, request.node.nodeid, usage.options)
-        running = manager.begin_test(case)
+        running = manager.begin_test(case, request.node.nodeid)
     try:
         yield case
     finally:
@@ -174,7 +174,8 @@ def _scoped(request: pytest.FixtureRequest, app: Flask, scope: str) -> t.Iterato
         yield case.db
     finally:
         if manager.open is case:
-            manager.close()
+            with user_errors():
+                manager.close()
 
 
 @pytest.fixture(scope="module")
