@@ -352,7 +352,7 @@ class CaseManager:
             return
         pins = pins_of(run.databases)
         with self.internal():
-            found = check_quiet_test(pins.connections(), test)
+            found = check_quiet_test(pins, lambda: databases_of(case.database.all_engines()), test)
             if not found:
                 return
             escaped = [conn for conn, _ in found]

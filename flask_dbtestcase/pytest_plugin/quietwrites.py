@@ -45,19 +45,30 @@ def _unchecked(connections: t.Iterable[PinnedConnection]) -> list[PinnedConnecti
 
 
 def check_quiet_test(
-    connections: t.Iterable[PinnedConnection], test: t.Any
+    pins: Pins, urls: t.Callable[[], t.Iterable[sa.URL]], test: t.Any
 ) -> list[tuple[PinnedConnection, str]]:
     """Run the watch's check where ``test`` sent nothing; return each write found, with its message.
 
-    A connection whose class sent nothing yet begins its transaction with
-    the check, as it would with the class's first statement.
+    Only the shared connections to the test's databases whose watch has
+    something unchecked are checked (none after a test that sent a
+    statement on each). A connection whose class sent nothing yet begins
+    its transaction with the check, as it would with the class's first statement.
 
-    :param connections: the run's shared connections.
+    :param pins: the run's shared connections.
+    :param urls: returns the test's databases (asked only if some connection is unchecked).
     :param test: the test that just ended (its ``id()`` names it).
     """
+    candidates = _unchecked(pins.connections())
+    if not candidates:
+        return []
+    from ..databases.urls import database_key
+
+    keys = {database_key(url) for url in urls()}
     name = test.id()
     found = []
-    for conn in _unchecked(connections):
+    for conn in candidates:
+        if pins.database_of(conn) not in keys:
+            continue  # another app's database: its own class's end checks it
         watch = conn.watch
         assert watch is not None
         if watch.unchecked and watch.unchecked[-1] == name:
