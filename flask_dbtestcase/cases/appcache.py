@@ -35,7 +35,6 @@ __all__ = [
     "forget_apps",
     "is_cached",
     "pins_of",
-    "restore_config",
 ]
 
 
@@ -224,14 +223,3 @@ def build_test_app(
     clients.install(app)
     app.extensions[EXTENSION_KEY] = found
     return TestApp(app, found, pins_of(databases), main)
-
-
-def restore_config(app: Flask, before: dict[str, t.Any] | None) -> None:
-    """Put ``app.config`` back as it was (its top-level keys).
-
-    :param app: the app.
-    :param before: a copy of its config, or None.
-    """
-    if before is not None and app.config != before:
-        app.config.clear()
-        app.config.update(before)

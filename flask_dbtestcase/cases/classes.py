@@ -23,8 +23,8 @@ from ..isolation.engines import PinnedConnection
 from ..isolation.waits import WAIT_TIMEOUT
 from ..settings import Settings
 from ..state import Run
-from . import clients
-from .appcache import AppKey, TestApp, build_test_app, cached_app, restore_config
+from . import appstate, clients
+from .appcache import AppKey, TestApp, build_test_app, cached_app
 from .appkinds import AppDatabase, plain_settings
 from .appschema import build_app_schema
 from .factory import call_factory, resolve_factory
@@ -47,7 +47,7 @@ _CLASS_STATE = (
 )  # fmt: skip
 
 
-class _AppTestCase(QueryAssertions, WrappedTestCase):
+class _AppTestCase(appstate.AppStateHooks, QueryAssertions, WrappedTestCase):
     """What both test case classes share: the app, its database and assertions."""
 
     app_factory: t.ClassVar[t.Any] = None
@@ -117,7 +117,7 @@ class _AppTestCase(QueryAssertions, WrappedTestCase):
         cls.db = cls.db if cls.db is not None else test_app.db
         cls._engines = test_app.engines
         # What the class's hooks change in app.config is undone after the class.
-        cls.addClassCleanup(restore_config, test_app.app, dict(test_app.app.config))
+        cls.addClassCleanup(appstate.restore_config, cls.app, appstate.snapshot(cls.app.config))
         cls._app_context = test_app.app.app_context()
         cls._app_context.push()
         cls.addClassCleanup(cls._pop_context)
@@ -211,7 +211,7 @@ class _AppTestCase(QueryAssertions, WrappedTestCase):
                 f"tests. Add 'super().setUpClass()' as the first line of "
                 f"{name}.setUpClass."
             )
-        self._config_before = dict(self.app.config)
+        self._config_before = appstate.snapshot(self.app.config)
         self._test_context = self.app.app_context()
         self._test_context.push()
 
@@ -228,7 +228,7 @@ class _AppTestCase(QueryAssertions, WrappedTestCase):
                 "push() without its pop()). Close it before the test ends."
             ) from None
         finally:
-            restore_config(self.app, self.__dict__.pop("_config_before", None))
+            appstate.end_test(self, self.app, self.__dict__.pop("_config_before", None))
 
     @contextlib.contextmanager
     def captureQueries(self) -> t.Iterator[QueryLog]:

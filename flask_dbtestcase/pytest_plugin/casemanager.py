@@ -294,12 +294,14 @@ class CaseManager:
         case.session = case.database.session()
         return case
 
-    def begin_test(self, case: OpenCase) -> tuple[t.Any, AppContext]:
+    def begin_test(self, case: OpenCase, nodeid: str) -> tuple[t.Any, AppContext]:
         """Wrap one test: its ``pre_setup()``; return the test case instance and its outer context.
 
         :param case: the case the test runs in.
+        :param nodeid: the pytest test, which the instance's ``id()`` gives (for the messages).
         """
         test = case.cls("__init__")
+        test.id = lambda: nodeid  # type: ignore[method-assign]  # what the messages name
         context = case.app.app_context()  # under the test's own, for the case's work after it
         context.push()
         try:
@@ -329,3 +331,45 @@ class CaseManager:
                 test.post_teardown()
         finally:
             context.pop()
+        if case.kind == SAVEPOINT:
+            self._check_quiet_test(case, test)
+
+    def _check_quiet_test(self, case: OpenCase, test: t.Any) -> None:
+        """After a test that sent no statement: check for writes past the shared connection.
+
+        A write found fails the test (:mod:`.quietwrites`): the case is closed
+        (the shared data of a ``module_db`` / ``class_db`` scope too), what
+        was committed emptied, and the next test opens a new case.
+        """
+        from ..cases.appcache import pins_of
+        from ..cases.pinning import databases_of
+        from ..cases.recovery import empty_escaped_databases
+        from ..state import current_run
+        from .quietwrites import check_quiet_test, escaped_databases
+
+        run = current_run()
+        if run is None:
+            return
+        pins = pins_of(run.databases)
+        with self.internal():
+            found = check_quiet_test(pins, lambda: databases_of(case.database.all_engines()), test)
+            if not found:
+                return
+            escaped = [conn for conn, _ in found]
+            database = case.database
+            try:
+                self.close()  # ends the class transaction: the emptying is committed
+            finally:
+                empty_escaped_databases(
+                    escaped,
+                    escaped_databases(escaped, pins, databases_of(database.all_engines())),
+                    database.schema(),
+                    test.id(),
+                )
+        message = found[0][1]
+        if case.scope != "ambient":
+            message += (
+                f" The shared data of '{case.scope}_db' was rolled back with it: the "
+                f"later tests of that {case.scope} run without it."
+            )
+        raise IsolationError(message)

@@ -110,7 +110,7 @@ def _wrap_test(request: pytest.FixtureRequest, app: Flask, kind: str) -> t.Itera
         if usage.marker is not None and usage.options.databases is not None:
             check_databases(usage.marker, usage.options.databases, database.engines)
         case = manager.case_for_test(app, kind, request.node.nodeid, usage.options)
-        running = manager.begin_test(case)
+        running = manager.begin_test(case, request.node.nodeid)
     try:
         yield case
     finally:
@@ -174,7 +174,8 @@ def _scoped(request: pytest.FixtureRequest, app: Flask, scope: str) -> t.Iterato
         yield case.db
     finally:
         if manager.open is case:
-            manager.close()
+            with user_errors():
+                manager.close()
 
 
 @pytest.fixture(scope="module")
@@ -202,9 +203,9 @@ def _flask_dbtestcase_test(request: pytest.FixtureRequest) -> t.Iterator[None]:
         return
     flask_app: Flask = request.getfixturevalue("app")
     _db_of(request, flask_app)  # its engines refuse a test that did not ask for a database
-    from ..cases.appcache import restore_config
+    from ..cases.appstate import restore_config, snapshot
 
-    config_before = dict(flask_app.config)  # what the test changes is undone after it
+    config_before = snapshot(flask_app.config)  # what the test changes is undone after it
     context: contextlib.AbstractContextManager[t.Any]
     if usage.request_context:  # over the database's app context, or one of its own
         context = flask_app.test_request_context()
