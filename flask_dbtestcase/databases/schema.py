@@ -29,7 +29,14 @@ from .safety import check_test_database
 from .urls import database_key
 from .watch import WATCH_VERSION, Marks, install_statements, note_watched
 
-__all__ = ["RECORD_TABLE", "build_schema", "ensure_tables", "fingerprint", "watch_tables"]
+__all__ = [
+    "RECORD_TABLE",
+    "build_schema",
+    "create_schemas",
+    "ensure_tables",
+    "fingerprint",
+    "watch_tables",
+]
 
 #: Where the fingerprints live, in each test database.
 RECORD_TABLE = "flask_dbtestcase_schema"
@@ -67,6 +74,24 @@ def fingerprint(metadata: sa.MetaData, dialect: sa.Dialect) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
+def create_schemas(conn: sa.Connection, metadata: sa.MetaData) -> None:
+    """Create the schemas ``metadata``'s tables name (``__table_args__ = {"schema": ...}``).
+
+    ``create_all`` creates tables, not schemas: production databases have
+    them already (a migration or the DBA made them). A test database is new,
+    so they are made here, and go with it when it is dropped.
+
+    :param conn: a connection to the test database, in a transaction.
+    :param metadata: the models' tables.
+    """
+    schemas = sorted({table.schema for table in metadata.tables.values() if table.schema})
+    if schemas:
+        quote = conn.dialect.identifier_preparer.quote_schema
+        conn.exec_driver_sql(
+            ";\n".join(f"CREATE SCHEMA IF NOT EXISTS {quote(name)}" for name in schemas)
+        )
+
+
 def ensure_tables(engine: sa.Engine, metadata: sa.MetaData, marks: Marks) -> bool:
     """Make the database hold exactly ``metadata``'s tables; True if they were (re)built.
 
@@ -100,6 +125,7 @@ def ensure_tables(engine: sa.Engine, metadata: sa.MetaData, marks: Marks) -> boo
             )
         if not blank:
             metadata.drop_all(conn)
+        create_schemas(conn, metadata)
         metadata.create_all(conn, checkfirst=not blank)
         if not _install_watch(conn, [metadata], engine.url, marks):
             digest = unwatched
