@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import sys
 import typing as t
+import weakref
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -35,8 +36,25 @@ __all__ = [
     "check_unchecked",
     "clear_watch_logs",
     "empty_escaped_databases",
+    "escaped_here",
     "watch_connections",
 ]
+
+#: The shared connections a test got past in the current class: what the
+#: class leaves behind on them is removed without a second warning.
+_ESCAPED: weakref.WeakSet[t.Any] = weakref.WeakSet()
+
+
+def escaped_here(conn: PinnedConnection, forget: bool = False) -> bool:
+    """Tell whether a test got past ``conn`` since the last class's end.
+
+    :param conn: a shared connection.
+    :param forget: start afresh for the next class (at a class's end).
+    """
+    found = conn in _ESCAPED
+    if forget:
+        _ESCAPED.clear()
+    return found
 
 
 def _truncate_statement(tables: t.Iterable[str]) -> str:
@@ -91,6 +109,7 @@ def empty_escaped_databases(
             statements.append(CLEAR_STATEMENT)  # what it logged is emptied now
         conn.send_plumbing(statements)
         conn.real_commit()
+        _ESCAPED.add(conn)
         if conn.watch is not None:
             conn.watch.checked()
         print(

@@ -24,6 +24,7 @@ from flask import Flask
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from ..errors import ConfigurationError
+from .catalog import note_catalog, take_catalog
 from .flaskmigrate import check_migrations, run_migrations
 from .safety import check_test_database
 from .urls import database_key
@@ -35,6 +36,7 @@ __all__ = [
     "create_schemas",
     "ensure_tables",
     "fingerprint",
+    "snapshot_catalog",
     "watch_tables",
 ]
 
@@ -175,6 +177,17 @@ def watch_tables(engine: sa.Engine, metadatas: t.Iterable[sa.MetaData], marks: M
         _install_watch(conn, metadatas, engine.url, marks)
 
 
+def snapshot_catalog(engine: sa.Engine, marks: Marks) -> None:
+    """Keep the database's catalog as the build left it (see :mod:`.catalog`).
+
+    :param engine: the test database, its schema just built.
+    :param marks: the run's marks (the catalog is kept in them).
+    """
+    check_test_database(engine.url, "record its catalog")
+    with engine.begin() as conn:
+        note_catalog(engine.url, marks, take_catalog(conn))
+
+
 def build_schema(
     app: Flask,
     metadatas: t.Mapping[t.Any, sa.MetaData],
@@ -207,6 +220,7 @@ def build_schema(
                 check_migrations(app, migrations_directory)
             for key, target in engines.items():  # the watch, on the tables the models name
                 watch_tables(target, [m for k, m in metadatas.items() if k == key], marks)
+                snapshot_catalog(target, marks)
             marks.add(migrated)
         return
     if schema != "create_all":
@@ -224,6 +238,7 @@ def build_schema(
         if mark not in marks:
             ensure_tables(engine, metadata, marks)
             marks.add(mark)
+            snapshot_catalog(engine, marks)
 
 
 # The metadata already warned about by _warn_if_no_models.
