@@ -50,7 +50,9 @@ class SchemaCreationTests(unittest.TestCase):
 
     def test_changed_models_rebuild_in_the_schema(self):
         ensure_tables(self.engine, self.metadata(), set())
-        self.assertTrue(ensure_tables(self.engine, self.metadata(sa.Column("x", sa.Integer)), set()))
+        self.assertTrue(
+            ensure_tables(self.engine, self.metadata(sa.Column("x", sa.Integer)), set())
+        )
         columns = sa.inspect(self.engine).get_columns("probe", schema=PROBE_SCHEMA)
         self.assertEqual([c["name"] for c in columns], ["id", "x"])
 

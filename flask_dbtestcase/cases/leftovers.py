@@ -30,9 +30,10 @@ from ..databases.safety import check_test_database
 from ..databases.watch import Marks
 from ..isolation.engines import PinnedConnection
 from ..isolation.protocol import TransactionStatus
+from .pinning import Pinned
 from .recovery import escaped_here
 
-__all__ = ["end_class_transactions", "find_leftovers", "remove_leftovers"]
+__all__ = ["find_leftovers", "finish_class", "remove_leftovers"]
 
 #: A shared connection whose class left something behind, its database and built catalog.
 Leftover = tuple[PinnedConnection, sa.URL, Catalog]
@@ -108,9 +109,9 @@ def remove_leftovers(
         )
 
 
-def end_class_transactions(
+def finish_class(
     connections: t.Iterable[PinnedConnection],
-    databases: t.Iterable[tuple[PinnedConnection, sa.URL]],
+    pinned: Pinned,
     marks: Marks,
     owner: str,
     escapes: t.Iterable[tuple[t.Any, str]] = (),
@@ -118,12 +119,12 @@ def end_class_transactions(
     """Roll back a class's transactions, then remove what the class left behind.
 
     :param connections: the class's shared connections.
-    :param databases: its test databases, each with its shared connection.
+    :param pinned: its pinned test databases.
     :param marks: the run's marks (each database's built catalog).
     :param owner: the test class, for the warning.
     :param escapes: the class's escapes found at its end (connection, message).
     """
-    found = find_leftovers(databases, marks)
+    found = find_leftovers(pinned.databases(), marks)
     for conn in connections:
         conn.end_class()
     remove_leftovers(found, owner, escapes)

@@ -43,6 +43,7 @@ __all__ = [
     "check_statement",
     "cleanup_statements",
     "differences",
+    "leftovers_at_end",
     "note_catalog",
     "remove_leftovers",
     "take_catalog",
@@ -241,6 +242,26 @@ def remove_leftovers(url: sa.URL, before: Catalog) -> Differences:
     finally:
         engine.dispose()
     return found
+
+
+def leftovers_at_end(urls: t.Iterable[sa.URL], marks: Marks) -> list[str]:
+    """Remove what is new in each database since its built catalog; say what, per database.
+
+    :param urls: the run's test databases (those with a built catalog are checked).
+    :param marks: the run's marks.
+    """
+    messages = []
+    for url in dict.fromkeys(urls):
+        built = built_catalog(url, marks)
+        found = remove_leftovers(url, built) if built is not None else None
+        if found:
+            messages.append(
+                f"the tests left behind in the test database {url.database!r}: "
+                f"{found.describe()}, after the last test class that checked (tests of a "
+                "FlaskDBTransactionTestCase, or outside a test class). A connection other "
+                "than the test's made them; they were removed."
+            )
+    return messages
 
 
 _MARK = "catalog"

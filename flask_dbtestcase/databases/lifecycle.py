@@ -33,7 +33,7 @@ from sqlalchemy.engine import URL
 
 from ..variables import DATABASE_URL_ENV
 from . import creation
-from .catalog import built_catalog, remove_leftovers
+from .catalog import leftovers_at_end
 from .config import THROWAWAY_DATABASE, DatabasesConfig
 from .earlystart import EarlyServer, start_throwaway
 from .handover import Handover
@@ -223,18 +223,9 @@ class TestDatabases:
             raise errors[0]
 
     def _remove_leftovers(self, log: Log) -> None:
-        """Name and remove what the tests left that the class ends did not (see :mod:`.catalog`)."""
-        for url in dict.fromkeys([self.url, *self.clones, *self._created]):
-            built = built_catalog(url, self.marks)
-            found = remove_leftovers(url, built) if built is not None else None
-            if found:
-                log(
-                    f"warning: the tests left behind in the test database {url.database!r}: "
-                    f"{found.describe()}, after the last test class that checked (tests "
-                    "of a FlaskDBTransactionTestCase, or outside a test class). A "
-                    "connection other than the test's made them; they were removed.",
-                    0,
-                )
+        """Name and remove what the tests left that no class's end did (see :mod:`.catalog`)."""
+        for message in leftovers_at_end([self.url, *self.clones, *self._created], self.marks):
+            log(f"warning: {message}", 0)
 
     def _drop_created(self, log: Log, attempt: t.Callable[..., None]) -> None:
         # The throwaway server is stopped next and its data removed: dropping
