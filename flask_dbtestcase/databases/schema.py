@@ -33,6 +33,7 @@ from .watch import WATCH_VERSION, Marks, install_statements, note_watched
 __all__ = [
     "RECORD_TABLE",
     "build_schema",
+    "built_tables",
     "create_schemas",
     "ensure_tables",
     "fingerprint",
@@ -188,6 +189,26 @@ def snapshot_catalog(engine: sa.Engine, marks: Marks) -> None:
         note_catalog(engine.url, marks, take_catalog(conn))
 
 
+#: Marks what ``create_all`` built, as ``(*database, id(metadata), _BUILT, tables)``.
+_BUILT = "built"
+
+
+def built_tables(url: sa.URL, metadata: sa.MetaData, marks: Marks) -> frozenset[str] | None:
+    """Return the tables of ``metadata`` that ``create_all`` built in the database, if it ran.
+
+    A model whose module was imported later is in ``metadata`` but not here.
+
+    :param url: the test database.
+    :param metadata: the models' tables.
+    :param marks: the run's marks.
+    """
+    key = (*database_key(url), id(metadata), _BUILT)
+    for mark in marks:
+        if mark[:-1] == key and isinstance(mark[-1], frozenset):
+            return t.cast(frozenset[str], mark[-1])
+    return None
+
+
 def build_schema(
     app: Flask,
     metadatas: t.Mapping[t.Any, sa.MetaData],
@@ -238,6 +259,7 @@ def build_schema(
         if mark not in marks:
             ensure_tables(engine, metadata, marks)
             marks.add(mark)
+            marks.add((*mark, _BUILT, frozenset(metadata.tables)))
             snapshot_catalog(engine, marks)
 
 
