@@ -10,6 +10,7 @@ left.
 
 from __future__ import annotations
 
+import importlib.util
 import unittest
 
 import sqlalchemy as sa
@@ -128,3 +129,55 @@ class RunEndTests(unittest.TestCase):
         self.assertIn("left behind in the test database", result.output)
         self.assertIn("table fdt_left_at_the_end (created outside the models)", result.output)
         self.assertEqual(result.output.count("fdt_left_at_the_end"), 1, result)
+
+
+PYTEST_SUITE = """
+import psycopg2
+import sqlalchemy as sa
+from flask_dbtestcase.cases.testdb import current_database_url
+
+
+def outside(statement):
+    url = current_database_url()
+    args = url.translate_connect_args(username="user", database="dbname")
+    args.update(url.query)
+    conn = psycopg2.connect(**args)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(statement)
+    finally:
+        conn.close()
+
+
+def test_leaves_a_table(db):
+    db.session.execute(sa.text("SELECT 1"))
+    outside("CREATE TABLE fdt_pytest_outside (x int)")
+"""
+
+
+@unittest.skipUnless(importlib.util.find_spec("pytest"), "pytest is not installed")
+class PytestLeftoverTests(unittest.TestCase):
+    """Under pytest the shared case's end names and removes it, once.
+
+    Function tests share one case until a test of another kind or the
+    session's end: that is where it is checked (no check per test).
+    """
+
+    def test_named_once_at_the_end(self):
+        from tests.support import app_source
+
+        files = {
+            "myapp.py": app_source("fdt_pytest_left"),
+            "test_leaves.py": PYTEST_SUITE,
+            "pyproject.toml": '[tool.flask-dbtestcase]\napp_factory = "myapp:create_app"\n',
+        }
+        result = Project(self, files, module="pytest", timeout=300).run(
+            ["-q", "-p", "no:cacheprovider"]
+        )
+        self.assertEqual(result.returncode, 0, result)
+        self.assertEqual(
+            result.output.count("fdt_pytest_outside (created outside the models)"), 1, result
+        )
+        # The plugin's shared case of the db fixture ended with the session.
+        self.assertIn("warning: the db fixture left behind in the test database", result.output)
