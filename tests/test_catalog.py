@@ -181,3 +181,60 @@ class PytestLeftoverTests(unittest.TestCase):
         )
         # The plugin's shared case of the db fixture ended with the session.
         self.assertIn("warning: the db fixture left behind in the test database", result.output)
+
+
+ESCAPE_THEN_LEAK = """
+import psycopg2
+import sqlalchemy as sa
+from flask_dbtestcase import FlaskDBTestCase
+from flask_dbtestcase.cases.testdb import current_database_url
+from myapp import create_app, db
+
+
+def outside(statement):
+    url = current_database_url()
+    args = url.translate_connect_args(username="user", database="dbname")
+    args.update(url.query)
+    conn = psycopg2.connect(**args)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(statement)
+    finally:
+        conn.close()
+
+
+class AEscapesAtItsEnd(FlaskDBTestCase):
+    app_factory = create_app
+
+    @classmethod
+    def setUpTestData(cls):
+        db.session.execute(sa.text("SELECT 1"))
+
+    def test_writes_past_the_test_connection(self):
+        outside("INSERT INTO fdt_end_escape (name) VALUES ('escaped')")
+
+
+class BLeavesATable(FlaskDBTestCase):
+    app_factory = create_app
+
+    def test_leaves_a_table(self):
+        db.session.execute(sa.text("SELECT 1"))
+        outside("CREATE TABLE fdt_after_an_escape (x int)")
+"""
+
+
+class AfterAnEscapeTests(unittest.TestCase):
+    """A class-end escape does not silence what the next class leaves behind."""
+
+    def test_next_class_still_named(self):
+        from tests.support import app_source
+
+        project = Project(
+            self, {"myapp.py": app_source("fdt_end_escape"), "test_both.py": ESCAPE_THEN_LEAK}
+        )
+        result = project.run_here(
+            ["--noinput"], env={"FLASK_APP": "myapp:create_app"}, own_database=True
+        )
+        self.assertIn("got past the test transaction", result.output, result)
+        self.assertIn("BLeavesATable left behind in the test database", result.output, result)

@@ -31,7 +31,7 @@ from ..databases.watch import Marks
 from ..isolation.engines import PinnedConnection
 from ..isolation.protocol import TransactionStatus
 from .pinning import Pinned
-from .recovery import escaped_here
+from .recovery import class_ended, escaped_here
 
 __all__ = ["find_leftovers", "finish_class", "remove_leftovers"]
 
@@ -127,6 +127,6 @@ def finish_class(
     found = find_leftovers(pinned.databases(), marks)
     for conn in connections:
         conn.end_class()
+    escapes = list(escapes)
     remove_leftovers(found, owner, escapes)
-    for conn in connections:
-        escaped_here(conn, forget=True)
+    class_ended(conn for conn, _ in escapes)
