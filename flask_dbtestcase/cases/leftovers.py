@@ -102,8 +102,9 @@ def remove_leftovers(
         print(
             f"flask-dbtestcase: warning: {owner} left behind in the test database "
             f"{url.database!r}: {leftovers.describe()}. A connection other than the "
-            "test's made them, so rolling back the test did not undo them; they were "
-            "removed for the next tests. Undo such changes in the test itself "
+            "test's made them (in one of its tests, or in something that ran before it "
+            "outside a test class), so rolling back the test did not undo them; they "
+            "were removed for the next tests. Undo such changes in the test itself "
             "(tearDown or addCleanup), or make them through the app's db.",
             file=sys.stderr,
         )
