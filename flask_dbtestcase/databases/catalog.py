@@ -89,13 +89,15 @@ _SETUP = (
 )
 
 # The OID counter's high mark (nothing created later has a smaller OID), and
-# each sequence with its value.
+# each standalone sequence (no table's column owns it) with its value.
 _SNAPSHOT = (
     "SELECT greatest((SELECT max(oid) FROM pg_class), "
     "(SELECT max(oid) FROM pg_largeobject_metadata))::bigint, NULL, NULL "
     "UNION ALL SELECT c.oid::bigint, c.oid::regclass::text, pg_sequence_last_value(c.oid) "
     "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-    "WHERE c.relkind = 'S' AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'"
+    "WHERE c.relkind = 'S' AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema' "
+    "AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass "
+    "AND d.objid = c.oid AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i'))"
 )
 
 _KINDS = {"r": "table", "p": "table", "f": "foreign table", "v": "view"}
@@ -107,7 +109,7 @@ class Catalog:
     """A test database as its schema build left it.
 
     :param threshold: the highest OID then: what is created later has a larger one.
-    :param sequences: each sequence's OID, name and value (None: never used).
+    :param sequences: each standalone sequence's OID, name and value (None: never used).
     """
 
     threshold: int
