@@ -17,6 +17,7 @@ from ..databases.schema import build_schema
 from ..databases.watch import Marks
 from ..errors import ConfigurationError
 from .appkinds import FLASK_SQLALCHEMY, AppDatabase
+from .latemodels import explain_missing_tables
 
 __all__ = ["build_app_schema"]
 
@@ -64,3 +65,4 @@ def build_app_schema(
     if schema == "create_all":  # migrations build every instance's tables
         for other_engines, other_metadatas in database.others:
             build_schema(app, other_metadatas, other_engines, marks)
+        explain_missing_tables(database, marks)

@@ -29,6 +29,7 @@ from .appkinds import AppDatabase, plain_settings
 from .appschema import build_app_schema
 from .factory import call_factory, resolve_factory
 from .fixturefiles import empty_tables, load_fixtures
+from .leftovers import finish_class
 from .pinning import Pinned, pin_databases, unpin_databases
 from .queries import QueryAssertions, QueryLog, capture_queries, row_count_failure
 from .recovery import check_unchecked, clear_watch_logs, empty_escaped_databases, watch_connections
@@ -302,8 +303,7 @@ class FlaskDBTestCase(_AppTestCase):
             cls._database.session.remove()
         connections = cls.__dict__.get("_connections", [])
         found = check_unchecked(connections)  # after tests that sent no statement
-        for conn in connections:
-            conn.end_class()
+        finish_class(connections, cls._pinned, cls._run.databases.marks, cls.__qualname__, found)
         if found:
             escaped = [conn for conn, _ in found]
             empty_escaped_databases(

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import sys
 import typing as t
+import weakref
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -35,8 +36,34 @@ __all__ = [
     "check_unchecked",
     "clear_watch_logs",
     "empty_escaped_databases",
+    "class_ended",
+    "escaped_here",
     "watch_connections",
 ]
+
+#: The shared connections a test got past in the current class: what the
+#: class leaves behind on them is removed without a second warning.
+_ESCAPED: weakref.WeakSet[t.Any] = weakref.WeakSet()
+#: The connections of a class-end escape: its clean-up follows the class's end.
+_AT_CLASS_END: weakref.WeakSet[t.Any] = weakref.WeakSet()
+
+
+def escaped_here(conn: PinnedConnection) -> bool:
+    """Tell whether a test of the running class got past ``conn``.
+
+    :param conn: a shared connection.
+    """
+    return conn in _ESCAPED
+
+
+def class_ended(escapes: t.Iterable[PinnedConnection]) -> None:
+    """Start afresh for the next class; ``escapes`` (found at this class's end) are its own.
+
+    :param escapes: the connections the class's end found escapes on (cleaned up next).
+    """
+    _ESCAPED.clear()
+    _AT_CLASS_END.clear()
+    _AT_CLASS_END.update(escapes)
 
 
 def _truncate_statement(tables: t.Iterable[str]) -> str:
@@ -91,6 +118,10 @@ def empty_escaped_databases(
             statements.append(CLEAR_STATEMENT)  # what it logged is emptied now
         conn.send_plumbing(statements)
         conn.real_commit()
+        if conn in _AT_CLASS_END:
+            _AT_CLASS_END.discard(conn)  # the class that escaped has ended
+        else:
+            _ESCAPED.add(conn)
         if conn.watch is not None:
             conn.watch.checked()
         print(

@@ -33,6 +33,7 @@ from sqlalchemy.engine import URL
 
 from ..variables import DATABASE_URL_ENV
 from . import creation
+from .catalog import leftovers_at_end
 from .config import THROWAWAY_DATABASE, DatabasesConfig
 from .earlystart import EarlyServer, start_throwaway
 from .handover import Handover
@@ -207,6 +208,7 @@ class TestDatabases:
             # A throwaway server stopped from outside took its databases with it.
             stopped = self.server is not None and self.server.stop_reason() is not None
             if not stopped:
+                attempt("remove what the tests left behind", self._remove_leftovers, log)
                 if self.keepdb:
                     attempt("drop the test databases a test committed to", self._drop_escaped, log)
                 else:
@@ -219,6 +221,11 @@ class TestDatabases:
                 signal.signal(signal.SIGINT, previous_sigint)
         if errors and not quiet:
             raise errors[0]
+
+    def _remove_leftovers(self, log: Log) -> None:
+        """Name and remove what the tests left that no class's end did (see :mod:`.catalog`)."""
+        for message in leftovers_at_end([self.url, *self.clones, *self._created], self.marks):
+            log(f"warning: {message}", 0)
 
     def _drop_created(self, log: Log, attempt: t.Callable[..., None]) -> None:
         # The throwaway server is stopped next and its data removed: dropping

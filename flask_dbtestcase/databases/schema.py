@@ -24,12 +24,22 @@ from flask import Flask
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from ..errors import ConfigurationError
+from .catalog import note_catalog, take_catalog
 from .flaskmigrate import check_migrations, run_migrations
 from .safety import check_test_database
 from .urls import database_key
 from .watch import WATCH_VERSION, Marks, install_statements, note_watched
 
-__all__ = ["RECORD_TABLE", "build_schema", "ensure_tables", "fingerprint", "watch_tables"]
+__all__ = [
+    "RECORD_TABLE",
+    "build_schema",
+    "built_tables",
+    "create_schemas",
+    "ensure_tables",
+    "fingerprint",
+    "snapshot_catalog",
+    "watch_tables",
+]
 
 #: Where the fingerprints live, in each test database.
 RECORD_TABLE = "flask_dbtestcase_schema"
@@ -67,6 +77,24 @@ def fingerprint(metadata: sa.MetaData, dialect: sa.Dialect) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
+def create_schemas(conn: sa.Connection, metadata: sa.MetaData) -> None:
+    """Create the schemas ``metadata``'s tables name (``__table_args__ = {"schema": ...}``).
+
+    ``create_all`` creates tables, not schemas: production databases have
+    them already (a migration or the DBA made them). A test database is new,
+    so they are made here, and go with it when it is dropped.
+
+    :param conn: a connection to the test database, in a transaction.
+    :param metadata: the models' tables.
+    """
+    schemas = sorted({table.schema for table in metadata.tables.values() if table.schema})
+    if schemas:
+        quote = conn.dialect.identifier_preparer.quote_schema
+        conn.exec_driver_sql(
+            ";\n".join(f"CREATE SCHEMA IF NOT EXISTS {quote(name)}" for name in schemas)
+        )
+
+
 def ensure_tables(engine: sa.Engine, metadata: sa.MetaData, marks: Marks) -> bool:
     """Make the database hold exactly ``metadata``'s tables; True if they were (re)built.
 
@@ -100,6 +128,7 @@ def ensure_tables(engine: sa.Engine, metadata: sa.MetaData, marks: Marks) -> boo
             )
         if not blank:
             metadata.drop_all(conn)
+        create_schemas(conn, metadata)
         metadata.create_all(conn, checkfirst=not blank)
         if not _install_watch(conn, [metadata], engine.url, marks):
             digest = unwatched
@@ -149,6 +178,37 @@ def watch_tables(engine: sa.Engine, metadatas: t.Iterable[sa.MetaData], marks: M
         _install_watch(conn, metadatas, engine.url, marks)
 
 
+def snapshot_catalog(engine: sa.Engine, marks: Marks) -> None:
+    """Keep the database's catalog as the build left it (see :mod:`.catalog`).
+
+    :param engine: the test database, its schema just built.
+    :param marks: the run's marks (the catalog is kept in them).
+    """
+    check_test_database(engine.url, "record its catalog")
+    with engine.begin() as conn:
+        note_catalog(engine.url, marks, take_catalog(conn))
+
+
+#: Marks what ``create_all`` built, as ``(*database, id(metadata), _BUILT, tables)``.
+_BUILT = "built"
+
+
+def built_tables(url: sa.URL, metadata: sa.MetaData, marks: Marks) -> frozenset[str] | None:
+    """Return the tables of ``metadata`` that ``create_all`` built in the database, if it ran.
+
+    A model whose module was imported later is in ``metadata`` but not here.
+
+    :param url: the test database.
+    :param metadata: the models' tables.
+    :param marks: the run's marks.
+    """
+    key = (*database_key(url), id(metadata), _BUILT)
+    for mark in marks:
+        if mark[:-1] == key and isinstance(mark[-1], frozenset):
+            return t.cast(frozenset[str], mark[-1])
+    return None
+
+
 def build_schema(
     app: Flask,
     metadatas: t.Mapping[t.Any, sa.MetaData],
@@ -181,6 +241,7 @@ def build_schema(
                 check_migrations(app, migrations_directory)
             for key, target in engines.items():  # the watch, on the tables the models name
                 watch_tables(target, [m for k, m in metadatas.items() if k == key], marks)
+                snapshot_catalog(target, marks)
             marks.add(migrated)
         return
     if schema != "create_all":
@@ -198,6 +259,8 @@ def build_schema(
         if mark not in marks:
             ensure_tables(engine, metadata, marks)
             marks.add(mark)
+            marks.add((*mark, _BUILT, frozenset(metadata.tables)))
+            snapshot_catalog(engine, marks)
 
 
 # The metadata already warned about by _warn_if_no_models.
