@@ -30,6 +30,41 @@ class ThreadModesTests(RunnerOrders, unittest.TestCase):
         self.assertIn("Ran 14 tests", result.stderr)
 
 
+class LateThreadModesTests(RunnerOrders, unittest.TestCase):
+    """26.2: a thread that outlives its test never writes into another, in every order."""
+
+    label = "tests.threads.suite_late"
+
+    def check_run(self, result):
+        self.assertIn("Ran 6 tests", result.stderr)
+
+
+class LateThreadReportTests(unittest.TestCase):
+    """26.2: the test a late thread is refused in fails, naming the thread and its test."""
+
+    def run_report(self, *args: str):
+        result = Project(self, directory=ROOT, timeout=120).run(
+            ["tests.threads.suite_late_report", "--noinput", *args], module="flask_dbtestcase"
+        )
+        self.assertEqual(result.returncode, 1, result)
+        self.assertIn("FAILED (errors=1)", result.stderr)
+        self.assertIn("ERROR: test_2_is_not_polluted_but_fails", result.stderr)
+        self.assertIn(
+            "A thread started by tests.threads.suite_late_report.ReportTests."
+            "test_1_starts_a_worker ('late-worker') is still using the test database "
+            "after its test ended",
+            result.stderr,
+        )
+        self.assertNotIn("AssertionError", result.stderr)  # nothing of it landed in test_2
+        return result
+
+    def test_reported(self):
+        self.run_report()
+
+    def test_reported_in_a_parallel_worker(self):
+        self.run_report("--parallel", "2")
+
+
 class UnseenRefusalTests(unittest.TestCase):
     """The test fails: a refusal the app caught, a thread left in a transaction."""
 
