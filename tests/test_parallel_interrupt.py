@@ -13,7 +13,7 @@ import signal
 import time
 import unittest
 
-from tests.support import Result, wait_until
+from tests.support import SYSTEM_SERVER, Result, run_sql, server_available, wait_until
 from tests.test_faults import fault_project
 
 SLEEPING = """
@@ -36,14 +36,16 @@ PROMPT = 4.0
 
 
 class ParallelInterruptTests(unittest.TestCase):
-    def interrupt(self, to_group: bool) -> Result:
+    def interrupt(self, to_group: bool, *args: str, during=lambda: None) -> Result:
         project = fault_project(self, {"test_sleeps.py": SLEEPING})
         started = time.monotonic()
-        proc = project.popen(["-p", "test_sleeps.py", "--parallel", "2"], preexec_fn=os.setpgrp)
+        command = ["-p", "test_sleeps.py", "--parallel", "2", *args]
+        proc = project.popen(command, preexec_fn=os.setpgrp)
         line = proc.stdout.readline()
         self.assertTrue(line.startswith("SLEEPING"), line)
         worker = int(line.split()[1])
         self.assertNotEqual(worker, proc.pid)  # in a worker process
+        during()
         interrupted = time.monotonic()
         if to_group:
             os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
@@ -65,6 +67,27 @@ class ParallelInterruptTests(unittest.TestCase):
 
     def test_sigint_to_the_parent_only(self):
         self.interrupt(to_group=False)
+
+    @unittest.skipUnless(server_available(), f"no PostgreSQL server at {SYSTEM_SERVER}")
+    def test_ctrl_c_drops_the_clones_on_an_existing_server(self):
+        name = f"fdbt_pint_{os.getpid()}"
+
+        def databases() -> set[str]:
+            rows = run_sql(f"{SYSTEM_SERVER}/postgres", "SELECT datname FROM pg_database")
+            return {row[0] for row in rows if name in row[0]}
+
+        def drop() -> None:
+            for database in databases():
+                run_sql(f"{SYSTEM_SERVER}/postgres", f'DROP DATABASE "{database}" WITH (FORCE)')
+
+        self.addCleanup(drop)
+        url = f"{SYSTEM_SERVER}/{name}"
+
+        def clones_exist() -> None:
+            self.assertIn(f"test_{name}_1", databases())
+
+        self.interrupt(True, "--database-url", url, "--noinput", during=clones_exist)
+        self.assertEqual(databases(), set())
 
 
 def _alive(pid: int) -> bool:
