@@ -31,12 +31,18 @@ class Quick(FlaskDBTestCase):
         self.session.execute(sa.text("SELECT 1"))
 """
 
-#: How long the stop may take, from the signal to the run's exit (seconds).
+#: How long the stop may take, from the signal to the run's exit (seconds):
+#: about 1 s here (the workers are gone within 30 ms), against 30 s before.
 PROMPT = 4.0
+#: The same, on an existing server, where the run drops its three databases
+#: (about 2.7 s on a loaded machine, as at the end of any run).
+PROMPT_EXISTING_SERVER = 8.0
 
 
 class ParallelInterruptTests(unittest.TestCase):
-    def interrupt(self, to_group: bool, *args: str, during=lambda: None) -> Result:
+    def interrupt(
+        self, to_group: bool, *args: str, during=lambda: None, prompt: float = PROMPT
+    ) -> Result:
         project = fault_project(self, {"test_sleeps.py": SLEEPING})
         started = time.monotonic()
         command = ["-p", "test_sleeps.py", "--parallel", "2", *args]
@@ -53,7 +59,7 @@ class ParallelInterruptTests(unittest.TestCase):
             proc.send_signal(signal.SIGINT)
         result = project.finish(proc, started)
         took = time.monotonic() - interrupted
-        self.assertLess(took, PROMPT, f"not a prompt stop ({took:.1f} s)\n{result}")
+        self.assertLess(took, prompt, f"not a prompt stop ({took:.1f} s)\n{result}")
         self.assertEqual(result.returncode, 130, result)
         self.assertNotIn("WOKE", result.stdout)
         self.assertIn("Interrupted:", result.stderr)
@@ -86,7 +92,14 @@ class ParallelInterruptTests(unittest.TestCase):
         def clones_exist() -> None:
             self.assertIn(f"test_{name}_1", databases())
 
-        self.interrupt(True, "--database-url", url, "--noinput", during=clones_exist)
+        self.interrupt(
+            True,
+            "--database-url",
+            url,
+            "--noinput",
+            during=clones_exist,
+            prompt=PROMPT_EXISTING_SERVER,
+        )
         self.assertEqual(databases(), set())
 
 
