@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import weakref
 
 from flask.globals import app_ctx
 
@@ -33,11 +34,14 @@ __all__ = ["ThreadLedger", "late_error"]
 
 @dataclasses.dataclass(eq=False)
 class _Seen:
-    """A thread's unit of work, and where it first used the connection."""
+    """A thread's unit of work, and where it first used the connection.
 
-    unit: object  # its app context, or the thread itself
+    Held weakly: the ledger keeps no app (or test) alive.
+    """
+
+    unit: weakref.ref[object]  # its app context, or the thread itself
     generation: int
-    test: object  # the test running then (or the last one, between tests)
+    test: str  # the test running then (or the last one, between tests)
     reported: bool = False
 
 
@@ -51,7 +55,7 @@ def _unit(thread: threading.Thread) -> object:
 
 def _name(test: object) -> str:
     if test is None:
-        return "the set-up before the first test"
+        return "the set-up before the first test, or a test since gone,"
     return str(getattr(test, "id", lambda: repr(test))())
 
 
@@ -63,7 +67,7 @@ class ThreadLedger:
         self.generation = 0
         #: The thread that runs the tests (exempt: its work is the test's own).
         self.main: threading.Thread | None = None
-        self._test: object = None  # the test running, or the last one
+        self._test: weakref.ref[object] | None = None  # the test running, or the last one
         self._seen: dict[threading.Thread, _Seen] = {}
         self._reports: list[str] = []  # late threads refused, to fail a test
 
@@ -74,7 +78,7 @@ class ThreadLedger:
         """
         self.generation += 1
         self.main = threading.current_thread()
-        self._test = test
+        self._test = weakref.ref(test)
 
     def end_test(self) -> list[str]:
         """End the test's generation; return the late threads refused since the last call."""
@@ -99,8 +103,9 @@ class ThreadLedger:
         me = threading.current_thread()
         unit = _unit(me)
         seen = self._seen.get(me)
-        if seen is None or seen.unit is not unit:
-            self._seen[me] = _Seen(unit, self.generation, self._test)
+        if seen is None or seen.unit() is not unit:
+            test = self._test() if self._test is not None else None
+            self._seen[me] = _Seen(weakref.ref(unit), self.generation, _name(test))
             return False
         return seen.generation != self.generation
 
@@ -111,7 +116,7 @@ class ThreadLedger:
         """
         me = threading.current_thread()
         seen = self._seen[me]
-        error = late_error(me.name, _name(seen.test), what)
+        error = late_error(me.name, seen.test, what)
         if not seen.reported:
             seen.reported = True
             self._reports.append(str(error))
