@@ -29,9 +29,6 @@ from tests.sampleapp import Item, Note, db
 from tests.support import run_sql
 from tests.threads.suite_threads import WAIT, create_threaded_app
 
-#: How long the worker goes on (seconds): past the end of the run.
-LIFETIME = 60.0
-
 
 class LateWorker(threading.Thread):
     """Commit an item every 20 ms in one app context; note each refusal and go on."""
@@ -44,10 +41,9 @@ class LateWorker(threading.Thread):
         self.refused_again = threading.Condition()
 
     def run(self) -> None:
-        deadline = time.monotonic() + LIFETIME
         n = 0
         with self.app.app_context():
-            while time.monotonic() < deadline:
+            while not stop.is_set():
                 n += 1
                 try:
                     db.session.add(Item(name=f"late-{n}"))
@@ -70,6 +66,8 @@ class LateWorker(threading.Thread):
 
 #: The worker test_1 started in this process, if it ran here.
 started: list[LateWorker] = []
+#: Set at the module's end, which the worker outlives, as it outlives every test.
+stop = threading.Event()
 #: A thread pool that outlives every test, as an app's executor does.
 pool = ThreadPoolExecutor(1, thread_name_prefix="app-pool")
 
@@ -157,3 +155,9 @@ class LaterLateWorkerTests(LateCase):
         self.assertLateWorkerRefused()
         self.assertEqual(pool.submit(add_note, self.app, "later").result(WAIT), 1)
         self.assertNotIn("'idle'", " ".join(self.reports()))
+
+
+def tearDownModule() -> None:
+    stop.set()
+    for worker in started:
+        worker.join(WAIT)
