@@ -1,22 +1,17 @@
 """The savepoint stack of the shared connection, whatever its driver.
 
 Every logical transaction the application opens on a pinned engine becomes
-a frame (:mod:`.frames`) on the connection's :class:`SavepointStack`, driven
-by the engine's events (:meth:`~SavepointStack.begin`,
+a frame (:mod:`.frames`), driven by the engine's events (:meth:`~SavepointStack.begin`,
 :meth:`~SavepointStack.end`); the test case opens and ends each test's
 frame and the class's transaction. A frame's SAVEPOINT, RELEASE or ROLLBACK
-TO is only queued: the pinned cursor asks :meth:`~SavepointStack.take_plumbing`
-for it before every statement (scanned there for raw transaction control,
-:mod:`.statements`), sends it with the statement or just before it, and
-reports the outcome (:meth:`~SavepointStack.statement_done`,
-:meth:`~SavepointStack.statement_failed`).
-
-The stack knows no driver: it holds its connection as a
-:class:`~.protocol.DriverConnection`, and a driver adapter creates it in
-its connection's ``__init__``. The app's threads share the connection: the
-stack's lock (:meth:`~SavepointStack.sending`) guards it, and its
-:class:`~.waits.Turns` makes a thread wait for its turn, by the rules of
-:mod:`.frames`. What is refused during a test fails it at its end
+TO is only queued: the pinned cursor takes it (:meth:`~SavepointStack.take_plumbing`,
+which scans the statement for raw transaction control, :mod:`.statements`)
+before every statement, sends it with the statement or just before it, and
+reports the outcome. The stack knows no driver (:class:`~.protocol.DriverConnection`).
+The app's threads share the connection: the stack's lock guards it, its
+:class:`~.waits.Turns` makes a thread wait for its turn (:mod:`.frames`),
+and its :class:`~.latethreads.ThreadLedger` refuses threads that outlive
+their test. What is refused during a test fails it at its end
 (:meth:`~SavepointStack.end_test`), even when the app caught the error.
 """
 
@@ -106,6 +101,8 @@ class SavepointStack:
             gets a savepoint of its own, so a failed one does not poison the next.
         """
         with self._lock:
+            if self._turns.late():
+                return  # no savepoint: its statements are refused
             self._turns.before_begin()
             self._frames.push(owner).autocommit = autocommit
 
@@ -116,9 +113,11 @@ class SavepointStack:
         :param commit: it committed (else it rolled back).
         """
         with self._lock:
+            if commit and self._turns.late():
+                raise self._turns.ledger.refuse("commit its transaction")
             frames = self._frames
             index = frames.find(owner)
-            if index is None:  # its savepoint was already destroyed by an outer rollback
+            if index is None:  # destroyed by an outer rollback (or a late thread's)
                 return
             turns = self._turns
             refusal = turns.before_end(owner, "commit" if commit else "roll back")
@@ -139,19 +138,14 @@ class SavepointStack:
     # -- driven by the pinned cursor -----------------------------------------
 
     def sending(self) -> threading.RLock:
-        """Return the lock a cursor holds while it sends a statement and its plumbing.
-
-        Two threads of the app share the connection: each statement, the
-        plumbing it carries and the report of its outcome go out as one,
-        never interleaved with another thread's.
-        """
+        """Return the lock held while a statement, its plumbing and its outcome's report go out."""
         return self._lock
 
     def take_plumbing(self, query: t.Any = None, own_savepoint: bool = True) -> list[str]:
         """Return the plumbing to send with the next statement (called before every one).
 
-        Raw transaction control in it (:func:`.statements.scan`) raises
-        IsolationError here. The frames count as sent from here on.
+        Raw transaction control in it (:func:`.statements.scan`), or a thread
+        that outlived its test, raises IsolationError. The frames count as sent from here on.
 
         :param query: the statement about to be sent, if it is known.
         :param own_savepoint: in an AUTOCOMMIT transaction, give the statement
@@ -167,6 +161,8 @@ class SavepointStack:
             if found is not None:
                 self._resets.update(found.resets)
                 self._suspect = found.suspect or self._suspect
+            if self._turns.late():
+                raise self._turns.ledger.refuse("send a statement")
             frames = self._frames
             stack = frames.stack
             if stack and stack[-1].thread is not threading.current_thread():
@@ -286,7 +282,7 @@ class SavepointStack:
                     "setUpTestData or setUpClass."
                 )
             self._used = False
-            self._turns.begin_test(getattr(test, "thread_wait_timeout", None))
+            self._turns.begin_test(test, getattr(test, "thread_wait_timeout", None))
             if self._test_savepoint_established:  # ROLLBACK TO kept it: reused, unsent
                 self._test_frame = Frame(test, TEST_SAVEPOINT, sent=True)
                 self._frames.stack.append(self._test_frame)
@@ -298,10 +294,10 @@ class SavepointStack:
         """Undo everything the test did. Raises IsolationError if it escaped.
 
         Other threads' open transactions are waited for first (bounded, then
-        named); what was refused during the test fails it too. The session
-        state the test left is reset, and the :attr:`watch` checks, with its
-        ``ROLLBACK TO``. A test that broke the test transaction leaves an
-        escape (:meth:`take_escape`) for the test case to recover from.
+        named); what was refused during the test (late threads too) fails it.
+        The session state the test left is reset, and the :attr:`watch` checks,
+        with its ``ROLLBACK TO``. A test that broke the test transaction leaves
+        an escape (:meth:`take_escape`) for the test case to recover from.
 
         :param check_constraints: check the deferred constraints first, as a
             commit would.

@@ -22,6 +22,7 @@ import typing as t
 
 from ..errors import IsolationError
 from .frames import Frame, Frames, begin_blockers, end_blockers, statement_blockers
+from .latethreads import ThreadLedger
 
 __all__ = [
     "WAIT_TIMEOUT",
@@ -76,32 +77,40 @@ class Turns:
         self._waiting: dict[threading.Thread, int] = {}
         self._home: threading.Thread | None = None  # the test's thread
         self._refused: list[str] = []  # what was refused during the test
+        #: The threads that outlive their test (:mod:`.latethreads`).
+        self.ledger = ThreadLedger()
         #: How long one wait may last before it is refused (seconds).
         self.timeout = WAIT_TIMEOUT
 
     # -- the test's bounds ----------------------------------------------------------
 
-    def begin_test(self, timeout: float | None) -> None:
-        """Note the test's thread, forget earlier refusals, set the bound.
+    def begin_test(self, test: object, timeout: float | None) -> None:
+        """Note the test and its thread, forget earlier refusals, set the bound.
 
+        :param test: the test.
         :param timeout: the test's ``thread_wait_timeout`` (None: :data:`WAIT_TIMEOUT`).
         """
+        self.ledger.begin_test(test)
         self._home = threading.current_thread()
         self._refused = []
         self.timeout = WAIT_TIMEOUT if timeout is None else float(timeout)
 
     def end_test(self) -> list[str]:
-        """Forget the test's thread; return what was refused during the test."""
+        """Forget the test's thread; return what was refused during the test (late threads too)."""
         self._home = None
-        refused, self._refused = self._refused, []
+        refused, self._refused = [*self._refused, *self.ledger.end_test()], []
         self.notify()
         return refused
 
     def take_refusals(self) -> list[str]:
         """Return what was refused since the test began, and forget it (it fails no test then)."""
         with self._condition:
-            refused, self._refused = self._refused, []
+            refused, self._refused = [*self._refused, *self.ledger.take_reports()], []
             return refused
+
+    def late(self) -> bool:
+        """Tell whether the calling thread outlived the test its work began in."""
+        return threading.current_thread() is not self.ledger.main and self.ledger.late()
 
     def refuse(self, error: IsolationError) -> IsolationError:
         """Note a refusal (it fails the test at its end); return it, to be raised.

@@ -9,6 +9,7 @@ the ``-v 2`` lines, show the run's progress). The events are in
 from __future__ import annotations
 
 import signal
+import time
 import traceback
 import typing as t
 import unittest
@@ -20,12 +21,15 @@ from .sqlcapture import SQLCapture
 
 if t.TYPE_CHECKING:
     from concurrent.futures import Future
+    from multiprocessing.process import BaseProcess
     from multiprocessing.sharedctypes import Synchronized
 
 __all__ = ["ParallelTestSuite"]
 
 #: How often the parent, waiting for events, checks that the workers are alive.
 _POLL_SECONDS = 0.1
+#: On Ctrl-C, how long a worker asked to stop (SIGTERM) has before it is killed.
+_STOP_GRACE_SECONDS = 1.0
 
 
 #: The suite being run: set before its workers are forked, which read their
@@ -86,6 +90,19 @@ def _run_subsuite(index: int) -> int:
     return index
 
 
+def _stop_workers(workers: t.Iterable[BaseProcess]) -> None:
+    """Stop the workers at once: SIGTERM, then SIGKILL after a short grace."""
+    workers = list(workers)
+    for worker in workers:
+        worker.terminate()
+    deadline = time.monotonic() + _STOP_GRACE_SECONDS
+    for worker in workers:
+        worker.join(max(0.0, deadline - time.monotonic()))
+        if worker.is_alive():
+            worker.kill()
+            worker.join(_STOP_GRACE_SECONDS)
+
+
 class ParallelTestSuite(unittest.TestSuite):
     """Run groups of tests (one class each) in ``processes`` forked workers.
 
@@ -127,6 +144,7 @@ class ParallelTestSuite(unittest.TestSuite):
         from concurrent.futures import ProcessPoolExecutor
 
         _running.append(self)
+        before = set(multiprocessing.active_children())
         context = multiprocessing.get_context("fork")
         counter = context.Value("i", 0)
         self.events_queue = events_queue = EventChannel(context)
@@ -139,19 +157,33 @@ class ParallelTestSuite(unittest.TestSuite):
             initargs=(counter, self.parent_run),
         )
         futures = [executor.submit(_run_subsuite, i) for i in range(len(self.subsuites))]
+        interrupted = False
         try:
             self._receive(result, events_queue, futures)
+        except KeyboardInterrupt:
+            interrupted = True
+            raise
         finally:
             for future in futures:
                 future.cancel()
-            # Workers still running finish their group: keep reading, so that
-            # none of them blocks on a full pipe, until they are done.
-            while not all(future.done() for future in futures):
-                events_queue.get(timeout=_POLL_SECONDS)
-            executor.shutdown(wait=True, cancel_futures=True)
-            events_queue.close()
-            self.events_queue = None
-            _running.remove(self)
+            try:
+                # Workers still running finish their group: keep reading, so that
+                # none of them blocks on a full pipe, until they are done.
+                while not interrupted and not all(future.done() for future in futures):
+                    events_queue.get(timeout=_POLL_SECONDS)
+            except KeyboardInterrupt:
+                interrupted = True
+                raise
+            finally:
+                if interrupted:
+                    # Ctrl-C: a worker may be deep in a test's Python code,
+                    # which its SIGINT handler lets run on: stop them all now
+                    # (their databases go with the run's, as a dead worker's).
+                    _stop_workers(set(multiprocessing.active_children()) - before)
+                executor.shutdown(wait=not interrupted, cancel_futures=True)
+                events_queue.close()
+                self.events_queue = None
+                _running.remove(self)
         return result
 
     def _receive(
