@@ -67,7 +67,8 @@ class AppContextPerTest:
     def test_requests_have_their_own_g_and_session(self):
         g.marker = "the test's"
         self.assertEqual(self.client.get("/g").json, [])
-        self.assertNotEqual(self.client.get("/session-id").text, str(id(db.session())))
+        own = db.session()  # alive during the request: its address cannot be reused
+        self.assertNotEqual(self.client.get("/session-id").text, str(id(own)))
         webtest = TestApp(self.app)
         self.assertEqual(webtest.get("/g").json, [])
         self.assertEqual(raw_wsgi_get(self.app, "/g"), "[]\n")
