@@ -150,7 +150,8 @@ class UnseenRefusalTests(unittest.TestCase):
             ["tests.threads.suite_caught", "--noinput"], module="flask_dbtestcase"
         )
         self.assertEqual(result.returncode, 1, result)
-        self.assertIn("FAILED (errors=3)", result.stderr)
+        self.assertIn("FAILED (errors=4)", result.stderr)
+        self.assertIn("'CREATE DATABASE caught_db'", result.stderr)
         self.assertIn("even if the app caught the error", result.stderr)
         self.assertIn(
             "Thread 'catcher' rolled back a transaction inside which thread "

@@ -70,7 +70,7 @@ class Psycopg2Cursor(psycopg2.extensions.cursor):
                 stack.statement_failed(exc)
                 refused = conn.autocommit_statements.failure(exc, query)
                 if refused is not None:
-                    raise refused from None
+                    raise stack.turns.refuse(refused) from None
                 raise
             stack.statement_done(query)
 

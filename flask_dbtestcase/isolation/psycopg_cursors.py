@@ -83,7 +83,7 @@ class PsycopgCursor(psycopg.Cursor[t.Any]):
                 stack.statement_failed(exc)
                 refused = conn.autocommit_statements.failure(exc, query)
                 if refused is not None:
-                    raise refused from None
+                    raise stack.turns.refuse(refused) from None
                 raise
             stack.statement_done(query)
             return self

@@ -55,6 +55,11 @@ class StatementCase(FlaskDBTestCase):
     #: What this class's tests see on the test connection when nothing leaked.
     left_here: tuple[int, ...] = NOTHING
 
+    def take_refusals(self) -> list[str]:
+        """Take what was refused during the test (it would fail the test at its end)."""
+        conn = db.session.connection().connection.dbapi_connection
+        return conn.savepoints.turns.take_refusals()
+
     def setUp(self):
         self.assertNothingOnTheServer()
 
@@ -245,6 +250,7 @@ class RefusedTests(StatementCase):
                 conn.execute(sa.text(statement))
             self.assertEqual(conn.execute(sa.text("SELECT 1")).scalar(), 1)  # goes on
         message = str(caught.exception)
+        self.assertEqual(self.take_refusals(), [message])  # else it fails the test at its end
         self.assertIn(repr(statement), message)
         self.assertIn("FlaskDBTransactionTestCase", message)
         self.assertIn("move the statement out of the test", message)
@@ -307,6 +313,7 @@ class EnumValueTests(StatementCase):
             with self.assertRaises(IsolationError) as caught:
                 conn.execute(sa.text("SELECT 'ecstatic'::stmt_mood"))
         message = str(caught.exception)
+        self.assertEqual(self.take_refusals(), [message])  # else it fails the test at its end
         self.assertIn("ADD VALUE", message)
         self.assertIn("FlaskDBTransactionTestCase", message)
 

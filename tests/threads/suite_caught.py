@@ -50,6 +50,13 @@ class CaughtTests(FlaskDBTestCase):
         worker.check()
         self.assertEqual(len(caught), 1)  # passes; the test fails at its end
 
+    def test_caught_statement_refusal_fails_the_test(self):
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            try:
+                conn.execute(sa.text("CREATE DATABASE caught_db"))
+            except IsolationError:
+                pass  # and logged, as app code does: the test fails at its end
+
     def test_thread_left_in_a_transaction_fails_the_test(self):
         release = threading.Event()
 
