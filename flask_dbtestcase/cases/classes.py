@@ -28,13 +28,14 @@ from .appcache import AppKey, TestApp, build_test_app, cached_app, restore_confi
 from .appkinds import AppDatabase, plain_settings
 from .appschema import build_app_schema
 from .factory import call_factory, resolve_factory
-from .fixturefiles import empty_tables, load_fixtures
+from .fixturefiles import load_fixtures
 from .pinning import Pinned, pin_databases, unpin_databases
 from .queries import QueryAssertions, QueryLog, capture_queries, row_count_failure
 from .recovery import check_unchecked, clear_watch_logs, empty_escaped_databases, watch_connections
 from .testapp import limit_to_databases
 from .testdata import keep_test_data
 from .testdb import ensure_run
+from .transactional import empty_tables
 from .wrapping import WrappedTestCase
 
 __all__ = ["FlaskDBTestCase", "FlaskDBTransactionTestCase"]
