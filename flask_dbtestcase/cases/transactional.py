@@ -63,8 +63,12 @@ def database_groups(
     return list(groups.values())
 
 
+#: The execution option of the clean-up's own connections (its statements leave no state).
+_PUT_BACK = "flask_dbtestcase_put_back"
+
+
 def _autocommit(engine: sa.Engine) -> sa.Connection:
-    return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    return engine.connect().execution_options(isolation_level="AUTOCOMMIT", **{_PUT_BACK: True})
 
 
 def baseline_for(run_databases: object, engine: sa.Engine, tables: list[sa.Table]) -> Baseline:
@@ -136,7 +140,11 @@ class SessionState:
             sa.event.listen(engine, "before_cursor_execute", self._read)
 
     def _read(self, conn: sa.Connection, cursor: t.Any, statement: t.Any, *args: t.Any) -> None:
-        if isinstance(statement, str) and _SESSION_STATE.search(statement):
+        if (
+            isinstance(statement, str)
+            and _SESSION_STATE.search(statement)
+            and not conn.get_execution_options().get(_PUT_BACK)
+        ):
             self.dirty.add(conn.engine)
 
     def end_test(self) -> None:
