@@ -1,14 +1,13 @@
-"""transactional_db leaves nothing behind: each test checks (its connection, a separate one), then leaks.
+"""transactional_db leaves nothing: each test checks (its connection, a separate one), then leaks.
 
 Whatever the order (file order, reversed, shuffled, xdist), the test that runs
 after one that leaked catches it.
 """
 
 import psycopg2
+import pytest
 import sqlalchemy as sa
 from myapp import Thing
-
-import pytest
 
 CHECK = (
     "SELECT pg_try_advisory_lock(42), to_regclass('scratch'), "
