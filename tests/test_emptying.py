@@ -69,7 +69,7 @@ class NoSuperuserTests(unittest.TestCase):
             conn.exec_driver_sql("INSERT INTO parent (id) VALUES (101)")
         statement = self.put_back(serialized=True)
         self.assertNotIn("session_replication_role", statement)
-        self.assertLess(statement.index("DELETE FROM child"), statement.index("DELETE FROM parent"))
+        self.assertNotIn("TRUNCATE", statement)  # one DELETE of both, checked at its end
         self.assertEqual(self.rows("SELECT id FROM parent"), [(100,)])
         self.assertEqual(self.rows("SELECT count(*) FROM child"), [(0,)])
 

@@ -268,22 +268,46 @@ def restore_statement(
     # hold seed rows that must go first (and come back).
     emptied = _with_referencing(baseline, written, set(baseline.seeds) if serialized else set())
     order = list(baseline.tables)  # parents first
+    # One statement empties the tables, clears the log and resets the sequences
+    # (data-modifying CTEs: one plan; foreign keys are checked at its end, when
+    # every row is gone). Without the replica role, the watch's trigger logs the
+    # DELETEs at that end, and the seed rows' INSERTs: the log is cleared last.
+    deletes, last = [], []
     if truncate:
         statements.append("TRUNCATE " + ", ".join(baseline.tables.values()) + " CASCADE")
     elif emptied:
         if baseline.replica:  # no foreign key check per row and key (nor the app's triggers)
             statements.append("SET LOCAL session_replication_role = replica")
-        statements += [f"DELETE FROM {baseline.tables[oid]}" for oid in reversed(order)
-                       if oid in emptied]  # fmt: skip
+        deletes += [f"DELETE FROM {baseline.tables[oid]}" for oid in reversed(order)
+                    if oid in emptied]  # fmt: skip
     if serialized:
         for oid in order:
             if oid in emptied and oid in baseline.seeds:
                 columns, rows = baseline.seeds[oid]
                 name = baseline.tables[oid]
-                statements.append(
+                last.append(
                     f"INSERT INTO {name} ({columns}) OVERRIDING SYSTEM VALUE "
                     f"SELECT {columns} FROM unnest({_literal(rows)}::{name}[])"
                 )
+    resets = _sequence_resets(baseline, found, serialized, truncate)
+    if not (statements or deletes or last or resets):
+        return None
+    if watched:
+        log = f"DELETE FROM {LOG_TABLE}"
+        (deletes if baseline.replica and not truncate else last).append(log)
+    select = "SELECT " + (", ".join(resets) or "1")
+    if deletes:
+        ctes = ", ".join(f"d{i} AS ({delete})" for i, delete in enumerate(deletes))
+        statements.append(f"WITH {ctes} {select}")
+    elif resets:
+        statements.append(select)
+    return ";\n".join(statements + last)
+
+
+def _sequence_resets(
+    baseline: Baseline, found: Changes, serialized: bool, truncate: bool
+) -> list[str]:
+    """The ``setval`` calls that put the moved sequences back."""
     resets = []
     moved = set(baseline.sequences if truncate else found.sequences)
     if serialized:
@@ -296,13 +320,7 @@ def restore_statement(
                 resets.append(f"setval({_literal(name)}, {start}, false)")
             else:
                 resets.append(f"setval({_literal(name)}, {target}, true)")
-    if resets:
-        statements.append("SELECT " + ", ".join(resets))
-    if not statements:
-        return None
-    if watched:
-        statements.append(f"DELETE FROM {LOG_TABLE}")  # the writes above were logged too
-    return ";\n".join(statements)
+    return resets
 
 
 def _with_referencing(baseline: Baseline, oids: t.Iterable[int], among: set[int]) -> set[int]:
