@@ -83,7 +83,7 @@ def baseline_for(run_databases: object, engine: sa.Engine, tables: list[sa.Table
     baseline = known.get(key)
     preparer = engine.dialect.identifier_preparer
     names = {preparer.format_table(table) for table in tables}
-    if baseline is None or not names <= set(baseline.tables.values()):
+    if baseline is None or not names <= set(baseline.tables.values()) | baseline.missing:
         with _autocommit(engine) as conn:
             baseline = known[key] = take_baseline(conn, tables, baseline)
     return baseline

@@ -81,6 +81,8 @@ class Baseline:
     seed_max: dict[int, int] = dataclasses.field(default_factory=dict)
     #: The user may turn triggers off (a superuser): no foreign key checks while emptying.
     replica: bool = False
+    #: The app's tables (quoted names) the database does not hold: not looked for again.
+    missing: set[str] = dataclasses.field(default_factory=set)
 
 
 def _literal(text: str) -> str:
@@ -130,6 +132,7 @@ def take_baseline(
         owned,
         replica=replica,
     )
+    baseline.missing = {name for name, row in zip(names, found) if row[0] is None}
     if before is not None:
         baseline.seeds.update(before.seeds)
         baseline.seed_max.update(before.seed_max)
