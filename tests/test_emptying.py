@@ -14,7 +14,7 @@ import unittest
 
 import sqlalchemy as sa
 
-from flask_dbtestcase.cases.transactional import database_groups
+from flask_dbtestcase.cases.transactional import database_groups, put_back
 from flask_dbtestcase.databases.emptying import changes, restore_statement, take_baseline
 from tests.support import fresh_database
 
@@ -101,3 +101,29 @@ class GroupTests(unittest.TestCase):
         )
         self.assertEqual(len(groups), 1)
         self.assertEqual({table.name for table in groups[0][1]}, {"parent", "child", "x"})
+
+
+class BuiltSinceTests(unittest.TestCase):
+    """Tables another app's class built after the baseline are not a test's to drop."""
+
+    def test_a_build_since_the_baseline(self):
+        with fresh_database() as url:
+            engine = sa.create_engine(url)
+            self.addCleanup(engine.dispose)
+            with engine.begin() as conn:
+                metadata.create_all(conn)
+            run, marks = type("Run", (), {})(), {("built", "first app")}
+            groups = [(engine, list(metadata.sorted_tables))]
+            put_back(run, groups, marks, serialized=False, start=True)
+            with engine.begin() as conn:  # a FlaskDBTestCase class builds another app
+                conn.exec_driver_sql("CREATE TABLE other_app (id serial PRIMARY KEY)")
+            marks.add(("built", "other app"))
+            with engine.begin() as conn:  # ... and a test makes a table of its own
+                put_back(run, groups, marks, serialized=False, start=True)
+                conn.exec_driver_sql("CREATE TABLE made_by_a_test (x int)")
+            put_back(run, groups, marks, serialized=False, start=False)
+            with engine.connect() as conn:
+                found = conn.exec_driver_sql(
+                    "SELECT to_regclass('other_app'), to_regclass('made_by_a_test')"
+                ).one()
+            self.assertEqual(tuple(found), ("other_app", None))

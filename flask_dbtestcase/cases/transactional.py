@@ -71,21 +71,31 @@ def _autocommit(engine: sa.Engine) -> sa.Connection:
     return engine.connect().execution_options(isolation_level="AUTOCOMMIT", **{_PUT_BACK: True})
 
 
-def baseline_for(run_databases: object, engine: sa.Engine, tables: list[sa.Table]) -> Baseline:
+def baseline_for(
+    run_databases: object, engine: sa.Engine, tables: list[sa.Table], marks: Marks, start: bool
+) -> Baseline:
     """Return what the build left in the database of ``engine`` (read once per run).
 
     :param run_databases: the run's test databases (the baselines live as long).
     :param engine: an engine on the database.
     :param tables: the app's tables on it; read again if one is new.
+    :param marks: the run's marks: at a class's start, read again if they grew
+        (another app's tables were built since: they are not the test's to drop).
+    :param start: a class's start, where only the framework has built anything.
     """
     known = _BASELINES.setdefault(run_databases, {})
     key = database_key(engine.url)
     baseline = known.get(key)
     preparer = engine.dialect.identifier_preparer
     names = {preparer.format_table(table) for table in tables}
-    if baseline is None or not names <= set(baseline.tables.values()) | baseline.missing:
+    if (
+        baseline is None
+        or not names <= set(baseline.tables.values()) | baseline.missing
+        or (start and baseline.builds != len(marks))
+    ):
         with _autocommit(engine) as conn:
             baseline = known[key] = take_baseline(conn, tables, baseline)
+        baseline.builds = len(marks)
     return baseline
 
 
@@ -102,7 +112,7 @@ def put_back(
     """
     for engine, tables in groups:
         check_test_database(engine.url, "empty the tables")
-        baseline = baseline_for(run_databases, engine, tables)
+        baseline = baseline_for(run_databases, engine, tables, marks, start)
         watched = is_watched(engine.url, marks)
         with _autocommit(engine) as conn:
             found = changes(conn, baseline, watched, probe=start)

@@ -83,6 +83,8 @@ class Baseline:
     replica: bool = False
     #: The app's tables (quoted names) the database does not hold: not looked for again.
     missing: set[str] = dataclasses.field(default_factory=set)
+    #: How many marks the run had when this was taken (a build since adds some).
+    builds: int = 0
 
 
 def _literal(text: str) -> str:
@@ -133,10 +135,14 @@ def take_baseline(
         replica=replica,
     )
     baseline.missing = {name for name, row in zip(names, found) if row[0] is None}
-    if before is not None:
+    new = [oid for oid in baseline.tables if before is None or oid not in before.tables]
+    if before is not None:  # another app's tables on the database stay known
+        baseline.tables = {**before.tables, **baseline.tables}
+        for oid, others in before.referencing.items():
+            baseline.referencing.setdefault(oid, set()).update(others)
         baseline.seeds.update(before.seeds)
         baseline.seed_max.update(before.seed_max)
-    new = [oid for oid in baseline.tables if before is None or oid not in before.tables]
+        baseline.missing |= before.missing - set(baseline.tables.values())
     _capture_seeds(conn, baseline, new)
     return baseline
 
