@@ -34,7 +34,7 @@ HAVE_RANDOMLY = importlib.util.find_spec("pytest_randomly") is not None
 
 SAMPLE = os.path.join(ROOT, "tests", "pytest_project")
 #: The sample's number of tests.
-TESTS = 28
+TESTS = 31
 #: Plugins that would change the order or the output, unless a test asks for them.
 QUIET = ["-p", "no:cacheprovider", "-p", "no:randomly"]
 

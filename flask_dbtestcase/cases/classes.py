@@ -28,14 +28,15 @@ from .appcache import AppKey, TestApp, build_test_app, cached_app
 from .appkinds import AppDatabase, plain_settings
 from .appschema import build_app_schema
 from .factory import call_factory, resolve_factory
-from .fixturefiles import empty_tables, load_fixtures
+from .fixturefiles import load_fixtures
 from .leftovers import finish_class
-from .pinning import Pinned, pin_databases, unpin_databases
+from .pinning import Pinned, pin_databases
 from .queries import QueryAssertions, QueryLog, capture_queries, row_count_failure
-from .recovery import check_unchecked, clear_watch_logs, empty_escaped_databases, watch_connections
+from .recovery import check_unchecked, empty_escaped_databases, watch_connections
 from .testapp import limit_to_databases
 from .testdata import keep_test_data
 from .testdb import ensure_run
+from .transactional import PutBack
 from .wrapping import WrappedTestCase
 
 __all__ = ["FlaskDBTestCase", "FlaskDBTransactionTestCase"]
@@ -44,7 +45,7 @@ __all__ = ["FlaskDBTestCase", "FlaskDBTransactionTestCase"]
 #: What setUpClass hangs on a class, dropped after it.
 _CLASS_STATE = (
     "app", "db", "_engines", "_database", "_pinned", "_connections", "_app_context",
-    "_test_app", "_class_ready", "_run",
+    "_test_app", "_class_ready", "_run", "_put_back",
 )  # fmt: skip
 
 
@@ -370,19 +371,24 @@ class FlaskDBTestCase(_AppTestCase):
 class FlaskDBTransactionTestCase(_AppTestCase):
     """Let each test really commit, as Django's TransactionTestCase does.
 
-    No wrapping transaction: use it for code that needs real commits (several
-    connections, threads, LISTEN/NOTIFY, after-commit hooks). Before the first
-    test and after each test every table is emptied and its sequences reset,
-    so every test starts from the same state. ``fixtures`` are loaded before
-    each test; ``setUpTestData`` is not used (as in Django).
+    For code that needs real commits (several connections, threads,
+    LISTEN/NOTIFY, after-commit hooks). Before the first test and after each
+    test the database is put back as the schema build left it, tables empty
+    (:mod:`.transactional`). ``fixtures`` are loaded before each test;
+    ``setUpTestData`` is not used (as in Django).
     """
+
+    #: Put back the rows the schema build left (a data migration's), as Django's.
+    serialized_rollback: t.ClassVar[bool] = False
+    _put_back: t.ClassVar[PutBack]
 
     @classmethod
     def setUpClass(cls) -> None:
         super().setUpClass()
-        # Real commits: every engine on its databases gets connections of its own.
-        cls.addClassCleanup(unpin_databases(cls._engines.values()))
-        cls._empty_tables()  # earlier classes moved the sequences on
+        cls._put_back = PutBack(cls._run.databases, cls._database, cls._engines,
+                                cls.serialized_rollback)  # fmt: skip
+        cls.addClassCleanup(cls._put_back.stop)  # (it gave the engines real connections)
+        cls._put_back.start_class()
 
     def pre_setup(self) -> None:
         super().pre_setup()
@@ -392,11 +398,4 @@ class FlaskDBTransactionTestCase(_AppTestCase):
         try:
             super().post_teardown()
         finally:
-            self._empty_tables()
-
-    @classmethod
-    def _empty_tables(cls) -> None:
-        for _, metadatas in cls._database.schema():
-            kept = {key: cls._engines[key] for key in metadatas if key in cls._engines}
-            empty_tables(metadatas, kept)
-        clear_watch_logs(cls._engines.values(), cls._run.databases.marks)  # commits were meant
+            self._put_back.end_test()

@@ -16,11 +16,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..databases.safety import check_test_database
 from ..errors import ConfigurationError
 
 __all__ = [
-    "empty_tables",
     "find_fixture",
     "fixture_tables",
     "load_fixture",
@@ -162,22 +160,3 @@ def load_fixtures(names: t.Iterable[str], test_class: type, db: t.Any) -> None:
     for name in names:
         load_fixture(find_fixture(name, test_class), tables, session)
     session.commit()
-
-
-def empty_tables(
-    metadatas: t.Mapping[t.Any, sa.MetaData], engines: t.Mapping[t.Any, sa.Engine]
-) -> None:
-    """Empty every table of the app's models and reset their sequences.
-
-    :param metadatas: the app's tables, by bind key.
-    :param engines: the engines whose databases are emptied, by bind key.
-    """
-    for key, metadata in metadatas.items():
-        engine = engines.get(key)
-        if engine is None or not metadata.tables:
-            continue
-        check_test_database(engine.url, "empty the tables")
-        preparer = engine.dialect.identifier_preparer
-        names = ", ".join(preparer.format_table(table) for table in metadata.sorted_tables)
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")

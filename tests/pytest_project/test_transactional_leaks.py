@@ -1,0 +1,56 @@
+"""transactional_db leaves nothing: each test checks (its connection, a separate one), then leaks.
+
+Whatever the order (file order, reversed, shuffled, xdist), the test that runs
+after one that leaked catches it.
+"""
+
+import psycopg2
+import pytest
+import sqlalchemy as sa
+from myapp import Thing
+
+CHECK = (
+    "SELECT pg_try_advisory_lock(42), to_regclass('scratch'), "
+    "pg_sequence_last_value('plugin_things_id_seq'), (SELECT count(*) FROM plugin_things)"
+)
+
+
+def separate(url):
+    parsed = sa.make_url(url)
+    args = parsed.translate_connect_args(username="user", database="dbname")
+    args.update(parsed.query)  # the throwaway server's socket directory
+    conn = psycopg2.connect(**args)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(CHECK)
+            return cur.fetchone()
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def clean(transactional_db, flask_dbtestcase_database):
+    assert separate(flask_dbtestcase_database) == (True, None, None, 0)
+    session = transactional_db.session
+    locks = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+    assert session.execute(sa.text(locks)).scalar() == 0
+    session.commit()
+    return session
+
+
+def test_leaves_a_lock_and_a_table(clean):
+    clean.execute(sa.text("SELECT pg_advisory_lock(42)"))
+    clean.execute(sa.text("CREATE TABLE scratch (x int)"))
+    clean.commit()
+
+
+def test_moves_the_sequence(clean):
+    clean.add(Thing(name="one"))
+    clean.commit()
+    assert clean.scalar(sa.select(Thing.id)) == 1
+
+
+def test_moves_it_again(clean):
+    clean.add(Thing(name="one"))
+    clean.commit()
+    assert clean.scalar(sa.select(Thing.id)) == 1

@@ -1,0 +1,129 @@
+"""Putting a database back without the superuser's shortcut: foreign keys, and the fallback.
+
+The throwaway server's user is a superuser, so the clean-up of a
+FlaskDBTransactionTestCase turns foreign key checks off while it empties
+the written tables. A user who may not (an existing server) gets ``DELETE``
+in foreign key order, and ``TRUNCATE ... CASCADE`` of every table when a
+foreign key the models do not name refuses it: both on a database of their own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import unittest
+
+import sqlalchemy as sa
+
+from flask_dbtestcase.cases.transactional import database_groups, put_back
+from flask_dbtestcase.databases.emptying import changes, restore_statement, take_baseline
+from tests.support import fresh_database
+
+metadata = sa.MetaData()
+parent = sa.Table("parent", metadata, sa.Column("id", sa.Integer, primary_key=True))
+child = sa.Table(
+    "child",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("parent_id", sa.ForeignKey("parent.id", ondelete="RESTRICT")),
+    sa.Column("boss_id", sa.ForeignKey("child.id")),
+)
+SEEDS = "INSERT INTO parent (id) VALUES (100)"
+
+
+class NoSuperuserTests(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.url = cls.enterClassContext(fresh_database())
+        cls.engine = sa.create_engine(cls.url)
+        cls.addClassCleanup(cls.engine.dispose)
+        with cls.engine.begin() as conn:
+            metadata.create_all(conn)
+            conn.exec_driver_sql(SEEDS)
+        with cls.engine.connect() as conn:
+            cls.baseline = dataclasses.replace(
+                take_baseline(conn, list(metadata.sorted_tables)), replica=False
+            )
+
+    def put_back(self, serialized: bool) -> str:
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            found = changes(conn, self.baseline, watched=False)
+            found.written = {oid for oid, name in self.baseline.tables.items() if name == "child"}
+            if serialized:
+                found.written |= set(self.baseline.seeds)
+            statement = restore_statement(self.baseline, found, False, serialized)
+            try:
+                conn.exec_driver_sql(statement)
+            except sa.exc.IntegrityError:
+                statement = restore_statement(self.baseline, found, False, serialized, True)
+                conn.exec_driver_sql(statement)
+        return statement
+
+    def rows(self, statement: str):
+        with self.engine.connect() as conn:
+            return conn.exec_driver_sql(statement).all()
+
+    def test_foreign_keys_in_order(self):
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql("INSERT INTO child (id, parent_id) VALUES (1, 100), (2, 100)")
+            conn.exec_driver_sql("UPDATE child SET boss_id = 1 WHERE id = 2")
+            conn.exec_driver_sql("INSERT INTO parent (id) VALUES (101)")
+        statement = self.put_back(serialized=True)
+        self.assertNotIn("session_replication_role", statement)
+        self.assertNotIn("TRUNCATE", statement)  # one DELETE of both, checked at its end
+        self.assertEqual(self.rows("SELECT id FROM parent"), [(100,)])
+        self.assertEqual(self.rows("SELECT count(*) FROM child"), [(0,)])
+
+    def test_a_foreign_key_the_models_do_not_name(self):
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE other (p int REFERENCES parent)")
+            conn.exec_driver_sql("INSERT INTO other VALUES (100)")
+        with self.engine.connect() as conn:  # made after the build: the baseline names it new
+            self.assertIn(("r", "other"), changes(conn, self.baseline, False).new)
+        self.baseline.hwm, hwm = 1 << 31, self.baseline.hwm  # as if the build had made it
+        try:
+            statement = self.put_back(serialized=True)  # DELETE FROM parent: refused
+        finally:
+            self.baseline.hwm = hwm
+        self.assertIn("TRUNCATE", statement)
+        self.assertEqual(self.rows("SELECT id FROM parent"), [(100,)])
+        self.assertEqual(self.rows("SELECT count(*) FROM other"), [(0,)])
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE other")
+
+
+class GroupTests(unittest.TestCase):
+    def test_one_group_per_database(self):
+        engine = sa.create_engine("postgresql+psycopg2://u@h/db")
+        other = sa.MetaData()
+        sa.Table("x", other, sa.Column("id", sa.Integer, primary_key=True))
+        groups = database_groups(
+            [({}, {None: metadata}), ({}, {"mirror": other})], {None: engine, "mirror": engine}
+        )
+        self.assertEqual(len(groups), 1)
+        self.assertEqual({table.name for table in groups[0][1]}, {"parent", "child", "x"})
+
+
+class BuiltSinceTests(unittest.TestCase):
+    """Tables another app's class built after the baseline are not a test's to drop."""
+
+    def test_a_build_since_the_baseline(self):
+        with fresh_database() as url:
+            engine = sa.create_engine(url)
+            self.addCleanup(engine.dispose)
+            with engine.begin() as conn:
+                metadata.create_all(conn)
+            run, marks = type("Run", (), {})(), {("built", "first app")}
+            groups = [(engine, list(metadata.sorted_tables))]
+            put_back(run, groups, marks, serialized=False, start=True)
+            with engine.begin() as conn:  # a FlaskDBTestCase class builds another app
+                conn.exec_driver_sql("CREATE TABLE other_app (id serial PRIMARY KEY)")
+            marks.add(("built", "other app"))
+            with engine.begin() as conn:  # ... and a test makes a table of its own
+                put_back(run, groups, marks, serialized=False, start=True)
+                conn.exec_driver_sql("CREATE TABLE made_by_a_test (x int)")
+            put_back(run, groups, marks, serialized=False, start=False)
+            with engine.connect() as conn:
+                found = conn.exec_driver_sql(
+                    "SELECT to_regclass('other_app'), to_regclass('made_by_a_test')"
+                ).one()
+            self.assertEqual(tuple(found), ("other_app", None))
