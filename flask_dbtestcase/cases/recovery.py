@@ -34,7 +34,6 @@ from ..isolation.protocol import TransactionStatus
 
 __all__ = [
     "check_unchecked",
-    "clear_watch_logs",
     "empty_escaped_databases",
     "class_ended",
     "escaped_here",
@@ -187,20 +186,3 @@ def check_unchecked(
         else:
             watch.checked()
     return found
-
-
-def clear_watch_logs(engines: t.Iterable[sa.Engine], marks: Marks) -> None:
-    """Forget the writes logged on the databases of ``engines`` (their real commits were meant).
-
-    :param engines: a FlaskDBTransactionTestCase's engines, which are not pinned.
-    :param marks: the run's marks (which databases have the watch).
-    """
-    done: set[str] = set()
-    for engine in engines:
-        url = engine.url.render_as_string(hide_password=False)
-        if url in done or not is_watched(engine.url, marks):
-            continue
-        done.add(url)
-        check_test_database(engine.url, "clear the log of real commits")
-        with engine.begin() as conn:
-            conn.exec_driver_sql(CLEAR_STATEMENT)
