@@ -358,10 +358,7 @@ class FlaskDBTestCase(_AppTestCase):
         for conn in current:
             conn.end_class()
         if escaped:
-            databases, schema = (
-                cls._pinned.databases(),
-                cls._database.schema(),
-            )
+            databases, schema = cls._pinned.databases(), cls._database.schema()
             empty_escaped_databases(escaped, databases, schema, self.id())
         cls._connections = current
         watch_connections(cls._pinned.databases(), cls._run.databases.marks)  # a new one too
