@@ -99,28 +99,46 @@ class CatalogTests(unittest.TestCase):
         self.assertTrue(self.check(before).sequences, "another session's check names it")
 
 
-TRANSACTIONAL_SUITE = """
+RUN_END_SUITE = """
+import unittest
+
+import psycopg2
 import sqlalchemy as sa
-from flask_dbtestcase import FlaskDBTransactionTestCase
+from flask_dbtestcase import FlaskDBTestCase
+from flask_dbtestcase.cases.testdb import current_database_url
 from myapp import create_app, db
 
-class Leaves(FlaskDBTransactionTestCase):
+
+class Uses(FlaskDBTestCase):
     app_factory = create_app
 
+    def test_reads(self):
+        self.assertEqual(db.session.execute(sa.text("SELECT 1")).scalar(), 1)
+
+
+class Leaves(unittest.TestCase):  # not a class of the package: no class end checks it
     def test_creates_a_table(self):
-        with db.engine.begin() as conn:
-            conn.execute(sa.text("CREATE TABLE fdt_left_at_the_end (x int)"))
+        url = current_database_url()
+        args = url.translate_connect_args(username="user", database="dbname")
+        args.update(url.query)
+        conn = psycopg2.connect(**args)
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                cur.execute("CREATE TABLE fdt_left_at_the_end (x int)")
+        finally:
+            conn.close()
 """
 
 
 class RunEndTests(unittest.TestCase):
     """What no class end checked is named and removed at the run's end."""
 
-    def test_transactional_class_leftover_named_at_the_end(self):
+    def test_leftover_of_a_plain_test_named_at_the_end(self):
         from tests.support import app_source
 
         project = Project(
-            self, {"myapp.py": app_source("fdt_end_thing"), "test_leaves.py": TRANSACTIONAL_SUITE}
+            self, {"myapp.py": app_source("fdt_end_thing"), "test_leaves.py": RUN_END_SUITE}
         )
         result = project.run_here(
             ["--noinput"], env={"FLASK_APP": "myapp:create_app"}, own_database=True
