@@ -17,7 +17,12 @@ project finds it), bytecode compiled first:
   ``create_all()`` before each test, ``drop_all()`` after it), the plugin
   disabled (``-p no:flask_dbtestcase``), as in a project without it. The
   module-scoped ``alice`` is per test there: the recipe's tables do not
-  outlive a test.
+  outlive a test;
+- two more plugin runs: ``--no-migrations`` (the schema by ``create_all()``,
+  as the SQLite recipe builds it, instead of the example's migrations, whose
+  Alembic scripts load Mako, which loads Pygments) and ``--reuse-db`` (the
+  kept data directory and test database: no copy of the initdb cache, no
+  ``CREATE DATABASE``, no schema build).
 
 Both run with ``-q -p no:cacheprovider -p no:randomly`` (no cache written,
 the tests in file order); every test of the module runs on both sides, none
@@ -53,10 +58,14 @@ sys.path.insert(0, HERE)
 from commands import clean_env, fmt, load_line  # noqa: E402
 from common import compile_bytecode, driver_name  # noqa: E402
 
+#: The example's pytest functions (its other modules are unittest classes).
+BLOG_TESTS = "tests/pytest_style_test.py"
 #: No cache directory written, the tests in file order; the same on every side.
 PYTEST = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
 LABELS = {
     "plugin": "plugin: `python -m pytest tests/pytest_style_test.py` in examples/blog",
+    "plugin_create_all": "the same, `--no-migrations` (`create_all()`, as the SQLite recipe)",
+    "plugin_reuse_db": "the same, `--reuse-db` (kept server data and test database)",
     "sqlite": "in-memory SQLite, cookiecutter-flask's `create_all`/`drop_all` fixtures",
 }
 
@@ -91,7 +100,9 @@ def main() -> None:
     compile_bytecode(os.path.join(BLOG, "blog"), os.path.join(BLOG, "tests"), SQLITE_PROJECT)
     env = clean_env()
     commands: dict[str, tuple[list[str], str, dict[str, str]]] = {
-        "plugin": ([*PYTEST, "tests/pytest_style_test.py"], BLOG, env),
+        "plugin": ([*PYTEST, BLOG_TESTS], BLOG, env),
+        "plugin_create_all": ([*PYTEST, "--no-migrations", BLOG_TESTS], BLOG, env),
+        "plugin_reuse_db": ([*PYTEST, "--reuse-db", BLOG_TESTS], BLOG, env),
         "sqlite": ([*PYTEST, "-p", "no:flask_dbtestcase", "test_blog.py"], SQLITE_PROJECT, env),
     }
     if not a.skip_per_test:
@@ -118,7 +129,7 @@ def main() -> None:
     )
     print("| command | wall, s | vs SQLite (paired) | CPU, s (with children: the server) |")
     print("|---|---|---|---|")
-    for name in ("plugin", "sqlite"):
+    for name in LABELS:
         ratio = [x / s for x, s in zip(wall[name], wall["sqlite"])]
         print(
             f"| {LABELS[name]} | {fmt(wall[name], digits=3)} | {fmt(ratio)}x "
