@@ -313,3 +313,9 @@ bench-speed: $(BENCH_STAMP) postgres
 	"$(BENCH_PY)" bench/parallel.py $(SPEED_ARGS)
 	"$(BENCH_PY)" bench/endtoend.py $(SPEED_ARGS)
 	"$(BENCH_PY)" bench/scale.py $(SCALE_ARGS)
+
+# The pytest plugin against in-memory SQLite (cookiecutter-flask's fixtures) on
+# the example blog's pytest functions, and its per-test cost against the classes'.
+.PHONY: bench-sqlite
+bench-sqlite: $(BENCH_STAMP) postgres
+	"$(BENCH_PY)" bench/sqlite.py $(SPEED_ARGS)

@@ -219,6 +219,63 @@ INERT = {
     """,
 }
 
+#: Waits, while the test module loads, for a server of this process to appear.
+_WAIT_FOR_A_SERVER = """
+    import glob
+    import os
+    import time
+
+    from flask_dbtestcase.postgres.directories import runtime_dir
+    from flask_dbtestcase.settings import Settings
+
+    RUNTIME = runtime_dir(Settings.load().server_config())
+
+
+    def own_servers():
+        return glob.glob(os.path.join(RUNTIME, f"srv-{os.getpid()}-*"))
+
+
+    def postgres_children():
+        children = []
+        for entry in os.listdir("/proc"):
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    name, fields = f.read().rsplit(")", 1)
+            except OSError:
+                continue
+            if int(fields.split()[1]) == os.getpid() and "postgres" in name:
+                children.append(int(entry))
+        return children
+
+
+    # While this module loads, before any test asks for the database.
+    deadline = time.monotonic() + 20
+    while not own_servers() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    STARTED = own_servers()
+"""
+
+EARLY = {
+    "test_early.py": _WAIT_FOR_A_SERVER
+    + """
+
+    def test_the_server_started_while_the_tests_loaded(db):
+        assert len(STARTED) == 1, "no server started while the module loaded"
+        assert own_servers() == STARTED, "another server was started"
+        assert db.engine.url.query["host"] == os.path.join(STARTED[0], "sock")
+    """,
+}
+
+EARLY_UNUSED = {
+    "test_plain.py": _WAIT_FOR_A_SERVER
+    + """
+
+    def test_the_server_is_stopped_when_no_test_needs_it():
+        assert len(STARTED) == 1, "no server started while the module loaded"
+        assert postgres_children() == []
+    """,
+}
+
 MISTAKES = {
     "test_mistakes.py": """
         import pytest
@@ -275,6 +332,20 @@ class FixtureTests(PluginRun):
 
     def test_tests_without_the_fixtures_start_nothing(self):
         files = {name: textwrap.dedent(text) for name, text in INERT.items()}
+        result, _ = self.run_pytest(self.project(files), *QUIET)
+        self.assertPassed(result, 1)
+
+    def test_the_server_starts_while_the_tests_load(self):
+        """In a project whose pyproject.toml names the package, the throwaway server
+        starts while the test modules load, and the tests run on it."""
+        files = {k: v for k, v in sample_files().items() if not k.startswith("test_")}
+        files.update({name: textwrap.dedent(text) for name, text in EARLY.items()})
+        result, _ = self.run_pytest(self.project(files), *QUIET)
+        self.assertPassed(result, 1)
+
+    def test_a_server_started_early_is_stopped_when_no_test_needs_it(self):
+        files = {k: v for k, v in sample_files().items() if not k.startswith("test_")}
+        files.update({name: textwrap.dedent(text) for name, text in EARLY_UNUSED.items()})
         result, _ = self.run_pytest(self.project(files), *QUIET)
         self.assertPassed(result, 1)
 

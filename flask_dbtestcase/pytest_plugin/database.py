@@ -16,6 +16,7 @@ import typing as t
 import pytest
 
 if t.TYPE_CHECKING:
+    from ..databases.earlystart import EarlyServer
     from ..databases.lifecycle import TestDatabases
     from ..settings import Settings
 
@@ -67,12 +68,18 @@ def _log(verbosity: int) -> t.Callable[[str, int], None]:
     return log
 
 
-def set_up(options: DatabaseOptions, settings: Settings, hand_over: bool = True) -> TestDatabases:
+def set_up(
+    options: DatabaseOptions,
+    settings: Settings,
+    hand_over: bool = True,
+    early: EarlyServer | None = None,
+) -> TestDatabases:
     """Open the run's test databases as the runner does, without asking anything.
 
     :param options: the command line options.
     :param settings: the session's settings.
     :param hand_over: hand the database to child processes, install the signal handling.
+    :param early: the throwaway server started while the tests loaded, if any.
     """
     from ..databases import creation
     from ..databases.lifecycle import open_test_databases
@@ -86,6 +93,7 @@ def set_up(options: DatabaseOptions, settings: Settings, hand_over: bool = True)
         interactive=False,
         project=options.project,
         hand_over=hand_over,
+        early=early,
     )
     if options.create_db and keepdb and databases.mode in ("server", "throwaway"):
         creation.destroy_test_database(databases.url)

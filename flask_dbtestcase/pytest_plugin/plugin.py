@@ -1,7 +1,11 @@
 """The pytest plugin's entry point: options, the marker, and the hooks around each test.
 
 Importing it costs only pytest: flask, SQLAlchemy and the database modules
-are imported when a test first asks for a fixture. Disable the plugin with
+are imported when a test first asks for a fixture, or, in a project whose
+settings name the package (``[tool.flask-dbtestcase]``, the ini key, an
+option), when collection starts: the throwaway server starts then, in the
+background, while the test modules load, as the runner's does; it is
+stopped at once if no collected test needs it. Disable the plugin with
 ``-p no:flask_dbtestcase``.
 
 The fixtures are registered at ``pytest_configure``, after every plugin an
@@ -30,6 +34,7 @@ if t.TYPE_CHECKING:
 
 __all__ = [
     "pytest_addoption",
+    "pytest_collection",
     "pytest_collection_finish",
     "pytest_configure",
     "pytest_configure_node",
@@ -152,13 +157,35 @@ def pytest_configure_node(node: t.Any) -> None:
     node.workerinput["flask_dbtestcase_authkey"] = broker.authkey.hex()
 
 
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """Note whether some collected test uses the plugin (and read what each one uses).
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection(session: pytest.Session) -> None:
+    """Start the throwaway server in the background while the test modules load.
+
+    Only in a project whose settings name the package (see
+    :meth:`~.session.SessionDatabase.start_early`); collection goes on.
 
     :param session: the pytest session.
     """
+    session_database_of(session.config).start_early()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Note whether some collected test uses the plugin (and read what each one uses).
+
+    The server started early is stopped if no collected test needs the
+    session's database.
+
+    :param session: the pytest session.
+    """
+    config = session.config
     uses = [usage_of(item).uses for item in session.items if not _is_unittest(item)]
-    session.config.stash[_USES_FIXTURES] = any(uses)
+    config.stash[_USES_FIXTURES] = any(uses)
+    database = session_database_of(config)
+    if not any(uses) and not (
+        (database.options.given or settings_given(config))
+        and any(_is_case_class_test(item) for item in session.items)
+    ):
+        database.discard_early()
 
 
 def _is_unittest(item: pytest.Item) -> bool:

@@ -18,9 +18,10 @@ from ..settings import Settings, ignored_settings
 from ..state import Run, enter_run, leave_run
 from .casemanager import CaseManager
 from .database import DatabaseOptions, set_up, tear_down
-from .projectsettings import project_directory, put_on_path, read_settings
+from .projectsettings import project_directory, put_on_path, read_settings, settings_given
 
 if t.TYPE_CHECKING:
+    from ..databases.earlystart import EarlyServer
     from ..databases.lifecycle import TestDatabases
 
 __all__ = [
@@ -46,7 +47,21 @@ class SessionDatabase:
         self.worker: dict[str, t.Any] | None = workerinput
         self.url: str | None = None
         self._run: Run | None = None
+        self._early: EarlyServer | None = None
         self._lock = threading.Lock()
+        option = config.option
+        #: Whether this process would start a throwaway server itself, and
+        #: the project says it uses the package: the early start's condition.
+        self._may_start_early = (
+            self.worker is None
+            and not getattr(option, "numprocesses", None)  # not an xdist controller
+            and getattr(option, "dist", "no") == "no"
+            and not getattr(option, "collectonly", False)
+            and not self.options.database_url
+            and not self.settings.database_url
+            and not self.settings.test_database_url
+            and bool(self.settings.pyproject_path or settings_given(config))
+        )
 
     @property
     def run(self) -> Run:
@@ -60,16 +75,43 @@ class SessionDatabase:
         """Whether the database was set up (and not torn down since)."""
         return self.url is not None
 
+    def start_early(self) -> None:
+        """Start the throwaway server in the background while the test modules load.
+
+        Only in a project that names the package in its settings and would
+        start a server itself (not under pytest-xdist, not ``--collect-only``,
+        no existing server given): :meth:`ensure` takes it, and
+        :meth:`discard_early` stops it when no collected test needs it. Any
+        error is left for :meth:`ensure` to report.
+        """
+        if not self._may_start_early or self._early is not None or self._run is not None:
+            return
+        from ..databases.earlystart import start_early
+
+        try:
+            config = self.settings.databases_config()
+        except DBTestCaseError:  # ensure() reports it, if a test needs the database
+            return
+        self._early = start_early(config, self.options.reuse_db, self.options.project)
+
+    def discard_early(self) -> None:
+        """Stop the server :meth:`start_early` started, unless :meth:`ensure` took it."""
+        early, self._early = self._early, None
+        if early is not None:
+            early.discard()
+
     def ensure(self) -> str:
         """Return the test database's URL (with its password), setting it up first if needed."""
         with self._lock:
             if self._run is None:
                 put_on_path(self.project)  # the app factory's module
                 if self.worker is not None and self.worker.get("flask_dbtestcase_broker"):
+                    self.discard_early()
                     databases = self._from_broker(self.worker)
                 else:
                     _warn_ignored_settings(self.settings)
-                    databases = set_up(self.options, self.settings)
+                    early, self._early = self._early, None
+                    databases = set_up(self.options, self.settings, early=early)
                 self._run = Run(self.settings, databases)
                 enter_run(self._run)
                 self.url = databases.url.render_as_string(hide_password=False)
@@ -96,6 +138,7 @@ class SessionDatabase:
     def tear_down(self) -> None:
         """Close the test connections, drop what was created, stop the server (safe twice)."""
         with self._lock:
+            self.discard_early()
             run, self._run = self._run, None
             self.url = None
             if run is not None:
