@@ -37,6 +37,7 @@ __all__ = [
     "empty_escaped_databases",
     "class_ended",
     "escaped_here",
+    "send_check",
     "watch_connections",
 ]
 
@@ -175,14 +176,29 @@ def check_unchecked(
             continue
         if conn.transaction_status in (TransactionStatus.IDLE, TransactionStatus.INERROR):
             continue  # the class sent nothing (or nothing can run): the next check covers it
-        try:  # as a statement: a lost connection raises the driver's own error
-            with t.cast(t.Any, conn).cursor() as cur:  # the driver's connection
-                cur.execute(CHECK_STATEMENT)
-        except conn.driver_error as exc:
-            message = watch.found(exc, None)
-            if message is None:
-                raise
+        message = send_check(conn, None)
+        if message is not None:
             found.append((conn, message))
-        else:
-            watch.checked()
     return found
+
+
+def send_check(conn: PinnedConnection, where: object) -> str | None:
+    """Send the watch's check on ``conn``; return the IsolationError's message if a write got past.
+
+    Sent as a statement: a lost connection raises the driver's own error.
+
+    :param conn: a shared connection with a watch.
+    :param where: the test that ended (None: its class's end).
+    """
+    watch = conn.watch
+    assert watch is not None
+    try:
+        with t.cast(t.Any, conn).cursor() as cur:  # the driver's connection
+            cur.execute(CHECK_STATEMENT)
+    except conn.driver_error as exc:
+        message = watch.found(exc, where)
+        if message is None:
+            raise
+        return message
+    watch.checked()
+    return None

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import typing as t
 
-from ..databases.watch import CHECK_STATEMENT
+from ..cases.recovery import send_check
 from ..isolation.protocol import TransactionStatus
 
 if t.TYPE_CHECKING:
@@ -73,16 +73,9 @@ def check_quiet_test(
         assert watch is not None
         if watch.unchecked and watch.unchecked[-1] == name:
             watch.unchecked.pop()  # named as the one that wrote, not among the earlier ones
-        try:
-            with t.cast(t.Any, conn).cursor() as cur:  # the driver's connection
-                cur.execute(CHECK_STATEMENT)
-        except conn.driver_error as exc:
-            message = watch.found(exc, test)
-            if message is None:
-                raise
+        message = send_check(conn, test)
+        if message is not None:
             found.append((conn, message))
-        else:
-            watch.checked()
     return found
 
 
