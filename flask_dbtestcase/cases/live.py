@@ -31,12 +31,14 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from ..errors import IsolationError
 from .classes import FlaskDBTestCase, FlaskDBTransactionTestCase
+from .wrapping import WrappedTestCase
 
 __all__ = [
     "REQUEST_TIMEOUT",
     "FlaskDBLiveServerTestCase",
     "FlaskDBTransactionLiveServerTestCase",
     "LiveServer",
+    "LiveServing",
     "QuietRequestHandler",
     "unfinished_requests_error",
 ]
@@ -162,7 +164,36 @@ def unfinished_requests_error(requests: t.Sequence[str], timeout: float) -> Isol
     )
 
 
-class FlaskDBLiveServerTestCase(FlaskDBTestCase):
+class LiveServing(WrappedTestCase):
+    """The live server a test case class starts, and the wait for its requests at a test's end.
+
+    The base the two live-server classes share; the app is the class's ``app``.
+    """
+
+    host: t.ClassVar[str] = "127.0.0.1"
+    port: t.ClassVar[int] = 0  # 0: any free port
+    #: How long the end of a test waits for the requests still running (seconds).
+    live_request_timeout: t.ClassVar[float] = REQUEST_TIMEOUT
+    live_server_url: t.ClassVar[str]
+    live_server: t.ClassVar[LiveServer]
+    app: t.ClassVar[Flask]
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        super().setUpClass()
+        server = LiveServer(cls.app, cls.host, cls.port)
+        cls.live_server = server
+        cls.live_server_url = server.url
+        cls.addClassCleanup(server.stop)
+
+    def post_teardown(self) -> None:
+        unfinished = self.live_server.wait_idle(self.live_request_timeout)
+        super().post_teardown()
+        if unfinished:
+            raise unfinished_requests_error(unfinished, self.live_request_timeout)
+
+
+class FlaskDBLiveServerTestCase(LiveServing, FlaskDBTestCase):
     """Serve the app on a free local port in a thread; every request runs in the test's transaction.
 
     ``self.live_server_url`` is the base URL. What the test flushed or
@@ -172,56 +203,11 @@ class FlaskDBLiveServerTestCase(FlaskDBTestCase):
     test's connection by the nesting of their transactions.
     """
 
-    host: t.ClassVar[str] = "127.0.0.1"
-    port: t.ClassVar[int] = 0  # 0: any free port
-    #: How long the end of a test waits for the requests still running (seconds).
-    live_request_timeout: t.ClassVar[float] = REQUEST_TIMEOUT
-    live_server_url: t.ClassVar[str]
-    live_server: t.ClassVar[LiveServer]
 
-    @classmethod
-    def setUpClass(cls) -> None:
-        super().setUpClass()
-        _serve(cls)
-
-    def post_teardown(self) -> None:
-        unfinished = self.live_server.wait_idle(self.live_request_timeout)
-        super().post_teardown()
-        if unfinished:
-            raise unfinished_requests_error(unfinished, self.live_request_timeout)
-
-
-class FlaskDBTransactionLiveServerTestCase(FlaskDBTransactionTestCase):
+class FlaskDBTransactionLiveServerTestCase(LiveServing, FlaskDBTransactionTestCase):
     """Serve the app on a free local port in a thread; requests really commit (Django's kind).
 
     Each request has a connection of its own from the app's pool and really
     commits; every table is emptied after each test. Use it for code that
     needs what one shared connection cannot give (see the docs).
     """
-
-    host: t.ClassVar[str] = "127.0.0.1"
-    port: t.ClassVar[int] = 0
-    live_request_timeout: t.ClassVar[float] = REQUEST_TIMEOUT
-    live_server_url: t.ClassVar[str]
-    live_server: t.ClassVar[LiveServer]
-
-    @classmethod
-    def setUpClass(cls) -> None:
-        super().setUpClass()
-        _serve(cls)
-
-    def post_teardown(self) -> None:
-        unfinished = self.live_server.wait_idle(self.live_request_timeout)
-        super().post_teardown()
-        if unfinished:
-            raise unfinished_requests_error(unfinished, self.live_request_timeout)
-
-
-def _serve(
-    cls: type[FlaskDBLiveServerTestCase] | type[FlaskDBTransactionLiveServerTestCase],
-) -> None:
-    """Start the class's server; stop it with the class."""
-    server = LiveServer(cls.app, cls.host, cls.port)
-    cls.live_server = server
-    cls.live_server_url = server.url
-    cls.addClassCleanup(server.stop)
