@@ -99,7 +99,23 @@ class CatalogTests(unittest.TestCase):
         self.assertTrue(self.check(before).sequences, "another session's check names it")
 
 
-RUN_END_SUITE = """
+#: The generated suites' way to the test database past the framework: a raw connection.
+OUTSIDE = """
+def outside(statement):
+    url = current_database_url()
+    args = url.translate_connect_args(username="user", database="dbname")
+    args.update(url.query)
+    conn = psycopg2.connect(**args)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(statement)
+    finally:
+        conn.close()
+"""
+
+RUN_END_SUITE = (
+    """
 import unittest
 
 import psycopg2
@@ -108,6 +124,10 @@ from flask_dbtestcase import FlaskDBTestCase
 from flask_dbtestcase.cases.testdb import current_database_url
 from myapp import create_app, db
 
+
+"""
+    + OUTSIDE
+    + """
 
 class Uses(FlaskDBTestCase):
     app_factory = create_app
@@ -118,17 +138,9 @@ class Uses(FlaskDBTestCase):
 
 class Leaves(unittest.TestCase):  # not a class of the package: no class end checks it
     def test_creates_a_table(self):
-        url = current_database_url()
-        args = url.translate_connect_args(username="user", database="dbname")
-        args.update(url.query)
-        conn = psycopg2.connect(**args)
-        conn.autocommit = True
-        try:
-            with conn.cursor() as cur:
-                cur.execute("CREATE TABLE fdt_left_at_the_end (x int)")
-        finally:
-            conn.close()
+        outside("CREATE TABLE fdt_left_at_the_end (x int)")
 """
+)
 
 
 class RunEndTests(unittest.TestCase):
@@ -149,29 +161,22 @@ class RunEndTests(unittest.TestCase):
         self.assertEqual(result.output.count("fdt_left_at_the_end"), 1, result)
 
 
-PYTEST_SUITE = """
+PYTEST_SUITE = (
+    """
 import psycopg2
 import sqlalchemy as sa
 from flask_dbtestcase.cases.testdb import current_database_url
 
 
-def outside(statement):
-    url = current_database_url()
-    args = url.translate_connect_args(username="user", database="dbname")
-    args.update(url.query)
-    conn = psycopg2.connect(**args)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(statement)
-    finally:
-        conn.close()
-
+"""
+    + OUTSIDE
+    + """
 
 def test_leaves_a_table(db):
     db.session.execute(sa.text("SELECT 1"))
     outside("CREATE TABLE fdt_pytest_outside (x int)")
 """
+)
 
 
 @unittest.skipUnless(importlib.util.find_spec("pytest"), "pytest is not installed")
@@ -201,7 +206,8 @@ class PytestLeftoverTests(unittest.TestCase):
         self.assertIn("warning: the db fixture left behind in the test database", result.output)
 
 
-ESCAPE_THEN_LEAK = """
+ESCAPE_THEN_LEAK = (
+    """
 import psycopg2
 import sqlalchemy as sa
 from flask_dbtestcase import FlaskDBTestCase
@@ -209,18 +215,9 @@ from flask_dbtestcase.cases.testdb import current_database_url
 from myapp import create_app, db
 
 
-def outside(statement):
-    url = current_database_url()
-    args = url.translate_connect_args(username="user", database="dbname")
-    args.update(url.query)
-    conn = psycopg2.connect(**args)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(statement)
-    finally:
-        conn.close()
-
+"""
+    + OUTSIDE
+    + """
 
 class AEscapesAtItsEnd(FlaskDBTestCase):
     app_factory = create_app
@@ -240,6 +237,7 @@ class BLeavesATable(FlaskDBTestCase):
         db.session.execute(sa.text("SELECT 1"))
         outside("CREATE TABLE fdt_after_an_escape (x int)")
 """
+)
 
 
 class AfterAnEscapeTests(unittest.TestCase):
