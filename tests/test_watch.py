@@ -123,6 +123,12 @@ class ClassThatSentNothingTests(unittest.TestCase):
     """A class that sends no statement sends none at its end: the next check names its write."""
 
     def test_the_next_check_names_the_unchecked_test(self):
+        class Reads(FlaskDBTestCase):  # the engine's first connection sends the dialect's
+            app_factory = create_app  # questions: here, not in SendsNothing (whatever ran before)
+
+            def test_reads(self):
+                self.assertRowCount(Item, 0)
+
         class SendsNothing(FlaskDBTestCase):
             app_factory = create_app
 
@@ -137,7 +143,7 @@ class ClassThatSentNothingTests(unittest.TestCase):
 
         loader = unittest.TestLoader()
         suite = unittest.TestSuite(
-            [loader.loadTestsFromTestCase(SendsNothing), loader.loadTestsFromTestCase(Next)]
+            [loader.loadTestsFromTestCase(cls) for cls in (Reads, SendsNothing, Next)]
         )
         result = unittest.TestResult()
         with escape_warning(Next("test_touches_the_database").id()):  # checked, not shown
