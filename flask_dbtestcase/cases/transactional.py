@@ -23,17 +23,23 @@ import weakref
 
 import sqlalchemy as sa
 
-from ..databases.emptying import Baseline, changes, restore_statement, take_baseline
+from ..databases.emptying import (
+    Baseline,
+    changes,
+    empty_written_call,
+    restore_statement,
+    take_baseline,
+)
 from ..databases.safety import check_test_database
 from ..databases.urls import database_key
-from ..databases.watch import Marks, is_watched
+from ..databases.watch import PINNED_SETTING, Marks, is_watched
 from .appkinds import AppDatabase
 from .pinning import unpin_databases
 
 if t.TYPE_CHECKING:
     from ..databases.lifecycle import TestDatabases
 
-__all__ = ["PutBack", "SessionState", "baseline_for", "database_groups", "put_back"]
+__all__ = ["Cleaner", "PutBack", "SessionState", "baseline_for", "database_groups", "put_back"]
 
 #: The baselines of each run's test databases (by the run's databases object).
 _BASELINES: weakref.WeakKeyDictionary[object, dict[tuple[object, ...], Baseline]] = (
@@ -99,34 +105,85 @@ def baseline_for(
     return baseline
 
 
+class Cleaner:
+    """The clean-up of one database: its engine, the app's tables on it, its own connection.
+
+    :param engine: an engine on the database (the class's).
+    :param tables: the app's tables on it.
+
+    The connection is held for the class, in AUTOCOMMIT; a superuser's is
+    in the replica role for the whole class (no foreign key checks nor the
+    app's triggers while emptying), set once: changing the role throws away
+    the session's cached plans, the clean-up's own included. Its writes are
+    not logged by the watch (:data:`~..databases.watch.PINNED_SETTING`).
+    """
+
+    def __init__(self, engine: sa.Engine, tables: list[sa.Table]) -> None:
+        self.engine, self.tables = engine, tables
+        self.conn: sa.Connection | None = None
+        self.replica = False
+
+    def connection(self, baseline: Baseline) -> sa.Connection:
+        """Return the held connection, opened on first use (in the role ``baseline`` allows)."""
+        if self.conn is None:
+            self.conn = _autocommit(self.engine)
+            settings = [f"SET {PINNED_SETTING} = on"]
+            if baseline.replica:
+                settings.append("SET session_replication_role = replica")
+            self.conn.exec_driver_sql(";\n".join(settings))
+            self.replica = baseline.replica
+        return self.conn
+
+    def close(self) -> None:
+        """Close the held connection (its session settings go with it, never back to the pool)."""
+        if self.conn is not None:
+            conn, self.conn = self.conn, None
+            conn.invalidate()
+            conn.close()
+
+
 def put_back(
-    run_databases: object, groups: list[Group], marks: Marks, serialized: bool, start: bool
+    run_databases: object,
+    cleaners: list[Cleaner],
+    marks: Marks,
+    serialized: bool,
+    start: bool,
 ) -> None:
-    """Put each database of ``groups`` back as the build left it.
+    """Put each database of ``cleaners`` back as the build left it.
 
     :param run_databases: the run's test databases.
-    :param groups: the databases and the app's tables on them.
+    :param cleaners: the databases, the app's tables on them, their connections.
     :param marks: the run's marks (which databases have the watch).
     :param serialized: put the build's rows back (``serialized_rollback``).
     :param start: a class's start: look at every table, not only those the log names.
+        The databases are checked to be test databases then; a class's engines
+        do not change, so its tests' clean-ups are not checked again.
     """
-    for engine, tables in groups:
-        check_test_database(engine.url, "empty the tables")
-        baseline = baseline_for(run_databases, engine, tables, marks, start)
+    for cleaner in cleaners:
+        engine = cleaner.engine
+        if start:
+            check_test_database(engine.url, "empty the tables")
+        baseline = baseline_for(run_databases, engine, cleaner.tables, marks, start)
         watched = is_watched(engine.url, marks)
-        with _autocommit(engine) as conn:
-            found = changes(conn, baseline, watched, probe=start)
-            if start and serialized and found.written is not None:
-                found.written |= set(baseline.seeds)
-            statement = restore_statement(baseline, found, watched, serialized)
-            if statement is None:
-                continue
-            try:
-                conn.exec_driver_sql(statement)
+        conn = cleaner.connection(baseline)
+        if watched and cleaner.replica == baseline.replica and not (start or serialized):
+            try:  # the usual case: one round trip
+                if conn.exec_driver_sql(empty_written_call(baseline)).scalar() == "done":
+                    continue
             except sa.exc.IntegrityError:  # a foreign key the models do not name
-                conn.exec_driver_sql(
-                    t.cast(str, restore_statement(baseline, found, watched, serialized, True))
-                )
+                pass
+        found = changes(conn, baseline, watched, probe=start)
+        if start and serialized and found.written is not None:
+            found.written |= set(baseline.seeds)
+        statement = restore_statement(baseline, found, watched, serialized)
+        if statement is None:
+            continue
+        try:
+            conn.exec_driver_sql(statement)
+        except sa.exc.IntegrityError:  # a foreign key the models do not name
+            conn.exec_driver_sql(
+                t.cast(str, restore_statement(baseline, found, watched, serialized, True))
+            )
 
 
 #: A statement that leaves state on its session (read case-insensitively).
@@ -152,8 +209,8 @@ class SessionState:
     def _read(self, conn: sa.Connection, cursor: t.Any, statement: t.Any, *args: t.Any) -> None:
         if (
             isinstance(statement, str)
-            and _SESSION_STATE.search(statement)
             and not conn.get_execution_options().get(_PUT_BACK)
+            and _SESSION_STATE.search(statement)
         ):
             self.dirty.add(conn.engine)
 
@@ -190,21 +247,25 @@ class PutBack:
         self.run_databases, self.marks = run_databases, run_databases.marks
         self.serialized = serialized
         self.unpin = unpin_databases(engines.values())
-        self.groups = database_groups(database.schema(), engines)
+        groups = database_groups(database.schema(), engines)
+        self.cleaners = [Cleaner(engine, tables) for engine, tables in groups]
         self.session_state = SessionState(engines.values())
 
     def start_class(self) -> None:
         """Put the databases back before the class's first test (whatever came before)."""
-        put_back(self.run_databases, self.groups, self.marks, self.serialized, start=True)
+        put_back(self.run_databases, self.cleaners, self.marks, self.serialized, start=True)
 
     def end_test(self) -> None:
         """Put the databases back after a test: session state first, then the tables."""
         self.session_state.end_test()
-        put_back(self.run_databases, self.groups, self.marks, self.serialized, start=False)
+        put_back(self.run_databases, self.cleaners, self.marks, self.serialized, start=False)
 
     def stop(self) -> None:
-        """Stop reading the engines' statements, and pin the databases again (the class's end)."""
+        """Close the clean-up's connections, stop reading the engines' statements, and
+        pin the databases again (the class's end)."""
         try:
+            for cleaner in self.cleaners:
+                cleaner.close()
             self.session_state.stop()
         finally:
             self.unpin()

@@ -34,7 +34,14 @@ import sqlalchemy as sa
 
 from .watch import LOG_TABLE, WATCH_SCHEMA
 
-__all__ = ["Baseline", "Changes", "changes", "restore_statement", "take_baseline"]
+__all__ = [
+    "Baseline",
+    "Changes",
+    "changes",
+    "empty_written_call",
+    "restore_statement",
+    "take_baseline",
+]
 
 #: Schemas that are not the app's: the system's and the watch's.
 _NOT_APP = f"(nspname ~ '^pg_' OR nspname IN ('information_schema', '{WATCH_SCHEMA}'))"
@@ -85,6 +92,8 @@ class Baseline:
     missing: set[str] = dataclasses.field(default_factory=set)
     #: How many marks the run had when this was taken (a build since adds some).
     builds: int = 0
+    #: The per-test clean-up's statement (:func:`empty_written_call`), made on first use.
+    call: str | None = None
 
 
 def _literal(text: str) -> str:
@@ -250,6 +259,31 @@ def changes(conn: sa.Connection, baseline: Baseline, watched: bool, probe: bool 
             else:
                 found.written.add(oid)
     return found
+
+
+def empty_written_call(baseline: Baseline) -> str:
+    """Return the statement that puts a watched database back after a test, in one round trip.
+
+    It calls the watch's ``empty_written`` function (:mod:`.watch`), which
+    answers ``'done'``, or, when the test made something since the build or
+    wrote a table the baseline does not know, ``'made'`` or ``'unknown'``
+    without changing anything: :func:`changes` and :func:`restore_statement`
+    then do the rest. Not for ``serialized_rollback``, nor at a class's
+    start. The statement is the same for every test (a driver may prepare it).
+    The session it runs on decides the role: a superuser's clean-up
+    connection is a replica for good (no foreign key checks, no triggers).
+
+    :param baseline: what the build left.
+    """
+    if baseline.call is None:
+        sequences = sorted(baseline.sequences)
+        baseline.call = (
+            f"SELECT {WATCH_SCHEMA}.empty_written({_oids(reversed(list(baseline.tables)))}, "
+            f"{_oids(sequences)}, "
+            + _literal("{" + ",".join(str(baseline.sequences[s][1]) for s in sequences) + "}")
+            + f"::bigint[], {baseline.hwm}::oid)"
+        )
+    return baseline.call
 
 
 def _made_since(conn: sa.Connection, baseline: Baseline) -> list[tuple[str, str]]:

@@ -66,7 +66,7 @@ LOG_TABLE = f"{WATCH_SCHEMA}.escapes"
 #: The session setting a pinned connection opens with: its writes are not logged.
 PINNED_SETTING = "flask_dbtestcase.pinned"
 #: Changes when the DDL below changes: a kept database gets it again.
-WATCH_VERSION = "watch-1"
+WATCH_VERSION = "watch-2"
 #: The SQLSTATE :data:`CHECK_STATEMENT` raises when the log holds a write.
 ESCAPE_SQLSTATE = "FD001"
 #: Raises :data:`ESCAPE_SQLSTATE` if a write got past the pinned connection.
@@ -93,6 +93,35 @@ _SETUP = [
     f"FROM {LOG_TABLE} HAVING count(*) > 0; "
     f"IF found IS NOT NULL THEN RAISE EXCEPTION USING ERRCODE = '{ESCAPE_SQLSTATE}', "
     "MESSAGE = found; END IF; END$fdt$",
+    # FlaskDBTransactionTestCase's clean-up after a test, in one round trip
+    # (:func:`flask_dbtestcase.databases.emptying.empty_written_call`): unless
+    # something was made since the build ('made') or a logged table is not one
+    # of ``tables`` ('unknown'), empty the logged tables (``tables`` children
+    # first, in one statement: foreign keys are checked at its end), clear the
+    # log and reset the sequences that moved ('done'). The caller's session
+    # decides the role (a superuser's clean-up runs as a replica).
+    f"CREATE OR REPLACE FUNCTION {WATCH_SCHEMA}.empty_written(tables oid[], "
+    "sequences oid[], starts bigint[], hwm oid) RETURNS text "
+    "LANGUAGE plpgsql AS $fdt$DECLARE written oid[]; statement text; BEGIN "
+    "IF (SELECT max(oid) FROM pg_class) > hwm OR (SELECT max(oid) FROM pg_type) > hwm "
+    "OR (SELECT max(oid) FROM pg_namespace WHERE nspname !~ '^pg_') > hwm THEN "
+    "RETURN 'made'; END IF; "
+    "SELECT array_agg(DISTINCT to_regclass(relation)::oid) INTO written "
+    f"FROM {LOG_TABLE}; "
+    "IF written IS NOT NULL THEN "
+    "IF EXISTS (SELECT FROM unnest(written) w WHERE w IS NULL OR NOT w = ANY(tables)) "
+    "THEN RETURN 'unknown'; END IF; "
+    # (no percent sign: a driver given parameters would read it as a placeholder)
+    "SELECT 'WITH ' || string_agg('d' || x.i || ' AS (DELETE FROM ' || x.t::regclass || ')', "
+    "', ' ORDER BY x.i) || ' SELECT 1' INTO statement "
+    "FROM unnest(tables) WITH ORDINALITY AS x(t, i) WHERE x.t = ANY(written); "
+    f"EXECUTE statement; DELETE FROM {LOG_TABLE}; END IF; "
+    # (CASE: the filters may run in any order, and only a sequence has a last value)
+    "PERFORM setval(s.oid::regclass, s.start, false) FROM (SELECT c.oid, x.start, "
+    "CASE WHEN c.relkind = 'S' THEN pg_sequence_last_value(c.oid) END AS value "
+    "FROM unnest(sequences, starts) AS x(oid, start) JOIN pg_class c ON c.oid = x.oid) s "
+    "WHERE s.value IS NOT NULL; "
+    "RETURN 'done'; END$fdt$",
 ]
 
 
