@@ -137,4 +137,25 @@ def bench_database(name: str) -> t.Iterator[tuple[t.Any, str]]:
         os.environ["FLASK_DBTESTCASE_DATABASE_URL"] = url
         yield server, url
     finally:
-        server.stop()
+        try:
+            close_own_run()
+        finally:
+            server.stop()
+
+
+def close_own_run() -> None:
+    """Close the run the test classes opened in this process, while its server still runs.
+
+    Run without the runner, the first FlaskDBTestCase class opens the process's
+    run (on ``FLASK_DBTESTCASE_DATABASE_URL``) and flask-dbtestcase closes it
+    at exit; by then :func:`bench_database` has stopped the server, and that
+    close fails ("connection to server on socket ... failed"), printed as an
+    ignored exception of an atexit callback. Closing it here first leaves the
+    exit's close nothing to do (``TestDatabases.close`` is safe to call twice).
+    """
+    from flask_dbtestcase.state import current_run, leave_run
+
+    run = current_run()
+    if run is not None:
+        leave_run(run)
+        run.databases.close()
