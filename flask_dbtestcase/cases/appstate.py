@@ -95,11 +95,14 @@ class ConfigSnapshot:
     def restore(self, config: t.MutableMapping[str, t.Any]) -> None:
         """Put ``config`` back as it was, its containers' contents included.
 
+        The snapshot stays as it was taken: it may be restored again (after
+        each test of a class).
+
         :param config: the config the snapshot was taken of.
         """
         for value, saved in self.containers:
-            if _differs(value, saved):  # changed in place: put back in place
-                _put_back(value, saved)
+            if _differs(value, saved):  # changed in place: put back in place, a copy
+                _put_back(value, _copy(saved))
         if _differs(config, self.values):
             config.clear()
             config.update(self.values)

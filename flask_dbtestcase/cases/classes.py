@@ -45,7 +45,7 @@ __all__ = ["FlaskDBTestCase", "FlaskDBTransactionTestCase"]
 #: What setUpClass hangs on a class, dropped after it.
 _CLASS_STATE = (
     "app", "db", "_engines", "_database", "_pinned", "_connections", "_app_context",
-    "_test_app", "_class_ready", "_run", "_put_back",
+    "_test_app", "_class_ready", "_run", "_put_back", "_config_at_test_start",
 )  # fmt: skip
 
 
@@ -89,6 +89,7 @@ class _AppTestCase(appstate.AppStateHooks, QueryAssertions, WrappedTestCase):
     _app_context: t.ClassVar[t.Any]
     _engines: t.ClassVar[dict[t.Any, sa.Engine]]
     _run: t.ClassVar[Run]
+    _config_at_test_start: t.ClassVar[appstate.ConfigSnapshot]
 
     @classmethod
     def create_app(cls, config: dict[str, t.Any]) -> Flask:
@@ -213,7 +214,13 @@ class _AppTestCase(appstate.AppStateHooks, QueryAssertions, WrappedTestCase):
                 f"tests. Add 'super().setUpClass()' as the first line of "
                 f"{name}.setUpClass."
             )
-        self._config_before = appstate.snapshot(self.app.config)
+        # Taken at the class's first test; each test's end puts the config back
+        # as it was, so the next test starts from the same snapshot.
+        cls = type(self)
+        before = cls.__dict__.get("_config_at_test_start")
+        if before is None:
+            before = cls._config_at_test_start = appstate.snapshot(self.app.config)
+        self._config_before = before
         self._test_context = self.app.app_context()
         self._test_context.push()
 
