@@ -23,6 +23,7 @@ from sqlalchemy.engine import URL
 from ..databases.lifecycle import open_test_databases
 from ..settings import Settings, ignored_settings
 from ..state import Run, current_run, enter_run, leave_run
+from ..variables import DATABASE_URL_ENV
 
 __all__ = ["current_database_url", "ensure_run"]
 
@@ -91,7 +92,7 @@ def _open_own_run() -> Run:
     run = Run(settings, databases)
     enter_run(run)
     _own_runs.append(run)
-    atexit.register(_close, run)
+    atexit.register(_close_at_exit, run)
     return run
 
 
@@ -101,3 +102,41 @@ def _close(run: Run, quiet: bool = False) -> None:
         _own_runs.remove(run)
     leave_run(run)
     run.databases.close(quiet=quiet)
+
+
+def _close_at_exit(run: Run) -> None:
+    """Close a run the classes opened when the process exits; say in one paragraph if it fails.
+
+    Its server may be gone by then (a service stopped before the tests' process
+    ended): the exit status stays the tests'.
+    """
+    try:
+        _close(run)
+    except Exception as exc:
+        sys.stderr.write(_cleanup_failed(run, exc))
+
+
+def _cleanup_failed(run: Run, exc: Exception) -> str:
+    """Return the paragraph that says the run's end could not clean up, and what to do."""
+    databases = run.databases
+    urls = [databases.url, *databases.clones]
+    names = ", ".join(dict.fromkeys(url.database for url in urls if url.database))
+    lines = str(getattr(exc, "orig", exc)).strip().splitlines()
+    error = lines[0] if lines else type(exc).__name__
+    if databases.mode == "given":
+        left = (
+            f"The test database {names} (from ${DATABASE_URL_ENV}) may still hold what "
+            "the tests committed outside their transactions: drop it, or create it "
+            "again before the next run."
+        )
+    else:
+        left = (
+            f"The test databases it created may be left on that server ({names}): "
+            "drop them, or the next run with --noinput replaces them."
+        )
+    return (
+        "\nflask-dbtestcase: could not clean up the test databases at the end of the "
+        f"run ({error}). Most likely the database server stopped before the tests' "
+        f"process ended (a service or container stopped first). {left} Stop the "
+        "server only after the tests' process has ended.\n"
+    )
