@@ -1,11 +1,10 @@
 """The test case classes: FlaskDBTestCase and FlaskDBTransactionTestCase.
 
-Per class: make sure the test database exists, create the app against it,
-push an app context, create the tables (once per database and schema for
-the whole process), load ``fixtures`` and ``setUpTestData``. Per test:
-:class:`FlaskDBTestCase` wraps the test in a savepoint of the class's
-transaction (see :mod:`.isolation`); :class:`FlaskDBTransactionTestCase`
-lets the test really commit and empties the tables afterwards.
+Per class: make sure the test database exists, create the app against it, push an
+app context, create the tables (once per database and schema for the whole process),
+load ``fixtures`` and ``setUpTestData``. Per test: :class:`FlaskDBTestCase` wraps the
+test in a savepoint of the class's transaction (see :mod:`.isolation`);
+:class:`FlaskDBTransactionTestCase` lets it really commit and puts the tables back after.
 """
 
 from __future__ import annotations
@@ -206,21 +205,17 @@ class _AppTestCase(appstate.AppStateHooks, QueryAssertions, WrappedTestCase):
 
     def _push_test_context(self) -> None:
         """Give the test an app context of its own: an empty ``g``, its own session."""
-        if not type(self).__dict__.get("_class_ready"):
-            name = type(self).__qualname__
-            raise ConfigurationError(
-                f"{name} was not set up: its setUpClass does not call "
-                f"super().setUpClass(), so there is no app or test transaction for its "
-                f"tests. Add 'super().setUpClass()' as the first line of "
-                f"{name}.setUpClass."
-            )
-        # Taken at the class's first test; each test's end puts the config back
-        # as it was, so the next test starts from the same snapshot.
         cls = type(self)
-        before = cls.__dict__.get("_config_at_test_start")
-        if before is None:
-            before = cls._config_at_test_start = appstate.snapshot(self.app.config)
-        self._config_before = before
+        if not cls.__dict__.get("_class_ready"):
+            name = cls.__qualname__
+            raise ConfigurationError(
+                f"{name} was not set up: its setUpClass does not call super().setUpClass(), "
+                "so there is no app or test transaction for its tests. Add "
+                f"'super().setUpClass()' as the first line of {name}.setUpClass."
+            )
+        if "_config_at_test_start" not in cls.__dict__:  # each test's end puts it back
+            cls._config_at_test_start = appstate.snapshot(self.app.config)
+        self._config_before = cls._config_at_test_start
         self._test_context = self.app.app_context()
         self._test_context.push()
 
