@@ -21,7 +21,7 @@ from flask_dbtestcase.databases.emptying import (
     restore_statement,
     take_baseline,
 )
-from flask_dbtestcase.databases.watch import install_statements, note_watched
+from flask_dbtestcase.databases.watch import PINNED_SETTING, install_statements, note_watched
 from tests.support import fresh_database
 
 metadata = sa.MetaData()
@@ -175,7 +175,7 @@ class OneRoundTripTests(unittest.TestCase):
 
         def sent(conn, cursor, statement, *args):
             if conn.get_execution_options().get("flask_dbtestcase_put_back"):
-                if not statement.startswith("SET "):  # (the new connection's role)
+                if not statement.startswith(f"SET {PINNED_SETTING}"):  # (a new connection's)
                     self.sent.append(statement)
 
         sa.event.listen(self.engine, "before_cursor_execute", sent)
@@ -218,6 +218,16 @@ class OneRoundTripTests(unittest.TestCase):
         self.assertEqual(tuple(self.state()), (0, 0, 0, False))
         with self.engine.connect() as conn:
             self.assertIsNone(conn.exec_driver_sql("SELECT to_regclass('made')").scalar())
+
+    def test_a_logged_table_it_does_not_know_falls_back(self):
+        self.write(
+            "INSERT INTO parent (id) VALUES (1)",
+            "INSERT INTO flask_dbtestcase.escapes (relation, operation) VALUES ('gone', 'INSERT')",
+        )
+        self.put_back(replica=True)
+        self.assertEqual(self.sent[0], empty_written_call(self.cleaner_baseline()))  # 'unknown'
+        self.assertIn("DELETE FROM parent", self.sent[-1])  # every table, as if not watched
+        self.assertEqual(tuple(self.state()), (0, 0, 0, False))
 
     def test_a_foreign_key_the_models_do_not_name_falls_back(self):
         self.write("CREATE TABLE other (p int REFERENCES parent)")

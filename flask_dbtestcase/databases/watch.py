@@ -102,15 +102,15 @@ _SETUP = [
     # decides the role (a superuser's clean-up runs as a replica).
     f"CREATE OR REPLACE FUNCTION {WATCH_SCHEMA}.empty_written(tables oid[], "
     "sequences oid[], starts bigint[], hwm oid) RETURNS text "
-    "LANGUAGE plpgsql AS $fdt$DECLARE written oid[]; statement text; BEGIN "
-    "IF (SELECT max(oid) FROM pg_class) > hwm OR (SELECT max(oid) FROM pg_type) > hwm "
-    "OR (SELECT max(oid) FROM pg_namespace WHERE nspname !~ '^pg_') > hwm THEN "
-    "RETURN 'made'; END IF; "
-    "SELECT array_agg(DISTINCT to_regclass(relation)::oid) INTO written "
-    f"FROM {LOG_TABLE}; "
+    "LANGUAGE plpgsql AS $fdt$DECLARE made boolean; written oid[]; statement text; BEGIN "
+    "SELECT (SELECT max(oid) FROM pg_class) > hwm OR (SELECT max(oid) FROM pg_type) > hwm "
+    "OR (SELECT max(oid) FROM pg_namespace WHERE nspname !~ '^pg_') > hwm, "
+    f"(SELECT array_agg(DISTINCT to_regclass(relation)::oid) FROM {LOG_TABLE}) "
+    "INTO made, written; "
+    "IF made THEN RETURN 'made'; END IF; "
     "IF written IS NOT NULL THEN "
-    "IF EXISTS (SELECT FROM unnest(written) w WHERE w IS NULL OR NOT w = ANY(tables)) "
-    "THEN RETURN 'unknown'; END IF; "
+    # (a NULL, a table dropped since, is in no array)
+    "IF NOT written <@ tables THEN RETURN 'unknown'; END IF; "
     # (no percent sign: a driver given parameters would read it as a placeholder)
     "SELECT 'WITH ' || string_agg('d' || x.i || ' AS (DELETE FROM ' || x.t::regclass || ')', "
     "', ' ORDER BY x.i) || ' SELECT 1' INTO statement "
