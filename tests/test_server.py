@@ -564,3 +564,29 @@ class UserTests(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class Pg8000StandInTests(unittest.TestCase):
+    """Starting a server does not import pg8000; testing.postgresql still gets the real one."""
+
+    def test_imported_only_when_something_uses_it(self):
+        script = textwrap.dedent(
+            """
+            import sys
+            import flask_dbtestcase.postgres.postmaster
+            print("pg8000" in sys.modules, "scramp" in sys.modules)
+            import testing.postgresql  # someone else's server, in the same process
+            print(testing.postgresql.pg8000.Error.__module__)
+            print(testing.postgresql.pg8000 is sys.modules["pg8000"])
+            import pg8000.native  # a package, as it really is
+            print(pg8000.native.__name__)
+            """
+        )
+        proc = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+        )
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(
+            proc.stdout.split("\n"),
+            ["False False", "pg8000.exceptions", "True", "pg8000.native", ""],
+        )
