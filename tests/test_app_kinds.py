@@ -15,7 +15,7 @@ import unittest
 
 import sqlalchemy as sa
 
-from flask_dbtestcase import FlaskDBTestCase, FlaskDBTransactionTestCase
+from flask_dbtestcase import FlaskDBTestCase, FlaskDBTransactionTestCase, tag
 from flask_dbtestcase.cases.testapp import build_config
 from tests.kinds.apps import LITE_METADATA, NO_LITE, PlainBase, create_lite_app, create_plain_app
 from tests.kinds.suite_kinds import (  # noqa: F401  (run here too)
@@ -29,6 +29,7 @@ from tests.support import RunnerOrders
 LABEL = "tests.kinds.suite_kinds"
 
 
+@tag("slow")
 class KindModesTests(RunnerOrders, unittest.TestCase):
     """The pair suite passes however it is run (each run its own process)."""
 

@@ -15,6 +15,7 @@ import importlib.util
 import os
 import unittest
 
+from flask_dbtestcase import tag
 from tests.appstate import persists
 from tests.appstate.suite_cache import (  # noqa: F401  (run here too)
     CacheResetTests,
@@ -48,12 +49,14 @@ def project_files(*names: str) -> dict[str, str]:
     return files
 
 
+@tag("slow")
 class ConfigModesTests(RunnerOrders, unittest.TestCase):
     """The config pairs pass however the runner orders them (each run its own process)."""
 
     label = "tests.appstate.suite_config"
 
 
+@tag("slow")
 class CacheModesTests(RunnerOrders, unittest.TestCase):
     """The cache pairs pass however the runner orders them: the hook resets after each test."""
 
@@ -72,6 +75,7 @@ class WithoutTheHookTests(unittest.TestCase):
         self.assertEqual(result.failures + result.errors, [], result)
 
 
+@tag("slow")
 @unittest.skipUnless(HAVE_PYTEST, "pytest is not installed (pip install -e '.[test]')")
 class PytestAppStateTests(unittest.TestCase):
     """Under pytest: nested config values put back, a cache reset by an autouse fixture."""

@@ -15,6 +15,7 @@ import unittest
 
 import sqlalchemy as sa
 
+from flask_dbtestcase import tag
 from flask_dbtestcase.cases.testdb import current_database_url
 from flask_dbtestcase.databases.catalog import (
     Catalog,
@@ -34,6 +35,7 @@ from tests.support import Project, RunnerOrders, run_sql
 LABEL = "tests.catalog.suite_leftovers"
 
 
+@tag("slow")
 class LeftoverOrdersTests(RunnerOrders, unittest.TestCase):
     """The suite passes however it is run; the warning names the class once."""
 
@@ -179,6 +181,7 @@ def test_leaves_a_table(db):
 )
 
 
+@tag("slow")
 @unittest.skipUnless(importlib.util.find_spec("pytest"), "pytest is not installed")
 class PytestLeftoverTests(unittest.TestCase):
     """Under pytest the shared case's end names and removes it, once.

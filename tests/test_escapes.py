@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import unittest
 
+from flask_dbtestcase import tag
 from tests.escapes.suite_escapes import (  # noqa: F401  (run here too)
     AutocommitTests,
     EscapedTests,
@@ -25,6 +26,7 @@ from tests.support import RunnerOrders
 LABEL = "tests.escapes.suite_escapes"
 
 
+@tag("slow")
 class EscapeModesTests(RunnerOrders, unittest.TestCase):
     """The suite passes however it is run (each run its own process)."""
 

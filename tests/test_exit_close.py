@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 import unittest
 
+from flask_dbtestcase import tag
 from tests.support import Project, app_source
 
 #: The scenario of the bench (bench/common.py, ``bench_database``): a
@@ -56,6 +57,7 @@ finally:
 """
 
 
+@tag("slow")
 class ExitCloseTests(unittest.TestCase):
     def test_a_server_gone_at_exit_is_one_paragraph(self):
         project = Project(

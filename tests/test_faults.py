@@ -36,6 +36,7 @@ import unittest
 
 import psycopg2
 
+from flask_dbtestcase import tag
 from tests.support import (
     SYSTEM_SERVER,
     Project,
@@ -149,6 +150,7 @@ class Quick(FlaskDBTestCase):
 """
 
 
+@tag("slow")
 class KilledRunTests(unittest.TestCase):
     """SIGKILL mid-run: the server goes with it; the next run (made in this
     process) removes the rest."""
@@ -216,6 +218,7 @@ class KilledRunTests(unittest.TestCase):
         self.assertFalse(pid_running(postmaster))
 
 
+@tag("slow")
 class ColdCacheTests(unittest.TestCase):
     """The initdb cache under faults: killed while it is built, and two runs
     building it at once."""
@@ -327,6 +330,7 @@ class InQuery(FlaskDBTestCase):
 """
 
 
+@tag("slow")
 class InterruptTests(unittest.TestCase):
     """Ctrl-C / SIGTERM while a test waits on the database: prompt stop."""
 
@@ -405,6 +409,7 @@ LOCK_SUITE = """
 """
 
 
+@tag("slow")
 class HangingTests(unittest.TestCase):
     """In this process, outside this run: servers of their own, with a short lock timeout."""
 
@@ -841,6 +846,7 @@ class Survives(FlaskDBTestCase):
 """
 
 
+@tag("slow")
 class WorkerDeathTests(unittest.TestCase):
     def test_parallel_worker_dying_is_reported_not_hung(self):
         project = fault_project(self, {"test_crash.py": CRASHING_WORKER})
@@ -851,6 +857,7 @@ class WorkerDeathTests(unittest.TestCase):
         self.assertLess(result.elapsed, TIMEOUT / 2)
 
 
+@tag("slow")
 class LoadTests(unittest.TestCase):
     def test_constant_memory_and_connections(self):
         project = fault_project(

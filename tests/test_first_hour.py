@@ -16,6 +16,7 @@ import unittest
 
 import sqlalchemy as sa
 
+from flask_dbtestcase import tag
 from tests.support import ROOT, Project, app_source, run_database_url
 
 TIMEOUT = 120
@@ -126,6 +127,7 @@ class MisspeltTableTests(unittest.TestCase):
             result.stderr.index("No app factory is configured"),
         )
 
+    @tag("slow")
     def test_under_unittest_too(self):
         result = self.project("tool.flask_dbtestcase").run([], module="unittest")
         self.assertEqual(result.returncode, 1, result)
@@ -170,6 +172,7 @@ class UsesTheApp(FlaskDBTestCase):
 """
 
 
+@tag("slow")
 class ImportTimeVariableTests(unittest.TestCase):
     def project(self) -> Project:
         project = Project(

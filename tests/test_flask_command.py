@@ -11,6 +11,7 @@ import os
 import sys
 import unittest
 
+from flask_dbtestcase import tag
 from tests.support import Project, run_database_url
 
 FLASK = os.path.join(os.path.dirname(sys.executable), "flask")
@@ -71,6 +72,7 @@ class Env(unittest.TestCase):
 """
 
 
+@tag("slow")
 class FlaskTestCommandTests(unittest.TestCase):
     def project(self, **files: str) -> Project:
         return Project(

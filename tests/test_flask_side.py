@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import unittest
 
+from flask_dbtestcase import tag
 from tests.flaskside.suite_flaskside import (  # noqa: F401  (run here too)
     ClassConfigTestsA,
     ClassConfigTestsB,
@@ -24,6 +25,7 @@ LABEL = "tests.flaskside.suite_flaskside"
 HAVE_PYTEST = importlib.util.find_spec("pytest") is not None
 
 
+@tag("slow")
 class ModesTests(RunnerOrders, unittest.TestCase):
     """The suite passes however it is run (each run its own process)."""
 

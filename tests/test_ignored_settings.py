@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import unittest
 
+from flask_dbtestcase import tag
 from flask_dbtestcase.settings import Settings, ignored_settings
 from tests.support import SYSTEM_SERVER, Project, app_source
 
@@ -43,6 +44,7 @@ def project(case: unittest.TestCase, pyproject: str = PYPROJECT) -> Project:
     return Project(case, files, timeout=TIMEOUT, private_runtime=True)
 
 
+@tag("slow")
 class WithoutTheRunnerTests(unittest.TestCase):
     def test_runner_only_settings_and_unknown_keys_are_named_once(self):
         result = project(self).run(
@@ -66,6 +68,7 @@ class WithoutTheRunnerTests(unittest.TestCase):
         self.assertNotIn(NOTICE, result.stderr)
 
 
+@tag("slow")
 class UnderTheRunnerTests(unittest.TestCase):
     def test_an_unknown_key_is_named_once(self):
         result = project(self).run(["-p", "test_*.py"])

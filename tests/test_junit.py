@@ -8,6 +8,7 @@ import tempfile
 import unittest
 import xml.etree.ElementTree as ET
 
+from flask_dbtestcase import tag
 from flask_dbtestcase.runner.junit import ResultRecord, write_report, xml_safe
 from tests.junit_schema import junit_errors, junit_schema
 from tests.support import SUITES, Project
@@ -85,6 +86,7 @@ class JUnitReportTests(unittest.TestCase):
         self.assertIn("name", errors)
         self.assertFalse(junit_schema().is_valid(path))
 
+    @tag("slow")
     def test_a_real_run_is_valid_in_one_process_and_in_workers(self):
         project = Project(self, directory=os.path.join(SUITES, "basic"), timeout=120)
         directory = tempfile.mkdtemp()

@@ -12,7 +12,7 @@ import unittest
 
 import sqlalchemy as sa
 
-from flask_dbtestcase import ConfigurationError, FlaskDBTestCase
+from flask_dbtestcase import ConfigurationError, FlaskDBTestCase, tag
 from tests.catalog.lateapp import Early, create_app, db
 from tests.support import ROOT, Project
 
@@ -77,6 +77,7 @@ class LateModelRunTests(unittest.TestCase):
         self.assertIn('relation "fdt_late" does not exist', cause)
         self.assertNotIn("site-packages/psycopg", cause, "no driver frames in the cause")
 
+    @tag("slow")
     def test_both_kinds_of_class_psycopg(self):
         self.check(self.run_suite("tests.catalog.suite_late", "psycopg"), 2)
 

@@ -22,6 +22,7 @@ from unittest import mock
 
 import sqlalchemy as sa
 
+from flask_dbtestcase import tag
 from flask_dbtestcase.cases.testdb import current_database_url
 from flask_dbtestcase.databases import creation, libpq, maintenance, safety, urls
 from flask_dbtestcase.databases.config import THROWAWAY_DATABASE
@@ -146,6 +147,7 @@ class ForeignServerCase(unittest.TestCase):
         return all(version >= _SINCE.get(name, 0) for name in values)
 
 
+@tag("slow")
 class EnvironmentIgnoredTests(ForeignServerCase):
     """In this process: the framework's own connections and the app's engines."""
 
@@ -320,6 +322,7 @@ def test_transactional(transactional_db):
 """
 
 
+@tag("slow")
 class RunsTests(ForeignServerCase):
     """Runs as a user starts them, with every variable set at once."""
 

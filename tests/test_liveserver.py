@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import unittest
 
+from flask_dbtestcase import tag
 from tests.live.suite_live import (  # noqa: F401  (run here too)
     LaterLiveTests,
     RolledBackLiveTests,
@@ -16,6 +17,7 @@ from tests.live.suite_live import (  # noqa: F401  (run here too)
 from tests.support import RunnerOrders
 
 
+@tag("slow")
 class LiveModesTests(RunnerOrders, unittest.TestCase):
     """The suite passes however it is run (each run its own process)."""
 

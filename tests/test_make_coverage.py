@@ -12,11 +12,13 @@ import sys
 import tempfile
 import unittest
 
+from flask_dbtestcase import tag
 from tests.support import ROOT, clean_env
 
 TIMEOUT = 120
 
 
+@tag("slow")
 class CoverageOfACopyTests(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="fdt-coverage-")

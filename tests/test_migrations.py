@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import unittest
 
+from flask_dbtestcase import tag
 from tests.support import ROOT, Project, fresh_database
 
 
+@tag("slow")
 class MigrationsTests(unittest.TestCase):
     def test_migration_cases_pass_on_their_own_database(self):
         # A new database on this run's server: the child uses it as it is

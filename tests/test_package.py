@@ -16,6 +16,7 @@ from packaging.requirements import Requirement
 from packaging.version import Version
 
 import flask_dbtestcase
+from flask_dbtestcase import tag
 from tests.support import clean_env
 
 if sys.version_info >= (3, 11):
@@ -113,6 +114,7 @@ def _files_on_disk(tree: str) -> set[str]:
     return found
 
 
+@tag("slow")
 class SdistTests(unittest.TestCase):
     def test_the_sdist_holds_the_whole_test_suite_runnable(self):
         out = tempfile.mkdtemp()

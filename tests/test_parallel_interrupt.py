@@ -13,6 +13,7 @@ import signal
 import time
 import unittest
 
+from flask_dbtestcase import tag
 from tests.support import SYSTEM_SERVER, Result, run_sql, server_available, wait_until
 from tests.test_faults import fault_project
 
@@ -74,6 +75,7 @@ class ParallelInterruptTests(unittest.TestCase):
     def test_sigint_to_the_parent_only(self):
         self.interrupt(to_group=False)
 
+    @tag("slow")
     @unittest.skipUnless(server_available(), f"no PostgreSQL server at {SYSTEM_SERVER}")
     def test_ctrl_c_drops_the_clones_on_an_existing_server(self):
         name = f"fdbt_pint_{os.getpid()}"

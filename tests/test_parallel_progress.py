@@ -9,6 +9,7 @@ import tempfile
 import time
 import unittest
 
+from flask_dbtestcase import tag
 from tests.support import SUITES, Project
 
 TIMEOUT = 120
@@ -19,6 +20,7 @@ def suite(case: unittest.TestCase, name: str) -> Project:
     return Project(case, directory=os.path.join(SUITES, name), timeout=TIMEOUT)
 
 
+@tag("slow")
 class ParallelProgressTests(unittest.TestCase):
     def test_results_show_as_each_test_ends_not_when_the_class_does(self):
         # test_2 of Progress waits until this test has read test_1's result

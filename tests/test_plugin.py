@@ -18,6 +18,7 @@ import shutil
 import textwrap
 import unittest
 
+from flask_dbtestcase import tag
 from tests.support import (
     ROOT,
     SYSTEM_SERVER,
@@ -80,6 +81,7 @@ class PluginRun(unittest.TestCase):
         self.assertIn(f"{count} passed", result.output)
 
 
+@tag("slow")
 @unittest.skipUnless(HAVE_PYTEST, "pytest is not installed (pip install -e '.[test]')")
 class OrderTests(PluginRun):
     """The sample passes in file order, reversed and shuffled: nothing leaks."""
@@ -108,6 +110,7 @@ class OrderTests(PluginRun):
                 self.assertIn(f"--randomly-seed={seed}", result.output)
 
 
+@tag("slow")
 @unittest.skipUnless(HAVE_XDIST, "pytest-xdist is not installed (pip install -e '.[test]')")
 class XdistTests(PluginRun):
     """-n 2: one server, the run's test database copied for each worker."""
@@ -127,6 +130,7 @@ class XdistTests(PluginRun):
         )
 
 
+@tag("slow")
 @unittest.skipUnless(HAVE_PYTEST, "pytest is not installed (pip install -e '.[test]')")
 class ReuseDBTests(PluginRun):
     """--reuse-db keeps the throwaway server's data, so the test database, to the next run."""
@@ -144,6 +148,7 @@ class ReuseDBTests(PluginRun):
         self.assertNotEqual(oids[1], oids[2], "--create-db did not re-create the database")
 
 
+@tag("slow")
 @unittest.skipUnless(HAVE_PYTEST, "pytest is not installed (pip install -e '.[test]')")
 @unittest.skipUnless(server_available(), f"no PostgreSQL server at {SYSTEM_SERVER}")
 class ExistingServerTests(PluginRun):
@@ -320,6 +325,7 @@ MISTAKES = {
 }
 
 
+@tag("slow")
 @unittest.skipUnless(HAVE_PYTEST, "pytest is not installed (pip install -e '.[test]')")
 class FixtureTests(PluginRun):
     """The app of a project's own fixture; inertness; the errors a user sees."""

@@ -12,6 +12,7 @@ import textwrap
 import time
 import unittest
 
+from flask_dbtestcase import tag
 from tests.support import Project, wait_until
 
 HAVE_PYTEST = importlib.util.find_spec("pytest") is not None
@@ -70,6 +71,7 @@ def test_crashes_its_worker(db):
 """
 
 
+@tag("slow")
 @unittest.skipUnless(HAVE_PYTEST, "pytest is not installed (pip install -e '.[test]')")
 class PluginFaultTests(unittest.TestCase):
     def project(self, **tests: str) -> Project:

@@ -22,6 +22,7 @@ import shutil
 import tempfile
 import unittest
 
+from flask_dbtestcase import tag
 from tests.support import ROOT, SYSTEM_SERVER, Project, Result, server_available, system_sql
 
 HAVE_PYTEST = importlib.util.find_spec("pytest") is not None
@@ -66,6 +67,7 @@ def assert_passed(case: unittest.TestCase, result: Result, count: int) -> None:
     case.assertRegex(summary, rf"=+ {count} passed(, \d+ warnings?)? in ", result)
 
 
+@tag("slow")
 @unittest.skipUnless(HAVE_PYTEST, "pytest is not installed (pip install -e '.[test]')")
 class OwnFixturesTests(unittest.TestCase):
     """Projects on their own fixtures pass as they do without the plugin."""
@@ -104,6 +106,7 @@ class OwnFixturesTests(unittest.TestCase):
         assert_passed(self, result, 3)
 
 
+@tag("slow")
 @unittest.skipUnless(HAVE_PYTEST, "pytest is not installed (pip install -e '.[test]')")
 @unittest.skipUnless(HAVE_WEBTEST, "WebTest is not installed (pip install -e '.[test]')")
 class MovingOverTests(unittest.TestCase):

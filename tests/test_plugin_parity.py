@@ -16,6 +16,7 @@ import shutil
 import tempfile
 import unittest
 
+from flask_dbtestcase import tag
 from flask_dbtestcase.errors import ConfigurationError
 from flask_dbtestcase.settings import Settings, read_pyproject
 from tests.support import ROOT, Project, Result
@@ -32,6 +33,7 @@ def outcomes(result: Result) -> dict[str, str]:
     return dict(found)
 
 
+@tag("slow")
 @unittest.skipUnless(HAVE_PYTEST, "pytest is not installed (pip install -e '.[test]')")
 class MarkerTests(unittest.TestCase):
     """``@pytest.mark.flask_db`` takes pytest-django's arguments, and refuses anything else."""
@@ -95,6 +97,7 @@ def rewrite(project: Project, name: str, old: str, new: str) -> None:
         f.write(text.replace(old, new))
 
 
+@tag("slow")
 @unittest.skipUnless(HAVE_PYTEST, "pytest is not installed (pip install -e '.[test]')")
 class RootdirTests(unittest.TestCase):
     """Settings from pytest's rootdir; the app factory named by an ini key or an option.
@@ -163,6 +166,7 @@ class SchemaTests(FlaskDBTestCase):
 """
 
 
+@tag("slow")
 @unittest.skipUnless(HAVE_PYTEST, "pytest is not installed (pip install -e '.[test]')")
 class MigrationsSwitchTests(unittest.TestCase):
     """--migrations / --no-migrations (the plugin's, the runner's) override the ``schema`` setting.
@@ -261,6 +265,7 @@ class MigrationsSwitchTests(unittest.TestCase):
         self.assertNotIn("does not read: check_migrations", result.output)
 
 
+@tag("slow")
 @unittest.skipUnless(HAVE_PYTEST, "pytest is not installed (pip install -e '.[test]')")
 class RequestFixturesTests(unittest.TestCase):
     """``make_request_ctx`` (pytest-django's ``rf``); app.config changes undone after each test."""

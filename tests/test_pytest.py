@@ -23,6 +23,7 @@ import os
 import textwrap
 import unittest
 
+from flask_dbtestcase import tag
 from tests.support import Project, Result, app_source, assert_nothing_left
 
 HAVE_PYTEST = importlib.util.find_spec("pytest") is not None
@@ -118,6 +119,7 @@ class ThingTests{n}(FlaskDBTestCase):
 """
 
 
+@tag("slow")
 @unittest.skipUnless(HAVE_PYTEST, "pytest is not installed (pip install -e '.[test]')")
 class PytestTests(unittest.TestCase):
     """Each test runs pytest on a project of its own, except that the

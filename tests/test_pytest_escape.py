@@ -16,6 +16,7 @@ import importlib.util
 import os
 import unittest
 
+from flask_dbtestcase import tag
 from tests.support import ROOT, Project, Result
 
 HAVE_PYTEST = importlib.util.find_spec("pytest") is not None
@@ -34,6 +35,7 @@ def project_files() -> dict[str, str]:
     return files
 
 
+@tag("slow")
 @unittest.skipUnless(HAVE_PYTEST, "pytest is not installed (pip install -e '.[test]')")
 class EscapeUnderPytestTests(unittest.TestCase):
     maxDiff = None

@@ -24,6 +24,7 @@ import os
 import re
 import unittest
 
+from flask_dbtestcase import tag
 from tests.support import Result
 from tests.test_plugin_inert import assert_passed, copied_project
 
@@ -36,6 +37,7 @@ PROJECT = "pytest_flask_project"
 RUNS = [(own_app, seed) for own_app in ("0", "1") for seed in ("1", "2")]
 
 
+@tag("slow")
 @unittest.skipUnless(HAVE_PYTEST, "pytest is not installed (pip install -e '.[test]')")
 @unittest.skipUnless(HAVE_RANDOMLY, "pytest-randomly is not installed")
 class BesidePytestFlaskTests(unittest.TestCase):
@@ -99,6 +101,7 @@ def app(flask_dbtestcase_config):
 """
 
 
+@tag("slow")
 @unittest.skipUnless(HAVE_PYTEST, "pytest is not installed (pip install -e '.[test]')")
 class SessionContextTests(unittest.TestCase):
     """An app context a session fixture pushed stays under every test's, popped last."""

@@ -21,6 +21,7 @@ import unittest
 import sqlalchemy as sa
 from packaging.requirements import Requirement
 
+from flask_dbtestcase import tag
 from tests.support import ROOT, Project
 
 HAVE_PYTEST = importlib.util.find_spec("pytest") is not None
@@ -111,6 +112,7 @@ class QuickStartTests(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result)
         self.assertIn("Ran 3 tests", result.stderr)
 
+    @tag("slow")
     @unittest.skipUnless(HAVE_PYTEST, "pytest is in the test extra")
     def test_pytest(self):
         result = self.project.run(["-q", "-p", "no:cacheprovider"], module="pytest")

@@ -27,6 +27,7 @@ import xml.etree.ElementTree as ET
 
 import psycopg2
 
+from flask_dbtestcase import tag
 from flask_dbtestcase.cases.testdb import current_database_url
 from tests.support import (
     ROOT,
@@ -616,6 +617,7 @@ class ThrowawayServerTests(RunnerTestCase):
         self.assertIn("1 set-up error (the run exits with status 2)", result.stderr)
         self.assertEqual(result.last_line, "1 passed, 0 failed, 1 error in set-up")
 
+    @tag("slow")
     def test_set_up_errors_exit_2_from_parallel_workers_too(self):
         result = suite(self, "cfgerror").run(PATTERN + ["--parallel", "2"])
         self.assertCode(result, 2)
@@ -679,6 +681,7 @@ class ThrowawayServerTests(RunnerTestCase):
         self.assertEqual(result.returncode, 0, result)
         self.assertEqual(result.last_line, "2 passed, 0 failed")
 
+    @tag("slow")
     def test_parallel_auto_runs_a_small_suite_serially(self):
         result = suite(self, "basic").run(PATTERN + ["--parallel", "-v", "2"])
         self.assertIn("fewer than the 50 that --parallel auto needs", result.stderr)
@@ -713,6 +716,7 @@ class ThrowawayServerTests(RunnerTestCase):
         self.assertTrue(all("Traceback" in f.text for f in failures))
 
 
+@tag("slow")
 class FlaskCommandTests(RunnerTestCase):
     """``flask test``: the Flask CLI, in processes of their own."""
 
@@ -809,6 +813,7 @@ class DatabaseURLTests(RunnerTestCase):
         self.assertIn(f"DBNAME={TEST_NAME}", result.stdout)
         self.assertIn(TEST_NAME, self.databases())  # neither created nor dropped by the runner
 
+    @tag("slow")
     def test_a_given_database_is_not_copied_from_under_its_owner(self):
         """--parallel in a run handed a database: each worker gets an empty database of
         its own (copying would need the given one idle, and its owner is connected)."""
@@ -827,6 +832,7 @@ class DatabaseURLTests(RunnerTestCase):
             self.assertEqual(cur.fetchone(), (1,))
         self.assertEqual({d for d in self.databases() if d.startswith(TEST_NAME)}, {TEST_NAME})
 
+    @tag("slow")
     def test_parallel_clones_are_dropped(self):
         with tempfile.TemporaryDirectory() as tmp:
             result = suite(self, "parallel", env={"PARALLEL_RENDEZVOUS": tmp}).run(

@@ -129,6 +129,7 @@ class ColourTests(unittest.TestCase):
                 self.assertEqual(result.returncode, 1)
                 self.assertNotIn(ESC, result.output)
 
+    @tag("slow")
     def test_a_terminal_gets_colour_unless_NO_COLOR_or_a_dumb_terminal(self):
         coloured = run_on_a_terminal(self, PATTERN, {"TERM": "xterm", "NO_COLOR": None})
         self.assertIn(RED_F, coloured)

@@ -12,6 +12,7 @@ import unittest
 
 import sqlalchemy as sa
 
+from flask_dbtestcase import tag
 from flask_dbtestcase.cases.testdb import current_database_url
 from flask_dbtestcase.databases.schema import RECORD_TABLE, ensure_tables
 from flask_dbtestcase.databases.watch import LOG_TABLE
@@ -60,6 +61,7 @@ class SchemaCreationTests(unittest.TestCase):
         self.assertEqual([c["name"] for c in columns], ["id", "x"])
 
 
+@tag("slow")
 class NamedSchemaOrdersTests(RunnerOrders, unittest.TestCase):
     """The pairs pass however the runner orders them (each run its own process and database)."""
 

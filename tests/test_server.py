@@ -18,6 +18,7 @@ import time
 import unittest
 from unittest import mock
 
+from flask_dbtestcase import tag
 from flask_dbtestcase.errors import ConfigurationError, PostgreSQLNotFound
 from flask_dbtestcase.postgres import directories, identity, initdb_cache, processes, reaper, server
 from flask_dbtestcase.postgres.binaries import find_postgres_bin, server_version
@@ -301,6 +302,7 @@ class CacheTests(unittest.TestCase):
         for part in ("base", "global"):
             self.assertTrue(os.path.isdir(os.path.join(entry, "data", part)), part)
 
+    @tag("slow")
     def test_entry_without_pg_version_is_rebuilt(self):
         self.start()
         entry = self.entry()

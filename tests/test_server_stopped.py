@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import unittest
 
+from flask_dbtestcase import tag
 from tests.test_faults import HANG_GUARD, fault_project
 
 STOPS = """
@@ -80,6 +81,7 @@ class ServerStoppedTests(unittest.TestCase):
         self.assertNotIn("Check that the server is running", result.stderr)
         self.assertNotIn("error: ", result.stderr)  # no clean-up error on top
 
+    @tag("slow")
     def test_stopped_mid_run(self):
         result = self.run_stopping("A")
         self.assertEqual(result.returncode, 1, result)  # tests broke; not a set-up error
@@ -93,6 +95,7 @@ class ServerStoppedTests(unittest.TestCase):
         )
         self.assertEqual(result.last_line, "3 passed, 2 failed")
 
+    @tag("slow")
     def test_stopped_mid_run_with_parallel_workers(self):
         result = self.run_stopping("A", "--parallel", "2")
         self.assertEqual(result.returncode, 1, result)

@@ -14,6 +14,7 @@ import importlib.util
 import io
 import unittest
 
+from flask_dbtestcase import tag
 from flask_dbtestcase.isolation.autocommit import NO_OP, AutocommitStatements, announced
 from tests.statements.suite_statements import (  # noqa: F401  (run here too)
     AutocommitIndexTests,
@@ -36,6 +37,7 @@ HAVE_XDIST = importlib.util.find_spec("xdist") is not None
 DRIVERS = [name for name in ("psycopg2", "psycopg") if importlib.util.find_spec(name)]
 
 
+@tag("slow")
 class StatementModesTests(RunnerOrders, unittest.TestCase):
     """The suite passes however it is run (each run its own process), on both drivers."""
 
@@ -60,6 +62,7 @@ class StatementModesTests(RunnerOrders, unittest.TestCase):
                 self.check_run(result)
 
 
+@tag("slow")
 @unittest.skipUnless(HAVE_PYTEST, "pytest is not installed")
 class StatementPytestTests(unittest.TestCase):
     """The suite passes under pytest too: random order (pytest-randomly) on each driver, xdist."""

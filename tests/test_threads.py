@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import unittest
 
+from flask_dbtestcase import tag
 from tests.support import ROOT, Project, RunnerOrders, app_source
 from tests.threads.suite_threads import (  # noqa: F401  (run here too)
     DeadlockTests,
@@ -22,6 +23,7 @@ from tests.threads.suite_threads import (  # noqa: F401  (run here too)
 LABEL = "tests.threads.suite_threads"
 
 
+@tag("slow")
 class ThreadModesTests(RunnerOrders, unittest.TestCase):
     """The suite passes however it is run (each run its own process)."""
 
@@ -31,6 +33,7 @@ class ThreadModesTests(RunnerOrders, unittest.TestCase):
         self.assertIn("Ran 14 tests", result.stderr)
 
 
+@tag("slow")
 class LateThreadModesTests(RunnerOrders, unittest.TestCase):
     """26.2: a thread that outlives its test never writes into another, in every order."""
 
@@ -40,6 +43,7 @@ class LateThreadModesTests(RunnerOrders, unittest.TestCase):
         self.assertIn("Ran 6 tests", result.stderr)
 
 
+@tag("slow")
 class LateThreadReportTests(unittest.TestCase):
     """26.2: the test a late thread is refused in fails, naming the thread and its test."""
 
@@ -122,6 +126,7 @@ def test_2_sees_nothing_of_it(db):
 """
 
 
+@tag("slow")
 @unittest.skipUnless(importlib.util.find_spec("pytest"), "pytest is not installed")
 class LateThreadPytestTests(unittest.TestCase):
     """26.2 under pytest: test_2 is not polluted, and fails naming the worker."""
@@ -142,6 +147,7 @@ class LateThreadPytestTests(unittest.TestCase):
         self.assertIn("2 passed, 1 error", result.output)  # test_2's teardown
 
 
+@tag("slow")
 class UnseenRefusalTests(unittest.TestCase):
     """The test fails: a refusal the app caught, a thread left in a transaction."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import unittest
 
+from flask_dbtestcase import tag
 from tests.support import RunnerOrders
 from tests.transactional.suite_transactional import (  # noqa: F401  (run here too)
     CreatedObjectTests,
@@ -19,6 +20,7 @@ from tests.transactional.suite_transactional import (  # noqa: F401  (run here t
 )
 
 
+@tag("slow")
 class TransactionLeakOrdersTests(RunnerOrders, unittest.TestCase):
     """The suite passes however it is run (each run its own process)."""
 

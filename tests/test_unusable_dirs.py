@@ -20,7 +20,7 @@ import sys
 import tempfile
 import unittest
 
-from flask_dbtestcase import settings
+from flask_dbtestcase import settings, tag
 from tests.support import ROOT, Project, app_source, clean_env
 
 TESTS = """
@@ -94,6 +94,7 @@ class UnusableDirectoryTests(unittest.TestCase):
         for word in words:
             self.assertIn(word, lines[0])
 
+    @tag("slow")
     def test_read_only_home(self):
         home = self.scratch()
         env = {"HOME": home, "XDG_CACHE_HOME": None, settings.CACHE_DIR_ENV: None}

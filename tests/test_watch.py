@@ -18,7 +18,7 @@ import unittest
 
 import sqlalchemy as sa
 
-from flask_dbtestcase import FlaskDBTestCase, FlaskDBTransactionTestCase
+from flask_dbtestcase import FlaskDBTestCase, FlaskDBTransactionTestCase, tag
 from flask_dbtestcase.cases.appcache import pins_of
 from flask_dbtestcase.cases.testdb import current_database_url, ensure_run
 from flask_dbtestcase.databases.schema import RECORD_TABLE, ensure_tables, fingerprint
@@ -238,6 +238,7 @@ class Keep(FlaskDBTestCase):
 """
 
 
+@tag("slow")
 class KeepdbDropTests(unittest.TestCase):
     """--keepdb keeps no database a test committed to (items 2 and 7): it is dropped at the end."""
 
