@@ -16,7 +16,7 @@ EXTRAS ?= test
 	docs clean distclean
 
 help:
-	@echo "make test      run the project's own tests (runtests.py); ARGS=... passes options"
+	@echo "make test      run the project's own tests, all of them (runtests.py --slow); ARGS=... passes options"
 	@echo "make lint      ruff check and ruff format --check on the repo; mypy --strict on the package"
 	@echo "make example   run the example apps' suites in examples/ (blog, lite, plain: the runner, then pytest)"
 	@echo "make example-pythons  make example on the oldest and the newest supported Python,"
@@ -95,7 +95,7 @@ browser:
 	fi
 
 test: venv postgres browser
-	@"$(VENV_PY)" runtests.py $(ARGS)
+	@"$(VENV_PY)" runtests.py --slow $(ARGS)
 
 # Lint and format-check everything; types on the package (mypy --strict).
 LINT_PATHS := flask_dbtestcase tests bench examples runtests.py
@@ -180,7 +180,7 @@ coverage-rc:
 
 coverage: venv postgres coverage-rc
 	@$(COVERAGE) erase --rcfile="$(COVERAGE_RC)"
-	@status=0; $(COVERAGE) run --rcfile="$(COVERAGE_RC)" runtests.py $(ARGS) || status=$$?; \
+	@status=0; $(COVERAGE) run --rcfile="$(COVERAGE_RC)" runtests.py --slow $(ARGS) || status=$$?; \
 	$(COVERAGE) combine --quiet --rcfile="$(COVERAGE_RC)" \
 	&& $(COVERAGE) html --quiet --rcfile="$(COVERAGE_RC)" \
 	&& $(COVERAGE) report --rcfile="$(COVERAGE_RC)" \
