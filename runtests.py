@@ -22,28 +22,25 @@ ROOT = os.path.dirname(os.path.abspath(__file__))
 SLOW = "slow"
 
 
-def run(argv=None):
-    sys.path.insert(0, ROOT)
-    os.chdir(ROOT)
-    from flask_dbtestcase.runner import build_parser, main
+def arguments(argv):
+    """Return the runner's arguments for runtests.py's ``argv``, and a notice to print (or None)."""
+    from flask_dbtestcase.runner import build_parser
 
-    argv = list(sys.argv[1:] if argv is None else argv)
     slow = "--slow" in argv
     argv = [arg for arg in argv if arg != "--slow"]
-    parser = build_parser(add_help=False)
     try:
-        options = parser.parse_known_intermixed_args(argv)[0]
-    except SystemExit:  # let main() report the usage error
-        return main(argv, prog="runtests.py")
+        options = build_parser(add_help=False).parse_known_intermixed_args(argv)[0]
+    except SystemExit:  # let the runner report the usage error
+        return argv, None
+    notice = None
     if not options.labels and "-h" not in argv and "--help" not in argv:
         argv = ["tests", *argv]
         if not (slow or options.tags or options.exclude_tags):
             argv += ["--exclude-tag", SLOW]
-            print(
+            notice = (
                 f"runtests.py: leaving out the tests tagged {SLOW!r} (whole projects run in "
                 "subprocesses, about three more minutes); --slow runs them too, as make "
-                "test and CI do.",
-                file=sys.stderr,
+                "test and CI do."
             )
     if not any(arg == "--parallel" or arg.startswith("--parallel=") for arg in argv) and not (
         options.pdb
@@ -51,6 +48,17 @@ def run(argv=None):
         argv += ["--parallel", "auto"]
     if options.top_level is None:
         argv += ["--top-level-directory", ROOT]
+    return argv, notice
+
+
+def run(argv=None):
+    sys.path.insert(0, ROOT)
+    os.chdir(ROOT)
+    from flask_dbtestcase.runner import main
+
+    argv, notice = arguments(list(sys.argv[1:] if argv is None else argv))
+    if notice:
+        print(notice, file=sys.stderr)
     return main(argv, prog="runtests.py")
 
 

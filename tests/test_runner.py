@@ -336,6 +336,28 @@ class EntryPointTests(RunnerTestCase):
         self.assertIn("usage: runtests.py", result.stdout)
 
 
+class RuntestsArgumentsTests(unittest.TestCase):
+    """runtests.py: a plain run leaves the slow tests out; --slow, labels or tags keep them."""
+
+    def arguments(self, *argv: str):
+        import runtests  # the repository's, at ROOT
+
+        return runtests.arguments(list(argv))
+
+    def test_a_plain_run_leaves_out_the_slow_tests_and_says_so(self):
+        argv, notice = self.arguments()
+        self.assertEqual(argv[:3], ["tests", "--exclude-tag", "slow"])
+        self.assertIn("--slow runs them too", notice)
+        self.assertIn("--parallel", argv)
+
+    def test_slow_labels_or_tags_run_them(self):
+        for given in (["--slow"], ["tests.test_runner"], ["--tag", "core"], ["--slow", "-v", "2"]):
+            with self.subTest(given=given):
+                argv, notice = self.arguments(*given)
+                self.assertNotIn("slow", argv)
+                self.assertIsNone(notice)
+
+
 class InProcessTests(unittest.TestCase):
     """Suite ordering, without running anything."""
 
