@@ -2,7 +2,8 @@
 
     python bench/startup.py [--repeats 9] [--driver psycopg|psycopg2] [--profile]
 
-Whole-process wall times, interleaved round by round after one warm-up
+Whole-process wall and CPU times (the process and its children, the server among
+them), interleaved round by round after one warm-up
 round (the throwaway server's initdb cache is warm). ``DRIVER`` is the
 PostgreSQL driver of the run: ``--driver`` (handed to the run as
 ``FLASK_DBTESTCASE_DRIVER``), else the one the run picks by default
@@ -41,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -111,7 +113,14 @@ def commands(driver: str) -> dict[str, list[str]]:
     return {name: [a.format(driver=driver) for a in args] for name, args in named.items()}
 
 
-def timed(args: list[str], extra_env: dict[str, str] | None = None) -> float:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(args: list[str], extra_env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Run a command; return its wall time and its CPU time (its children's, the server's, in)."""
+    cpu = _children_cpu()
     start = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, *args],
@@ -123,63 +132,75 @@ def timed(args: list[str], extra_env: dict[str, str] | None = None) -> float:
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"startup: {' '.join(args)} failed:\n{proc.stderr[-3000:]}")
-    return elapsed
+    return elapsed, _children_cpu() - cpu
 
 
 def fmt(xs: list[float]) -> str:
     return median_range(xs, 1e3, ",.0f")
 
 
-def measure(repeats: int, driver: str) -> dict[str, list[float]]:
-    samples: dict[str, list[float]] = {name: [] for name in commands(driver)}
+Samples = dict[str, list[float]]
+
+
+def measure(repeats: int, driver: str) -> tuple[Samples, Samples]:
+    """Return each command's wall times and CPU times, round by round."""
+    samples: Samples = {name: [] for name in commands(driver)}
+    cpu: Samples = {name: [] for name in commands(driver)}
     for rnd in range(repeats + 1):  # round 0 warms the page cache and the initdb cache
         for name, args in commands(driver).items():
             extra = {"PYTHONPATH": VS_PATH} if name == "base" and VS_PATH else {}
             if name == "pytest":
                 extra["FLASK_APP"] = "flaskbench:create_app"  # the plugin's app
-            elapsed = timed(args, extra)
+            elapsed, used = timed(args, extra)
             if rnd:
                 samples[name].append(elapsed)
-    return samples
+                cpu[name].append(used)
+    return samples, cpu
 
 
-def report(samples: dict[str, list[float]], driver: str) -> str:
+def shares(samples: Samples) -> list[tuple[str, list[float]]]:
+    """The shares of a run's time, each paired by round."""
+
+    def minus(a: str, b: str) -> list[float]:
+        return [x - y for x, y in zip(samples[a], samples[b])]
+
+    found = [
+        ("the user's app import (app − stack)", minus("app", "stack")),
+        ("the framework's own imports (ours − app)", minus("ours", "app")),
+        ("**the framework's own start-up (run − app)**", minus("run", "app")),
+        ("the user's factory, first connection and first test (bare − app)", minus("bare", "app")),
+        ("**what the framework alone adds (run − bare)**", minus("run", "bare")),
+        ("the pytest run against the bare one (pytest − bare; pytest's own start-up in it)",
+         minus("pytest", "bare")),
+    ]  # fmt: skip
+    if "base" in samples:
+        found.append(("the same, --vs-path package (base − app)", minus("base", "app")))
+        found.append(("run − base (this checkout against --vs-path)", minus("run", "base")))
+    return found
+
+
+def report(samples: Samples, cpu: Samples, driver: str) -> str:
     n = len(samples["run"])
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     lines = [
-        f"Start-up, whole-process wall time in ms, median (min–max) of {n} interleaved rounds;"
-        f" driver {driver}; load average at the end {load}\n",
-        "| command | ms |",
-        "|---|---|",
+        f"Start-up, whole-process wall time and CPU time (the process and its children: the"
+        f" throwaway server) in ms, median (min–max) of {n} interleaved rounds; driver"
+        f" {driver}; load average at the end {load}\n",
+        "| command | wall ms | CPU ms |",
+        "|---|---|---|",
     ]
     labels = dict(LABELS, base=f"the same run, package from `{VS_PATH}` (--vs-path)")
     for name, xs in samples.items():
-        lines.append(f"| {labels[name].format(driver=driver)} | {fmt(xs)} |")
-    own = [r - a for r, a in zip(samples["run"], samples["app"])]
-    alone = [r - b for r, b in zip(samples["run"], samples["bare"])]
-    imports = [o - a for o, a in zip(samples["ours"], samples["app"])]
-    app = [a - s for a, s in zip(samples["app"], samples["stack"])]
-    lines += [
-        "",
-        "| share (paired by round) | ms |",
-        "|---|---|",
-        f"| the user's app import (app − stack) | {fmt(app)} |",
-        f"| the framework's own imports (ours − app) | {fmt(imports)} |",
-        f"| **the framework's own start-up (run − app)** | {fmt(own)} |",
-        f"| the user's factory, first connection and first test (bare − app) |"
-        f" {fmt([b - a for b, a in zip(samples['bare'], samples['app'])])} |",
-        f"| **what the framework alone adds (run − bare)** | {fmt(alone)} |",
-        f"| the pytest run against the bare one (pytest − bare; pytest's own start-up in it) |"
-        f" {fmt([p - b for p, b in zip(samples['pytest'], samples['bare'])])} |",
-    ]
+        lines.append(f"| {labels[name].format(driver=driver)} | {fmt(xs)} | {fmt(cpu[name])} |")
+    lines += ["", "| share (paired by round) | wall ms | CPU ms |", "|---|---|---|"]
+    for (label, wall), (_, used) in zip(shares(samples), shares(cpu)):
+        lines.append(f"| {label} | {fmt(wall)} | {fmt(used)} |")
     if "base" in samples:
-        base = [b - a for b, a in zip(samples["base"], samples["app"])]
         ratio = [r / b for r, b in zip(samples["run"], samples["base"])]
-        lines += [
-            f"| the same, --vs-path package (base − app) | {fmt(base)} |",
+        lines.append(
             f"| run / base wall, paired | {statistics.median(ratio):.3f}"
-            f" ({min(ratio):.3f}–{max(ratio):.3f}) |",
-        ]
+            f" ({min(ratio):.3f}–{max(ratio):.3f}) | |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -218,7 +239,7 @@ def main() -> None:
     try:
         BARE_URL = server.url("startup_bare", driver)
         create_database(BARE_URL)
-        print(report(measure(a.repeats, driver), driver))
+        print(report(*measure(a.repeats, driver), driver))
     finally:
         server.stop()
     if a.profile:
