@@ -165,25 +165,32 @@ def put_back(
             check_test_database(engine.url, "empty the tables")
         baseline = baseline_for(run_databases, engine, cleaner.tables, marks, start)
         watched = is_watched(engine.url, marks)
-        conn = cleaner.connection(baseline)
-        if watched and cleaner.replica == baseline.replica and not (start or serialized):
-            try:  # the usual case: one round trip
-                if conn.exec_driver_sql(empty_written_call(baseline)).scalar() == "done":
-                    continue
-            except sa.exc.IntegrityError:  # a foreign key the models do not name
-                pass
-        found = changes(conn, baseline, watched, probe=start)
-        if start and serialized and found.written is not None:
-            found.written |= set(baseline.seeds)
-        statement = restore_statement(baseline, found, watched, serialized)
-        if statement is None:
-            continue
-        try:
-            conn.exec_driver_sql(statement)
+        _put_back_one(cleaner, baseline, watched, serialized, start)
+
+
+def _put_back_one(
+    cleaner: Cleaner, baseline: Baseline, watched: bool, serialized: bool, start: bool
+) -> None:
+    """Put one database back on its cleaner's connection (see :func:`put_back`)."""
+    conn = cleaner.connection(baseline)
+    if watched and cleaner.replica == baseline.replica and not (start or serialized):
+        try:  # the usual case: one round trip
+            if conn.exec_driver_sql(empty_written_call(baseline)).scalar() == "done":
+                return
         except sa.exc.IntegrityError:  # a foreign key the models do not name
-            conn.exec_driver_sql(
-                t.cast(str, restore_statement(baseline, found, watched, serialized, True))
-            )
+            pass
+    found = changes(conn, baseline, watched, probe=start)
+    if start and serialized and found.written is not None:
+        found.written |= set(baseline.seeds)
+    statement = restore_statement(baseline, found, watched, serialized)
+    if statement is None:
+        return
+    try:
+        conn.exec_driver_sql(statement)
+    except sa.exc.IntegrityError:  # a foreign key the models do not name
+        conn.exec_driver_sql(
+            t.cast(str, restore_statement(baseline, found, watched, serialized, True))
+        )
 
 
 #: A statement that leaves state on its session (read case-insensitively).
