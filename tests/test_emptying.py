@@ -219,6 +219,17 @@ class OneRoundTripTests(unittest.TestCase):
         with self.engine.connect() as conn:
             self.assertIsNone(conn.exec_driver_sql("SELECT to_regclass('made')").scalar())
 
+    def test_a_lost_connection_is_replaced(self):
+        self.put_back(replica=True)  # the cleaner's connection, opened
+        pid = self.cleaner.conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with self.engine.connect() as conn:  # a test ended it (or the server restarted)
+            self.assertTrue(conn.exec_driver_sql(f"SELECT pg_terminate_backend({pid})").scalar())
+        self.write("INSERT INTO parent (id) VALUES (1)")
+        put_back(self.run_databases, [self.cleaner], self.marks, serialized=False, start=False)
+        self.assertEqual(tuple(self.state()), (0, 0, 0, False))
+        new = self.cleaner.conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        self.assertNotEqual(new, pid)
+
     def test_a_logged_table_it_does_not_know_falls_back(self):
         self.write(
             "INSERT INTO parent (id) VALUES (1)",

@@ -138,7 +138,8 @@ class Cleaner:
         """Close the held connection (its session settings go with it, never back to the pool)."""
         if self.conn is not None:
             conn, self.conn = self.conn, None
-            conn.invalidate()
+            if not conn.invalidated:
+                conn.invalidate()
             conn.close()
 
 
@@ -165,7 +166,15 @@ def put_back(
             check_test_database(engine.url, "empty the tables")
         baseline = baseline_for(run_databases, engine, cleaner.tables, marks, start)
         watched = is_watched(engine.url, marks)
-        _put_back_one(cleaner, baseline, watched, serialized, start)
+        try:
+            _put_back_one(cleaner, baseline, watched, serialized, start)
+        except sa.exc.DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            # Its connection was lost (a test ended it, the server restarted): once
+            # more, on a new one.
+            cleaner.close()
+            _put_back_one(cleaner, baseline, watched, serialized, start)
 
 
 def _put_back_one(
