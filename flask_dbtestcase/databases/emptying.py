@@ -32,7 +32,7 @@ import warnings
 
 import sqlalchemy as sa
 
-from .watch import LOG_TABLE, WATCH_SCHEMA
+from .watch import LAST_VALUE, LOG_TABLE, WATCH_SCHEMA, made_since
 
 __all__ = [
     "Baseline",
@@ -231,15 +231,11 @@ def changes(conn: sa.Connection, baseline: Baseline, watched: bool, probe: bool 
         start: what came before it may have left rows the log does not name).
     """
     parts = [
-        # (CASE: the filters may run in any order, and only a sequence has a last value)
-        "SELECT 's', oid, value::text FROM (SELECT c.oid::bigint AS oid, CASE WHEN "
-        "c.relkind = 'S' THEN pg_sequence_last_value(c.oid) END AS value FROM pg_class c "
+        "SELECT 's', oid, value::text FROM (SELECT c.oid::bigint AS oid, "
+        f"{LAST_VALUE} AS value FROM pg_class c "
         f"WHERE c.oid = ANY({_oids(baseline.sequences)})) s WHERE value IS NOT NULL",
-        # Anything made since the build has a higher OID (three index lookups);
-        # what it is, is asked only then (a temporary table counts, too).
-        f"SELECT 'm', 0, '' WHERE (SELECT max(oid) FROM pg_class) > {baseline.hwm} OR "
-        f"(SELECT max(oid) FROM pg_type) > {baseline.hwm} OR "
-        f"(SELECT max(oid) FROM pg_namespace WHERE nspname !~ '^pg_') > {baseline.hwm}",
+        # What was made since the build is asked only then.
+        f"SELECT 'm', 0, '' WHERE {made_since(baseline.hwm)}",
     ]
     if watched:
         parts.append(f"SELECT 'w', to_regclass(relation)::oid::bigint, '' FROM {LOG_TABLE}")

@@ -44,6 +44,7 @@ __all__ = [
     "CHECK_STATEMENT",
     "CLEAR_STATEMENT",
     "ESCAPE_SQLSTATE",
+    "LAST_VALUE",
     "LOG_TABLE",
     "MARK",
     "MARK_COMMENT",
@@ -55,6 +56,7 @@ __all__ = [
     "install_statements",
     "is_marked",
     "is_watched",
+    "made_since",
     "note_watched",
     "pinned_options",
 ]
@@ -73,6 +75,25 @@ ESCAPE_SQLSTATE = "FD001"
 CHECK_STATEMENT = f"SELECT {WATCH_SCHEMA}.check_escapes()"
 #: Forgets the writes logged so far (real commits that were legitimate, or cleaned up).
 CLEAR_STATEMENT = f"DELETE FROM {LOG_TABLE}"
+
+#: A sequence's last value (NULL before its first ``nextval``), for the row ``c`` of
+#: ``pg_class``. (CASE: the filters may run in any order, and only a sequence has one.)
+LAST_VALUE = "CASE WHEN c.relkind = 'S' THEN pg_sequence_last_value(c.oid) END"
+
+
+def made_since(hwm: object) -> str:
+    """Return the condition that anything was made after the OID ``hwm`` (three index lookups).
+
+    A table, view, sequence, type or schema made since has a higher OID (a
+    temporary table counts, too).
+
+    :param hwm: the highest OID of the build: a number, or a name in a function's SQL.
+    """
+    return (
+        f"(SELECT max(oid) FROM pg_class) > {hwm} OR (SELECT max(oid) FROM pg_type) > {hwm} "
+        f"OR (SELECT max(oid) FROM pg_namespace WHERE nspname !~ '^pg_') > {hwm}"
+    )
+
 
 #: The trigger of each app table.
 _TRIGGER = "flask_dbtestcase_watch"
@@ -103,8 +124,7 @@ _SETUP = [
     f"CREATE OR REPLACE FUNCTION {WATCH_SCHEMA}.empty_written(tables oid[], "
     "sequences oid[], starts bigint[], hwm oid) RETURNS text "
     "LANGUAGE plpgsql AS $fdt$DECLARE made boolean; written oid[]; statement text; BEGIN "
-    "SELECT (SELECT max(oid) FROM pg_class) > hwm OR (SELECT max(oid) FROM pg_type) > hwm "
-    "OR (SELECT max(oid) FROM pg_namespace WHERE nspname !~ '^pg_') > hwm, "
+    f"SELECT {made_since('hwm')}, "
     f"(SELECT array_agg(DISTINCT to_regclass(relation)::oid) FROM {LOG_TABLE}) "
     "INTO made, written; "
     "IF made THEN RETURN 'made'; END IF; "
@@ -116,9 +136,8 @@ _SETUP = [
     "', ' ORDER BY x.i) || ' SELECT 1' INTO statement "
     "FROM unnest(tables) WITH ORDINALITY AS x(t, i) WHERE x.t = ANY(written); "
     f"EXECUTE statement; DELETE FROM {LOG_TABLE}; END IF; "
-    # (CASE: the filters may run in any order, and only a sequence has a last value)
     "PERFORM setval(s.oid::regclass, s.start, false) FROM (SELECT c.oid, x.start, "
-    "CASE WHEN c.relkind = 'S' THEN pg_sequence_last_value(c.oid) END AS value "
+    f"{LAST_VALUE} AS value "
     "FROM unnest(sequences, starts) AS x(oid, start) JOIN pg_class c ON c.oid = x.oid) s "
     "WHERE s.value IS NOT NULL; "
     "RETURN 'done'; END$fdt$",
