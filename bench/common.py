@@ -7,7 +7,9 @@ import contextlib
 import importlib.util
 import os
 import statistics
+import sys
 import typing as t
+import unittest
 
 CLIENT_CPU = 0
 #: placement name -> (client CPUs, server CPUs)
@@ -159,3 +161,15 @@ def close_own_run() -> None:
     if run is not None:
         leave_run(run)
         run.databases.close()
+
+
+def check_result(result: unittest.TestResult, what: str) -> None:
+    """Stop the bench if its own tests failed, showing the first three failures.
+
+    :param result: what the bench's tests gave.
+    :param what: the bench, or its part, for the messages.
+    """
+    if not result.wasSuccessful():
+        for test, text in (result.errors + result.failures)[:3]:
+            sys.stderr.write(f"{what}: {test}\n{text}\n")
+        raise SystemExit(f"{what}: the benchmark's own tests failed")

@@ -33,7 +33,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from common import bench_database, median_range, pin_server  # noqa: E402
+from common import bench_database, check_result, median_range, pin_server  # noqa: E402
 
 
 def t_empty(self) -> None:
@@ -70,10 +70,7 @@ def run(classes: list[type]) -> tuple[float, float]:
     start, cpu_start = time.perf_counter(), time.process_time()
     suite(result)
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-    if not result.wasSuccessful():
-        for test, text in (result.errors + result.failures)[:3]:
-            sys.stderr.write(f"{test}\n{text}\n")
-        raise SystemExit("perclass: the benchmark's own tests failed")
+    check_result(result, "perclass")
     return elapsed, cpu
 
 

@@ -31,7 +31,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from common import bench_database, median_range, pin_server  # noqa: E402
+from common import bench_database, check_result, median_range, pin_server  # noqa: E402
 
 
 def rss_mib() -> float:
@@ -70,10 +70,7 @@ def run(classes: list[type], every: int = 1000) -> tuple[float, _RSSResult]:
     start = time.perf_counter()
     suite(result)
     elapsed = time.perf_counter() - start
-    if not result.wasSuccessful():
-        for test, text in (result.errors + result.failures)[:3]:
-            sys.stderr.write(f"{test}\n{text}\n")
-        raise SystemExit("scale: the benchmark's own tests failed")
+    check_result(result, "scale")
     return elapsed / n, result
 
 

@@ -47,7 +47,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from common import bench_database, driver_name, median_range, pin_server  # noqa: E402
+from common import bench_database, check_result, driver_name, median_range, pin_server  # noqa: E402
 
 TABLES = 30
 
@@ -107,10 +107,7 @@ def run(cls: type) -> float:
     start = time.perf_counter()
     suite(result)
     elapsed = time.perf_counter() - start
-    if not result.wasSuccessful():
-        for test, text in (result.errors + result.failures)[:3]:
-            sys.stderr.write(f"{test}\n{text}\n")
-        raise SystemExit("transactional: the benchmark's own tests failed")
+    check_result(result, "transactional")
     return elapsed
 
 

@@ -25,7 +25,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from common import CLIENT_CPU, database_url, pin, pin_server  # noqa: E402
+from common import CLIENT_CPU, check_result, database_url, pin, pin_server  # noqa: E402
 
 
 class _Args:
@@ -39,13 +39,6 @@ ARGS = _Args()
 def repin() -> None:
     """Pin every server process (the backends opened so far, and the postmaster)."""
     pin_server(ARGS.data_dir, ARGS.server_cpus)
-
-
-def _check(result: unittest.TestResult, what: str) -> None:
-    if result.errors or result.failures or not result.wasSuccessful():
-        for test, text in (result.errors + result.failures)[:3]:
-            sys.stderr.write(f"{what}: {test}\n{text}\n")
-        raise SystemExit(f"{what}: the benchmark's own tests failed")
 
 
 def time_micro(cls) -> float:
@@ -62,7 +55,7 @@ def time_micro(cls) -> float:
     finally:
         cls.tearDownClass()
         cls.doClassCleanups()
-    _check(result, cls.__name__)
+    check_result(result, cls.__name__)
     return elapsed / len(tests)
 
 
@@ -76,7 +69,7 @@ def time_suite(classes) -> float:
     start = time.perf_counter()
     suite(result)
     elapsed = time.perf_counter() - start
-    _check(result, "suite")
+    check_result(result, "suite")
     return elapsed / n
 
 
