@@ -8,17 +8,23 @@ import sqlalchemy as sa
 from myapp import Thing, names
 
 
-def committed_names(url):
+def separate_rows(url, statement):
+    """The rows ``statement`` gives on a separate, real connection (past the plugin)."""
     parsed = sa.make_url(url)
     args = parsed.translate_connect_args(username="user", database="dbname")
     args.update(parsed.query)  # the throwaway server's socket directory
     conn = psycopg2.connect(**args)
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT name FROM plugin_things ORDER BY name")
-            return [name for (name,) in cur.fetchall()]
+            cur.execute(statement)
+            return cur.fetchall()
     finally:
         conn.close()
+
+
+def committed_names(url):
+    rows = separate_rows(url, "SELECT name FROM plugin_things ORDER BY name")
+    return [name for (name,) in rows]
 
 
 def test_really_commits(transactional_db, flask_dbtestcase_database):

@@ -4,10 +4,10 @@ Whatever the order (file order, reversed, shuffled, xdist), the test that runs
 after one that leaked catches it.
 """
 
-import psycopg2
 import pytest
 import sqlalchemy as sa
 from myapp import Thing
+from test_transactional import separate_rows
 
 CHECK = (
     "SELECT pg_try_advisory_lock(42), to_regclass('scratch'), "
@@ -16,16 +16,7 @@ CHECK = (
 
 
 def separate(url):
-    parsed = sa.make_url(url)
-    args = parsed.translate_connect_args(username="user", database="dbname")
-    args.update(parsed.query)  # the throwaway server's socket directory
-    conn = psycopg2.connect(**args)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(CHECK)
-            return cur.fetchone()
-    finally:
-        conn.close()
+    return separate_rows(url, CHECK)[0]
 
 
 @pytest.fixture
