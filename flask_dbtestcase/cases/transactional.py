@@ -122,6 +122,8 @@ class Cleaner:
         self.engine, self.tables = engine, tables
         self.conn: sa.Connection | None = None
         self.replica = False
+        #: What the build left, as the class's start found it (its tables do not change).
+        self.baseline: Baseline | None = None
 
     def connection(self, baseline: Baseline) -> sa.Connection:
         """Return the held connection, opened on first use (in the role ``baseline`` allows)."""
@@ -157,14 +159,17 @@ def put_back(
     :param marks: the run's marks (which databases have the watch).
     :param serialized: put the build's rows back (``serialized_rollback``).
     :param start: a class's start: look at every table, not only those the log names.
-        The databases are checked to be test databases then; a class's engines
-        do not change, so its tests' clean-ups are not checked again.
+        The databases are checked to be test databases, and what the build left
+        is looked up, then; a class's engines and tables do not change, so its
+        tests' clean-ups reuse both.
     """
     for cleaner in cleaners:
         engine = cleaner.engine
         if start:
             check_test_database(engine.url, "empty the tables")
-        baseline = baseline_for(run_databases, engine, cleaner.tables, marks, start)
+        if start or cleaner.baseline is None:
+            cleaner.baseline = baseline_for(run_databases, engine, cleaner.tables, marks, start)
+        baseline = cleaner.baseline
         watched = is_watched(engine.url, marks)
         try:
             _put_back_one(cleaner, baseline, watched, serialized, start)
