@@ -23,11 +23,9 @@ from concurrent.futures import ThreadPoolExecutor
 import sqlalchemy as sa
 from flask import Flask
 
-from flask_dbtestcase import FlaskDBTestCase, IsolationError
-from flask_dbtestcase.cases.testdb import current_database_url
+from flask_dbtestcase import IsolationError
 from tests.sampleapp import Item, Note, db
-from tests.support import run_sql
-from tests.threads.suite_threads import WAIT, create_threaded_app
+from tests.threads.suite_threads import WAIT, ThreadCase
 
 
 class LateWorker(threading.Thread):
@@ -80,34 +78,12 @@ def add_note(app: Flask, text: str) -> int:
         return db.session.scalar(sa.select(sa.func.count(Note.id))) or 0
 
 
-class LateCase(FlaskDBTestCase):
-    app_factory = create_threaded_app
-
-    @classmethod
-    def setUpTestData(cls):
-        db.session.add(Item(name="class"))
-        db.session.commit()
-
-    def setUp(self):
-        self.assertNothingLeaked()
-
+class LateCase(ThreadCase):
     def tearDown(self):
         # The worker is reported once, in the test it was first refused in
         # (or the next, if no test ran): taken here, it fails no test.
-        reports = self.reports()
+        reports = self.refusals()
         self.assertTrue(all("('late-worker')" in report for report in reports), reports)
-
-    def assertNothingLeaked(self):
-        names = self.session.scalars(sa.select(Item.name)).all()
-        self.assertEqual(names, ["class"], "class data")
-        self.assertRowCount(Note, 0)
-        leaks = "SELECT (SELECT count(*) FROM item) + (SELECT count(*) FROM note)"
-        self.assertEqual(run_sql(current_database_url(), leaks)[0][0], 0, "committed rows")
-
-    def reports(self) -> list[str]:
-        """Take what was refused (it would fail the test at its end)."""
-        conn = db.session.connection().connection.dbapi_connection
-        return conn.savepoints.turns.take_refusals()
 
     def assertLateWorkerRefused(self) -> None:
         """If test_1 ran in this process: the worker is refused now, and its rows never land."""
@@ -141,11 +117,11 @@ class LateWorkerTests(LateCase):
 
     def test_4_pool_serves_this_test(self):
         self.assertEqual(pool.submit(add_note, self.app, "four").result(WAIT), 1)
-        self.assertNotIn("app-pool", " ".join(self.reports()))
+        self.assertNotIn("app-pool", " ".join(self.refusals()))
 
     def test_5_pool_serves_this_test_too(self):
         self.assertEqual(pool.submit(add_note, self.app, "five").result(WAIT), 1)
-        self.assertNotIn("app-pool", " ".join(self.reports()))
+        self.assertNotIn("app-pool", " ".join(self.refusals()))
 
 
 class LaterLateWorkerTests(LateCase):
@@ -154,7 +130,7 @@ class LaterLateWorkerTests(LateCase):
     def test_intact(self):
         self.assertLateWorkerRefused()
         self.assertEqual(pool.submit(add_note, self.app, "later").result(WAIT), 1)
-        self.assertNotIn("'idle'", " ".join(self.reports()))
+        self.assertNotIn("'idle'", " ".join(self.refusals()))
 
 
 def tearDownModule() -> None:
