@@ -7,7 +7,9 @@ import contextlib
 import importlib.util
 import os
 import statistics
+import subprocess
 import sys
+import time
 import typing as t
 import unittest
 
@@ -173,3 +175,24 @@ def check_result(result: unittest.TestResult, what: str) -> None:
         for test, text in (result.errors + result.failures)[:3]:
             sys.stderr.write(f"{what}: {test}\n{text}\n")
         raise SystemExit(f"{what}: the benchmark's own tests failed")
+
+
+def run_python(args: list[str], cwd: str, env: dict[str, str]) -> tuple[float, float]:
+    """Run ``python ARGS`` in ``cwd``; return its wall and CPU time (s); stop the bench if it fails.
+
+    The CPU time is the process's and its waited-for children's (``os.wait4``):
+    the throwaway server is a child of the test process, so its CPU is in it.
+    """
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    output = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise SystemExit(f"{' '.join(args)} in {cwd} failed ({code}):\n{output[-4000:]}")
+    return wall, usage.ru_utime + usage.ru_stime

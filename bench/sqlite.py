@@ -45,9 +45,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -56,7 +54,7 @@ SQLITE_PROJECT = os.path.join(HERE, "sqliteproject")
 sys.path.insert(0, HERE)
 
 from commands import clean_env, fmt, load_line  # noqa: E402
-from common import compile_bytecode, driver_name  # noqa: E402
+from common import compile_bytecode, driver_name, run_python  # noqa: E402
 
 #: The example's pytest functions (its other modules are unittest classes).
 BLOG_TESTS = "tests/pytest_style_test.py"
@@ -68,27 +66,6 @@ LABELS = {
     "plugin_reuse_db": "the same, `--reuse-db` (kept server data and test database)",
     "sqlite": "in-memory SQLite, cookiecutter-flask's `create_all`/`drop_all` fixtures",
 }
-
-
-def run(args: list[str], cwd: str, env: dict[str, str]) -> tuple[float, float]:
-    """Run ``python ARGS`` in ``cwd``; return its wall and CPU time (s); stop the bench if it fails.
-
-    The CPU time is the process's and its waited-for children's (``os.wait4``):
-    the throwaway server is a child of the test process, so its CPU is in it.
-    """
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    output = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        raise SystemExit(f"{' '.join(args)} in {cwd} failed ({code}):\n{output[-4000:]}")
-    return wall, usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -117,7 +94,7 @@ def main() -> None:
     cpu: dict[str, list[float]] = {name: [] for name in commands}
     for rnd in range(a.repeats + 1):  # round 0 warms up (the initdb cache, the page cache)
         for name, (args, cwd, cmd_env) in commands.items():
-            took, used = run(args, cwd, cmd_env)
+            took, used = run_python(args, cwd, cmd_env)
             if rnd:
                 wall[name].append(took)
                 cpu[name].append(used)

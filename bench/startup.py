@@ -42,16 +42,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-from common import compile_bytecode, create_database, median_range  # noqa: E402  (bench/ is this script's directory)
+from common import compile_bytecode, create_database, median_range, run_python  # noqa: E402  (bench/ is this script's directory)
 
 OURS = (
     "import {driver}, flaskbench, flask_dbtestcase.runner.command, "
@@ -113,26 +111,9 @@ def commands(driver: str) -> dict[str, list[str]]:
     return {name: [a.format(driver=driver) for a in args] for name, args in named.items()}
 
 
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def timed(args: list[str], extra_env: dict[str, str] | None = None) -> tuple[float, float]:
     """Run a command; return its wall time and its CPU time (its children's, the server's, in)."""
-    cpu = _children_cpu()
-    start = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, *args],
-        cwd=HERE,
-        env={**env(), **(extra_env or {})},
-        capture_output=True,
-        text=True,
-    )
-    elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"startup: {' '.join(args)} failed:\n{proc.stderr[-3000:]}")
-    return elapsed, _children_cpu() - cpu
+    return run_python(args, HERE, {**env(), **(extra_env or {})})
 
 
 def fmt(xs: list[float]) -> str:
